@@ -1,0 +1,40 @@
+/**
+ * The one bridge between protobuf-es service descriptors and @grpc/grpc-js. Both the client seam
+ * (src/api) and the local control plane (src/local) build their grpc-js definitions here, so method
+ * paths and serialisation can never drift between the two sides.
+ */
+import { fromBinary, toBinary, type DescMessage, type DescService, type MessageShape } from "@bufbuild/protobuf";
+import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+
+/** Largest single message either side accepts; contexts above it travel as a client stream. */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+function serializer<D extends DescMessage>(desc: D) {
+  return (message: MessageShape<D>): Buffer => {
+    const bytes = toBinary(desc, message);
+    // grpc-js calls Buffer#copy on the result: a plain Uint8Array fails with "Failed to write message".
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
+function deserializer<D extends DescMessage>(desc: D) {
+  return (bytes: Buffer): MessageShape<D> => fromBinary(desc, bytes);
+}
+
+/** grpc-js service definition keyed by each method's localName (createApp, saveDraft, ...). */
+export function grpcServiceDefinition(service: DescService): ServiceDefinition {
+  const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const method of service.methods) {
+    definition[method.localName] = {
+      path: `/${service.typeName}/${method.name}`,
+      originalName: method.name,
+      requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+      responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+      requestSerialize: serializer(method.input) as (m: unknown) => Buffer,
+      requestDeserialize: deserializer(method.input),
+      responseSerialize: serializer(method.output) as (m: unknown) => Buffer,
+      responseDeserialize: deserializer(method.output),
+    };
+  }
+  return definition as ServiceDefinition;
+}
