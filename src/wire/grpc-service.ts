@@ -9,7 +9,8 @@ import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 /** Largest single message either side accepts; contexts above it travel as a client stream. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-function serializer<D extends DescMessage>(desc: D) {
+/** Protobuf-es message → Buffer for grpc-js. */
+export function serializer<D extends DescMessage>(desc: D) {
   return (message: MessageShape<D>): Buffer => {
     const bytes = toBinary(desc, message);
     // grpc-js calls Buffer#copy on the result: a plain Uint8Array fails with "Failed to write message".
@@ -17,7 +18,8 @@ function serializer<D extends DescMessage>(desc: D) {
   };
 }
 
-function deserializer<D extends DescMessage>(desc: D) {
+/** Buffer from grpc-js → protobuf-es message. */
+export function deserializer<D extends DescMessage>(desc: D) {
   return (bytes: Buffer): MessageShape<D> => fromBinary(desc, bytes);
 }
 

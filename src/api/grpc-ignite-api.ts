@@ -1,0 +1,142 @@
+import { create, type DescMessage, type DescMethod, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { parseEndpoint } from "../config/config-keys.js";
+import { MAX_MESSAGE_BYTES, deserializer, serializer } from "../wire/grpc-service.js";
+import type { CallOptions, IgniteApi } from "./ignite-api.js";
+import { toApiError } from "./status-error.js";
+
+export interface GrpcIgniteApiOptions {
+  endpoint: string;
+  token: string | undefined;
+  /** Plaintext instead of TLS (the documented meaning of --debug). */
+  plaintext: boolean;
+  timeoutMs: number;
+  /** Request traces (method, duration, status); never given the token. */
+  trace?: (line: string) => void;
+}
+
+/** IgniteApi over @grpc/grpc-js: one channel, bearer metadata, deadlines and status mapping. */
+export class GrpcIgniteApi implements IgniteApi {
+  readonly endpoint: string;
+  private readonly client: grpc.Client;
+
+  constructor(private readonly options: GrpcIgniteApiOptions) {
+    this.endpoint = parseEndpoint(options.endpoint).target;
+    const credentials = options.plaintext ? grpc.credentials.createInsecure() : grpc.credentials.createSsl();
+    this.client = new grpc.Client(this.endpoint, credentials, {
+      "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+      "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+      // Fail fast on a dead endpoint instead of waiting for the deadline.
+      "grpc.initial_reconnect_backoff_ms": 200,
+      "grpc.enable_retries": 0,
+    });
+  }
+
+  unary<I extends DescMessage, O extends DescMessage>(method: DescMethod & { input: I; output: O }, request: MessageInitShape<I>, options: CallOptions = {}): Promise<MessageShape<O>> {
+    const call = this.prepare(method, options);
+    return new Promise((resolve, reject) => {
+      const stream = this.client.makeUnaryRequest(
+        call.path,
+        serializer(method.input),
+        deserializer(method.output),
+        create(method.input, request),
+        call.metadata,
+        call.callOptions,
+        (error, response) => {
+          call.finish(error);
+          if (error) reject(call.toError(error));
+          else resolve(response as MessageShape<O>);
+        },
+      );
+      call.bindAbort(() => stream.cancel());
+    });
+  }
+
+  async *serverStream<I extends DescMessage, O extends DescMessage>(
+    method: DescMethod & { input: I; output: O },
+    request: MessageInitShape<I>,
+    options: CallOptions = {},
+  ): AsyncIterable<MessageShape<O>> {
+    const call = this.prepare(method, options);
+    const stream = this.client.makeServerStreamRequest(call.path, serializer(method.input), deserializer(method.output), create(method.input, request), call.metadata, call.callOptions);
+    call.bindAbort(() => stream.cancel());
+    try {
+      for await (const message of stream) yield message as MessageShape<O>;
+      call.finish(null);
+    } catch (error) {
+      call.finish(error as grpc.ServiceError);
+      throw isServiceError(error) ? call.toError(error) : error;
+    } finally {
+      // A consumer that stops early must not leave the call open.
+      stream.cancel();
+    }
+  }
+
+  clientStream<I extends DescMessage, O extends DescMessage>(
+    method: DescMethod & { input: I; output: O },
+    requests: AsyncIterable<MessageInitShape<I>>,
+    options: CallOptions = {},
+  ): Promise<MessageShape<O>> {
+    const call = this.prepare(method, options);
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const stream = this.client.makeClientStreamRequest(call.path, serializer(method.input), deserializer(method.output), call.metadata, call.callOptions, (error, response) => {
+        settled = true;
+        call.finish(error);
+        if (error) reject(call.toError(error));
+        else resolve(response as MessageShape<O>);
+      });
+      call.bindAbort(() => stream.cancel());
+      void (async () => {
+        try {
+          for await (const request of requests) {
+            if (settled) return;
+            // Respect back-pressure so a large upload never buffers in memory.
+            if (!stream.write(create(method.input, request))) await new Promise((r) => stream.once("drain", r));
+          }
+          stream.end();
+        } catch (error) {
+          stream.cancel();
+          if (!settled) {
+            settled = true;
+            reject(error);
+          }
+        }
+      })();
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private prepare(method: DescMethod, options: CallOptions) {
+    const path = `/${method.parent.typeName}/${method.name}`;
+    const label = `${method.parent.name}.${method.name}`;
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
+    const metadata = new grpc.Metadata();
+    if (this.options.token) metadata.set("authorization", `Bearer ${this.options.token}`);
+    const callOptions: grpc.CallOptions = timeoutMs > 0 ? { deadline: Date.now() + timeoutMs } : {};
+    const started = Date.now();
+    const trace = this.options.trace;
+    trace?.(`→ ${label} ${this.endpoint} (${this.options.plaintext ? "plaintext" : "tls"}, auth ${this.options.token ? "bearer ***" : "none"}, timeout ${timeoutMs}ms)`);
+    return {
+      path,
+      metadata,
+      callOptions,
+      finish: (error: grpc.ServiceError | null) => {
+        trace?.(`← ${label} ${error ? grpc.status[error.code] ?? error.code : "OK"} in ${Date.now() - started}ms`);
+      },
+      toError: (error: grpc.ServiceError) => toApiError(error, { endpoint: this.endpoint, method: label, plaintext: this.options.plaintext, timeoutMs }),
+      bindAbort: (cancel: () => void) => {
+        if (!options.signal) return;
+        if (options.signal.aborted) cancel();
+        else options.signal.addEventListener("abort", cancel, { once: true });
+      },
+    };
+  }
+}
+
+function isServiceError(error: unknown): error is grpc.ServiceError {
+  return typeof error === "object" && error !== null && "code" in error && typeof (error as { code: unknown }).code === "number";
+}

@@ -1,0 +1,66 @@
+import type { ResultView } from "../output/render.js";
+import type { CommandContext } from "./command-context.js";
+
+export interface ArgSpec {
+  name: string;
+  description: string;
+  required?: boolean;
+}
+
+export interface OptionSpec {
+  /** Commander flag syntax, e.g. "-p, --payload <json>" or "--yes". */
+  flags: string;
+  description: string;
+  /** Collect every occurrence into an array (--env, --build-arg). */
+  repeatable?: boolean;
+  defaultValue?: string | boolean;
+}
+
+export type OptionValues = Record<string, string | boolean | string[] | undefined>;
+
+/** A command as data plus one handler; help, docs and tests are all driven from these. */
+export interface CommandSpec {
+  name: string;
+  aliases?: string[];
+  summary: string;
+  description?: string;
+  args?: ArgSpec[];
+  options?: OptionSpec[];
+  examples: string[];
+  /** Returns what to print, or nothing when the handler streamed its own output. */
+  handler(args: string[], options: OptionValues, ctx: CommandContext): Promise<ResultView | void>;
+}
+
+export interface GroupSpec {
+  name: string;
+  aliases?: string[];
+  summary: string;
+  commands: Array<CommandSpec | GroupSpec>;
+}
+
+export function isGroup(spec: CommandSpec | GroupSpec): spec is GroupSpec {
+  return "commands" in spec;
+}
+
+export function defineCommand(spec: CommandSpec): CommandSpec {
+  return spec;
+}
+
+export function defineGroup(spec: GroupSpec): GroupSpec {
+  return spec;
+}
+
+/** Typed readers for option values, so handlers never cast. */
+export const opt = {
+  string(options: OptionValues, key: string): string | undefined {
+    const value = options[key];
+    return typeof value === "string" ? value : undefined;
+  },
+  list(options: OptionValues, key: string): string[] {
+    const value = options[key];
+    return Array.isArray(value) ? value : typeof value === "string" ? [value] : [];
+  },
+  flag(options: OptionValues, key: string): boolean {
+    return options[key] === true;
+  },
+};

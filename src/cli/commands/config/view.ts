@@ -1,0 +1,26 @@
+import { maskToken } from "../../../config/settings.js";
+import { defineCommand } from "../../command-spec.js";
+
+export const configViewCommand = defineCommand({
+  name: "view",
+  aliases: ["list"],
+  summary: "Show the settings in effect and where each comes from",
+  description: "Show every setting as resolved (flag > environment > ignite.* > global.* > default) with its source. The token is masked.",
+  examples: ["dodil ignite config view", "dodil ignite config view -o json"],
+  async handler(_args, _options, ctx) {
+    const s = ctx.settings();
+    const rows = [
+      { key: "api_endpoint", value: s.apiEndpoint.value, source: s.apiEndpoint.source },
+      { key: "token", value: maskToken(s.token.value), source: s.token.source },
+      { key: "org", value: s.org.value ?? "", source: s.org.source },
+      { key: "output", value: s.output.value, source: s.output.source },
+      { key: "debug", value: String(s.debug.value), source: s.debug.source },
+      { key: "timeout", value: s.timeout.value, source: s.timeout.source },
+    ];
+    const file = ctx.configStore().location.file;
+    return {
+      data: { config_file: file, settings: Object.fromEntries(rows.map((r) => [r.key, { value: r.value, source: r.source }])) },
+      human: { kind: "table", columns: [{ key: "key", header: "KEY" }, { key: "value", header: "VALUE" }, { key: "source", header: "SOURCE" }], rows },
+    };
+  },
+});

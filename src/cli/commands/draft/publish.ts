@@ -1,0 +1,38 @@
+import { PublishDraftResponseSchema } from "../../../gen/dodil/ignite/v1/compute_pb.js";
+import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
+import { publishDraft } from "../../../core/drafts.js";
+import { defineCommand } from "../../command-spec.js";
+import { protoJson } from "../../views.js";
+
+export const draftPublishCommand = defineCommand({
+  name: "publish",
+  summary: "Build (if needed) and publish the draft as the next immutable version",
+  description:
+    "Wait for the draft's build, start it, and when it answers record immutable version N and make it active. A failed build or a version that does not start exits non-zero with the reason.",
+  args: [{ name: "id", description: "org:app, org/app or app" }],
+  examples: ["dodil ignite draft publish acme-corp:greeter", "dodil ignite draft publish greeter -o json | jq .version"],
+  async handler([id = ""], _options, ctx) {
+    const ref = parseAppRef(id, ctx.settings().org.value);
+    const spinner = await ctx.output.spinner(`Publishing ${formatAppRef(ref)}…`);
+    try {
+      const response = await publishDraft(await ctx.api(), ref);
+      spinner.stop();
+      ctx.output.success(`published ${formatAppRef(ref)} version ${response.version}`);
+      const urls = response.app?.publicUrls ?? [];
+      return {
+        data: protoJson(PublishDraftResponseSchema, response),
+        human: {
+          kind: "record",
+          fields: [
+            ["VERSION", String(response.version)],
+            ["BUILD", response.deployId],
+            ["URLS", urls.join(", ")],
+          ],
+        },
+      };
+    } catch (error) {
+      spinner.fail(`publishing ${formatAppRef(ref)} failed`);
+      throw error;
+    }
+  },
+});

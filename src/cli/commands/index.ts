@@ -1,0 +1,10 @@
+import type { CommandSpec, GroupSpec } from "../command-spec.js";
+import { appGroup } from "./app/index.js";
+import { configGroup } from "./config/index.js";
+import { devCommand } from "./dev.js";
+import { draftGroup } from "./draft/index.js";
+import { invokeCommand } from "./invoke.js";
+import { versionGroup } from "./version/index.js";
+
+/** Every Ignite command, in the order help lists them. Adding a command means adding it here. */
+export const igniteCommands: Array<CommandSpec | GroupSpec> = [appGroup, draftGroup, versionGroup, invokeCommand, configGroup, devCommand];

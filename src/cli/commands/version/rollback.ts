@@ -1,0 +1,32 @@
+import { RollbackAppResponseSchema } from "../../../gen/dodil/ignite/v1/compute_pb.js";
+import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
+import { parseVersionNumber, rollbackApp } from "../../../core/versions.js";
+import { defineCommand } from "../../command-spec.js";
+import { protoJson } from "../../views.js";
+
+export const versionRollbackCommand = defineCommand({
+  name: "rollback",
+  summary: "Make an earlier version the active one (nothing is rebuilt)",
+  args: [
+    { name: "id", description: "org:app, org/app or app" },
+    { name: "version", description: "the version to serve" },
+  ],
+  examples: ["dodil ignite version rollback acme-corp:greeter 1"],
+  async handler([id = "", versionText = ""], _options, ctx) {
+    const ref = parseAppRef(id, ctx.settings().org.value);
+    const version = parseVersionNumber(versionText);
+    const spinner = await ctx.output.spinner(`Rolling ${formatAppRef(ref)} back to version ${version}…`);
+    try {
+      const response = await rollbackApp(await ctx.api(), ref, version);
+      spinner.stop();
+      ctx.output.success(`${formatAppRef(ref)} now serves version ${version} (was ${response.previousVersion || "none"})`);
+      return {
+        data: protoJson(RollbackAppResponseSchema, response),
+        human: { kind: "record", fields: [["ACTIVE VERSION", String(response.app?.activeVersion ?? version)], ["PREVIOUS VERSION", String(response.previousVersion)]] },
+      };
+    } catch (error) {
+      spinner.fail(`rollback of ${formatAppRef(ref)} failed`);
+      throw error;
+    }
+  },
+});

@@ -1,0 +1,41 @@
+import { Command, Option } from "commander";
+import type { GlobalFlags } from "../config/settings.js";
+
+/** The global flags, accepted before or after the subcommand (reference §2.2). */
+export function globalOptions(): Option[] {
+  return [
+    new Option("-o, --output <format>", "output format: table, wide, json or yaml"),
+    new Option("--api-endpoint <host:port>", "Ignite gRPC endpoint (default rpc.dev.dodil.io:443)"),
+    new Option("--token <token>", "bearer token (overrides DODIL_TOKEN, IGNITE_TOKEN and config)"),
+    new Option("--org <org>", "organization for bare app names"),
+    new Option("--debug", "plaintext transport (no TLS) and request traces on stderr"),
+    new Option("--timeout <duration>", "request timeout, Go-style (default 5m)"),
+    new Option("--config <path>", "config file or directory to use"),
+    new Option("--no-color", "disable colour (also NO_COLOR)"),
+  ];
+}
+
+/**
+ * Reads the global flags of a parsed leaf command: the first value the user actually typed, at the
+ * leaf or any ancestor (commander defaults, like --no-color's implicit true, never count).
+ */
+export function collectGlobalFlags(command: Command): GlobalFlags & { color: boolean } {
+  const typed = (key: string): unknown => {
+    for (let current: Command | null = command; current; current = current.parent) {
+      const source = current.getOptionValueSource(key);
+      if (source !== undefined && source !== "default" && source !== "implied") return current.getOptionValue(key);
+    }
+    return undefined;
+  };
+  const asString = (key: string) => (typeof typed(key) === "string" ? (typed(key) as string) : undefined);
+  return {
+    output: asString("output"),
+    apiEndpoint: asString("apiEndpoint"),
+    token: asString("token"),
+    org: asString("org"),
+    debug: typed("debug") === true ? true : undefined,
+    timeout: asString("timeout"),
+    config: asString("config"),
+    color: typed("color") !== false,
+  };
+}

@@ -1,0 +1,199 @@
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import type { IgniteApi } from "../api/ignite-api.js";
+import { parseOutputFormat, type OutputFormat } from "../config/config-keys.js";
+import { ConfigStore } from "../config/config-store.js";
+import { locateConfigFile } from "../config/paths.js";
+import { resolveSettings, type Settings } from "../config/settings.js";
+import { EXIT_CODES, UsageError } from "../errors.js";
+import { decideColor } from "../output/io-streams.js";
+import { Output } from "../output/output.js";
+import type { CommandContext, RunEnvironment } from "./command-context.js";
+import { isGroup, type CommandSpec, type GroupSpec, type OptionValues } from "./command-spec.js";
+import { igniteCommands } from "./commands/index.js";
+import { collectGlobalFlags, globalOptions } from "./global-options.js";
+import { confirmOnTerminal, readAll } from "./terminal.js";
+
+export type BinaryName = "dodil" | "ignite";
+
+const EXIT_CODE_HELP = `
+Exit codes:
+  0 success                 5 not found
+  1 other failure           6 already exists
+  2 invalid argument/usage  7 resource exhausted
+  3 unauthenticated         8 deadline exceeded
+  4 permission denied       9 unavailable (endpoint unreachable)
+                           10 internal error`;
+
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+/**
+ * Runs one CLI invocation and returns its exit code. Nothing here exits the process or reads
+ * process.*: bin/ passes the real environment, tests pass their own.
+ */
+export async function run(argv: readonly string[], environment: RunEnvironment, binary: BinaryName = "dodil"): Promise<number> {
+  const state: { output?: Output; exitCode: number } = { exitCode: EXIT_CODES.OK };
+  const program = buildProgram(binary, environment, state);
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return state.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (["commander.helpDisplayed", "commander.version", "commander.help"].includes(error.code)) return EXIT_CODES.OK;
+      const output = state.output ?? fallbackOutput(environment, argv);
+      const message = error.message.replace(/^error: /, "").replace(/\n+/g, " ");
+      return output.error(new UsageError(message, { hint: `see \`${binary === "dodil" ? "dodil ignite" : "ignite"} --help\`` }));
+    }
+    return (state.output ?? fallbackOutput(environment, argv)).error(error);
+  }
+}
+
+function buildProgram(binary: BinaryName, environment: RunEnvironment, state: { output?: Output; exitCode: number }): Command {
+  const root = new Command(binary);
+  configure(root, environment);
+  root.version(packageVersion(), "-v, --version", "print the CLI version");
+  if (binary === "dodil") {
+    root.summary("the dodil command-line client").description("The dodil command-line client. Ignite commands live under `dodil ignite`.");
+    const ignite = root.command("ignite").summary("deploy and run apps on Ignite").description("Deploy, publish and invoke apps on the Ignite compute platform.");
+    populate(ignite, environment, state);
+  } else {
+    root.summary("deploy and run apps on Ignite").description("Deploy, publish and invoke apps on the Ignite compute platform.");
+    populate(root, environment, state);
+  }
+  return root;
+}
+
+/** The Ignite command tree under `parent`, with the global options shown there and accepted everywhere below. */
+function populate(parent: Command, environment: RunEnvironment, state: { output?: Output; exitCode: number }): void {
+  for (const option of globalOptions()) parent.addOption(option);
+  parent.addHelpText("after", EXIT_CODE_HELP);
+  for (const spec of igniteCommands) parent.addCommand(buildCommand(spec, environment, state));
+}
+
+function configure(command: Command, environment: RunEnvironment): void {
+  command
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: true })
+    .configureOutput({
+      writeOut: (text) => void environment.io.stdout.write(text),
+      writeErr: (text) => void environment.io.stderr.write(text),
+      // Errors are printed once, by run(), in the CLI's own format.
+      outputError: () => {},
+    });
+}
+
+function buildCommand(spec: CommandSpec | GroupSpec, environment: RunEnvironment, state: { output?: Output; exitCode: number }): Command {
+  const command = new Command(spec.name);
+  configure(command, environment);
+  command.summary(spec.summary);
+  if (spec.aliases) command.aliases(spec.aliases);
+  // A command may give a global flag its own meaning (`dev --token ORG=TOKEN`); its definition wins.
+  const ownFlags = new Set(isGroup(spec) ? [] : (spec.options ?? []).map((o) => /--[\w-]+/.exec(o.flags)?.[0]));
+  for (const option of globalOptions()) if (!ownFlags.has(option.long)) command.addOption(option.hideHelp());
+  if (isGroup(spec)) {
+    for (const child of spec.commands) command.addCommand(buildCommand(child, environment, state));
+    // A group without a subcommand shows its help instead of failing.
+    command.action(() => command.outputHelp());
+    return command;
+  }
+  command.description(spec.description ?? spec.summary);
+  for (const arg of spec.args ?? []) command.argument(arg.required === false ? `[${arg.name}]` : `<${arg.name}>`, arg.description);
+  for (const option of spec.options ?? []) {
+    if (option.repeatable) command.option(option.flags, option.description, (value: string, previous: string[] = []) => [...previous, value]);
+    else if (option.defaultValue !== undefined) command.option(option.flags, option.description, option.defaultValue);
+    else command.option(option.flags, option.description);
+  }
+  if (spec.examples.length > 0) command.addHelpText("after", `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join("\n")}`);
+  command.action(async (...actionArgs: unknown[]) => {
+    const args = actionArgs.slice(0, (spec.args ?? []).length).map((a) => (typeof a === "string" ? a : ""));
+    const context = await createContext(command, environment);
+    state.output = context.output;
+    try {
+      const view = await spec.handler(args, command.opts() as OptionValues, context);
+      if (view) context.output.result(view);
+    } finally {
+      await context.dispose();
+    }
+  });
+  return command;
+}
+
+/**
+ * Builds the context of one command run. Config and settings problems are recorded, not thrown,
+ * so commands that need neither (dev) still run, and the error surfaces where a value is needed.
+ */
+async function createContext(command: Command, environment: RunEnvironment): Promise<CommandContext> {
+  const flags = collectGlobalFlags(command);
+  const { io, env } = environment;
+  io.stdoutColor = decideColor({ isTTY: io.stdoutIsTTY, env, noColorFlag: !flags.color });
+  io.stderrColor = decideColor({ isTTY: io.stderrIsTTY, env, noColorFlag: !flags.color });
+
+  let store: ConfigStore | undefined;
+  let settings: Settings | undefined;
+  let settingsError: unknown;
+  try {
+    store = await ConfigStore.open(locateConfigFile({ configFlag: flags.config, env, home: environment.home, cwd: environment.cwd }));
+    settings = resolveSettings({ flags, env, store });
+  } catch (error) {
+    settingsError = error;
+  }
+  const format = settings?.output.value ?? safeFormat(flags.output) ?? safeFormat(env.IGNITE_OUTPUT) ?? "table";
+  const output = new Output(io, format, settings?.debug.value ?? flags.debug === true);
+
+  let api: Promise<IgniteApi> | undefined;
+  const context: CommandContext = {
+    ...environment,
+    flags,
+    output,
+    configStore() {
+      if (!store) throw settingsError;
+      return store;
+    },
+    settings() {
+      if (!settings) throw settingsError;
+      return settings;
+    },
+    api() {
+      api ??= (async () => {
+        const resolved = context.settings();
+        // Loaded on first use: --help, usage errors and config commands never pay for gRPC.
+        const { GrpcIgniteApi } = await import("../api/grpc-ignite-api.js");
+        if (resolved.debug.value) output.trace(`plaintext connection to ${resolved.apiEndpoint.value} (--debug turns TLS off)`);
+        return new GrpcIgniteApi({
+          endpoint: resolved.apiEndpoint.value,
+          token: resolved.token.value,
+          plaintext: resolved.debug.value,
+          timeoutMs: resolved.timeoutMs,
+          trace: resolved.debug.value ? (line) => output.trace(line) : undefined,
+        });
+      })();
+      return api;
+    },
+    async dispose() {
+      if (api) (await api.catch(() => undefined))?.close();
+    },
+    readStdin: () => readAll(io.stdin),
+    confirm: (question) => confirmOnTerminal(io, question),
+  };
+  return context;
+}
+
+function safeFormat(text: string | undefined): OutputFormat | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseOutputFormat(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function fallbackOutput(environment: RunEnvironment, argv: readonly string[]): Output {
+  const index = argv.findIndex((a) => a === "-o" || a === "--output");
+  const inline = argv.find((a) => a.startsWith("--output=") || a.startsWith("-o="))?.split("=")[1];
+  const format = safeFormat(index >= 0 ? argv[index + 1] : inline) ?? "table";
+  return new Output(environment.io, format, argv.includes("--debug"));
+}

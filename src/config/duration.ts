@@ -1,0 +1,23 @@
+import { UsageError } from "../errors.js";
+
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a Go-style duration ("5m", "1h30m", "250ms", "1.5s") into milliseconds. */
+export function parseDuration(text: string, flag = "--timeout"): number {
+  const trimmed = text.trim();
+  if (trimmed === "0") return 0;
+  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  let total = 0;
+  let index = 0;
+  while (index < trimmed.length) {
+    part.lastIndex = index;
+    const match = part.exec(trimmed);
+    if (!match) break;
+    total += Number(match[1]) * (UNIT_MS[match[2] as string] ?? 0);
+    index = part.lastIndex;
+  }
+  if (index === 0 || index !== trimmed.length) {
+    throw new UsageError(`invalid duration "${text}" for ${flag}: use a Go-style duration such as 30s, 5m or 1h30m`);
+  }
+  return Math.round(total);
+}

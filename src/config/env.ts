@@ -1,0 +1,29 @@
+/**
+ * Every environment variable the CLI reads, in one typed registry. No other module reads
+ * process.env for settings; tests pass their own env object.
+ */
+export const ENV_VARS = {
+  DODIL_TOKEN: "Bearer token shared by every dodil product (wins over IGNITE_TOKEN)",
+  IGNITE_TOKEN: "Bearer token for Ignite",
+  IGNITE_API_ENDPOINT: "gRPC endpoint host:port",
+  IGNITE_ORG_NAME: "Default organization name for bare app names",
+  IGNITE_ORG_ID: "Default organization (used when IGNITE_ORG_NAME is unset)",
+  IGNITE_DEBUG: "1/true: plaintext transport and request traces on stderr",
+  IGNITE_OUTPUT: "Default output format: table, wide, json or yaml",
+  IGNITE_TIMEOUT: "Default request timeout (Go-style duration, e.g. 5m)",
+  DODIL_CONFIG_DIR: "Config directory (first in the search order)",
+  IGNITE_CONFIG_DIR: "Config directory (second in the search order)",
+} as const;
+
+export type EnvVarName = keyof typeof ENV_VARS;
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** A set, non-empty value of a registered variable. */
+export function readEnv(env: Env, name: EnvVarName): string | undefined {
+  const value = env[name];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+export function isTruthy(value: string): boolean {
+  return ["1", "true", "yes", "on"].includes(value.trim().toLowerCase());
+}

@@ -1,0 +1,100 @@
+import { isTruthy, readEnv, type Env, type EnvVarName } from "./env.js";
+import { parseDuration } from "./duration.js";
+import { parseEndpoint, parseOutputFormat, type ConfigKey, type OutputFormat } from "./config-keys.js";
+import type { ConfigStore } from "./config-store.js";
+
+export const DEFAULT_API_ENDPOINT = "rpc.dev.dodil.io:443";
+export const DEFAULT_TIMEOUT = "5m";
+
+/** Global flags as parsed by the CLI; undefined means "not given". */
+export interface GlobalFlags {
+  output?: string | undefined;
+  apiEndpoint?: string | undefined;
+  token?: string | undefined;
+  org?: string | undefined;
+  debug?: boolean | undefined;
+  timeout?: string | undefined;
+  config?: string | undefined;
+}
+
+export interface Setting<T> {
+  value: T;
+  /** Where the value came from: "--flag", "$ENV_VAR", "config ignite.key", "config global.key" or "default". */
+  source: string;
+}
+
+export interface Settings {
+  apiEndpoint: Setting<string>;
+  token: Setting<string | undefined>;
+  org: Setting<string | undefined>;
+  output: Setting<OutputFormat>;
+  debug: Setting<boolean>;
+  timeout: Setting<string>;
+  timeoutMs: number;
+}
+
+interface Candidate {
+  value: string | undefined;
+  source: string;
+}
+
+function firstOf(candidates: Candidate[]): Candidate | undefined {
+  return candidates.find((c) => c.value !== undefined && c.value !== "");
+}
+
+/**
+ * Resolves every setting with its provenance: flag > env > `ignite.*` config > `global.*` config >
+ * default (reference §2.4; the token order DODIL_TOKEN > IGNITE_TOKEN is documented). Pure apart from
+ * reading the already-open store, so it is table-tested.
+ */
+export function resolveSettings(input: { flags: GlobalFlags; env: Env; store?: ConfigStore | undefined }): Settings {
+  const { flags, env, store } = input;
+  const fromEnv = (name: EnvVarName): Candidate => ({ value: readEnv(env, name), source: `$${name}` });
+  const fromFile = (key: ConfigKey): Candidate[] => [
+    { value: store?.get("ignite", key), source: `config ignite.${key}` },
+    { value: store?.get("global", key), source: `config global.${key}` },
+  ];
+
+  const endpoint = firstOf([{ value: flags.apiEndpoint, source: "--api-endpoint" }, fromEnv("IGNITE_API_ENDPOINT"), ...fromFile("api_endpoint")]) ?? {
+    value: DEFAULT_API_ENDPOINT,
+    source: "default",
+  };
+  parseEndpoint(endpoint.value as string, endpoint.source);
+
+  const token = firstOf([{ value: flags.token, source: "--token" }, fromEnv("DODIL_TOKEN"), fromEnv("IGNITE_TOKEN"), ...fromFile("token")]);
+
+  const org = firstOf([
+    { value: flags.org, source: "--org" },
+    fromEnv("IGNITE_ORG_NAME"),
+    fromEnv("IGNITE_ORG_ID"),
+    ...fromFile("org_name"),
+    ...fromFile("org_id"),
+  ]);
+
+  const output = firstOf([{ value: flags.output, source: "--output" }, fromEnv("IGNITE_OUTPUT"), ...fromFile("output")]) ?? { value: "table", source: "default" };
+
+  const debugFlag = flags.debug ? "true" : undefined;
+  const debug = firstOf([{ value: debugFlag, source: "--debug" }, fromEnv("IGNITE_DEBUG"), ...fromFile("debug")]) ?? { value: "false", source: "default" };
+
+  const timeout = firstOf([{ value: flags.timeout, source: "--timeout" }, fromEnv("IGNITE_TIMEOUT"), ...fromFile("timeout")]) ?? {
+    value: DEFAULT_TIMEOUT,
+    source: "default",
+  };
+
+  return {
+    apiEndpoint: { value: endpoint.value as string, source: endpoint.source },
+    token: { value: token?.value, source: token?.source ?? "unset" },
+    org: { value: org?.value, source: org?.source ?? "unset" },
+    output: { value: parseOutputFormat(output.value as string, output.source), source: output.source },
+    debug: { value: isTruthy(debug.value as string), source: debug.source },
+    timeout: { value: timeout.value as string, source: timeout.source },
+    timeoutMs: parseDuration(timeout.value as string, timeout.source),
+  };
+}
+
+/** Shows a token without revealing it: the first 4 characters, then its length. */
+export function maskToken(token: string | undefined): string {
+  if (!token) return "";
+  if (token.length <= 8) return "****";
+  return `${token.slice(0, 4)}…(${token.length} chars)`;
+}

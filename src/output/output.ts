@@ -1,0 +1,103 @@
+import type { ChalkInstance } from "chalk";
+import type { OutputFormat } from "../config/config-keys.js";
+import { CliError, EXIT_CODES } from "../errors.js";
+import type { IoStreams } from "./io-streams.js";
+import { renderResult, type ResultView } from "./render.js";
+import { createTheme } from "./theme.js";
+
+export interface Spinner {
+  update(text: string): void;
+  succeed(text: string): void;
+  fail(text: string): void;
+  stop(): void;
+}
+
+const SILENT_SPINNER: Spinner = { update() {}, succeed() {}, fail() {}, stop() {} };
+
+/**
+ * The only writer of anything the user sees. Results go to stdout and nothing else does; messages,
+ * warnings, traces, spinners and errors go to stderr. Under json/yaml stdout holds only the result.
+ */
+export class Output {
+  private readonly out: ChalkInstance;
+  private readonly err: ChalkInstance;
+
+  constructor(
+    readonly io: IoStreams,
+    readonly format: OutputFormat,
+    private readonly debug: boolean,
+  ) {
+    this.out = createTheme(io.stdoutColor);
+    this.err = createTheme(io.stderrColor);
+  }
+
+  get isMachine(): boolean {
+    return this.format === "json" || this.format === "yaml";
+  }
+
+  result(view: ResultView): void {
+    this.io.stdout.write(renderResult(view, this.format, this.out));
+  }
+
+  /** One JSON document per line, for streaming commands under -o json/yaml. */
+  jsonLine(value: unknown): void {
+    this.io.stdout.write(JSON.stringify(value) + "\n");
+  }
+
+  /** Bytes exactly as received (an app's response body). */
+  raw(chunk: Uint8Array | string): void {
+    this.io.stdout.write(chunk);
+  }
+
+  /** A streamed human line on stdout (log lines). */
+  line(text: string): void {
+    this.io.stdout.write(text.endsWith("\n") ? text : text + "\n");
+  }
+
+  info(message: string): void {
+    this.io.stderr.write(message + "\n");
+  }
+
+  success(message: string): void {
+    this.io.stderr.write(`${this.err.green("✓")} ${message}\n`);
+  }
+
+  warn(message: string): void {
+    this.io.stderr.write(`${this.err.yellow("Warning:")} ${message}\n`);
+  }
+
+  trace(message: string): void {
+    if (this.debug) this.io.stderr.write(this.err.dim(`[debug] ${message}`) + "\n");
+  }
+
+  /** An ora spinner on stderr when stderr is a terminal and the format is human; otherwise silent. */
+  async spinner(text: string): Promise<Spinner> {
+    if (!this.io.stderrIsTTY || this.isMachine) return SILENT_SPINNER;
+    const { default: ora } = await import("ora");
+    const spinner = ora({ text, stream: this.io.stderr as NodeJS.WritableStream, color: "cyan" }).start();
+    return {
+      update: (t) => void (spinner.text = t),
+      succeed: (t) => void spinner.succeed(t),
+      fail: (t) => void spinner.fail(t),
+      stop: () => void spinner.stop(),
+    };
+  }
+
+  /** Prints a failure: one line (plus a hint) or, under json/yaml, one JSON object; returns the exit code. */
+  error(error: unknown): number {
+    const cliError = error instanceof CliError ? error : undefined;
+    const code = cliError?.code ?? "UNKNOWN";
+    const exitCode = cliError?.exitCode ?? EXIT_CODES.FAILURE;
+    const message = error instanceof Error ? error.message : String(error);
+    if (this.isMachine) {
+      const body: Record<string, unknown> = { code, message, exit_code: exitCode };
+      if (cliError?.hint) body.hint = cliError.hint;
+      this.io.stderr.write(JSON.stringify(body) + "\n");
+    } else {
+      this.io.stderr.write(`${this.err.red("Error:")} ${message}\n`);
+      if (cliError?.hint) this.io.stderr.write(`${this.err.dim("hint:")} ${cliError.hint}\n`);
+    }
+    if (this.debug && error instanceof Error && error.stack) this.io.stderr.write(this.err.dim(error.stack) + "\n");
+    return exitCode;
+  }
+}

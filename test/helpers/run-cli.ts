@@ -1,0 +1,59 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable, Writable } from "node:stream";
+import { run, type BinaryName } from "../../src/cli/run.js";
+import type { IoStreams } from "../../src/output/io-streams.js";
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunCliOptions {
+  env?: Record<string, string | undefined>;
+  home?: string;
+  cwd?: string;
+  stdoutIsTTY?: boolean;
+  stderrIsTTY?: boolean;
+  stdinIsTTY?: boolean;
+  stdin?: string;
+  binary?: BinaryName;
+}
+
+/** Every CLI output the suite produced, for the secret scan. */
+export const capturedOutputs: string[] = [];
+
+/** Runs the CLI in-process with fake streams and a private HOME; returns what a user would see. */
+export async function runCli(argv: string[], options: RunCliOptions = {}): Promise<CliResult> {
+  const stdout = collect();
+  const stderr = collect();
+  const io: IoStreams = {
+    stdout: stdout.stream,
+    stderr: stderr.stream,
+    stdin: Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]),
+    stdoutIsTTY: options.stdoutIsTTY ?? false,
+    stderrIsTTY: options.stderrIsTTY ?? false,
+    stdinIsTTY: options.stdinIsTTY ?? false,
+    stdoutColor: false,
+    stderrColor: false,
+    columns: 100,
+  };
+  const home = options.home ?? mkdtempSync(join(tmpdir(), "ignite-home-"));
+  const exitCode = await run(argv, { io, env: options.env ?? {}, cwd: options.cwd ?? process.cwd(), home, waitForShutdown: () => new Promise(() => {}) }, options.binary ?? "dodil");
+  const result = { exitCode, stdout: stdout.text(), stderr: stderr.text() };
+  capturedOutputs.push(result.stdout, result.stderr);
+  return result;
+}
+
+function collect() {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      done();
+    },
+  });
+  return { stream, text: () => Buffer.concat(chunks).toString("utf8") };
+}

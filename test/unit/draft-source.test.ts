@@ -1,0 +1,50 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { resolveDraftSource, type SourceFlags } from "../../src/core/draft-source.js";
+import { UsageError } from "../../src/errors.js";
+
+let cwd: string;
+beforeAll(() => {
+  cwd = mkdtempSync(join(tmpdir(), "ignite-src-"));
+  mkdirSync(join(cwd, "app"));
+  writeFileSync(join(cwd, "app", "Dockerfile"), "FROM scratch\n");
+  writeFileSync(join(cwd, "handler.py"), "def handler(payload, ctx):\n    return 'hi'\n");
+  writeFileSync(join(cwd, "code.tar.gz"), "not really");
+});
+
+describe("draft save source flags", () => {
+  it.each<[string, SourceFlags, RegExp]>([
+    ["no source", {}, /no source given: pass one of --code/],
+    ["--dockerfile-path without --code", { dockerfilePath: "Dockerfile" }, /--dockerfile-path requires a context/],
+    ["two sources", { code: "app", gitUrl: "file:///repo" }, /--code and --git-url cannot be used together/],
+    ["three sources", { code: "app", gitUrl: "x", imageRef: "y" }, /--code and --git-url and --image-ref cannot be used together/],
+    ["--image-ref with --build-arg", { imageRef: "ghcr.io/a/b:1", buildArg: ["A=1"] }, /--build-arg cannot be used with --image-ref/],
+    ["--image-ref with --dockerfile-path", { imageRef: "ghcr.io/a/b:1", dockerfilePath: "Dockerfile" }, /--dockerfile-path cannot be used with --image-ref/],
+    ["missing --code path", { code: "nope" }, /--code nope does not exist/],
+    ["Dockerfile missing from the context", { code: "app", dockerfilePath: "Dockerfile.prod" }, /--dockerfile-path Dockerfile.prod not found in app/],
+    ["Dockerfile outside the context", { code: "app", dockerfilePath: "../Dockerfile" }, /must be a path inside the context/],
+    ["--dockerfile-path with a single file", { code: "handler.py", dockerfilePath: "Dockerfile" }, /--dockerfile-path requires a context/],
+    ["bad --build-arg", { code: "app", dockerfilePath: "Dockerfile", buildArg: ["NOEQUALS"] }, /invalid --build-arg "NOEQUALS"/],
+    ["--git-ref without --git-url", { code: "app", gitRef: "main" }, /--git-ref needs --git-url/],
+    ["--registry-secret-ref without --image-ref", { code: "app", registrySecretRef: "pull" }, /--registry-secret-ref needs --image-ref/],
+    ["unknown runtime", { code: "app", runtime: "cobol" }, /invalid value "cobol" for --runtime/],
+  ])("%s", async (_name, flags, message) => {
+    const error = await resolveDraftSource(flags, cwd).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it("accepts the seed's directory + Dockerfile + build args", async () => {
+    const source = await resolveDraftSource({ code: "./app", dockerfilePath: "Dockerfile", buildArg: ["APP_ENV=prod", "URL=https://x/?a=b"] }, cwd);
+    expect(source).toMatchObject({ kind: "directory", path: join(cwd, "app"), dockerfilePath: "Dockerfile", buildArgs: { APP_ENV: "prod", URL: "https://x/?a=b" } });
+  });
+
+  it("classifies archives, single files, git and images", async () => {
+    expect((await resolveDraftSource({ code: "code.tar.gz" }, cwd)).kind).toBe("archive");
+    expect((await resolveDraftSource({ code: "handler.py", runtime: "python" }, cwd)).kind).toBe("file");
+    expect(await resolveDraftSource({ gitUrl: "file:///repo", gitRef: "v1", dockerfilePath: "Dockerfile" }, cwd)).toMatchObject({ kind: "git", ref: "v1" });
+    expect(await resolveDraftSource({ imageRef: "ghcr.io/acme/app:1.2.3", registrySecretRef: "pull" }, cwd)).toMatchObject({ kind: "image", registrySecretRef: "pull" });
+  });
+});
