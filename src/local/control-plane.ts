@@ -1,0 +1,174 @@
+/**
+ * The local control plane: a grpc-js server with ComputeService, BuildService, SecretService,
+ * ModelService and server reflection, backed by on-disk state, a driver and an HTTP gateway.
+ */
+import { randomBytes } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { BuildService } from "../gen/dodil/ignite/v1/build_pb.js";
+import { ComputeService } from "../gen/dodil/ignite/v1/compute_pb.js";
+import { ModelService } from "../gen/dodil/ignite/v1/model_pb.js";
+import { SecretService } from "../gen/dodil/ignite/v1/secret_pb.js";
+import * as reflV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
+import * as reflV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { grpcServiceDefinition, MAX_MESSAGE_BYTES } from "../wire/grpc-service.js";
+import { BuildManager } from "./builds.js";
+import { HostDriver } from "./drivers/host.js";
+import type { Driver } from "./drivers/types.js";
+import { createGateway } from "./gateway.js";
+import { Platform, checkOrgName } from "./platform.js";
+import { reflectionHandlers } from "./reflection.js";
+import { RuntimeManager } from "./runtime.js";
+import { buildServices } from "./services.js";
+import { Store } from "./store.js";
+import { parseListen, readJson, writeJson } from "./util.js";
+
+export interface ControlPlaneOptions {
+  /** gRPC listen address, e.g. "127.0.0.1:0" (0 picks a free port). */
+  listen: string;
+  /** HTTP gateway listen address, e.g. "127.0.0.1:0". */
+  gatewayListen: string;
+  /** All state lives here; created if missing. */
+  dataDir: string;
+  driver: "auto" | "host" | "podman" | "docker";
+  /** token -> organization name. Empty: one random token for org "local", persisted in dataDir. */
+  tokens: Record<string, string>;
+  /** Default "ignite.localhost". */
+  baseDomain?: string;
+  /** Human log lines (server side). Default: none. */
+  log?: (line: string) => void;
+  /** How long a new instance may take to answer HTTP (default 60 s). */
+  readyTimeoutMs?: number;
+  /** Idle time after which an app without reserved capacity scales to zero (default 15 min; 0 = never). */
+  idleTimeoutMs?: number;
+}
+
+export interface RunningControlPlane {
+  grpcEndpoint: string;
+  gatewayUrl: string;
+  tokens: Record<string, string>;
+  driver: string;
+  stop(): Promise<void>;
+}
+
+function chooseDriver(name: ControlPlaneOptions["driver"]): Driver {
+  switch (name) {
+    case "auto":
+    case "host":
+      return new HostDriver();
+    case "podman":
+    case "docker":
+      throw new Error(`driver ${name} is not available yet`);
+    default:
+      throw new Error(`unknown driver '${String(name)}' (use auto, host, podman or docker)`);
+  }
+}
+
+async function resolveTokens(dataDir: string, given: Record<string, string>): Promise<Record<string, string>> {
+  if (Object.keys(given).length > 0) {
+    for (const [t, org] of Object.entries(given)) {
+      if (!t || /\s/.test(t)) throw new Error("tokens must be non-empty and contain no whitespace");
+      checkOrgName(org);
+    }
+    return { ...given };
+  }
+  const file = path.join(dataDir, "tokens.json");
+  const saved = await readJson<{ tokens: Record<string, string> }>(file);
+  if (saved && Object.keys(saved.tokens ?? {}).length) return saved.tokens;
+  const token = `igt_local_${randomBytes(20).toString("hex")}`;
+  const tokens = { [token]: "local" };
+  await writeJson(file, { tokens });
+  await fsp.chmod(file, 0o600);
+  return tokens;
+}
+
+export async function startControlPlane(o: ControlPlaneOptions): Promise<RunningControlPlane> {
+  const log = o.log ?? (() => undefined);
+  const driver = chooseDriver(o.driver);
+  const baseDomain = (o.baseDomain ?? "ignite.localhost").replace(/^\.+|\.+$/g, "");
+  const grpcAddr = parseListen(o.listen);
+  const gwAddr = parseListen(o.gatewayListen);
+  const dataDir = path.resolve(o.dataDir);
+  await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const tokens = await resolveTokens(dataDir, o.tokens);
+
+  const store = new Store(dataDir);
+  await store.init();
+  const builds = new BuildManager(store, driver, log);
+  await builds.recover();
+  const runtime = new RuntimeManager(driver, store, log, o.readyTimeoutMs ?? 60_000, o.idleTimeoutMs ?? 15 * 60_000);
+  let gatewayPort = 0;
+  const platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, log });
+  builds.onFinished = (b) => platform.onBuildFinished(b);
+
+  // Gateway first: public URLs need its port.
+  const gateway = createGateway({ platform, tokens, baseDomain, log });
+  await new Promise<void>((resolve, reject) => {
+    gateway.once("error", reject);
+    gateway.listen(gwAddr.port, gwAddr.host, () => {
+      gateway.off("error", reject);
+      resolve();
+    });
+  });
+  gatewayPort = (gateway.address() as AddressInfo).port;
+
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+  });
+  const svc = buildServices({ platform, builds, tokens, log });
+  server.addService(grpcServiceDefinition(ComputeService), svc.compute);
+  server.addService(grpcServiceDefinition(BuildService), svc.build);
+  server.addService(grpcServiceDefinition(SecretService), svc.secret);
+  server.addService(grpcServiceDefinition(ModelService), svc.model);
+  const refl = reflectionHandlers([ComputeService, BuildService, SecretService, ModelService]);
+  server.addService(grpcServiceDefinition(reflV1.ServerReflection), refl.v1);
+  server.addService(grpcServiceDefinition(reflV1alpha.ServerReflection), refl.v1alpha);
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${grpcAddr.host.includes(":") ? `[${grpcAddr.host}]` : grpcAddr.host}:${grpcAddr.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      );
+    });
+  } catch (e) {
+    await new Promise<void>((r) => gateway.close(() => r()));
+    throw e;
+  }
+  const hostForUrl = grpcAddr.host.includes(":") ? `[${grpcAddr.host}]` : grpcAddr.host;
+  const gwHost = gwAddr.host.includes(":") ? `[${gwAddr.host}]` : gwAddr.host;
+  log(`gRPC listening on ${hostForUrl}:${port} (driver ${driver.name}, data ${dataDir})`);
+  log(`gateway listening on http://${gwHost}:${gatewayPort} (apps at http://<app>-<org>.${baseDomain}:${gatewayPort})`);
+  void platform.warmReserved();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    grpcEndpoint: `${hostForUrl}:${port}`,
+    gatewayUrl: `http://${gwHost}:${gatewayPort}`,
+    tokens: { ...tokens },
+    driver: driver.name,
+    stop: () => {
+      stopping ??= (async () => {
+        log("stopping the control plane");
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, 3_000);
+          server.tryShutdown(() => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+        gateway.closeAllConnections();
+        await new Promise<void>((r) => gateway.close(() => r()));
+        await builds.cancelAll();
+        await runtime.stopAll();
+        log("control plane stopped");
+      })();
+      return stopping;
+    },
+  };
+}

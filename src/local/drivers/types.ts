@@ -1,0 +1,93 @@
+/**
+ * The driver seam: one implementation builds images and runs them. The host-process driver is the
+ * only one today; container drivers (buildah + podman, Docker Engine API) implement the same shape:
+ * `build` produces an image the driver can later `start`, identified by `ref`; `start` runs it with
+ * PORT and env and maps the container's ports to loopback host ports.
+ */
+
+export interface BuildRequest {
+  buildId: string;
+  /** Archive (tar, tar.gz, zip or one file) holding the build context, inside the data dir. */
+  contextFile: string;
+  /** File name used when the context is a single file. */
+  contextName?: string;
+  /** Dockerfile path relative to the context root. */
+  dockerfilePath: string;
+  buildArgs: Record<string, string>;
+  /** Directory the driver owns for this image (created by the caller, empty). */
+  imageDir: string;
+  /** Reference the image is tagged with (e.g. "local.ignite/acme-corp/greeter:bld_01J..."). */
+  imageRef: string;
+}
+
+export interface ImageConfig {
+  workdir: string;
+  env: Record<string, string>;
+  entrypoint: string[] | null;
+  cmd: string[] | null;
+  user: string;
+  exposedPorts: number[];
+  labels: Record<string, string>;
+  /** Stop signal declared by STOPSIGNAL (default SIGTERM). */
+  stopSignal: string;
+}
+
+export interface BuiltImage {
+  ref: string;
+  driver: string;
+  /** Driver-specific location: the image directory for host, the image id for containers. */
+  dir: string;
+  config: ImageConfig;
+  createdAtMs: number;
+}
+
+export interface StartOptions {
+  /** Environment: app env (the driver adds image ENV, PORT and HOME). */
+  env: Record<string, string>;
+  /** Port the app listens on inside its sandbox (PORT); the driver maps it to a host port. */
+  port: number;
+  /** Further declared ports the app may listen on. */
+  extraPorts: number[];
+  /** A writable directory for this instance (HOME, logs). */
+  instanceDir: string;
+  /** Human log lines about the start (not the app's own output). */
+  log: (line: string) => void;
+}
+
+export interface InstanceExit {
+  code: number | null;
+  signal: string | null;
+}
+
+export interface RunningInstance {
+  id: string;
+  /** Loopback port where the app's main port is reachable. */
+  hostPort: number;
+  /** Declared port -> loopback host port. */
+  portMap: Map<number, number>;
+  startedAtMs: number;
+  /** Resolves when the process/container ends. */
+  exited: Promise<InstanceExit>;
+  alive(): boolean;
+  /** The last lines the app wrote to stdout/stderr. */
+  recentOutput(lines?: number): string[];
+  /** Graceful stop: stop signal, then kill after a grace period. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface Driver {
+  readonly name: string;
+  build(req: BuildRequest, log: (line: string) => void, signal: AbortSignal): Promise<BuiltImage>;
+  /** Whether an image built earlier (maybe before a restart) can still be started. */
+  imageAvailable(image: BuiltImage): Promise<boolean>;
+  start(image: BuiltImage, opts: StartOptions): Promise<RunningInstance>;
+  /** Removes an image's data (best effort). */
+  removeImage(image: BuiltImage): Promise<void>;
+}
+
+export class BuildFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BuildFailure";
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * Runtime manager: at most one running instance per app (the active version's), cold starts on
+ * demand with de-duplication, readiness probing, swap-then-stop on publish/rollback, idle scale-to-zero.
+ */
+import * as http from "node:http";
+import type { BuiltImage, Driver, RunningInstance } from "./drivers/types.js";
+import { errorMessage, failedPrecondition } from "./errors.js";
+import { sleep, ulid, freePort } from "./util.js";
+import type { Store } from "./store.js";
+
+export interface AppRunSpec {
+  org: string;
+  app: string;
+  version: number;
+  image: BuiltImage;
+  env: Record<string, string>;
+  ports: number[];
+  healthPath: string;
+}
+
+export interface Slot {
+  version: number;
+  instance: RunningInstance;
+  lastUsedMs: number;
+  keepWarm: boolean;
+}
+
+export class RuntimeManager {
+  private slots = new Map<string, Slot>();
+  private starting = new Map<string, Promise<Slot>>();
+  readonly lastError = new Map<string, string>();
+  readonly lastInvokedMs = new Map<string, number>();
+  private stopped = false;
+  private reaper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private driver: Driver,
+    private store: Store,
+    private log: (line: string) => void,
+    private readyTimeoutMs = 60_000,
+    private idleTimeoutMs = 0,
+  ) {
+    if (idleTimeoutMs > 0) {
+      this.reaper = setInterval(() => void this.reapIdle(), Math.min(30_000, Math.max(1_000, idleTimeoutMs / 4)));
+      this.reaper.unref();
+    }
+  }
+
+  running(key: string): Slot | undefined {
+    const s = this.slots.get(key);
+    if (s && !s.instance.alive()) {
+      this.slots.delete(key);
+      return undefined;
+    }
+    return s;
+  }
+
+  /** Returns the running slot for `key` at `spec.version`, starting it when needed. */
+  async ensure(key: string, spec: () => Promise<AppRunSpec>, version: number, keepWarm = false): Promise<{ slot: Slot; coldStart: boolean }> {
+    const cur = this.running(key);
+    if (cur && cur.version === version) {
+      cur.lastUsedMs = Date.now();
+      return { slot: cur, coldStart: false };
+    }
+    let p = this.starting.get(key);
+    if (!p) {
+      p = (async () => {
+        const s = await spec();
+        const instance = await this.launch(s);
+        const slot: Slot = { version: s.version, instance, lastUsedMs: Date.now(), keepWarm };
+        await this.install(key, slot);
+        return slot;
+      })();
+      this.starting.set(key, p);
+      p.finally(() => this.starting.delete(key)).catch(() => undefined);
+    }
+    const slot = await p;
+    return { slot, coldStart: true };
+  }
+
+  /** Starts an instance and waits until it answers HTTP; throws FAILED_PRECONDITION otherwise. */
+  async launch(s: AppRunSpec): Promise<RunningInstance> {
+    if (this.stopped) throw failedPrecondition("the control plane is stopping");
+    const key = `${s.org}/${s.app}`;
+    const port = await freePort();
+    const instanceDir = this.store.instanceDir(s.org, s.app, `v${s.version}-${ulid().toLowerCase()}`);
+    const lines: string[] = [];
+    const log = (l: string) => {
+      lines.push(l);
+      this.log(`[${key} v${s.version}] ${l}`);
+    };
+    let inst: RunningInstance;
+    try {
+      inst = await this.driver.start(s.image, { env: s.env, port, extraPorts: s.ports.slice(1), instanceDir, log });
+    } catch (e) {
+      const msg = `version ${s.version} of ${key} could not start: ${errorMessage(e)}`;
+      this.lastError.set(key, msg);
+      throw failedPrecondition(msg);
+    }
+    try {
+      await this.waitReady(inst, s.healthPath || "/healthz", log);
+    } catch (e) {
+      await inst.stop();
+      const out = inst.recentOutput(15);
+      const msg = `version ${s.version} of ${key} did not become ready: ${errorMessage(e)}${out.length ? `\n--- last output ---\n${out.join("\n")}` : ""}`;
+      this.lastError.set(key, msg);
+      throw failedPrecondition(msg);
+    }
+    this.lastError.delete(key);
+    inst.exited.then((x) => {
+      const cur = this.slots.get(key);
+      if (cur?.instance === inst) {
+        this.slots.delete(key);
+        if (!this.stopped) {
+          const msg = `version ${s.version} of ${key} exited (${x.signal ?? `code ${x.code}`})`;
+          this.lastError.set(key, msg);
+          this.log(`[${key}] ${msg}`);
+        }
+      }
+    }, () => undefined);
+    return inst;
+  }
+
+  /** Makes `slot` the app's instance and stops the previous one. */
+  async install(key: string, slot: Slot): Promise<void> {
+    const prev = this.slots.get(key);
+    this.slots.set(key, slot);
+    if (prev && prev.instance !== slot.instance) await prev.instance.stop();
+  }
+
+  async stopApp(key: string): Promise<void> {
+    const pending = this.starting.get(key);
+    if (pending) await pending.catch(() => undefined);
+    const s = this.slots.get(key);
+    this.slots.delete(key);
+    if (s) await s.instance.stop();
+  }
+
+  async stopAll(): Promise<void> {
+    this.stopped = true;
+    if (this.reaper) clearInterval(this.reaper);
+    await Promise.allSettled([...this.starting.values()]);
+    const all = [...this.slots.values()];
+    this.slots.clear();
+    await Promise.allSettled(all.map((s) => s.instance.stop()));
+  }
+
+  private async reapIdle(): Promise<void> {
+    const now = Date.now();
+    for (const [key, s] of this.slots) {
+      if (!s.keepWarm && now - s.lastUsedMs > this.idleTimeoutMs) {
+        this.log(`[${key}] idle for ${Math.round((now - s.lastUsedMs) / 1000)} s: scaling to zero`);
+        this.slots.delete(key);
+        await s.instance.stop();
+      }
+    }
+  }
+
+  private async waitReady(inst: RunningInstance, healthPath: string, log: (l: string) => void): Promise<void> {
+    const deadline = Date.now() + this.readyTimeoutMs;
+    let exited = false;
+    void inst.exited.then(() => (exited = true));
+    let lastErr = "";
+    while (Date.now() < deadline) {
+      if (exited || !inst.alive()) {
+        const x = await inst.exited;
+        throw new Error(`the process exited before it was ready (${x.signal ?? `exit code ${x.code}`})`);
+      }
+      try {
+        const code = await probe(inst.hostPort, healthPath);
+        if (code < 500) {
+          if (code === 404) log(`warning: GET ${healthPath} answered 404; set the app's health_path to a route it serves`);
+          log(`ready (GET ${healthPath} -> ${code})`);
+          return;
+        }
+        lastErr = `GET ${healthPath} answered ${code}`;
+      } catch (e) {
+        lastErr = errorMessage(e);
+      }
+      await sleep(100);
+    }
+    throw new Error(`no HTTP answer on port ${inst.hostPort} within ${Math.round(this.readyTimeoutMs / 1000)} s (${lastErr})`);
+  }
+}
+
+function probe(port: number, p: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path: p, method: "GET", timeout: 2_000, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("timeout", () => req.destroy(new Error("probe timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+}

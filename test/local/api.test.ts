@@ -1,0 +1,296 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import * as grpc from "@grpc/grpc-js";
+import { createHash } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import {
+  ComputeService,
+  CreateAppRequestSchema,
+  GetAppRequestSchema,
+  ListAppsRequestSchema,
+  SaveDraftRequestSchema,
+  UpdateAppConfigRequestSchema,
+  DeleteAppRequestSchema,
+  HealthCheckRequestSchema,
+  GetDraftInfoRequestSchema,
+  PublishDraftRequestSchema,
+  GetAppEventsRequestSchema,
+  type CreateAppResponse,
+  type GetAppResponse,
+  type ListAppsResponse,
+  type UpdateAppConfigResponse,
+  type HealthCheckResponse,
+  type GetDraftInfoResponse,
+  type SaveDraftResponse,
+} from "../../src/gen/dodil/ignite/v1/compute_pb.js";
+import { BuildService, UploadBuildContextRequestSchema, type UploadBuildContextResponse } from "../../src/gen/dodil/ignite/v1/build_pb.js";
+import { DeploymentState, ResourceTier, CodeKind } from "../../src/gen/dodil/ignite/v1/common_pb.js";
+import * as refl from "../../src/gen/grpc/reflection/v1/reflection_pb.js";
+import * as reflAlpha from "../../src/gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
+import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
+
+const ACME = "tok-acme";
+const OTHER = "tok-other";
+
+let cp: RunningControlPlane;
+let dataDir: string;
+let c: TestClient;
+let b: TestClient;
+
+beforeAll(async () => {
+  dataDir = tempDir("api");
+  cp = await startControlPlane({
+    listen: "127.0.0.1:0",
+    gatewayListen: "127.0.0.1:0",
+    dataDir,
+    driver: "auto",
+    tokens: { [ACME]: "acme-corp", [OTHER]: "other-org" },
+  });
+  c = new TestClient(ComputeService, cp.grpcEndpoint, ACME);
+  b = new TestClient(BuildService, cp.grpcEndpoint, ACME);
+});
+
+afterAll(async () => {
+  c?.close();
+  b?.close();
+  await cp?.stop();
+  cleanup(dataDir);
+});
+
+describe("apps", () => {
+  it("creates, gets, lists, rejects duplicates and unknowns", async () => {
+    expect(cp.driver).toBe("host");
+    const res = await c.unary<CreateAppResponse>(
+      "createApp",
+      create(CreateAppRequestSchema, { name: "greeter", description: "FastAPI greeter", env: { A: "1" } }),
+    );
+    expect(res.appId).toBe("acme-corp/greeter");
+    expect(res.deploymentState).toBe(DeploymentState.CREATED);
+    expect(res.appliedTier).toBe(ResourceTier.SMALL);
+    expect(res.appliedLimits?.memoryMb).toBe(256);
+    expect(res.appliedLimits?.cpuMillicores).toBe(250);
+    expect(res.app?.organizationId).toMatch(/^org_[0-9a-f]{16}$/);
+    expect(res.app?.publicUrls).toEqual([]);
+
+    await c.unary("createApp", create(CreateAppRequestSchema, { organizationName: "acme-corp", name: "alpha", resourceTier: ResourceTier.LARGE }));
+    const got = await c.unary<GetAppResponse>("getApp", create(GetAppRequestSchema, { appName: "greeter" }));
+    expect(got.app?.description).toBe("FastAPI greeter");
+    expect(got.app?.env).toEqual({ A: "1" });
+
+    const list = await c.unary<ListAppsResponse>("listApps", create(ListAppsRequestSchema, {}));
+    expect(list.apps.map((a) => a.name)).toEqual(["alpha", "greeter"]);
+    const page1 = await c.unary<ListAppsResponse>("listApps", create(ListAppsRequestSchema, { limit: 1 }));
+    expect(page1.apps.map((a) => a.name)).toEqual(["alpha"]);
+    const page2 = await c.unary<ListAppsResponse>("listApps", create(ListAppsRequestSchema, { limit: 1, cursor: page1.nextCursor }));
+    expect(page2.apps.map((a) => a.name)).toEqual(["greeter"]);
+    expect(page2.nextCursor).toBe("");
+
+    const dup = await c.unary("createApp", create(CreateAppRequestSchema, { name: "greeter" })).catch((e) => e);
+    expect(grpcCode(dup)).toBe(grpc.status.ALREADY_EXISTS);
+    expect(dup.details).toBe("app acme-corp/greeter already exists");
+
+    const nf = await c.unary("getApp", create(GetAppRequestSchema, { appName: "nope" })).catch((e) => e);
+    expect(grpcCode(nf)).toBe(grpc.status.NOT_FOUND);
+    expect(nf.details).toBe("app acme-corp/nope not found");
+
+    const bad = await c.unary("createApp", create(CreateAppRequestSchema, { name: "Bad_Name" })).catch((e) => e);
+    expect(grpcCode(bad)).toBe(grpc.status.INVALID_ARGUMENT);
+  });
+
+  it("patches config", async () => {
+    const r = await c.unary<UpdateAppConfigResponse>(
+      "updateAppConfig",
+      create(UpdateAppConfigRequestSchema, { appName: "greeter", envSet: { B: "2" }, envUnset: ["A"], healthPath: "/health", resourceTier: ResourceTier.MEDIUM }),
+    );
+    expect(r.app?.env).toEqual({ B: "2" });
+    expect(r.app?.healthPath).toBe("/health");
+    expect(r.app?.limits?.memoryMb).toBe(512);
+    expect(r.app?.description).toBe("FastAPI greeter");
+    await c.unary("deleteApp", create(DeleteAppRequestSchema, { appName: "alpha" }));
+    const list = await c.unary<ListAppsResponse>("listApps", create(ListAppsRequestSchema, {}));
+    expect(list.apps.map((a) => a.name)).toEqual(["greeter"]);
+  });
+
+  it("enforces auth and org scoping", async () => {
+    const none = await c.unary("getApp", create(GetAppRequestSchema, { appName: "greeter" }), null).catch((e) => e);
+    expect(grpcCode(none)).toBe(grpc.status.UNAUTHENTICATED);
+    expect(none.details).toBe("missing bearer token");
+    const wrong = await c.unary("getApp", create(GetAppRequestSchema, { appName: "greeter" }), "nope").catch((e) => e);
+    expect(grpcCode(wrong)).toBe(grpc.status.UNAUTHENTICATED);
+    expect(wrong.details).toBe("invalid token");
+    const other = await c.unary("getApp", create(GetAppRequestSchema, { organizationName: "acme-corp", appName: "greeter" }), OTHER).catch((e) => e);
+    expect(grpcCode(other)).toBe(grpc.status.PERMISSION_DENIED);
+    expect(other.details).toBe("token for org other-org may not access org acme-corp");
+    // the other org simply does not see acme's apps
+    const list = await c.unary<ListAppsResponse>("listApps", create(ListAppsRequestSchema, {}), OTHER);
+    expect(list.apps).toEqual([]);
+    const health = await c.unary<HealthCheckResponse>("healthCheck", create(HealthCheckRequestSchema, {}), null);
+    expect(health.status).toBe("SERVING");
+  });
+
+  it("answers UNIMPLEMENTED naming the method", async () => {
+    const e = await c.unary("getAppEvents", create(GetAppEventsRequestSchema, { appName: "greeter" })).catch((x) => x);
+    expect(grpcCode(e)).toBe(grpc.status.UNIMPLEMENTED);
+    expect(e.details).toBe("ComputeService.GetAppEvents is not implemented by the local control plane");
+  });
+});
+
+describe("build contexts", () => {
+  const upload = (bytes: Buffer, opts: { digest?: string; name?: string; token?: string } = {}) => {
+    const msgs: unknown[] = [
+      create(UploadBuildContextRequestSchema, {
+        payload: { case: "metadata", value: { contentType: "application/gzip", name: opts.name ?? "ctx.tar.gz", expectedSizeBytes: BigInt(bytes.length), digest: opts.digest ?? "" } },
+      }),
+    ];
+    for (let off = 0; off < bytes.length; off += 1024 * 1024) {
+      msgs.push(create(UploadBuildContextRequestSchema, { payload: { case: "chunk", value: bytes.subarray(off, off + 1024 * 1024) } }));
+    }
+    return b.clientStream<UploadBuildContextResponse>("uploadBuildContext", msgs, opts.token);
+  };
+
+  it("uploads, verifies digest, scopes contexts per org, validates the Dockerfile path", async () => {
+    const bytes = await makeTarGz({ Dockerfile: "FROM scratch\nCMD [\"true\"]\n", "a.txt": "x".repeat(3 * 1024 * 1024) });
+    const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    const r = await upload(bytes, { digest });
+    expect(r.digest).toBe(digest);
+    expect(r.contextId).toBe(`ctx_${digest.slice(7, 31)}`);
+    expect(Number(r.sizeBytes)).toBe(bytes.length);
+
+    const bad = await upload(bytes, { digest: `sha256:${"0".repeat(64)}` }).catch((e) => e);
+    expect(grpcCode(bad)).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(bad.details).toMatch(/digest mismatch/);
+
+    // another org cannot use it
+    await c.unary("createApp", create(CreateAppRequestSchema, { name: "thief" }), OTHER);
+    const stolen = await c
+      .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "thief", code: { source: { case: "image", value: { source: { case: "fromCode", value: { contextId: r.contextId, dockerfilePath: "Dockerfile" } } } } } }), OTHER)
+      .catch((e) => e);
+    expect(grpcCode(stolen)).toBe(grpc.status.NOT_FOUND);
+
+    await c.unary("createApp", create(CreateAppRequestSchema, { name: "ctxapp" }));
+    const noDf = await c
+      .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "ctxapp", code: { source: { case: "image", value: { source: { case: "fromCode", value: { contextId: r.contextId, dockerfilePath: "docker/Dockerfile" } } } } } }))
+      .catch((e) => e);
+    expect(grpcCode(noDf)).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(noDf.details).toBe("Dockerfile 'docker/Dockerfile' not found in the build context");
+
+    const none = await c.unary<GetDraftInfoResponse>("getDraftInfo", create(GetDraftInfoRequestSchema, { appName: "ctxapp" }));
+    expect(none.draft).toBeUndefined();
+
+    // prebuilt images are stored but cannot be published offline
+    const pre = await c.unary<SaveDraftResponse>(
+      "saveDraft",
+      create(SaveDraftRequestSchema, { appName: "ctxapp", code: { source: { case: "image", value: { source: { case: "prebuilt", value: { imageRef: "ghcr.io/acme/x:1" } } } } } }),
+    );
+    expect(pre.draft?.codeKind).toBe(CodeKind.PREBUILT);
+    const pub = await c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "ctxapp" })).catch((e) => e);
+    expect(grpcCode(pub)).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(pub.details).toMatch(/image ghcr.io\/acme\/x:1 is not available offline/);
+  });
+
+  it("rejects malicious archives with INVALID_ARGUMENT", async () => {
+    const dir = tempDir("evil");
+    try {
+      const cases: { name: string; build: () => Buffer; expect: RegExp }[] = [
+        {
+          name: "traversal",
+          build: () => {
+            execFileSync("python3", ["-c", `import tarfile,io\nt=tarfile.open('${dir}/t.tgz','w:gz')\ni=tarfile.TarInfo('../escape.txt');i.size=3\nt.addfile(i,io.BytesIO(b'pwn'))\nt.close()`]);
+            return readFileSync(path.join(dir, "t.tgz"));
+          },
+          expect: /'\.\.\/escape\.txt' escapes/,
+        },
+        {
+          name: "absolute",
+          build: () => {
+            execFileSync("python3", ["-c", `import tarfile,io\nt=tarfile.open('${dir}/a.tar','w')\ni=tarfile.TarInfo('/etc/evil');i.size=3\nt.addfile(i,io.BytesIO(b'pwn'))\nt.close()`]);
+            return readFileSync(path.join(dir, "a.tar"));
+          },
+          expect: /absolute path/,
+        },
+        {
+          name: "symlink escape",
+          build: () => {
+            const src = path.join(dir, "s");
+            mkdirSync(path.join(src, "sub"), { recursive: true });
+            writeFileSync(path.join(src, "Dockerfile"), "FROM scratch\n");
+            symlinkSync("../../etc/passwd", path.join(src, "sub", "link"));
+            execFileSync("tar", ["-czf", path.join(dir, "s.tgz"), "-C", src, "."]);
+            return readFileSync(path.join(dir, "s.tgz"));
+          },
+          expect: /symlink to '\.\.\/\.\.\/etc\/passwd', outside/,
+        },
+        {
+          name: "zip traversal",
+          build: () => {
+            execFileSync("python3", ["-c", `import zipfile\nz=zipfile.ZipFile('${dir}/z.zip','w')\nz.writestr('../../x.txt','pwn')\nz.close()`]);
+            return readFileSync(path.join(dir, "z.zip"));
+          },
+          expect: /escapes/,
+        },
+      ];
+      for (const k of cases) {
+        const bytes = k.build();
+        const e = await upload(bytes).catch((x) => x);
+        expect(grpcCode(e), k.name).toBe(grpc.status.INVALID_ARGUMENT);
+        expect(e.details, k.name).toMatch(k.expect);
+        // inline archives go through the same checks
+        const e2 = await c
+          .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "ctxapp", code: { source: { case: "image", value: { source: { case: "fromCode", value: { archive: bytes, dockerfilePath: "Dockerfile" } } } } } }))
+          .catch((x) => x);
+        expect(grpcCode(e2), k.name).toBe(grpc.status.INVALID_ARGUMENT);
+      }
+    } finally {
+      cleanup(dir);
+    }
+  });
+});
+
+describe("reflection", () => {
+  for (const [label, mod] of [
+    ["v1", refl],
+    ["v1alpha", reflAlpha],
+  ] as const) {
+    it(`lists services and serves descriptors (${label})`, async () => {
+      const rc = new TestClient(mod.ServerReflection, cp.grpcEndpoint);
+      try {
+        const call = rc.raw["serverReflectionInfo"]!() as grpc.ClientDuplexStream<unknown, refl.ServerReflectionResponse>;
+        const answers: refl.ServerReflectionResponse[] = [];
+        const done = new Promise<void>((resolve, reject) => {
+          call.on("data", (m) => answers.push(m));
+          call.on("error", reject);
+          call.on("end", resolve);
+        });
+        const Req = mod.ServerReflectionRequestSchema as typeof refl.ServerReflectionRequestSchema;
+        call.write(create(Req, { messageRequest: { case: "listServices", value: "" } }));
+        call.write(create(Req, { messageRequest: { case: "fileContainingSymbol", value: "dodil.ignite.v1.ComputeService" } }));
+        call.write(create(Req, { messageRequest: { case: "fileContainingSymbol", value: "dodil.ignite.v1.ComputeService.CreateApp" } }));
+        call.write(create(Req, { messageRequest: { case: "fileByFilename", value: "dodil/ignite/v1/model.proto" } }));
+        call.write(create(Req, { messageRequest: { case: "fileContainingSymbol", value: "no.Such" } }));
+        call.end();
+        await done;
+        expect(answers).toHaveLength(5);
+        const list = answers[0]!.messageResponse;
+        expect(list.case).toBe("listServicesResponse");
+        const names = list.case === "listServicesResponse" ? list.value.service.map((s) => s.name) : [];
+        expect(names).toEqual(
+          expect.arrayContaining(["dodil.ignite.v1.ComputeService", "dodil.ignite.v1.BuildService", "dodil.ignite.v1.SecretService", "dodil.ignite.v1.ModelService", "grpc.reflection.v1.ServerReflection"]),
+        );
+        const files = (i: number) => {
+          const r = answers[i]!.messageResponse;
+          return r.case === "fileDescriptorResponse" ? r.value.fileDescriptorProto.map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes).name) : [];
+        };
+        expect(files(1)).toEqual(["dodil/ignite/v1/compute.proto", "dodil/ignite/v1/common.proto"]);
+        expect(files(2)[0]).toBe("dodil/ignite/v1/compute.proto");
+        expect(files(3)).toEqual(expect.arrayContaining(["dodil/ignite/v1/model.proto", "google/protobuf/struct.proto"]));
+        expect(answers[4]!.messageResponse.case).toBe("errorResponse");
+      } finally {
+        rc.close();
+      }
+    });
+  }
+});

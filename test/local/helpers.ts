@@ -1,0 +1,151 @@
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as tar from "tar";
+import type { DescService } from "@bufbuild/protobuf";
+import { grpcServiceDefinition } from "../../src/wire/grpc-service.js";
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(tmpdir(), `ignite-${prefix}-`));
+}
+
+export function cleanup(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+type AnyClient = grpc.Client & Record<string, (...a: unknown[]) => unknown>;
+
+/** A small promise-based client over grpcServiceDefinition. */
+export class TestClient {
+  readonly raw: AnyClient;
+  token: string | undefined;
+  constructor(service: DescService, endpoint: string, token?: string) {
+    const Ctor = grpc.makeGenericClientConstructor(grpcServiceDefinition(service), service.typeName);
+    this.raw = new Ctor(endpoint, grpc.credentials.createInsecure(), {
+      "grpc.max_receive_message_length": 64 * 1024 * 1024,
+      "grpc.max_send_message_length": 64 * 1024 * 1024,
+    }) as unknown as AnyClient;
+    this.token = token;
+  }
+  md(token: string | undefined): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (token) md.set("authorization", `Bearer ${token}`);
+    return md;
+  }
+  unary<T>(method: string, req: unknown, token?: string | null, deadlineMs = 90_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.raw[method]!(req, this.md(token === null ? undefined : (token ?? this.token)), { deadline: Date.now() + deadlineMs }, (err: unknown, res: T) =>
+        err ? reject(err) : resolve(res),
+      );
+    });
+  }
+  stream<T>(method: string, req: unknown, token?: string): Promise<T[]> {
+    return new Promise((resolve, reject) => {
+      const call = this.raw[method]!(req, this.md(token ?? this.token), { deadline: Date.now() + 90_000 }) as grpc.ClientReadableStream<T>;
+      const out: T[] = [];
+      call.on("data", (m: T) => out.push(m));
+      call.on("error", reject);
+      call.on("end", () => resolve(out));
+    });
+  }
+  /** Client-streaming call: writes messages, returns the response. */
+  clientStream<T>(method: string, msgs: unknown[], token?: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const call = this.raw[method]!(this.md(token ?? this.token), { deadline: Date.now() + 90_000 }, (err: unknown, res: T) =>
+        err ? reject(err) : resolve(res),
+      ) as grpc.ClientWritableStream<unknown>;
+      for (const m of msgs) call.write(m);
+      call.end();
+    });
+  }
+  close(): void {
+    this.raw.close();
+  }
+}
+
+export function grpcCode(e: unknown): number | undefined {
+  return (e as { code?: number }).code;
+}
+
+/** Writes files into a new directory and packs it as tar.gz; returns the archive bytes. */
+export async function makeTarGz(files: Record<string, string>): Promise<Buffer> {
+  const dir = tempDir("ctx");
+  try {
+    for (const [name, content] of Object.entries(files)) {
+      const p = path.join(dir, "src", name);
+      mkdirSync(path.dirname(p), { recursive: true });
+      writeFileSync(p, content);
+    }
+    const out = path.join(dir, "ctx.tar.gz");
+    await tar.c({ gzip: true, file: out, cwd: path.join(dir, "src"), portable: true }, Object.keys(files));
+    const { readFileSync } = await import("node:fs");
+    return readFileSync(out);
+  } finally {
+    cleanup(dir);
+  }
+}
+
+export const SERVER_PY = `
+import json, os, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+VERSION = os.environ.get("APP_VERSION_TAG", "v1")
+
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def _send(self, code, obj):
+        body = json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        if self.path == "/health":
+            return self._send(200, {"ok": True})
+        self._send(404, {"error": "not found", "path": self.path})
+    def do_POST(self):
+        n = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(n) if n else b""
+        body = json.loads(raw) if raw else {}
+        self._send(200, {
+            "greeting": "Hello, %s!" % body.get("name", "world"),
+            "tag": TAG,
+            "path": self.path,
+            "execution_id": self.headers.get("x-ignite-execution-id", ""),
+            "function_id": self.headers.get("x-ignite-function-id", ""),
+            "organization_id": self.headers.get("x-ignite-organization-id", ""),
+            "spoofed": self.headers.get("x-ignite-spoof", ""),
+            "custom": self.headers.get("x-custom", ""),
+            "greeting_env": os.environ.get("GREETING", ""),
+            "home": os.environ.get("HOME", ""),
+        })
+
+TAG = "__TAG__"
+HTTPServer(("127.0.0.1", int(os.environ.get("PORT", "8080"))), H).serve_forever()
+`;
+
+export const DOCKERFILE = `# the seed's shape, with a stdlib server
+FROM python:3.12-slim
+ARG APP_ENV=dev
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir \\
+    -r requirements.txt
+COPY server.py .
+ENV APP_ENV=$APP_ENV GREETING="hi there"
+# K8s sets PORT; we read it at runtime.
+EXPOSE 8080
+USER 65534
+CMD ["python", "server.py"]
+`;
+
+export function greeterContext(tag: string): Promise<Buffer> {
+  return makeTarGz({
+    Dockerfile: DOCKERFILE,
+    "requirements.txt": "# stdlib only\n",
+    "server.py": SERVER_PY.replace("__TAG__", tag),
+  });
+}
