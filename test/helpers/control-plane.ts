@@ -1,0 +1,38 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
+
+export const ACME_TOKEN = "tok-acme-0123456789abcdef0123";
+export const OTHER_TOKEN = "tok-other-0123456789abcdef012";
+
+export interface TestControlPlane {
+  plane: RunningControlPlane;
+  dataDir: string;
+  /** Env that points the CLI at this control plane as org acme-corp. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** A real local control plane on free loopback ports with a temporary data dir. */
+export async function startTestControlPlane(dataDir = mkdtempSync(join(tmpdir(), "ignite-plane-"))): Promise<TestControlPlane> {
+  const plane = await startControlPlane({
+    listen: "127.0.0.1:0",
+    gatewayListen: "127.0.0.1:0",
+    dataDir,
+    driver: "host",
+    tokens: { [ACME_TOKEN]: "acme-corp", [OTHER_TOKEN]: "other-org" },
+  });
+  return {
+    plane,
+    dataDir,
+    env: { IGNITE_API_ENDPOINT: plane.grpcEndpoint, IGNITE_TOKEN: ACME_TOKEN, IGNITE_DEBUG: "true" },
+    async stop() {
+      await plane.stop();
+    },
+  };
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
