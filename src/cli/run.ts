@@ -96,8 +96,12 @@ function buildCommand(spec: CommandSpec | GroupSpec, environment: RunEnvironment
   for (const option of globalOptions()) if (!ownFlags.has(option.long)) command.addOption(option.hideHelp());
   if (isGroup(spec)) {
     for (const child of spec.commands) command.addCommand(buildCommand(child, environment, state));
-    // A group without a subcommand shows its help instead of failing.
-    command.action(() => command.outputHelp());
+    // A bare group prints its help on stdout and succeeds; a misspelt subcommand still gets
+    // commander's own "unknown command … Did you mean …?" (unknownCommand is untyped in commander 14).
+    command.allowExcessArguments(true).action(() => {
+      if (command.args.length > 0) (command as unknown as { unknownCommand(): never }).unknownCommand();
+      command.outputHelp();
+    });
     return command;
   }
   command.description(spec.description ?? spec.summary);

@@ -90,7 +90,7 @@ describe("e2e: both binaries against a spawned `dodil ignite dev`", () => {
   it("exits 2 on a usage error and suggests the closest command", async () => {
     const result = await cli(dodil, ["ignite", "app", "lst"]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/Did you mean list\?/);
+    expect(result.stderr).toMatch(/Did you mean one of list, ls\?/);
   });
 
   it("stops cleanly on SIGTERM and leaves no app process behind", async () => {

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { isGroup, type CommandSpec, type GroupSpec } from "../../src/cli/command-spec.js";
+import { igniteCommands } from "../../src/cli/commands/index.js";
+import { runCli } from "../helpers/run-cli.js";
+
+function leaves(specs: Array<CommandSpec | GroupSpec>, path: string[] = []): Array<[string, CommandSpec]> {
+  return specs.flatMap((spec) => (isGroup(spec) ? leaves(spec.commands, [...path, spec.name]) : [[[...path, spec.name].join(" "), spec] as [string, CommandSpec]]));
+}
+
+describe("help and usage", () => {
+  it.each(leaves(igniteCommands))("%s has a summary, an example and working --help", async (path, spec) => {
+    expect(spec.summary.length).toBeGreaterThan(10);
+    expect(spec.examples.length).toBeGreaterThan(0);
+    const help = await runCli(["ignite", ...path.split(" "), "--help"]);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain(`Usage: dodil ignite ${path}`);
+    expect(help.stdout).toContain("Examples:");
+    expect(help.stdout).toContain("Global Options:");
+  });
+
+  it("lists the exit codes in the top-level help", async () => {
+    const help = await runCli(["ignite", "--help"]);
+    expect(help.stdout).toMatch(/Exit codes:[\s\S]*9 unavailable/);
+  });
+
+  it("shows a group's help when no subcommand is given", async () => {
+    const result = await runCli(["ignite", "draft"]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/compile-logs/);
+  });
+
+  it("works the same as the standalone `ignite` binary", async () => {
+    const result = await runCli(["app", "--help"], { binary: "ignite" });
+    expect(result.stdout).toContain("Usage: ignite app");
+  });
+
+  it.each([
+    [["ignite", "app", "lst"], /unknown command 'lst'.*Did you mean one of list, ls\?/],
+    [["ignite", "app", "list", "--outptu", "json"], /unknown option '--outptu'.*Did you mean --output\?/],
+    [["ignite", "invoke"], /missing required argument 'id'/],
+  ])("%j is a usage error (exit 2) with a suggestion", async (argv, message) => {
+    const result = await runCli(argv);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.split("\n")[0]).toMatch(message);
+    expect(result.stdout).toBe("");
+  });
+
+  it("prints the version", async () => {
+    const result = await runCli(["--version"]);
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
