@@ -1,0 +1,325 @@
+/**
+ * Walks a build-context directory and decides what is sent.
+ *
+ * Order of rules, per path:
+ * 1. the Dockerfile and the ignore file in use (and a root `.dockerignore`) are always
+ *    sent, whatever the patterns say (Docker's `TrimBuildFilesFromExcludes`);
+ * 2. default excludes: any path component named `.git`, `node_modules`,
+ *    `__pycache__`, `target` or `.venv`, at any depth (`defaultExcludes: false` turns
+ *    this off); a `!` line in `.dockerignore` does not bring them back;
+ * 3. `.dockerignore` at the context root, or `<Dockerfile>.dockerignore` next to the
+ *    Dockerfile, which takes precedence (BuildKit), with Docker's semantics.
+ *
+ * An excluded directory is not descended into unless a `!` pattern could re-include
+ * something below it; when something below it is re-included the directory entry is
+ * sent too (as BuildKit does), so the archive carries its normalised mode.
+ *
+ * Symlink policy: links are never followed. A link whose target stays inside the
+ * context is kept as a link (an absolute target inside the context is rewritten to a
+ * relative one, so the archive does not depend on where the tree lives); a link that
+ * escapes the context (lexically or through other links) is an error naming it; a
+ * dangling link is skipped with a warning; a link loop is an error. Sockets, FIFOs and
+ * device files are skipped with a warning.
+ *
+ * Nothing is printed: warnings are returned as data.
+ */
+import { lstat, readdir, readFile, readlink, realpath, stat } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import path from "node:path";
+import { createIgnoreMatcher, DockerignoreError, parseDockerignore } from "./dockerignore.js";
+import type { IgnoreMatcher } from "./dockerignore.js";
+import { BuildContextError } from "./errors.js";
+
+export const DEFAULT_EXCLUDES: readonly string[] = [".git", "node_modules", "__pycache__", "target", ".venv"];
+
+export type ContextEntryType = "file" | "dir" | "symlink";
+
+export interface ContextEntry {
+  /** POSIX path relative to the context root, no leading `./`, no trailing `/`. */
+  path: string;
+  type: ContextEntryType;
+  /** Bytes of file data (0 for directories and links). */
+  size: number;
+  /** Normalised mode as packed: dirs 0o755, files 0o755 if any exec bit else 0o644, links 0o777. */
+  mode: number;
+  /** Symlink target as stored in the archive. */
+  linkTarget?: string;
+}
+
+export interface ExcludedEntry {
+  path: string;
+  type: ContextEntryType | "other";
+  /** The rule that excluded it: the ignore-file line as written, or the default-exclude name. */
+  rule: string;
+  /** `default`, or `<ignore file>:<line>`. */
+  source: string;
+}
+
+export interface CollectOptions {
+  /** Dockerfile path, relative to the context root (or absolute). Default `Dockerfile`. */
+  dockerfilePath?: string;
+  /** Apply the five default excludes. Default true. */
+  defaultExcludes?: boolean;
+  /** Read `.dockerignore` / `<Dockerfile>.dockerignore`. Default true. */
+  useIgnoreFile?: boolean;
+  /** Checked between directories; aborts the walk. */
+  signal?: AbortSignal;
+}
+
+export interface CollectResult {
+  /** Real (symlink-resolved) absolute path of the context root. */
+  root: string;
+  /** Entries to send, in archive order (depth-first, names sorted by UTF-8 bytes). */
+  files: ContextEntry[];
+  excluded: ExcludedEntry[];
+  warnings: string[];
+  /** Sum of regular-file sizes. */
+  totalBytes: number;
+  /** The ignore file that was applied (absolute path), if any. */
+  ignoreFile?: string;
+  /** The Dockerfile path relative to the root, when it lies inside the context. */
+  dockerfile?: string;
+}
+
+const utf8Compare = (a: string, b: string): number => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+
+/** Sorts names by their UTF-8 bytes (the order GNU tar's --sort=name uses). */
+export function sortNames(names: string[]): string[] {
+  return names.sort(utf8Compare);
+}
+
+export function normaliseFileMode(mode: number): number {
+  return mode & 0o111 ? 0o755 : 0o644;
+}
+
+function toPosix(p: string): string {
+  return p.split(path.sep).join("/");
+}
+
+function isInside(root: string, p: string): boolean {
+  if (p === root) return true;
+  const withSep = root.endsWith(path.sep) ? root : root + path.sep;
+  return p.startsWith(withSep);
+}
+
+function errnoCode(err: unknown): string | undefined {
+  return typeof err === "object" && err !== null && "code" in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+async function isFile(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function specialKind(st: Stats): string | undefined {
+  if (st.isFIFO()) return "FIFO";
+  if (st.isSocket()) return "socket";
+  if (st.isCharacterDevice()) return "character device";
+  if (st.isBlockDevice()) return "block device";
+  return undefined;
+}
+
+interface DirFrame {
+  rel: string;
+  emitted: boolean;
+  parent: DirFrame | undefined;
+  exclusion?: ExcludedEntry;
+}
+
+export async function collectFiles(root: string, options: CollectOptions = {}): Promise<CollectResult> {
+  const useDefaults = options.defaultExcludes ?? true;
+  const givenRoot = path.resolve(root);
+  let rootReal: string;
+  try {
+    rootReal = await realpath(givenRoot);
+    if (!(await stat(rootReal)).isDirectory()) throw new Error("not a directory");
+  } catch (err) {
+    throw new BuildContextError(
+      "CONTEXT_NOT_DIRECTORY",
+      `build context ${root} is not a readable directory`,
+      undefined,
+      { cause: err },
+    );
+  }
+  const roots = rootReal === givenRoot ? [rootReal] : [rootReal, givenRoot];
+  const relToRoot = (abs: string): string | undefined => {
+    for (const r of roots) if (isInside(r, abs)) return toPosix(path.relative(r, abs));
+    return undefined;
+  };
+
+  // Dockerfile and ignore file.
+  const dockerfileAbs = path.resolve(givenRoot, options.dockerfilePath ?? "Dockerfile");
+  const dockerfileRel = relToRoot(dockerfileAbs);
+  let ignoreFile: string | undefined;
+  let matcher: IgnoreMatcher | undefined;
+  if (options.useIgnoreFile ?? true) {
+    const specific = dockerfileAbs + ".dockerignore";
+    const rootIgnore = path.join(rootReal, ".dockerignore");
+    if (await isFile(specific)) ignoreFile = specific;
+    else if (await isFile(rootIgnore)) ignoreFile = rootIgnore;
+    if (ignoreFile) {
+      const label = relToRoot(ignoreFile) ?? ignoreFile;
+      try {
+        const text = await readFile(ignoreFile, "utf8");
+        matcher = createIgnoreMatcher(parseDockerignore(text, label));
+      } catch (err) {
+        if (err instanceof DockerignoreError) {
+          throw new BuildContextError("INVALID_IGNORE_FILE", err.message, label, { cause: err });
+        }
+        throw new BuildContextError("UNREADABLE_PATH", `cannot read ${label}: ${(err as Error).message}`, label, {
+          cause: err,
+        });
+      }
+    }
+  }
+
+  const forced = new Set<string>();
+  for (const rel of [dockerfileRel, ignoreFile ? relToRoot(ignoreFile) : undefined, ".dockerignore"]) {
+    if (rel) forced.add(rel);
+  }
+  const forcedDirs = new Set<string>();
+  for (const f of forced) {
+    const parts = f.split("/");
+    for (let i = 1; i < parts.length; i++) forcedDirs.add(parts.slice(0, i).join("/"));
+  }
+
+  const files: ContextEntry[] = [];
+  const excluded: ExcludedEntry[] = [];
+  const warnings: string[] = [];
+  let totalBytes = 0;
+
+  const emit = (frame: DirFrame | undefined): void => {
+    if (!frame || frame.emitted) return;
+    emit(frame.parent);
+    files.push({ path: frame.rel, type: "dir", size: 0, mode: 0o755 });
+    frame.emitted = true;
+  };
+
+  const entryType = (st: Stats): ExcludedEntry["type"] =>
+    st.isDirectory() ? "dir" : st.isFile() ? "file" : st.isSymbolicLink() ? "symlink" : "other";
+
+  async function checkSymlink(abs: string, rel: string): Promise<string | undefined> {
+    const target = await readlink(abs);
+    const lexical = path.resolve(path.dirname(abs), target);
+    if (relToRoot(lexical) === undefined) {
+      throw new BuildContextError(
+        "SYMLINK_ESCAPE",
+        `symlink ${rel} points outside the build context (target: ${target})`,
+        rel,
+      );
+    }
+    try {
+      await stat(abs);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === "ENOENT" || code === "ENOTDIR") {
+        warnings.push(`skipped dangling symlink ${rel} -> ${target}`);
+        return undefined;
+      }
+      if (code === "ELOOP") {
+        throw new BuildContextError("SYMLINK_LOOP", `symlink loop at ${rel} (target: ${target})`, rel, { cause: err });
+      }
+      throw new BuildContextError("UNREADABLE_PATH", `cannot resolve symlink ${rel}: ${(err as Error).message}`, rel, {
+        cause: err,
+      });
+    }
+    const real = await realpath(abs);
+    if (!isInside(rootReal, real)) {
+      throw new BuildContextError(
+        "SYMLINK_ESCAPE",
+        `symlink ${rel} points outside the build context (target: ${target}, resolves to ${real})`,
+        rel,
+      );
+    }
+    if (!path.isAbsolute(target)) return target;
+    const rewritten = toPosix(path.relative(path.dirname(abs), real));
+    return rewritten === "" ? "." : rewritten;
+  }
+
+  async function walk(dirAbs: string, frame: DirFrame | undefined, onlyForced: boolean): Promise<void> {
+    if (options.signal?.aborted) throw new BuildContextError("ABORTED", "packing was cancelled");
+    let names: string[];
+    try {
+      names = sortNames(await readdir(dirAbs));
+    } catch (err) {
+      const rel = frame?.rel ?? ".";
+      throw new BuildContextError("UNREADABLE_PATH", `cannot read directory ${rel}: ${(err as Error).message}`, rel, {
+        cause: err,
+      });
+    }
+    for (const name of names) {
+      const rel = frame ? `${frame.rel}/${name}` : name;
+      const abs = path.join(dirAbs, name);
+      let st: Stats;
+      try {
+        st = await lstat(abs);
+      } catch (err) {
+        if (errnoCode(err) === "ENOENT") continue; // vanished during the walk
+        throw new BuildContextError("UNREADABLE_PATH", `cannot stat ${rel}: ${(err as Error).message}`, rel, {
+          cause: err,
+        });
+      }
+      const isForced = forced.has(rel);
+      const isForcedDir = forcedDirs.has(rel) && st.isDirectory();
+
+      // Default excludes (and the inside of a default-excluded dir that holds a forced path).
+      if (!isForced && (onlyForced || (useDefaults && DEFAULT_EXCLUDES.includes(name)))) {
+        if (isForcedDir) {
+          const sub: DirFrame = { rel, emitted: false, parent: frame };
+          await walk(abs, sub, true);
+          if (!sub.emitted) excluded.push({ path: rel, type: "dir", rule: name, source: "default" });
+          continue;
+        }
+        if (!onlyForced) excluded.push({ path: rel, type: entryType(st), rule: name, source: "default" });
+        continue;
+      }
+
+      const decision = matcher && !isForced ? matcher.matches(rel, st.isDirectory()) : { excluded: false };
+      if (decision.excluded) {
+        const p = "pattern" in decision ? decision.pattern : undefined;
+        const exclusion: ExcludedEntry = {
+          path: rel,
+          type: entryType(st),
+          rule: decision.rule ?? "",
+          source: p ? `${p.source ?? ".dockerignore"}:${p.line}` : ".dockerignore",
+        };
+        if (st.isDirectory() && (isForcedDir || !matcher!.canSkipExcludedDir(rel))) {
+          const sub: DirFrame = { rel, emitted: false, parent: frame };
+          await walk(abs, sub, false);
+          if (!sub.emitted) excluded.push(exclusion);
+        } else {
+          excluded.push(exclusion);
+        }
+        continue;
+      }
+
+      if (st.isDirectory()) {
+        emit(frame);
+        files.push({ path: rel, type: "dir", size: 0, mode: 0o755 });
+        await walk(abs, { rel, emitted: true, parent: frame }, false);
+      } else if (st.isFile()) {
+        emit(frame);
+        files.push({ path: rel, type: "file", size: st.size, mode: normaliseFileMode(st.mode) });
+        totalBytes += st.size;
+      } else if (st.isSymbolicLink()) {
+        const linkTarget = await checkSymlink(abs, rel);
+        if (linkTarget !== undefined) {
+          emit(frame);
+          files.push({ path: rel, type: "symlink", size: 0, mode: 0o777, linkTarget });
+        }
+      } else {
+        warnings.push(`skipped ${specialKind(st) ?? "special file"} ${rel}: only files, directories and symlinks are sent`);
+      }
+    }
+  }
+
+  await walk(rootReal, undefined, false);
+
+  const result: CollectResult = { root: rootReal, files, excluded, warnings, totalBytes };
+  if (ignoreFile) result.ignoreFile = ignoreFile;
+  if (dockerfileRel) result.dockerfile = dockerfileRel;
+  return result;
+}
