@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { decideColor } from "../../src/output/io-streams.js";
+import { renderResult, type ResultView } from "../../src/output/render.js";
+import { createTheme } from "../../src/output/theme.js";
+import { formatBytes } from "../../src/output/format-bytes.js";
+
+const plain = createTheme(false);
+const view: ResultView = {
+  data: [{ id: "acme-corp/greeter", active_version: 1 }],
+  human: {
+    kind: "table",
+    columns: [
+      { key: "id", header: "ID" },
+      { key: "v", header: "ACTIVE" },
+    ],
+    wideColumns: [{ key: "x", header: "EXTRA" }],
+    rows: [
+      { id: "acme-corp:greeter", v: "1", x: "wide-only" },
+      { id: "acme-corp:a", v: "-", x: "" },
+    ],
+    empty: "No apps yet.",
+  },
+};
+
+describe("renderResult", () => {
+  it("aligns table columns without box drawing or ANSI when colour is off", () => {
+    expect(renderResult(view, "table", plain)).toBe("ID                 ACTIVE\nacme-corp:greeter  1\nacme-corp:a        -\n");
+  });
+
+  it("adds the wide columns only for -o wide", () => {
+    expect(renderResult(view, "table", plain)).not.toContain("EXTRA");
+    expect(renderResult(view, "wide", plain)).toContain("EXTRA");
+    expect(renderResult(view, "wide", plain)).toContain("wide-only");
+  });
+
+  it("prints the data as JSON and YAML", () => {
+    expect(JSON.parse(renderResult(view, "json", plain))).toEqual(view.data);
+    expect(parseYaml(renderResult(view, "yaml", plain))).toEqual(view.data);
+  });
+
+  it("prints [] for an empty list and the empty message for a table", () => {
+    const empty: ResultView = { data: [], human: { kind: "table", columns: [{ key: "id", header: "ID" }], rows: [], empty: "No apps yet." } };
+    expect(renderResult(empty, "json", plain).trim()).toBe("[]");
+    expect(renderResult(empty, "table", plain)).toBe("No apps yet.\n");
+  });
+
+  it("uses ANSI only when colour is on", () => {
+    expect(renderResult(view, "table", createTheme(true))).toContain("\u001b[1m");
+    expect(renderResult(view, "table", plain)).not.toContain("\u001b[");
+  });
+});
+
+describe("decideColor", () => {
+  it.each<[string, boolean, Record<string, string>, boolean, boolean]>([
+    ["a terminal", true, {}, false, true],
+    ["a pipe", false, {}, false, false],
+    ["NO_COLOR on a terminal", true, { NO_COLOR: "1" }, false, false],
+    ["--no-color on a terminal", true, {}, true, false],
+    ["FORCE_COLOR on a pipe", false, { FORCE_COLOR: "1" }, false, true],
+    ["FORCE_COLOR=0 on a terminal", true, { FORCE_COLOR: "0" }, false, false],
+    ["NO_COLOR beats FORCE_COLOR", false, { NO_COLOR: "1", FORCE_COLOR: "1" }, false, false],
+    ["TERM=dumb", true, { TERM: "dumb" }, false, false],
+  ])("%s", (_name, isTTY, env, noColorFlag, expected) => {
+    expect(decideColor({ isTTY, env, noColorFlag })).toBe(expected);
+  });
+});
+
+describe("formatBytes", () => {
+  it.each([
+    [0, "0 B"],
+    [999, "999 B"],
+    [1536, "1.5 kB"],
+    [20_000_000, "20 MB"],
+  ])("%d -> %s", (bytes, text) => expect(formatBytes(bytes)).toBe(text));
+});
