@@ -108,7 +108,8 @@ export class HostDriver implements Driver {
       step++;
       log(`STEP ${step}/${total}: ${ins.original}`);
       const note = (m: string) => log(`  ${m}`);
-      const vars = (): Record<string, string | undefined> => (stage ? { ...stage.args, ...stage.config.env } : { ...globalArgs });
+      // Base images define PATH; the host driver assumes Docker's default so `ENV PATH=/x:$PATH` stays usable.
+      const vars = (): Record<string, string | undefined> => (stage ? { PATH: DEFAULT_PATH, ...stage.args, ...stage.config.env } : { ...globalArgs });
       const fail = (m: string): never => {
         throw new BuildFailure(`step ${step}/${total} (${ins.keyword}, line ${ins.line}): ${m}`);
       };

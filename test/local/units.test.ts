@@ -1,0 +1,190 @@
+import { describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { expandVars, parseDockerfile, parseKeyValues } from "../../src/local/dockerfile.js";
+import { extractArchive, inspectArchive } from "../../src/local/archive.js";
+import { HostDriver } from "../../src/local/drivers/host.js";
+import { ulid } from "../../src/local/util.js";
+import { cleanup, tempDir } from "./helpers.js";
+
+describe("dockerfile parser", () => {
+  it("handles continuations, comments, JSON/shell forms and flags", () => {
+    const ins = parseDockerfile(`# syntax=docker/dockerfile:1
+FROM python:3.12-slim AS base
+RUN apt-get update && \\
+    # a comment inside a continuation
+    apt-get install -y curl
+COPY --from=base --chown=1:1 a b /dst/
+CMD ["python", "server.py"]
+ENTRYPOINT exec python -m app
+RUN <<EOF
+echo hi
+EOF
+EXPOSE 8080
+`);
+    expect(ins.map((i) => i.keyword)).toEqual(["FROM", "RUN", "COPY", "CMD", "ENTRYPOINT", "RUN", "EXPOSE"]);
+    expect(ins[1]!.rest).toBe("apt-get update &&     apt-get install -y curl");
+    expect(ins[2]!.flags).toEqual({ from: "base", chown: "1:1" });
+    expect(ins[2]!.rest).toBe("a b /dst/");
+    expect(ins[3]!.json).toEqual(["python", "server.py"]);
+    expect(ins[4]!.json).toBeUndefined();
+    expect(ins[5]!.heredocs[0]!.body).toBe("echo hi\n");
+  });
+
+  it("expands variables and key/value forms", () => {
+    const v = { A: "1", E: "" };
+    expect(expandVars("$A-${A}-${B:-def}-${A:+alt}-${E-x}-\\$A", v)).toBe("1-1-def-alt--$A");
+    expect(parseKeyValues('K1=v1 K2="two words"', "ENV")).toEqual([
+      ["K1", "v1"],
+      ["K2", "two words"],
+    ]);
+    expect(parseKeyValues("KEY some value here", "ENV")).toEqual([["KEY", "some value here"]]);
+  });
+});
+
+describe("host driver build", () => {
+  it("replays ARG/ENV/WORKDIR/COPY into rootfs and records the config", async () => {
+    const dir = tempDir("hostbuild");
+    try {
+      const ctx = path.join(dir, "ctx");
+      mkdirSync(path.join(ctx, "src", "pkg"), { recursive: true });
+      writeFileSync(path.join(ctx, "src", "pkg", "m.py"), "x=1\n");
+      writeFileSync(path.join(ctx, "a.txt"), "a");
+      writeFileSync(path.join(ctx, "b.txt"), "b");
+      symlinkSync("a.txt", path.join(ctx, "alias.txt"));
+      writeFileSync(
+        path.join(ctx, "Dockerfile"),
+        `ARG BASE=python:3.12
+FROM \${BASE} AS build
+ARG MODE=dev
+ENV MODE=$MODE PATH=/opt/venv/bin:$PATH
+ENV LEGACY hello world
+WORKDIR /srv
+WORKDIR app
+COPY src/ ./src/
+COPY [ab].txt /data/
+COPY a.txt single
+ADD b.txt /opt/
+USER 1000:1000
+EXPOSE 8080/tcp 9090
+ENTRYPOINT ["python"]
+CMD ["-m", "src.pkg.m"]
+`,
+      );
+      const archive = path.join(dir, "ctx.tar");
+      execFileSync("tar", ["-cf", archive, "-C", ctx, "."]);
+      const imageDir = path.join(dir, "image");
+      mkdirSync(imageDir);
+      const lines: string[] = [];
+      const img = await new HostDriver().build(
+        { buildId: "b1", contextFile: archive, dockerfilePath: "Dockerfile", buildArgs: { MODE: "prod", UNUSED: "1" }, imageDir, imageRef: "local/x:1" },
+        (l) => lines.push(l),
+        new AbortController().signal,
+      );
+      const root = path.join(imageDir, "rootfs");
+      expect(readFileSync(path.join(root, "srv/app/src/pkg/m.py"), "utf8")).toBe("x=1\n");
+      expect(readFileSync(path.join(root, "data/a.txt"), "utf8")).toBe("a");
+      expect(readFileSync(path.join(root, "data/b.txt"), "utf8")).toBe("b");
+      expect(readFileSync(path.join(root, "srv/app/single"), "utf8")).toBe("a");
+      expect(readFileSync(path.join(root, "opt/b.txt"), "utf8")).toBe("b");
+      expect(img.config.workdir).toBe("/srv/app");
+      expect(img.config.env).toEqual({ MODE: "prod", PATH: "/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", LEGACY: "hello world" });
+      expect(img.config.exposedPorts).toEqual([8080, 9090]);
+      expect(img.config.entrypoint).toEqual(["python"]);
+      expect(img.config.cmd).toEqual(["-m", "src.pkg.m"]);
+      expect(img.config.user).toBe("1000:1000");
+      expect(lines.some((l) => /not consumed: UNUSED/.test(l))).toBe(true);
+      expect(lines).toContain("STEP 2/15: FROM ${BASE} AS build");
+      expect(existsSync(path.join(imageDir, "context"))).toBe(false);
+    } finally {
+      cleanup(dir);
+    }
+  });
+});
+
+describe("archives", () => {
+  it("extracts zip archives and keeps in-tree symlinks", async () => {
+    const dir = tempDir("zip");
+    try {
+      execFileSync("python3", [
+        "-c",
+        [
+          "import zipfile, stat",
+          `z = zipfile.ZipFile('${dir}/c.zip', 'w', zipfile.ZIP_DEFLATED)`,
+          "z.writestr('Dockerfile', 'FROM scratch\\n')",
+          "z.writestr('app/main.py', 'print(1)\\n' * 100)",
+          "i = zipfile.ZipInfo('app/link.py'); i.external_attr = (stat.S_IFLNK | 0o777) << 16",
+          "z.writestr(i, 'main.py')",
+          "z.close()",
+        ].join("\n"),
+      ]);
+      const out = path.join(dir, "out");
+      const info = await extractArchive(path.join(dir, "c.zip"), out);
+      expect(info.kind).toBe("zip");
+      expect(readFileSync(path.join(out, "app/main.py"), "utf8")).toBe("print(1)\n".repeat(100));
+      expect(readlinkSync(path.join(out, "app/link.py"))).toBe("main.py");
+    } finally {
+      cleanup(dir);
+    }
+  });
+
+  it("treats a non-archive as a single file and rejects FIFO entries", async () => {
+    const dir = tempDir("single");
+    try {
+      writeFileSync(path.join(dir, "main.py"), "print('hi')\n");
+      const info = await inspectArchive(path.join(dir, "main.py"), { singleFileName: "main.py" });
+      expect(info.kind).toBe("file");
+      expect(info.entries.map((e) => e.path)).toEqual(["main.py"]);
+      execFileSync("python3", ["-c", `import tarfile\nt=tarfile.open('${dir}/d.tar','w')\ni=tarfile.TarInfo('fifo');i.type=tarfile.FIFOTYPE\nt.addfile(i)\nt.close()`]);
+      await expect(inspectArchive(path.join(dir, "d.tar"))).rejects.toThrow(/FIFO/);
+    } finally {
+      cleanup(dir);
+    }
+  });
+
+  it("rejects symlink chains that escape after extraction", async () => {
+    const dir = tempDir("chain");
+    try {
+      // x/l -> .. (the root: fine on its own), y -> x/l/.. (lexically x, physically the parent of root)
+      const src = path.join(dir, "src");
+      mkdirSync(path.join(src, "x"), { recursive: true });
+      symlinkSync("..", path.join(src, "x", "l"));
+      symlinkSync("x/l/..", path.join(src, "y"));
+      execFileSync("tar", ["-cf", path.join(dir, "c.tar"), "-C", src, "x", "y"]);
+      await expect(extractArchive(path.join(dir, "c.tar"), path.join(dir, "out"))).rejects.toThrow(/outside/);
+    } finally {
+      cleanup(dir);
+    }
+  });
+});
+
+describe("ulid", () => {
+  it("is 26 Crockford chars and monotonic", () => {
+    const ids = Array.from({ length: 1000 }, () => ulid());
+    for (const id of ids) expect(id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe("control plane options", () => {
+  it("generates and persists a token for org local; rejects unavailable drivers", async () => {
+    const { startControlPlane } = await import("../../src/local/control-plane.js");
+    const dataDir = tempDir("tokens");
+    try {
+      const opts = { listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir, driver: "auto" as const, tokens: {} };
+      const a = await startControlPlane(opts);
+      await a.stop();
+      const b = await startControlPlane(opts);
+      await b.stop();
+      expect(Object.values(a.tokens)).toEqual(["local"]);
+      expect(b.tokens).toEqual(a.tokens);
+      expect(a.grpcEndpoint).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(a.gatewayUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      await expect(startControlPlane({ ...opts, driver: "podman" })).rejects.toThrow("driver podman is not available yet");
+    } finally {
+      cleanup(dataDir);
+    }
+  });
+});
