@@ -294,3 +294,32 @@ describe("reflection", () => {
     });
   }
 });
+
+describe("git sources", () => {
+  it("clones a local repository and builds from it", async () => {
+    const repo = tempDir("repo");
+    try {
+      mkdirSync(path.join(repo, "svc"), { recursive: true });
+      writeFileSync(path.join(repo, "svc", "Dockerfile"), 'FROM python:3.12-slim\nCOPY . /app\nCMD ["python", "/app/x.py"]\n');
+      writeFileSync(path.join(repo, "svc", "x.py"), "print(1)\n");
+      const git = (...a: string[]) => execFileSync("git", ["-C", repo, "-c", "user.email=t@t", "-c", "user.name=t", ...a]);
+      git("init", "-q", "-b", "main");
+      git("add", ".");
+      git("commit", "-qm", "init");
+      await c.unary("createApp", create(CreateAppRequestSchema, { name: "fromgit" }));
+      const r = await c.unary<SaveDraftResponse>(
+        "saveDraft",
+        create(SaveDraftRequestSchema, { appName: "fromgit", code: { source: { case: "image", value: { source: { case: "fromGit", value: { url: repo, ref: "main", contextDir: "svc", dockerfilePath: "Dockerfile" } } } } } }),
+      );
+      expect(r.draft?.codeKind).toBe(CodeKind.GIT_IMAGE);
+      expect(r.draft?.deployId).toMatch(/^bld_/);
+      const bad = await c
+        .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "fromgit", code: { source: { case: "image", value: { source: { case: "fromGit", value: { url: path.join(repo, "nope") } } } } } }))
+        .catch((e) => e);
+      expect(grpcCode(bad)).toBe(grpc.status.FAILED_PRECONDITION);
+      expect(bad.details).toMatch(/git clone of .* failed/);
+    } finally {
+      cleanup(repo);
+    }
+  });
+});
