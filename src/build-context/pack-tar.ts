@@ -1,0 +1,284 @@
+/**
+ * Deterministic, streaming tar.gz packing of a build context.
+ *
+ * Two ways to use it:
+ * - `packBuildContext(root, opts)`: packs into a private temp file (mode 0600 in a
+ *   fresh `mkdtemp` directory under os.tmpdir()) and resolves with the digest, so the
+ *   caller can ask the server whether it already has that digest before uploading;
+ *   then `readChunks()` streams the file in ~1 MiB pieces; the caller must `cleanup()`.
+ * - `streamBuildContext(root, opts)`: no temp file; `chunks` yields ~1 MiB Buffers as
+ *   they are compressed and `done` resolves with the digest once they are consumed.
+ *
+ * Determinism: entries come sorted from `collectFiles`; every header has the same
+ * mtime, uid/gid 0, empty owner names and a normalised mode; the gzip header has
+ * mtime 0, no name, and OS byte 3 (Unix) whatever the platform; compression level is
+ * fixed (6). The digest is over the compressed bytes; `tarDigest` is over the
+ * uncompressed tar, which stays stable even if a future zlib compresses differently.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, open, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGzip, constants as zconst } from "node:zlib";
+import { collectFiles } from "./collect-files.js";
+import type { CollectOptions, CollectResult, ContextEntry, ExcludedEntry } from "./collect-files.js";
+import { tarStream } from "./tar-writer.js";
+
+export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
+export const DEFAULT_GZIP_LEVEL = 6;
+const GZIP_OS_UNIX = 3;
+
+export interface PackOptions extends CollectOptions {
+  /** gzip level 0-9. Default 6. Part of the determinism contract: changing it changes the digest. */
+  gzipLevel?: number;
+  /** Size of the Buffers yielded by `chunks`/`readChunks`. Default 1 MiB. */
+  chunkSize?: number;
+  /** Directory for the temp file (packBuildContext only). Default os.tmpdir(). */
+  tmpDir?: string;
+  /** Entry mtime in seconds since the epoch. Default 499162500 (1985-10-26T08:15:00Z). */
+  mtime?: number;
+}
+
+export interface PackSummary {
+  /** `sha256:<hex>` of the tar.gz bytes. */
+  digest: string;
+  /** `sha256:<hex>` of the uncompressed tar. */
+  tarDigest: string;
+  archiveBytes: number;
+  /** Number of regular files in the archive. */
+  fileCount: number;
+  /** Sum of regular-file sizes before compression. */
+  totalBytes: number;
+}
+
+export interface CollectedContext {
+  root: string;
+  files: ContextEntry[];
+  excluded: ExcludedEntry[];
+  warnings: string[];
+  fileCount: number;
+  totalBytes: number;
+  ignoreFile?: string;
+  dockerfile?: string;
+}
+
+export interface PackedContext extends CollectedContext, PackSummary {
+  /** Absolute path of the tar.gz; removed by `cleanup()`. */
+  archivePath: string;
+  /** Streams the archive in `chunkSize` Buffers (default: the pack's chunk size). */
+  readChunks(chunkSize?: number): AsyncGenerator<Buffer, void, undefined>;
+  /** Deletes the temp file and its directory. Safe to call twice. */
+  cleanup(): Promise<void>;
+}
+
+export interface StreamedContext extends CollectedContext {
+  /** The tar.gz in `chunkSize` Buffers (last one shorter). Iterate once. */
+  chunks: AsyncIterable<Buffer>;
+  /** Resolves when `chunks` has been fully consumed; rejects if packing failed. */
+  done: Promise<PackSummary>;
+}
+
+function summaryOf(collected: CollectResult): CollectedContext {
+  const out: CollectedContext = {
+    root: collected.root,
+    files: collected.files,
+    excluded: collected.excluded,
+    warnings: collected.warnings,
+    fileCount: collected.files.filter((f) => f.type === "file").length,
+    totalBytes: collected.totalBytes,
+  };
+  if (collected.ignoreFile) out.ignoreFile = collected.ignoreFile;
+  if (collected.dockerfile) out.dockerfile = collected.dockerfile;
+  return out;
+}
+
+/** Re-chunks a byte stream into Buffers of exactly `size` bytes (the last may be shorter). */
+export async function* rechunk(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer, void, undefined> {
+  let parts: Buffer[] = [];
+  let have = 0;
+  for await (const piece of source) {
+    let buf = piece;
+    while (buf.length > 0) {
+      const take = Math.min(size - have, buf.length);
+      parts.push(buf.subarray(0, take));
+      have += take;
+      buf = buf.subarray(take);
+      if (have === size) {
+        yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
+        parts = [];
+        have = 0;
+      }
+    }
+  }
+  if (have > 0) yield Buffer.concat(parts, have);
+}
+
+interface Meter {
+  gzHash: ReturnType<typeof createHash>;
+  tarHash: ReturnType<typeof createHash>;
+  bytes: number;
+}
+
+function summary(meter: Meter, collected: CollectedContext): PackSummary {
+  return {
+    digest: `sha256:${meter.gzHash.digest("hex")}`,
+    tarDigest: `sha256:${meter.tarHash.digest("hex")}`,
+    archiveBytes: meter.bytes,
+    fileCount: collected.fileCount,
+    totalBytes: collected.totalBytes,
+  };
+}
+
+/** The compressed stream of an already-collected context, hashed and counted into `meter`. */
+function gzipStream(collected: CollectResult, options: PackOptions, meter: Meter): Readable {
+  const tarOpts = { ...(options.mtime !== undefined ? { mtime: options.mtime } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+  const tar = Readable.from(tarStream(collected.root, collected.files, tarOpts), { objectMode: false });
+  const tapTar = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      meter.tarHash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  const gzip = createGzip({ level: options.gzipLevel ?? DEFAULT_GZIP_LEVEL, flush: zconst.Z_NO_FLUSH });
+  const tapGz = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      // Byte 9 of the gzip header is the OS byte, which zlib sets per platform.
+      if (meter.bytes <= 9 && meter.bytes + chunk.length > 9) {
+        chunk = Buffer.from(chunk);
+        chunk[9 - meter.bytes] = GZIP_OS_UNIX;
+      }
+      meter.bytes += chunk.length;
+      meter.gzHash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  // pipeline destroys every stage on error or early close; errors surface on tapGz.
+  pipelineNoWait(tar, tapTar, gzip, tapGz);
+  return tapGz;
+}
+
+function pipelineNoWait(...streams: NodeJS.ReadWriteStream[] | Readable[] | Transform[]): void {
+  pipeline(streams as unknown as [Readable, ...Transform[]]).catch(() => {
+    /* the error is delivered to the consumer of the last stream */
+  });
+}
+
+function newMeter(): Meter {
+  return { gzHash: createHash("sha256"), tarHash: createHash("sha256"), bytes: 0 };
+}
+
+/** Packs `root` into a temp tar.gz and returns its digest and the collected listing. */
+export async function packBuildContext(root: string, options: PackOptions = {}): Promise<PackedContext> {
+  const collected = await collectFiles(root, options);
+  const info = summaryOf(collected);
+  const dir = await mkdtemp(path.join(options.tmpDir ?? os.tmpdir(), "ignite-context-"));
+  const archivePath = path.join(dir, "context.tar.gz");
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  const meter = newMeter();
+  try {
+    await pipeline(gzipStream(collected, options, meter), createWriteStream(archivePath, { mode: 0o600, flags: "wx" }));
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  const defaultChunk = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  return {
+    ...info,
+    ...summary(meter, info),
+    archivePath,
+    readChunks: (chunkSize = defaultChunk) => readFileChunks(archivePath, chunkSize),
+    cleanup,
+  };
+}
+
+/** Packs `root` as a stream of ~1 MiB chunks; the digest is known once the stream is consumed. */
+export async function streamBuildContext(root: string, options: PackOptions = {}): Promise<StreamedContext> {
+  const collected = await collectFiles(root, options);
+  const info = summaryOf(collected);
+  const meter = newMeter();
+  let resolve!: (s: PackSummary) => void;
+  let reject!: (e: unknown) => void;
+  const done = new Promise<PackSummary>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  done.catch(() => {}); // the caller may only look at `chunks`
+  let started = false;
+  async function* chunks(): AsyncGenerator<Buffer, void, undefined> {
+    if (started) throw new Error("streamBuildContext: chunks can be iterated only once");
+    started = true;
+    let finished = false;
+    try {
+      yield* rechunk(gzipStream(collected, options, meter), options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+      finished = true;
+      resolve(summary(meter, info));
+    } catch (err) {
+      reject(err);
+      throw err;
+    } finally {
+      if (!finished) reject(new Error("build context stream was not fully consumed"));
+    }
+  }
+  return { ...info, chunks: chunks(), done };
+}
+
+/** Reads a file as Buffers of `chunkSize` bytes (the last may be shorter). */
+export async function* readFileChunks(
+  filePath: string,
+  chunkSize: number = DEFAULT_CHUNK_SIZE,
+): AsyncGenerator<Buffer, void, undefined> {
+  yield* rechunk(createReadStream(filePath, { highWaterMark: Math.min(chunkSize, 1024 * 1024) }), chunkSize);
+}
+
+/** `sha256:<hex>` of a file's bytes, streamed. */
+export async function sha256File(filePath: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(filePath)) hash.update(chunk as Buffer);
+  return `sha256:${hash.digest("hex")}`;
+}
+
+export type ArchiveKind = "tar.gz" | "tar" | "zip";
+
+/** The archive kind implied by a file name (`.tar.gz`, `.tgz`, `.tar`, `.zip`, case-insensitive). */
+export function archiveKindFromName(filePath: string): ArchiveKind | undefined {
+  const name = path.basename(filePath).toLowerCase();
+  if (name.endsWith(".tar.gz") || name.endsWith(".tgz")) return "tar.gz";
+  if (name.endsWith(".tar")) return "tar";
+  if (name.endsWith(".zip")) return "zip";
+  return undefined;
+}
+
+/** The archive kind given by a file's magic bytes, or undefined. */
+export async function detectArchiveKind(filePath: string): Promise<ArchiveKind | undefined> {
+  const fh = await open(filePath, "r");
+  try {
+    const head = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(head, 0, 512, 0);
+    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "tar.gz";
+    if (bytesRead >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5) && head[3] === head[2] + 1) {
+      return "zip";
+    }
+    if (bytesRead >= 262 && head.toString("latin1", 257, 262) === "ustar") return "tar";
+    return undefined;
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * True when the file's name has an archive extension and its content starts with the
+ * matching magic bytes (gzip for .tar.gz/.tgz, `ustar` for .tar, `PK` for .zip).
+ * False for directories, missing files, and mismatches such as a text file named `x.tgz`.
+ */
+export async function isArchiveFile(filePath: string): Promise<boolean> {
+  const byName = archiveKindFromName(filePath);
+  if (!byName) return false;
+  try {
+    return (await detectArchiveKind(filePath)) === byName;
+  } catch {
+    return false;
+  }
+}
