@@ -155,15 +155,10 @@ function gzipStream(collected: CollectResult, options: PackOptions, meter: Meter
       cb(null, chunk);
     },
   });
-  // pipeline destroys every stage on error or early close; errors surface on tapGz.
-  pipelineNoWait(tar, tapTar, gzip, tapGz);
+  // pipeline destroys every stage on error or early close; the error also surfaces
+  // to whoever reads tapGz, so the promise itself can be ignored.
+  pipeline(tar, tapTar, gzip, tapGz).catch(() => {});
   return tapGz;
-}
-
-function pipelineNoWait(...streams: NodeJS.ReadWriteStream[] | Readable[] | Transform[]): void {
-  pipeline(streams as unknown as [Readable, ...Transform[]]).catch(() => {
-    /* the error is delivered to the consumer of the last stream */
-  });
 }
 
 function newMeter(): Meter {
