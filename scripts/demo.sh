@@ -5,7 +5,11 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/ignite-demo.XXXXXX")"
-export PATH="$repo/bin:$PATH"
+# `dodil` and `ignite` on PATH, as `npm install -g` would put them.
+mkdir -p "$work/bin"
+ln -s "$repo/bin/dodil.js" "$work/bin/dodil"
+ln -s "$repo/bin/ignite.js" "$work/bin/ignite"
+export PATH="$work/bin:$PATH"
 # Keep the demo's settings out of the user's own config file.
 export DODIL_CONFIG_DIR="$work/config"
 unset DODIL_TOKEN IGNITE_TOKEN IGNITE_API_ENDPOINT IGNITE_ORG_ID IGNITE_ORG_NAME IGNITE_DEBUG IGNITE_OUTPUT IGNITE_CONFIG_DIR
@@ -23,6 +27,12 @@ trap cleanup EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; bash -o pipefail -c "$*"; }
+# Invoke prints the app's body as is (no newline of its own); keep it for checking, then show it.
+invoke_ada() {
+  printf '$ dodil ignite invoke acme-corp:greeter -p %s\n' "'{\"name\": \"ada\"}'"
+  answer="$(dodil ignite invoke acme-corp:greeter -p '{"name": "ada"}')"
+  printf '%s\n' "$answer"
+}
 
 step "Start a local control plane (free loopback ports, temporary data dir)"
 mkfifo "$work/ready"
@@ -63,31 +73,30 @@ else
 fi
 
 step "6. Invoke"
-show "dodil ignite invoke acme-corp:greeter -p '{\"name\": \"ada\"}'"
-first="$(dodil ignite invoke acme-corp:greeter -p '{"name": "ada"}')"
+invoke_ada
 node -e '
   const r = JSON.parse(process.argv[1]);
   const ok = r.greeting === "Hello, ada!" && /^[0-9A-HJKMNP-TV-Z]{26}$/.test(r.execution_id) && r.function_id === "acme-corp/greeter" && r.organization_id !== "";
   if (!ok) { console.error("unexpected answer:", process.argv[1]); process.exit(1); }
   console.log("checked: greeting, ULID execution_id, function_id and organization_id are as the recipe shows");
-' "$first"
+' "$answer"
 
 step "Iterating: change the greeting, save and publish version 2"
 show "sed -i 's/GREETING = \"Hello\"/GREETING = \"Howdy\"/' app/server.py"
 show "dodil ignite draft save acme-corp:greeter --code ./app --dockerfile-path Dockerfile"
 show "dodil ignite draft publish acme-corp:greeter"
-show "dodil ignite invoke acme-corp:greeter -p '{\"name\": \"ada\"}'"
+invoke_ada
 show "dodil ignite version list acme-corp:greeter"
 
 step "Roll back to version 1"
 show "dodil ignite version rollback acme-corp:greeter 1"
-show "dodil ignite invoke acme-corp:greeter -p '{\"name\": \"ada\"}'"
-dodil ignite invoke acme-corp:greeter -p '{"name": "ada"}' | grep -q '"greeting": "Hello, ada!"' || { echo "version 1 is not answering after rollback" >&2; exit 1; }
+invoke_ada
+grep -q '"greeting": "Hello, ada!"' <<<"$answer" || { echo "version 1 is not answering after rollback" >&2; exit 1; }
 echo "checked: version 1 answers again"
 
 step "Stop the local control plane"
 kill -TERM "$plane_pid"
 wait "$plane_pid"
 plane_pid=""
-tail -n 2 "$work/control-plane.log"
+tail -n 1 "$work/control-plane.log"
 echo "demo finished: the control plane and its apps have stopped"

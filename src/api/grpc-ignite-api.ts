@@ -119,13 +119,14 @@ export class GrpcIgniteApi implements IgniteApi {
     const callOptions: grpc.CallOptions = timeoutMs > 0 ? { deadline: Date.now() + timeoutMs } : {};
     const started = Date.now();
     const trace = this.options.trace;
-    trace?.(`→ ${label} ${this.endpoint} (${this.options.plaintext ? "plaintext" : "tls"}, auth ${this.options.token ? "bearer ***" : "none"}, timeout ${timeoutMs}ms)`);
     return {
       path,
       metadata,
       callOptions,
       finish: (error: grpc.ServiceError | null) => {
-        trace?.(`← ${label} ${error ? grpc.status[error.code] ?? error.code : "OK"} in ${Date.now() - started}ms`);
+        // One line per RPC, after it ends; the token is never part of it.
+        const outcome = error ? (grpc.status[error.code] ?? String(error.code)) : "OK";
+        trace?.(`${label} ${this.endpoint} (${this.options.plaintext ? "plaintext" : "tls"}, ${this.options.token ? "bearer ***" : "no token"}): ${outcome} in ${Date.now() - started}ms`);
       },
       toError: (error: grpc.ServiceError) => toApiError(error, { endpoint: this.endpoint, method: label, plaintext: this.options.plaintext, timeoutMs }),
       bindAbort: (cancel: () => void) => {

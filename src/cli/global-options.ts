@@ -12,7 +12,7 @@ export function globalOptions(): Option[] {
     new Option("--timeout <duration>", "request timeout, Go-style (default 5m)"),
     new Option("--config <path>", "config file or directory to use"),
     new Option("--no-color", "disable colour (also NO_COLOR)"),
-  ];
+  ].map((option) => option.helpGroup("Global Options:"));
 }
 
 /**

@@ -9,7 +9,7 @@ import { EXIT_CODES, UsageError } from "../errors.js";
 import { decideColor } from "../output/io-streams.js";
 import { Output } from "../output/output.js";
 import type { CommandContext, RunEnvironment } from "./command-context.js";
-import { isGroup, type CommandSpec, type GroupSpec, type OptionValues } from "./command-spec.js";
+import { isGroup, type CommandSpec, type GroupSpec, type OptionSpec, type OptionValues } from "./command-spec.js";
 import { igniteCommands } from "./commands/index.js";
 import { collectGlobalFlags, globalOptions } from "./global-options.js";
 import { confirmOnTerminal, readAll } from "./terminal.js";
@@ -75,9 +75,13 @@ function populate(parent: Command, environment: RunEnvironment, state: { output?
 
 function configure(command: Command, environment: RunEnvironment): void {
   command
+    // Each command parses only the options typed before its subcommand; every command below carries
+    // (hidden) copies of the global flags, so they still work after the subcommand, and a command
+    // may give a global flag its own meaning (`dev --token ORG=TOKEN`).
+    .enablePositionalOptions()
     .exitOverride()
     .showSuggestionAfterError(true)
-    .configureHelp({ showGlobalOptions: true, sortSubcommands: true })
+    .configureHelp({ sortSubcommands: true })
     .configureOutput({
       writeOut: (text) => void environment.io.stdout.write(text),
       writeErr: (text) => void environment.io.stderr.write(text),
@@ -91,10 +95,8 @@ function buildCommand(spec: CommandSpec | GroupSpec, environment: RunEnvironment
   configure(command, environment);
   command.summary(spec.summary);
   if (spec.aliases) command.aliases(spec.aliases);
-  // A command may give a global flag its own meaning (`dev --token ORG=TOKEN`); its definition wins.
-  const ownFlags = new Set(isGroup(spec) ? [] : (spec.options ?? []).map((o) => /--[\w-]+/.exec(o.flags)?.[0]));
-  for (const option of globalOptions()) if (!ownFlags.has(option.long)) command.addOption(option.hideHelp());
   if (isGroup(spec)) {
+    addGlobalOptions(command, []);
     for (const child of spec.commands) command.addCommand(buildCommand(child, environment, state));
     // A bare group prints its help on stdout and succeeds; a misspelt subcommand still gets
     // commander's own "unknown command … Did you mean …?" (unknownCommand is untyped in commander 14).
@@ -111,6 +113,7 @@ function buildCommand(spec: CommandSpec | GroupSpec, environment: RunEnvironment
     else if (option.defaultValue !== undefined) command.option(option.flags, option.description, option.defaultValue);
     else command.option(option.flags, option.description);
   }
+  addGlobalOptions(command, spec.options ?? []);
   if (spec.examples.length > 0) command.addHelpText("after", `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join("\n")}`);
   command.action(async (...actionArgs: unknown[]) => {
     const args = actionArgs.slice(0, (spec.args ?? []).length).map((a) => (typeof a === "string" ? a : ""));
@@ -124,6 +127,12 @@ function buildCommand(spec: CommandSpec | GroupSpec, environment: RunEnvironment
     }
   });
   return command;
+}
+
+/** The global flags, after the command's own; a command may give one its own meaning (`dev --token ORG=TOKEN`). */
+function addGlobalOptions(command: Command, own: OptionSpec[]): void {
+  const ownFlags = new Set(own.map((o) => /--[\w-]+/.exec(o.flags)?.[0]));
+  for (const option of globalOptions()) if (!ownFlags.has(option.long)) command.addOption(option);
 }
 
 /**
@@ -166,7 +175,6 @@ async function createContext(command: Command, environment: RunEnvironment): Pro
         const resolved = context.settings();
         // Loaded on first use: --help, usage errors and config commands never pay for gRPC.
         const { GrpcIgniteApi } = await import("../api/grpc-ignite-api.js");
-        if (resolved.debug.value) output.trace(`plaintext connection to ${resolved.apiEndpoint.value} (--debug turns TLS off)`);
         return new GrpcIgniteApi({
           endpoint: resolved.apiEndpoint.value,
           token: resolved.token.value,

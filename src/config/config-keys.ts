@@ -63,11 +63,11 @@ export function parseOutputFormat(text: string, where = "--output"): OutputForma
 }
 
 /** host:port, [v6]:port; a scheme prefix is tolerated because users paste URLs. */
-export function parseEndpoint(text: string, where = "--api-endpoint"): { host: string; port: number; target: string } {
+export function parseEndpoint(text: string, where = "--api-endpoint", options: { allowPortZero?: boolean } = {}): { host: string; port: number; target: string } {
   const stripped = text.replace(/^(https?|grpcs?|dns):\/\//, "").replace(/\/+$/, "");
   const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(stripped);
   const port = match ? Number(match[2]) : NaN;
-  if (!match || port < 1 || port > 65535) {
+  if (!match || port < (options.allowPortZero ? 0 : 1) || port > 65535) {
     throw new UsageError(`invalid endpoint "${text}" for ${where}: use host:port, e.g. rpc.dev.dodil.io:443 or 127.0.0.1:50051`);
   }
   return { host: match[1] as string, port, target: stripped };

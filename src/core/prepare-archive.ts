@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
+import { packBuildContext, sha256File } from "../build-context/pack-tar.js";
 import type { DraftSource } from "./draft-source.js";
 import type { PreparedArchive } from "./drafts.js";
 
@@ -16,7 +15,6 @@ export interface PrepareOptions {
  */
 export async function prepareArchive(source: Extract<DraftSource, { kind: "directory" | "archive" | "file" }>, options: PrepareOptions = {}): Promise<PreparedArchive> {
   if (source.kind === "directory") {
-    const { packBuildContext } = await import("../build-context/pack-tar.js");
     const packed = await packBuildContext(source.path, { dockerfilePath: source.dockerfilePath, defaultExcludes: options.defaultExcludes ?? true });
     for (const warning of packed.warnings) options.onWarning?.(warning);
     return {
@@ -41,10 +39,4 @@ export async function prepareArchive(source: Extract<DraftSource, { kind: "direc
     totalBytes: size,
     cleanup: async () => {},
   };
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return `sha256:${hash.digest("hex")}`;
 }

@@ -83,21 +83,26 @@ export class Output {
     };
   }
 
-  /** Prints a failure: one line (plus a hint) or, under json/yaml, one JSON object; returns the exit code. */
+  /**
+   * Prints a failure: one line (plus a hint) or, under json/yaml, one JSON object; returns the exit
+   * code. An unexpected error (a bug, not a CliError) also shows its stack with --debug.
+   */
   error(error: unknown): number {
     const cliError = error instanceof CliError ? error : undefined;
     const code = cliError?.code ?? "UNKNOWN";
     const exitCode = cliError?.exitCode ?? EXIT_CODES.FAILURE;
     const message = error instanceof Error ? error.message : String(error);
+    const stack = this.debug && !cliError && error instanceof Error ? error.stack : undefined;
     if (this.isMachine) {
       const body: Record<string, unknown> = { code, message, exit_code: exitCode };
       if (cliError?.hint) body.hint = cliError.hint;
+      if (stack) body.stack = stack;
       this.io.stderr.write(JSON.stringify(body) + "\n");
     } else {
       this.io.stderr.write(`${this.err.red("Error:")} ${message}\n`);
       if (cliError?.hint) this.io.stderr.write(`${this.err.dim("hint:")} ${cliError.hint}\n`);
+      if (stack) this.io.stderr.write(this.err.dim(stack) + "\n");
     }
-    if (this.debug && error instanceof Error && error.stack) this.io.stderr.write(this.err.dim(error.stack) + "\n");
     return exitCode;
   }
 }

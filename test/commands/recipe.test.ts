@@ -21,6 +21,9 @@ afterAll(async () => {
   removeDir(work ?? "");
 });
 
+/** stderr without the `[debug]` request traces that plaintext (--debug) mode adds. */
+const withoutTraces = (stderr: string) => stderr.split("\n").filter((l) => l !== "" && !l.startsWith("[debug]"));
+
 const cli = (argv: string[], env: Record<string, string> = {}) => runCli(["ignite", ...argv], { env: { ...cp.env, ...env }, cwd: work });
 
 describe("the seed recipe, in process against a local control plane", () => {
@@ -97,11 +100,12 @@ describe("the seed recipe, in process against a local control plane", () => {
     ["malformed app id", ["app", "get", "acme:corp:greeter"], {}, 2, /malformed app id/],
     ["unknown -o value", ["app", "list", "-o", "xml"], {}, 2, /invalid value "xml" for --output/],
     ["no draft to publish", ["draft", "publish", "acme-corp:empty"], {}, 5, /not found/],
-  ])("%s exits %d with one clear line", async (_name, argv, env, code, message) => {
+  ])("%s exits %i with one clear line", async (_name, argv, env, code, message) => {
     const result = await cli(argv, env);
     expect(result.exitCode).toBe(code);
-    expect(result.stderr).toMatch(/^Error: /);
-    expect(result.stderr.split("\n")[0]).toMatch(message);
+    const [first] = withoutTraces(result.stderr);
+    expect(first).toMatch(/^Error: /);
+    expect(first).toMatch(message);
     expect(result.stdout).toBe("");
     expect(result.stderr).not.toContain(ACME_TOKEN);
   });
@@ -109,7 +113,9 @@ describe("the seed recipe, in process against a local control plane", () => {
   it("prints errors as one JSON object under -o json", async () => {
     const result = await cli(["app", "get", "acme-corp:nope", "-o", "json"]);
     expect(result.exitCode).toBe(5);
-    expect(JSON.parse(result.stderr)).toMatchObject({ code: "NOT_FOUND", exit_code: 5 });
+    const lines = withoutTraces(result.stderr);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ code: "NOT_FOUND", exit_code: 5 });
   });
 
   it("draft info says no draft when nothing was saved", async () => {

@@ -27,8 +27,9 @@ export const devCommand = defineCommand({
   async handler(_args, options, ctx) {
     const listen = opt.string(options, "listen") ?? "127.0.0.1:50051";
     const gatewayListen = opt.string(options, "gatewayListen") ?? "127.0.0.1:8080";
-    parseEndpoint(listen, "--listen");
-    parseEndpoint(gatewayListen, "--gateway-listen");
+    // Port 0 asks the system for a free port.
+    parseEndpoint(listen, "--listen", { allowPortZero: true });
+    parseEndpoint(gatewayListen, "--gateway-listen", { allowPortZero: true });
     const driver = (opt.string(options, "driver") ?? "auto") as DriverName;
     if (!DRIVERS.includes(driver)) throw new UsageError(`invalid value "${driver}" for --driver: use one of ${DRIVERS.join(", ")}`);
     const tokens: Record<string, string> = {};
@@ -71,6 +72,5 @@ export const devCommand = defineCommand({
     const signal = await ctx.waitForShutdown();
     output.info(`${signal}: stopping the local control plane…`);
     await plane.stop();
-    output.info("stopped");
   },
 });
