@@ -23,6 +23,7 @@ import {
   GetBuildResponseSchema,
   StreamBuildLogsResponseSchema,
   UploadBuildContextResponseSchema,
+  type GetBuildContextRequest,
   type GetBuildRequest,
   type StreamBuildLogsRequest,
   type StreamBuildLogsResponse,
@@ -520,6 +521,13 @@ export function buildServices(deps: ServiceDeps) {
 
   const build: Handlers = {
     uploadBuildContext: uploadBuildContext as UntypedHandleCall,
+    getBuildContext: unary("GetBuildContext", async (req: GetBuildContextRequest, md) => {
+      const org = authOrg(md);
+      if (!/^sha256:[0-9a-f]{64}$/.test(req.digest)) throw invalidArgument(`invalid digest '${req.digest}': expected sha256:<64 hex>`);
+      const context = await platform.store.getContext(org, `ctx_${req.digest.slice(7, 31)}`);
+      if (!context || context.digest !== req.digest) throw notFound(`no build context with digest ${req.digest}`);
+      return create(UploadBuildContextResponseSchema, { contextId: context.contextId, sizeBytes: BigInt(context.sizeBytes), digest: context.digest });
+    }),
     getBuild: unary("GetBuild", async (req: GetBuildRequest, md) => {
       const org = authOrg(md);
       return create(GetBuildResponseSchema, { build: buildMessage(await getBuildRecord(req.buildId, org)) });

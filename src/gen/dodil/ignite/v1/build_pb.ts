@@ -14,7 +14,26 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dodil/ignite/v1/build.proto.
  */
 export const file_dodil_ignite_v1_build: GenFile = /*@__PURE__*/
-  fileDesc("Chtkb2RpbC9pZ25pdGUvdjEvYnVpbGQucHJvdG8SD2RvZGlsLmlnbml0ZS52MSJUCglHaXRTb3VyY2USCwoDdXJsGAEgASgJEhEKCXJlZmVyZW5jZRgCIAEoCRITCgtjb250ZXh0X2RpchgDIAEoCRISCgpzZWNyZXRfcmVmGAQgASgJIpsDChJDcmVhdGVCdWlsZFJlcXVlc3QSDAoEbmFtZRgBIAEoCRISCgpkb2NrZXJmaWxlGAIgASgJEgwKBHRhZ3MYAyADKAkSRgoKYnVpbGRfYXJncxgEIAMoCzIyLmRvZGlsLmlnbml0ZS52MS5DcmVhdGVCdWlsZFJlcXVlc3QuQnVpbGRBcmdzRW50cnkSEAoIcGxhdGZvcm0YBSABKAkSEAoIbm9fY2FjaGUYBiABKAgSFAoMdGltZW91dF9zZWNzGAcgASgDEhAKCHJlZ2lzdHJ5GAggASgJEhIKCnJlcG9zaXRvcnkYCSABKAkSEgoKYnVpbGRfdGllchgKIAEoCRIUCgpjb250ZXh0X2lkGAsgASgJSAASFQoLemlwcGVkX2NvZGUYDCABKAxIABIwCgpnaXRfc291cmNlGA0gASgLMhouZG9kaWwuaWduaXRlLnYxLkdpdFNvdXJjZUgAGjAKDkJ1aWxkQXJnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCAoGc291cmNlIlUKE0NyZWF0ZUJ1aWxkUmVzcG9uc2USEAoIYnVpbGRfaWQYASABKAkSLAoGc3RhdHVzGAIgASgOMhwuZG9kaWwuaWduaXRlLnYxLkJ1aWxkU3RhdHVzIvoCCgVCdWlsZBIQCghidWlsZF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEiwKBnN0YXR1cxgDIAEoDjIcLmRvZGlsLmlnbml0ZS52MS5CdWlsZFN0YXR1cxISCgppbWFnZV9yZWZzGAQgAygJEjkKCmJ1aWxkX2FyZ3MYBSADKAsyJS5kb2RpbC5pZ25pdGUudjEuQnVpbGQuQnVpbGRBcmdzRW50cnkSFQoNY3JlYXRlZF9hdF9tcxgGIAEoAxIVCg1zdGFydGVkX2F0X21zGAcgASgDEhYKDmZpbmlzaGVkX2F0X21zGAggASgDEg0KBWVycm9yGAkgASgJEhkKEW9yZ2FuaXphdGlvbl9uYW1lGAogASgJEhIKCmRvY2tlcmZpbGUYCyABKAkSDAoEdGFncxgMIAMoCRIQCghwbGF0Zm9ybRgNIAEoCRowCg5CdWlsZEFyZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIiMKD0dldEJ1aWxkUmVxdWVzdBIQCghidWlsZF9pZBgBIAEoCSI5ChBHZXRCdWlsZFJlc3BvbnNlEiUKBWJ1aWxkGAEgASgLMhYuZG9kaWwuaWduaXRlLnYxLkJ1aWxkIm4KEUxpc3RCdWlsZHNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgNEg4KBmN1cnNvchgCIAEoCRIsCgZzdGF0dXMYAyABKA4yHC5kb2RpbC5pZ25pdGUudjEuQnVpbGRTdGF0dXMSDAoEbmFtZRgEIAEoCSJRChJMaXN0QnVpbGRzUmVzcG9uc2USJgoGYnVpbGRzGAEgAygLMhYuZG9kaWwuaWduaXRlLnYxLkJ1aWxkEhMKC25leHRfY3Vyc29yGAIgASgJIj4KFlN0cmVhbUJ1aWxkTG9nc1JlcXVlc3QSEAoIYnVpbGRfaWQYASABKAkSEgoKZnJvbV9zdGFydBgCIAEoCCJ5ChdTdHJlYW1CdWlsZExvZ3NSZXNwb25zZRIqCgVlbnRyeRgBIAEoCzIZLmRvZGlsLmlnbml0ZS52MS5Mb2dFbnRyeUgAEioKCGZpbmlzaGVkGAIgASgLMhYuZG9kaWwuaWduaXRlLnYxLkJ1aWxkSABCBgoEaXRlbSImChJDYW5jZWxCdWlsZFJlcXVlc3QSEAoIYnVpbGRfaWQYASABKAkiPAoTQ2FuY2VsQnVpbGRSZXNwb25zZRIlCgVidWlsZBgBIAEoCzIWLmRvZGlsLmlnbml0ZS52MS5CdWlsZCI0Cg5HaXRDcmVkZW50aWFscxIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSL4AgoXU2F2ZUJ1aWxkU2VjcmV0c1JlcXVlc3QSXwoUcmVnaXN0cnlfY3JlZGVudGlhbHMYASADKAsyQS5kb2RpbC5pZ25pdGUudjEuU2F2ZUJ1aWxkU2VjcmV0c1JlcXVlc3QuUmVnaXN0cnlDcmVkZW50aWFsc0VudHJ5EjgKD2dpdF9jcmVkZW50aWFscxgCIAEoCzIfLmRvZGlsLmlnbml0ZS52MS5HaXRDcmVkZW50aWFscxJRCg1idWlsZF9zZWNyZXRzGAMgAygLMjouZG9kaWwuaWduaXRlLnYxLlNhdmVCdWlsZFNlY3JldHNSZXF1ZXN0LkJ1aWxkU2VjcmV0c0VudHJ5GjoKGFJlZ2lzdHJ5Q3JlZGVudGlhbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGjMKEUJ1aWxkU2VjcmV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiGgoYU2F2ZUJ1aWxkU2VjcmV0c1Jlc3BvbnNlIm0KGlVwbG9hZEJ1aWxkQ29udGV4dE1ldGFkYXRhEhQKDGNvbnRlbnRfdHlwZRgBIAEoCRIMCgRuYW1lGAIgASgJEhsKE2V4cGVjdGVkX3NpemVfYnl0ZXMYAyABKAQSDgoGZGlnZXN0GAQgASgJIngKGVVwbG9hZEJ1aWxkQ29udGV4dFJlcXVlc3QSPwoIbWV0YWRhdGEYASABKAsyKy5kb2RpbC5pZ25pdGUudjEuVXBsb2FkQnVpbGRDb250ZXh0TWV0YWRhdGFIABIPCgVjaHVuaxgCIAEoDEgAQgkKB3BheWxvYWQiVAoaVXBsb2FkQnVpbGRDb250ZXh0UmVzcG9uc2USEgoKY29udGV4dF9pZBgBIAEoCRISCgpzaXplX2J5dGVzGAIgASgEEg4KBmRpZ2VzdBgDIAEoCTKsBQoMQnVpbGRTZXJ2aWNlElgKC0NyZWF0ZUJ1aWxkEiMuZG9kaWwuaWduaXRlLnYxLkNyZWF0ZUJ1aWxkUmVxdWVzdBokLmRvZGlsLmlnbml0ZS52MS5DcmVhdGVCdWlsZFJlc3BvbnNlEk8KCEdldEJ1aWxkEiAuZG9kaWwuaWduaXRlLnYxLkdldEJ1aWxkUmVxdWVzdBohLmRvZGlsLmlnbml0ZS52MS5HZXRCdWlsZFJlc3BvbnNlElUKCkxpc3RCdWlsZHMSIi5kb2RpbC5pZ25pdGUudjEuTGlzdEJ1aWxkc1JlcXVlc3QaIy5kb2RpbC5pZ25pdGUudjEuTGlzdEJ1aWxkc1Jlc3BvbnNlEmYKD1N0cmVhbUJ1aWxkTG9ncxInLmRvZGlsLmlnbml0ZS52MS5TdHJlYW1CdWlsZExvZ3NSZXF1ZXN0GiguZG9kaWwuaWduaXRlLnYxLlN0cmVhbUJ1aWxkTG9nc1Jlc3BvbnNlMAESWAoLQ2FuY2VsQnVpbGQSIy5kb2RpbC5pZ25pdGUudjEuQ2FuY2VsQnVpbGRSZXF1ZXN0GiQuZG9kaWwuaWduaXRlLnYxLkNhbmNlbEJ1aWxkUmVzcG9uc2USZwoQU2F2ZUJ1aWxkU2VjcmV0cxIoLmRvZGlsLmlnbml0ZS52MS5TYXZlQnVpbGRTZWNyZXRzUmVxdWVzdBopLmRvZGlsLmlnbml0ZS52MS5TYXZlQnVpbGRTZWNyZXRzUmVzcG9uc2USbwoSVXBsb2FkQnVpbGRDb250ZXh0EiouZG9kaWwuaWduaXRlLnYxLlVwbG9hZEJ1aWxkQ29udGV4dFJlcXVlc3QaKy5kb2RpbC5pZ25pdGUudjEuVXBsb2FkQnVpbGRDb250ZXh0UmVzcG9uc2UoAWIGcHJvdG8z", [file_dodil_ignite_v1_common]);
+  fileDesc("Chtkb2RpbC9pZ25pdGUvdjEvYnVpbGQucHJvdG8SD2RvZGlsLmlnbml0ZS52MSIoChZHZXRCdWlsZENvbnRleHRSZXF1ZXN0Eg4KBmRpZ2VzdBgBIAEoCSJUCglHaXRTb3VyY2USCwoDdXJsGAEgASgJEhEKCXJlZmVyZW5jZRgCIAEoCRITCgtjb250ZXh0X2RpchgDIAEoCRISCgpzZWNyZXRfcmVmGAQgASgJIpsDChJDcmVhdGVCdWlsZFJlcXVlc3QSDAoEbmFtZRgBIAEoCRISCgpkb2NrZXJmaWxlGAIgASgJEgwKBHRhZ3MYAyADKAkSRgoKYnVpbGRfYXJncxgEIAMoCzIyLmRvZGlsLmlnbml0ZS52MS5DcmVhdGVCdWlsZFJlcXVlc3QuQnVpbGRBcmdzRW50cnkSEAoIcGxhdGZvcm0YBSABKAkSEAoIbm9fY2FjaGUYBiABKAgSFAoMdGltZW91dF9zZWNzGAcgASgDEhAKCHJlZ2lzdHJ5GAggASgJEhIKCnJlcG9zaXRvcnkYCSABKAkSEgoKYnVpbGRfdGllchgKIAEoCRIUCgpjb250ZXh0X2lkGAsgASgJSAASFQoLemlwcGVkX2NvZGUYDCABKAxIABIwCgpnaXRfc291cmNlGA0gASgLMhouZG9kaWwuaWduaXRlLnYxLkdpdFNvdXJjZUgAGjAKDkJ1aWxkQXJnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCAoGc291cmNlIlUKE0NyZWF0ZUJ1aWxkUmVzcG9uc2USEAoIYnVpbGRfaWQYASABKAkSLAoGc3RhdHVzGAIgASgOMhwuZG9kaWwuaWduaXRlLnYxLkJ1aWxkU3RhdHVzIvoCCgVCdWlsZBIQCghidWlsZF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEiwKBnN0YXR1cxgDIAEoDjIcLmRvZGlsLmlnbml0ZS52MS5CdWlsZFN0YXR1cxISCgppbWFnZV9yZWZzGAQgAygJEjkKCmJ1aWxkX2FyZ3MYBSADKAsyJS5kb2RpbC5pZ25pdGUudjEuQnVpbGQuQnVpbGRBcmdzRW50cnkSFQoNY3JlYXRlZF9hdF9tcxgGIAEoAxIVCg1zdGFydGVkX2F0X21zGAcgASgDEhYKDmZpbmlzaGVkX2F0X21zGAggASgDEg0KBWVycm9yGAkgASgJEhkKEW9yZ2FuaXphdGlvbl9uYW1lGAogASgJEhIKCmRvY2tlcmZpbGUYCyABKAkSDAoEdGFncxgMIAMoCRIQCghwbGF0Zm9ybRgNIAEoCRowCg5CdWlsZEFyZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIiMKD0dldEJ1aWxkUmVxdWVzdBIQCghidWlsZF9pZBgBIAEoCSI5ChBHZXRCdWlsZFJlc3BvbnNlEiUKBWJ1aWxkGAEgASgLMhYuZG9kaWwuaWduaXRlLnYxLkJ1aWxkIm4KEUxpc3RCdWlsZHNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgNEg4KBmN1cnNvchgCIAEoCRIsCgZzdGF0dXMYAyABKA4yHC5kb2RpbC5pZ25pdGUudjEuQnVpbGRTdGF0dXMSDAoEbmFtZRgEIAEoCSJRChJMaXN0QnVpbGRzUmVzcG9uc2USJgoGYnVpbGRzGAEgAygLMhYuZG9kaWwuaWduaXRlLnYxLkJ1aWxkEhMKC25leHRfY3Vyc29yGAIgASgJIj4KFlN0cmVhbUJ1aWxkTG9nc1JlcXVlc3QSEAoIYnVpbGRfaWQYASABKAkSEgoKZnJvbV9zdGFydBgCIAEoCCJ5ChdTdHJlYW1CdWlsZExvZ3NSZXNwb25zZRIqCgVlbnRyeRgBIAEoCzIZLmRvZGlsLmlnbml0ZS52MS5Mb2dFbnRyeUgAEioKCGZpbmlzaGVkGAIgASgLMhYuZG9kaWwuaWduaXRlLnYxLkJ1aWxkSABCBgoEaXRlbSImChJDYW5jZWxCdWlsZFJlcXVlc3QSEAoIYnVpbGRfaWQYASABKAkiPAoTQ2FuY2VsQnVpbGRSZXNwb25zZRIlCgVidWlsZBgBIAEoCzIWLmRvZGlsLmlnbml0ZS52MS5CdWlsZCI0Cg5HaXRDcmVkZW50aWFscxIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSL4AgoXU2F2ZUJ1aWxkU2VjcmV0c1JlcXVlc3QSXwoUcmVnaXN0cnlfY3JlZGVudGlhbHMYASADKAsyQS5kb2RpbC5pZ25pdGUudjEuU2F2ZUJ1aWxkU2VjcmV0c1JlcXVlc3QuUmVnaXN0cnlDcmVkZW50aWFsc0VudHJ5EjgKD2dpdF9jcmVkZW50aWFscxgCIAEoCzIfLmRvZGlsLmlnbml0ZS52MS5HaXRDcmVkZW50aWFscxJRCg1idWlsZF9zZWNyZXRzGAMgAygLMjouZG9kaWwuaWduaXRlLnYxLlNhdmVCdWlsZFNlY3JldHNSZXF1ZXN0LkJ1aWxkU2VjcmV0c0VudHJ5GjoKGFJlZ2lzdHJ5Q3JlZGVudGlhbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGjMKEUJ1aWxkU2VjcmV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiGgoYU2F2ZUJ1aWxkU2VjcmV0c1Jlc3BvbnNlIm0KGlVwbG9hZEJ1aWxkQ29udGV4dE1ldGFkYXRhEhQKDGNvbnRlbnRfdHlwZRgBIAEoCRIMCgRuYW1lGAIgASgJEhsKE2V4cGVjdGVkX3NpemVfYnl0ZXMYAyABKAQSDgoGZGlnZXN0GAQgASgJIngKGVVwbG9hZEJ1aWxkQ29udGV4dFJlcXVlc3QSPwoIbWV0YWRhdGEYASABKAsyKy5kb2RpbC5pZ25pdGUudjEuVXBsb2FkQnVpbGRDb250ZXh0TWV0YWRhdGFIABIPCgVjaHVuaxgCIAEoDEgAQgkKB3BheWxvYWQiVAoaVXBsb2FkQnVpbGRDb250ZXh0UmVzcG9uc2USEgoKY29udGV4dF9pZBgBIAEoCRISCgpzaXplX2J5dGVzGAIgASgEEg4KBmRpZ2VzdBgDIAEoCTKVBgoMQnVpbGRTZXJ2aWNlElgKC0NyZWF0ZUJ1aWxkEiMuZG9kaWwuaWduaXRlLnYxLkNyZWF0ZUJ1aWxkUmVxdWVzdBokLmRvZGlsLmlnbml0ZS52MS5DcmVhdGVCdWlsZFJlc3BvbnNlEk8KCEdldEJ1aWxkEiAuZG9kaWwuaWduaXRlLnYxLkdldEJ1aWxkUmVxdWVzdBohLmRvZGlsLmlnbml0ZS52MS5HZXRCdWlsZFJlc3BvbnNlElUKCkxpc3RCdWlsZHMSIi5kb2RpbC5pZ25pdGUudjEuTGlzdEJ1aWxkc1JlcXVlc3QaIy5kb2RpbC5pZ25pdGUudjEuTGlzdEJ1aWxkc1Jlc3BvbnNlEmYKD1N0cmVhbUJ1aWxkTG9ncxInLmRvZGlsLmlnbml0ZS52MS5TdHJlYW1CdWlsZExvZ3NSZXF1ZXN0GiguZG9kaWwuaWduaXRlLnYxLlN0cmVhbUJ1aWxkTG9nc1Jlc3BvbnNlMAESWAoLQ2FuY2VsQnVpbGQSIy5kb2RpbC5pZ25pdGUudjEuQ2FuY2VsQnVpbGRSZXF1ZXN0GiQuZG9kaWwuaWduaXRlLnYxLkNhbmNlbEJ1aWxkUmVzcG9uc2USZwoQU2F2ZUJ1aWxkU2VjcmV0cxIoLmRvZGlsLmlnbml0ZS52MS5TYXZlQnVpbGRTZWNyZXRzUmVxdWVzdBopLmRvZGlsLmlnbml0ZS52MS5TYXZlQnVpbGRTZWNyZXRzUmVzcG9uc2USbwoSVXBsb2FkQnVpbGRDb250ZXh0EiouZG9kaWwuaWduaXRlLnYxLlVwbG9hZEJ1aWxkQ29udGV4dFJlcXVlc3QaKy5kb2RpbC5pZ25pdGUudjEuVXBsb2FkQnVpbGRDb250ZXh0UmVzcG9uc2UoARJnCg9HZXRCdWlsZENvbnRleHQSJy5kb2RpbC5pZ25pdGUudjEuR2V0QnVpbGRDb250ZXh0UmVxdWVzdBorLmRvZGlsLmlnbml0ZS52MS5VcGxvYWRCdWlsZENvbnRleHRSZXNwb25zZWIGcHJvdG8z", [file_dodil_ignite_v1_common]);
+
+/**
+ * @generated from message dodil.ignite.v1.GetBuildContextRequest
+ */
+export type GetBuildContextRequest = Message<"dodil.ignite.v1.GetBuildContextRequest"> & {
+  /**
+   * "sha256:<hex>" of the archive.
+   *
+   * @generated from field: string digest = 1;
+   */
+  digest: string;
+};
+
+/**
+ * Describes the message dodil.ignite.v1.GetBuildContextRequest.
+ * Use `create(GetBuildContextRequestSchema)` to create a new message.
+ */
+export const GetBuildContextRequestSchema: GenMessage<GetBuildContextRequest> = /*@__PURE__*/
+  messageDesc(file_dodil_ignite_v1_build, 0);
 
 /**
  * @generated from message dodil.ignite.v1.GitSource
@@ -48,7 +67,7 @@ export type GitSource = Message<"dodil.ignite.v1.GitSource"> & {
  * Use `create(GitSourceSchema)` to create a new message.
  */
 export const GitSourceSchema: GenMessage<GitSource> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 0);
+  messageDesc(file_dodil_ignite_v1_build, 1);
 
 /**
  * @generated from message dodil.ignite.v1.CreateBuildRequest
@@ -141,7 +160,7 @@ export type CreateBuildRequest = Message<"dodil.ignite.v1.CreateBuildRequest"> &
  * Use `create(CreateBuildRequestSchema)` to create a new message.
  */
 export const CreateBuildRequestSchema: GenMessage<CreateBuildRequest> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 1);
+  messageDesc(file_dodil_ignite_v1_build, 2);
 
 /**
  * @generated from message dodil.ignite.v1.CreateBuildResponse
@@ -163,7 +182,7 @@ export type CreateBuildResponse = Message<"dodil.ignite.v1.CreateBuildResponse">
  * Use `create(CreateBuildResponseSchema)` to create a new message.
  */
 export const CreateBuildResponseSchema: GenMessage<CreateBuildResponse> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 2);
+  messageDesc(file_dodil_ignite_v1_build, 3);
 
 /**
  * @generated from message dodil.ignite.v1.Build
@@ -242,7 +261,7 @@ export type Build = Message<"dodil.ignite.v1.Build"> & {
  * Use `create(BuildSchema)` to create a new message.
  */
 export const BuildSchema: GenMessage<Build> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 3);
+  messageDesc(file_dodil_ignite_v1_build, 4);
 
 /**
  * @generated from message dodil.ignite.v1.GetBuildRequest
@@ -259,7 +278,7 @@ export type GetBuildRequest = Message<"dodil.ignite.v1.GetBuildRequest"> & {
  * Use `create(GetBuildRequestSchema)` to create a new message.
  */
 export const GetBuildRequestSchema: GenMessage<GetBuildRequest> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 4);
+  messageDesc(file_dodil_ignite_v1_build, 5);
 
 /**
  * @generated from message dodil.ignite.v1.GetBuildResponse
@@ -276,7 +295,7 @@ export type GetBuildResponse = Message<"dodil.ignite.v1.GetBuildResponse"> & {
  * Use `create(GetBuildResponseSchema)` to create a new message.
  */
 export const GetBuildResponseSchema: GenMessage<GetBuildResponse> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 5);
+  messageDesc(file_dodil_ignite_v1_build, 6);
 
 /**
  * @generated from message dodil.ignite.v1.ListBuildsRequest
@@ -308,7 +327,7 @@ export type ListBuildsRequest = Message<"dodil.ignite.v1.ListBuildsRequest"> & {
  * Use `create(ListBuildsRequestSchema)` to create a new message.
  */
 export const ListBuildsRequestSchema: GenMessage<ListBuildsRequest> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 6);
+  messageDesc(file_dodil_ignite_v1_build, 7);
 
 /**
  * @generated from message dodil.ignite.v1.ListBuildsResponse
@@ -330,7 +349,7 @@ export type ListBuildsResponse = Message<"dodil.ignite.v1.ListBuildsResponse"> &
  * Use `create(ListBuildsResponseSchema)` to create a new message.
  */
 export const ListBuildsResponseSchema: GenMessage<ListBuildsResponse> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 7);
+  messageDesc(file_dodil_ignite_v1_build, 8);
 
 /**
  * @generated from message dodil.ignite.v1.StreamBuildLogsRequest
@@ -354,7 +373,7 @@ export type StreamBuildLogsRequest = Message<"dodil.ignite.v1.StreamBuildLogsReq
  * Use `create(StreamBuildLogsRequestSchema)` to create a new message.
  */
 export const StreamBuildLogsRequestSchema: GenMessage<StreamBuildLogsRequest> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 8);
+  messageDesc(file_dodil_ignite_v1_build, 9);
 
 /**
  * @generated from message dodil.ignite.v1.StreamBuildLogsResponse
@@ -383,7 +402,7 @@ export type StreamBuildLogsResponse = Message<"dodil.ignite.v1.StreamBuildLogsRe
  * Use `create(StreamBuildLogsResponseSchema)` to create a new message.
  */
 export const StreamBuildLogsResponseSchema: GenMessage<StreamBuildLogsResponse> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 9);
+  messageDesc(file_dodil_ignite_v1_build, 10);
 
 /**
  * @generated from message dodil.ignite.v1.CancelBuildRequest
@@ -400,7 +419,7 @@ export type CancelBuildRequest = Message<"dodil.ignite.v1.CancelBuildRequest"> &
  * Use `create(CancelBuildRequestSchema)` to create a new message.
  */
 export const CancelBuildRequestSchema: GenMessage<CancelBuildRequest> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 10);
+  messageDesc(file_dodil_ignite_v1_build, 11);
 
 /**
  * @generated from message dodil.ignite.v1.CancelBuildResponse
@@ -417,7 +436,7 @@ export type CancelBuildResponse = Message<"dodil.ignite.v1.CancelBuildResponse">
  * Use `create(CancelBuildResponseSchema)` to create a new message.
  */
 export const CancelBuildResponseSchema: GenMessage<CancelBuildResponse> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 11);
+  messageDesc(file_dodil_ignite_v1_build, 12);
 
 /**
  * @generated from message dodil.ignite.v1.GitCredentials
@@ -439,7 +458,7 @@ export type GitCredentials = Message<"dodil.ignite.v1.GitCredentials"> & {
  * Use `create(GitCredentialsSchema)` to create a new message.
  */
 export const GitCredentialsSchema: GenMessage<GitCredentials> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 12);
+  messageDesc(file_dodil_ignite_v1_build, 13);
 
 /**
  * @generated from message dodil.ignite.v1.SaveBuildSecretsRequest
@@ -466,7 +485,7 @@ export type SaveBuildSecretsRequest = Message<"dodil.ignite.v1.SaveBuildSecretsR
  * Use `create(SaveBuildSecretsRequestSchema)` to create a new message.
  */
 export const SaveBuildSecretsRequestSchema: GenMessage<SaveBuildSecretsRequest> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 13);
+  messageDesc(file_dodil_ignite_v1_build, 14);
 
 /**
  * @generated from message dodil.ignite.v1.SaveBuildSecretsResponse
@@ -479,7 +498,7 @@ export type SaveBuildSecretsResponse = Message<"dodil.ignite.v1.SaveBuildSecrets
  * Use `create(SaveBuildSecretsResponseSchema)` to create a new message.
  */
 export const SaveBuildSecretsResponseSchema: GenMessage<SaveBuildSecretsResponse> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 14);
+  messageDesc(file_dodil_ignite_v1_build, 15);
 
 /**
  * @generated from message dodil.ignite.v1.UploadBuildContextMetadata
@@ -513,7 +532,7 @@ export type UploadBuildContextMetadata = Message<"dodil.ignite.v1.UploadBuildCon
  * Use `create(UploadBuildContextMetadataSchema)` to create a new message.
  */
 export const UploadBuildContextMetadataSchema: GenMessage<UploadBuildContextMetadata> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 15);
+  messageDesc(file_dodil_ignite_v1_build, 16);
 
 /**
  * @generated from message dodil.ignite.v1.UploadBuildContextRequest
@@ -542,7 +561,7 @@ export type UploadBuildContextRequest = Message<"dodil.ignite.v1.UploadBuildCont
  * Use `create(UploadBuildContextRequestSchema)` to create a new message.
  */
 export const UploadBuildContextRequestSchema: GenMessage<UploadBuildContextRequest> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 16);
+  messageDesc(file_dodil_ignite_v1_build, 17);
 
 /**
  * @generated from message dodil.ignite.v1.UploadBuildContextResponse
@@ -569,7 +588,7 @@ export type UploadBuildContextResponse = Message<"dodil.ignite.v1.UploadBuildCon
  * Use `create(UploadBuildContextResponseSchema)` to create a new message.
  */
 export const UploadBuildContextResponseSchema: GenMessage<UploadBuildContextResponse> = /*@__PURE__*/
-  messageDesc(file_dodil_ignite_v1_build, 17);
+  messageDesc(file_dodil_ignite_v1_build, 18);
 
 /**
  * @generated from service dodil.ignite.v1.BuildService
@@ -631,6 +650,18 @@ export const BuildService: GenService<{
   uploadBuildContext: {
     methodKind: "client_streaming";
     input: typeof UploadBuildContextRequestSchema;
+    output: typeof UploadBuildContextResponseSchema;
+  },
+  /**
+   * This project's addition (not in the platform docs): finds a context the caller's org already
+   * uploaded, by digest, so an unchanged context is not sent again. NOT_FOUND when unknown; a server
+   * without it answers UNIMPLEMENTED and the client simply uploads.
+   *
+   * @generated from rpc dodil.ignite.v1.BuildService.GetBuildContext
+   */
+  getBuildContext: {
+    methodKind: "unary";
+    input: typeof GetBuildContextRequestSchema;
     output: typeof UploadBuildContextResponseSchema;
   },
 }> = /*@__PURE__*/
