@@ -1,13 +1,14 @@
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { IgniteApi } from "../api/ignite-api.js";
+import { BuildService } from "../gen/dodil/ignite/v1/build_pb.js";
 import type { CodeSourceSchema, RuntimeSchema } from "../gen/dodil/ignite/v1/common_pb.js";
 import { ComputeService, type DraftInfo, type PublishDraftResponse, type StreamCompileLogsResponse } from "../gen/dodil/ignite/v1/compute_pb.js";
 import { ApiError, CliError } from "../errors.js";
 import { appFields, formatAppRef, type AppRef } from "./app-ref.js";
 import type { DraftSource, RuntimeName } from "./draft-source.js";
-import { uploadBuildContext, type ArchiveToUpload, type UploadedContext } from "./upload.js";
+import { uploadBuildContext, type ArchiveToUpload } from "./upload.js";
 
 /** Largest archive sent inline when the server has no UploadBuildContext (the documented path). */
 const INLINE_LIMIT_BYTES = 60 * 1024 * 1024;
@@ -16,6 +17,9 @@ const INLINE_LIMIT_BYTES = 60 * 1024 * 1024;
 export interface PreparedArchive extends ArchiveToUpload {
   fileCount: number;
   totalBytes: number;
+  files: Array<{ path: string; type: string; size: number; mode: number }>;
+  excluded: Array<{ path: string; rule: string; source: string }>;
+  warnings: string[];
   /** Deletes a temporary archive the CLI made; a no-op for the user's own archive. */
   cleanup(): Promise<void>;
 }
@@ -25,10 +29,16 @@ export interface SaveDraftResult {
   archive?: { digest: string; archiveBytes: number; uploadedBytes: number; fileCount: number; totalBytes: number; contextId: string };
 }
 
+export type LocalSource = Extract<DraftSource, { kind: "directory" | "archive" | "file" }>;
+
+export function isLocalSource(source: DraftSource): source is LocalSource {
+  return source.kind === "directory" || source.kind === "archive" || source.kind === "file";
+}
+
 export interface SaveDraftOptions {
   source: DraftSource;
-  /** Packs a directory (or wraps an archive/file) into an archive on disk. */
-  prepare: (source: Extract<DraftSource, { kind: "directory" | "archive" | "file" }>) => Promise<PreparedArchive>;
+  /** The packed (or found) archive of a local source; the caller owns its cleanup. */
+  archive?: PreparedArchive | undefined;
   onUploadProgress?: (sentBytes: number, totalBytes: number) => void;
   inputSchema?: string | undefined;
   outputSchema?: string | undefined;
@@ -59,44 +69,41 @@ export async function saveDraft(api: IgniteApi, ref: AppRef, options: SaveDraftO
     return { draft: await recordDraft(api, ref, code, schemas) };
   }
 
-  const archive = await options.prepare(source);
-  try {
-    const sent = await sendArchive(api, archive, options.onUploadProgress);
-    const runtime = source.runtime ?? (source.kind === "file" ? runtimeForFile(source.path) : undefined);
-    const code: MessageInitShape<typeof CodeSourceSchema> =
-      runtime !== undefined
-        ? { source: { case: "compile", value: { runtime: runtimeMessage(runtime), contextId: sent.contextId, sourceCode: sent.inline } } }
-        : {
-            source: {
-              case: "image",
-              value: {
-                source: {
-                  case: "fromCode",
-                  value: {
-                    contextId: sent.contextId,
-                    archive: sent.inline,
-                    dockerfilePath: "dockerfilePath" in source ? (source.dockerfilePath ?? "") : "",
-                    buildArgs: "buildArgs" in source ? source.buildArgs : {},
-                  },
+  const { archive } = options;
+  if (!archive) throw new Error("saveDraft: a local source needs its prepared archive");
+  const sent = await sendArchive(api, archive, options.onUploadProgress);
+  const runtime = source.runtime ?? (source.kind === "file" ? runtimeForFile(source.path) : undefined);
+  const code: MessageInitShape<typeof CodeSourceSchema> =
+    runtime !== undefined
+      ? { source: { case: "compile", value: { runtime: runtimeMessage(runtime), contextId: sent.contextId, sourceCode: sent.inline } } }
+      : {
+          source: {
+            case: "image",
+            value: {
+              source: {
+                case: "fromCode",
+                value: {
+                  contextId: sent.contextId,
+                  archive: sent.inline,
+                  dockerfilePath: "dockerfilePath" in source ? (source.dockerfilePath ?? "") : "",
+                  buildArgs: "buildArgs" in source ? source.buildArgs : {},
                 },
               },
             },
-          };
-    const draft = await recordDraft(api, ref, code, schemas);
-    return {
-      draft,
-      archive: {
-        digest: archive.digest,
-        archiveBytes: archive.sizeBytes,
-        uploadedBytes: sent.uploadedBytes,
-        fileCount: archive.fileCount,
-        totalBytes: archive.totalBytes,
-        contextId: sent.contextId,
-      },
-    };
-  } finally {
-    await archive.cleanup();
-  }
+          },
+        };
+  const draft = await recordDraft(api, ref, code, schemas);
+  return {
+    draft,
+    archive: {
+      digest: archive.digest,
+      archiveBytes: archive.sizeBytes,
+      uploadedBytes: sent.uploadedBytes,
+      fileCount: archive.fileCount,
+      totalBytes: archive.totalBytes,
+      contextId: sent.contextId,
+    },
+  };
 }
 
 async function recordDraft(api: IgniteApi, ref: AppRef, code: MessageInitShape<typeof CodeSourceSchema>, schemas: { inputSchema: string; outputSchema: string }): Promise<DraftInfo> {
@@ -106,12 +113,16 @@ async function recordDraft(api: IgniteApi, ref: AppRef, code: MessageInitShape<t
 }
 
 /**
- * Streams the archive with UploadBuildContext; a server that does not know that RPC gets the
- * archive inline in SaveDraft instead (the documented path), as long as it fits in one message.
+ * Sends the archive unless the server already has it: GetBuildContext by digest first (0 bytes
+ * uploaded when found), else UploadBuildContext, retried on UNAVAILABLE with backoff (safe: the
+ * upload is keyed by its digest). A server without UploadBuildContext gets the archive inline in
+ * SaveDraft instead (the documented path), as long as it fits in one message.
  */
 async function sendArchive(api: IgniteApi, archive: PreparedArchive, onProgress?: (sent: number, total: number) => void): Promise<{ contextId: string; inline: Uint8Array; uploadedBytes: number }> {
+  const known = await findUploadedContext(api, archive.digest);
+  if (known) return { contextId: known, inline: new Uint8Array(), uploadedBytes: 0 };
   try {
-    const uploaded: UploadedContext = await uploadBuildContext(api, archive, onProgress);
+    const uploaded = await withRetries(() => uploadBuildContext(api, archive, onProgress));
     return { contextId: uploaded.contextId, inline: new Uint8Array(), uploadedBytes: uploaded.sizeBytes };
   } catch (error) {
     if (!(error instanceof ApiError && error.code === "UNIMPLEMENTED")) throw error;
@@ -121,6 +132,30 @@ async function sendArchive(api: IgniteApi, archive: PreparedArchive, onProgress?
     const inline = await readFile(archive.path);
     onProgress?.(inline.length, inline.length);
     return { contextId: "", inline, uploadedBytes: inline.length };
+  }
+}
+
+/** The context id of an archive the org already uploaded, or undefined (also when the server cannot tell). */
+async function findUploadedContext(api: IgniteApi, digest: string): Promise<string | undefined> {
+  try {
+    return (await api.unary(BuildService.method.getBuildContext, { digest })).contextId || undefined;
+  } catch (error) {
+    if (error instanceof ApiError && (error.code === "NOT_FOUND" || error.code === "UNIMPLEMENTED")) return undefined;
+    throw error;
+  }
+}
+
+/** Upload attempts on UNAVAILABLE: 1 + 3 retries, 0.5 s, 1 s, 2 s apart (plus jitter). */
+const UPLOAD_RETRIES = 3;
+
+async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let retry = 0; ; retry += 1) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === "UNAVAILABLE") || retry >= UPLOAD_RETRIES) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** retry * (0.8 + Math.random() * 0.4)));
+    }
   }
 }
 
@@ -157,6 +192,3 @@ export async function* streamDraftBuildLog(api: IgniteApi, ref: AppRef, options:
   for await (const message of stream) yield message.item;
 }
 
-export async function archiveSize(path: string): Promise<number> {
-  return (await stat(path)).size;
-}

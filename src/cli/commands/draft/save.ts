@@ -1,12 +1,17 @@
 import { DraftInfoSchema } from "../../../gen/dodil/ignite/v1/compute_pb.js";
 import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
 import { resolveDraftSource } from "../../../core/draft-source.js";
-import { saveDraft } from "../../../core/drafts.js";
+import { checkContextSize, DEFAULT_WARN_BYTES, parseSize } from "../../../core/context-size.js";
+import type { SourceFlags } from "../../../core/draft-source.js";
+import { isLocalSource, saveDraft, type PreparedArchive } from "../../../core/drafts.js";
 import { prepareArchive } from "../../../core/prepare-archive.js";
+import { UsageError } from "../../../errors.js";
+import { formatBytes } from "../../../output/format-bytes.js";
+import type { Output } from "../../../output/output.js";
+import { byteProgress } from "../../../output/progress.js";
+import type { ResultView } from "../../../output/render.js";
 import { defineCommand, opt, type OptionSpec, type OptionValues } from "../../command-spec.js";
 import { enumLabel, protoJson } from "../../views.js";
-import { formatBytes } from "../../../output/format-bytes.js";
-import type { SourceFlags } from "../../../core/draft-source.js";
 
 /** The source flags, shared with `app deploy`. */
 export const sourceOptions: OptionSpec[] = [
@@ -42,17 +47,24 @@ export const draftSaveCommand = defineCommand({
   summary: "Upload code (or name a repo or image) as the app's draft",
   description:
     "Save the app's draft. Give exactly one source: --code (directory, archive or file), --git-url, or --image-ref. " +
-    "A directory is packed as a deterministic tar.gz (skipping .git, node_modules, __pycache__, target, .venv and what .dockerignore excludes) and streamed in 1 MiB chunks. " +
+    "A directory is packed as a deterministic tar.gz, skipping .git, node_modules, __pycache__, target and .venv at any depth and what .dockerignore excludes " +
+    "(Docker's rules; <Dockerfile>.dockerignore next to the Dockerfile wins). An archive the server already has (same digest) is not sent again. " +
+    "Contexts over 100 MB get a warning naming the largest paths (--size-warning, 0 disables); archives over 2 GiB are refused before upload. " +
     "With --dockerfile-path the image is built from your Dockerfile; the build starts right away (follow it with `draft compile-logs`).",
   args: [{ name: "id", description: "org:app, org/app or app" }],
   options: [
     ...sourceOptions,
+    { flags: "--dry-run", description: "pack the context and show what would be sent; contacts no server" },
+    { flags: "--explain", description: "with --dry-run: also list each excluded path and the rule that excluded it" },
+    { flags: "--no-default-excludes", description: "also send .git, node_modules, __pycache__, target and .venv" },
+    { flags: "--size-warning <size>", description: "warn when the context is larger than this (default 100MB; 0 disables)" },
     { flags: "--input-schema <json>", description: "JSON Schema of the input" },
     { flags: "--output-schema <json>", description: "JSON Schema of the output" },
   ],
   examples: [
     "dodil ignite draft save acme-corp:greeter --code ./app --dockerfile-path Dockerfile",
     "dodil ignite draft save acme-corp:greeter --code ./app --dockerfile-path Dockerfile --build-arg APP_ENV=prod",
+    "dodil ignite draft save acme-corp:greeter --code ./app --dockerfile-path Dockerfile --dry-run --explain",
     "dodil ignite draft save acme-corp:greeter --git-url https://github.com/acme-corp/greeter-service --git-ref main",
     "dodil ignite draft save acme-corp:greeter --image-ref ghcr.io/acme-corp/greeter:1.0.0",
   ],
@@ -60,48 +72,108 @@ export const draftSaveCommand = defineCommand({
     const ref = parseAppRef(id, ctx.settings().org.value);
     // Every source rule is checked before the network is touched.
     const source = await resolveDraftSource(sourceFlagsFrom(options), ctx.cwd);
-    const api = await ctx.api();
-    const spinner = await ctx.output.spinner(`Saving the draft of ${formatAppRef(ref)}…`);
+    const dryRun = opt.flag(options, "dryRun");
+    if (opt.flag(options, "explain") && !dryRun) throw new UsageError("--explain goes with --dry-run");
+    if (dryRun && !isLocalSource(source)) throw new UsageError("--dry-run needs --code: there is nothing to pack for --git-url or --image-ref");
+    const warnText = opt.string(options, "sizeWarning");
+    const warnBytes = warnText === undefined ? DEFAULT_WARN_BYTES : parseSize(warnText, "--size-warning");
+    const { output } = ctx;
+
+    const archive = isLocalSource(source) ? await prepareArchive(source, { defaultExcludes: options.defaultExcludes !== false }) : undefined;
     try {
-      const result = await saveDraft(api, ref, {
-        source,
-        prepare: (local) => prepareArchive(local, { onWarning: (w) => ctx.output.warn(w) }),
-        onUploadProgress: (sent, total) => spinner.update(`Uploading ${formatBytes(sent)} / ${formatBytes(total)}`),
-        inputSchema: opt.string(options, "inputSchema"),
-        outputSchema: opt.string(options, "outputSchema"),
-      });
-      spinner.stop();
-      const draftJson = protoJson(DraftInfoSchema, result.draft) as Record<string, string>;
-      const { archive } = result;
-      if (archive) ctx.output.success(`uploaded ${archive.fileCount} files (${formatBytes(archive.archiveBytes)} archive, ${archive.digest.slice(0, 19)}…)`);
-      ctx.output.success(`saved the draft of ${formatAppRef(ref)}${result.draft.deployId ? `; build ${result.draft.deployId} started` : ""}`);
-      const data: Record<string, unknown> = { draft: draftJson };
       if (archive) {
-        Object.assign(data, {
-          digest: archive.digest,
-          archive_bytes: archive.archiveBytes,
-          uploaded_bytes: archive.uploadedBytes,
-          file_count: archive.fileCount,
-          total_bytes: archive.totalBytes,
-          context_id: archive.contextId,
-        });
+        for (const warning of archive.warnings) output.warn(warning);
+        warnIfLarge(output, archive, warnBytes);
+        if (dryRun) return dryRunView(archive, opt.flag(options, "explain"));
       }
-      return {
-        data,
-        human: {
-          kind: "record",
-          fields: [
-            ["STATUS", enumLabel(draftJson.status, "VERSION_STATUS_")],
-            ["KIND", enumLabel(draftJson.code_kind, "CODE_KIND_")],
-            ["CODE HASH", result.draft.codeHash],
-            ["BUILD", result.draft.deployId ? `${result.draft.deployId} (${enumLabel(draftJson.build_status, "BUILD_STATUS_")})` : ""],
-            ["NEXT", `dodil ignite draft publish ${formatAppRef(ref)}`],
-          ],
-        },
-      };
-    } catch (error) {
-      spinner.fail(`saving the draft of ${formatAppRef(ref)} failed`);
-      throw error;
+      const api = await ctx.api();
+      const spinner = await output.spinner(`Saving the draft of ${formatAppRef(ref)}…`);
+      const progress = byteProgress(output, spinner, "Uploading");
+      try {
+        const result = await saveDraft(api, ref, {
+          source,
+          archive,
+          onUploadProgress: (sent, total) => progress.update(sent, total),
+          inputSchema: opt.string(options, "inputSchema"),
+          outputSchema: opt.string(options, "outputSchema"),
+        });
+        spinner.stop();
+        return savedView(output, ref, result);
+      } catch (error) {
+        spinner.fail(`saving the draft of ${formatAppRef(ref)} failed`);
+        throw error;
+      }
+    } finally {
+      await archive?.cleanup();
     }
   },
 });
+
+function warnIfLarge(output: Output, archive: PreparedArchive, warnBytes: number): void {
+  const size = checkContextSize(archive, warnBytes);
+  if (!size.overWarning) return;
+  output.warn(`the build context is ${formatBytes(archive.totalBytes)} (over ${formatBytes(warnBytes)}); the largest paths:`);
+  for (const path of size.largest) output.info(`  ${formatBytes(path.bytes).padStart(8)}  ${path.path}    (to leave it out, add "${path.ignoreLine}" to .dockerignore)`);
+}
+
+const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
+
+function dryRunView(archive: PreparedArchive, explain: boolean): ResultView {
+  const files = archive.files.filter((f) => f.type !== "dir");
+  const summary = `${archive.fileCount} files, ${formatBytes(archive.totalBytes)} (archive ${formatBytes(archive.sizeBytes)}, ${archive.digest}); dry run: nothing was sent`;
+  const lines = files.map((f) => `${octal(f.mode)}  ${formatBytes(f.size).padStart(8)}  ${f.path}${f.type === "symlink" ? " (link)" : ""}`);
+  if (explain) {
+    lines.push("", archive.excluded.length ? "Excluded:" : "Excluded: nothing");
+    for (const e of archive.excluded) lines.push(`  ${e.path}    (${e.source === "default" ? `default exclude ${e.rule}` : `${e.source}: ${e.rule}`})`);
+  }
+  lines.push("", summary);
+  return {
+    data: {
+      dry_run: true,
+      digest: archive.digest,
+      archive_bytes: archive.sizeBytes,
+      file_count: archive.fileCount,
+      total_bytes: archive.totalBytes,
+      files: files.map((f) => ({ path: f.path, size: f.size, mode: octal(f.mode), type: f.type })),
+      excluded: archive.excluded.map((e) => ({ path: e.path, rule: e.rule, source: e.source })),
+    },
+    human: { kind: "text", text: lines.join("\n") },
+  };
+}
+
+function savedView(output: Output, ref: Parameters<typeof formatAppRef>[0], result: Awaited<ReturnType<typeof saveDraft>>): ResultView {
+  const draftJson = protoJson(DraftInfoSchema, result.draft) as Record<string, string>;
+  const { archive } = result;
+  if (archive) {
+    output.success(
+      archive.uploadedBytes === 0
+        ? `context unchanged (${archive.digest.slice(0, 19)}…): nothing uploaded`
+        : `uploaded ${archive.fileCount} files (${formatBytes(archive.uploadedBytes)} archive, ${archive.digest.slice(0, 19)}…)`,
+    );
+  }
+  output.success(`saved the draft of ${formatAppRef(ref)}${result.draft.deployId ? `; build ${result.draft.deployId} started` : ""}`);
+  const data: Record<string, unknown> = { draft: draftJson };
+  if (archive) {
+    Object.assign(data, {
+      digest: archive.digest,
+      archive_bytes: archive.archiveBytes,
+      uploaded_bytes: archive.uploadedBytes,
+      file_count: archive.fileCount,
+      total_bytes: archive.totalBytes,
+      context_id: archive.contextId,
+    });
+  }
+  return {
+    data,
+    human: {
+      kind: "record",
+      fields: [
+        ["STATUS", enumLabel(draftJson.status, "VERSION_STATUS_")],
+        ["KIND", enumLabel(draftJson.code_kind, "CODE_KIND_")],
+        ["CODE HASH", result.draft.codeHash],
+        ["BUILD", result.draft.deployId ? `${result.draft.deployId} (${enumLabel(draftJson.build_status, "BUILD_STATUS_")})` : ""],
+        ["NEXT", `dodil ignite draft publish ${formatAppRef(ref)}`],
+      ],
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import { formatBytes } from "./format-bytes.js";
+import type { Output, Spinner } from "./output.js";
+
+export interface ByteProgress {
+  update(doneBytes: number, totalBytes: number): void;
+}
+
+/**
+ * Byte progress for uploads: a bar in the spinner on a terminal, an "x MB / y MB" line every
+ * `intervalMs` and at the end elsewhere (CI logs), nothing at all under json/yaml.
+ */
+export function byteProgress(output: Output, spinner: Spinner, label: string, intervalMs = 2000, now: () => number = Date.now): ByteProgress {
+  if (output.isMachine) return { update() {} };
+  if (output.io.stderrIsTTY) {
+    return {
+      update(done, total) {
+        const ratio = total > 0 ? Math.min(1, done / total) : 1;
+        const filled = Math.round(ratio * 20);
+        spinner.update(`${label} [${"#".repeat(filled)}${"-".repeat(20 - filled)}] ${formatBytes(done)} / ${formatBytes(total)}`);
+      },
+    };
+  }
+  let last = now();
+  return {
+    update(done, total) {
+      const time = now();
+      // A line per interval, and always the last one.
+      if (time - last < intervalMs && done < total) return;
+      last = time;
+      output.info(`${label} ${formatBytes(done)} / ${formatBytes(total)}`);
+    },
+  };
+}
