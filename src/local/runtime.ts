@@ -16,6 +16,14 @@ export interface AppRunSpec {
   env: Record<string, string>;
   ports: number[];
   healthPath: string;
+  /** Shown in events, e.g. "test instance" for TestDraft/TestAppVersion. */
+  label?: string;
+}
+
+/** Observers of app output and lifecycle (logs and events, see observability.ts). */
+export interface RuntimeHooks {
+  output?: (key: string, version: number, replicaId: string, stream: "stdout" | "stderr", line: string) => void;
+  event?: (key: string, reason: "VersionStarted" | "ColdStart" | "ScaledToZero" | "ReplicaStopped" | "Crashed" | "StartFailed", message: string, replicaId: string) => void;
 }
 
 export interface Slot {
@@ -32,6 +40,7 @@ export class RuntimeManager {
   readonly lastInvokedMs = new Map<string, number>();
   private stopped = false;
   private reaper: NodeJS.Timeout | undefined;
+  hooks: RuntimeHooks = {};
 
   constructor(
     private driver: Driver,
@@ -75,6 +84,7 @@ export class RuntimeManager {
       p.finally(() => this.starting.delete(key)).catch(() => undefined);
     }
     const slot = await p;
+    this.hooks.event?.(key, "ColdStart", `cold start of version ${slot.version}`, slot.instance.id);
     return { slot, coldStart: true };
   }
 
@@ -90,11 +100,16 @@ export class RuntimeManager {
       this.log(`[${key} v${s.version}] ${l}`);
     };
     let inst: RunningInstance;
+    let replicaId = "";
+    const onOutput = (stream: "stdout" | "stderr", line: string) => this.hooks.output?.(key, s.version, replicaId, stream, line);
+    const what = `version ${s.version}${s.label ? ` (${s.label})` : ""}`;
     try {
-      inst = await this.driver.start(s.image, { env: s.env, port, extraPorts: s.ports.slice(1), instanceDir, log });
+      inst = await this.driver.start(s.image, { env: s.env, port, extraPorts: s.ports.slice(1), instanceDir, log, onOutput });
+      replicaId = inst.id;
     } catch (e) {
       const msg = `version ${s.version} of ${key} could not start: ${errorMessage(e)}`;
       this.lastError.set(key, msg);
+      this.hooks.event?.(key, "StartFailed", msg, "");
       throw failedPrecondition(msg);
     }
     try {
@@ -104,9 +119,11 @@ export class RuntimeManager {
       const out = inst.recentOutput(15);
       const msg = `version ${s.version} of ${key} did not become ready: ${errorMessage(e)}${out.length ? `\n--- last output ---\n${out.join("\n")}` : ""}`;
       this.lastError.set(key, msg);
+      this.hooks.event?.(key, "StartFailed", `${what} did not become ready: ${errorMessage(e)}`, inst.id);
       throw failedPrecondition(msg);
     }
     this.lastError.delete(key);
+    this.hooks.event?.(key, "VersionStarted", `${what} started and ready`, inst.id);
     inst.exited.then((x) => {
       const cur = this.slots.get(key);
       if (cur?.instance === inst) {
@@ -115,6 +132,7 @@ export class RuntimeManager {
           const msg = `version ${s.version} of ${key} exited (${x.signal ?? `code ${x.code}`})`;
           this.lastError.set(key, msg);
           this.log(`[${key}] ${msg}`);
+          this.hooks.event?.(key, "Crashed", msg, inst.id);
         }
       }
     }, () => undefined);
@@ -125,7 +143,10 @@ export class RuntimeManager {
   async install(key: string, slot: Slot): Promise<void> {
     const prev = this.slots.get(key);
     this.slots.set(key, slot);
-    if (prev && prev.instance !== slot.instance) await prev.instance.stop();
+    if (prev && prev.instance !== slot.instance) {
+      this.hooks.event?.(key, "ReplicaStopped", `version ${prev.version} stopped (replaced by version ${slot.version})`, prev.instance.id);
+      await prev.instance.stop();
+    }
   }
 
   async stopApp(key: string): Promise<void> {
@@ -133,7 +154,10 @@ export class RuntimeManager {
     if (pending) await pending.catch(() => undefined);
     const s = this.slots.get(key);
     this.slots.delete(key);
-    if (s) await s.instance.stop();
+    if (s) {
+      this.hooks.event?.(key, "ReplicaStopped", `version ${s.version} stopped`, s.instance.id);
+      await s.instance.stop();
+    }
   }
 
   async stopAll(): Promise<void> {
@@ -151,6 +175,7 @@ export class RuntimeManager {
       if (!s.keepWarm && now - s.lastUsedMs > this.idleTimeoutMs) {
         this.log(`[${key}] idle for ${Math.round((now - s.lastUsedMs) / 1000)} s: scaling to zero`);
         this.slots.delete(key);
+        this.hooks.event?.(key, "ScaledToZero", `idle for ${Math.round((now - s.lastUsedMs) / 1000)} s: scaled to zero`, s.instance.id);
         await s.instance.stop();
       }
     }

@@ -423,12 +423,13 @@ export class HostDriver implements Driver {
         for (const l of lines) {
           ring.push(l);
           if (ring.length > 200) ring.shift();
+          opts.onOutput?.(stream as "stdout" | "stderr", l);
         }
         if (partial.length > 4096) {
           ring.push(partial);
+          opts.onOutput?.(stream as "stdout" | "stderr", partial);
           partial = "";
         }
-        void stream;
       };
     };
     opts.log(`starting: ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(" ")} (cwd ${cfg.workdir || "/"}, PORT=${opts.port})`);

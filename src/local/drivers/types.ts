@@ -52,6 +52,8 @@ export interface StartOptions {
   instanceDir: string;
   /** Human log lines about the start (not the app's own output). */
   log: (line: string) => void;
+  /** Each complete line the app writes to stdout/stderr (no trailing newline); feeds GetAppLogs. */
+  onOutput?: (stream: "stdout" | "stderr", line: string) => void;
 }
 
 export interface InstanceExit {
