@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -148,5 +148,22 @@ describe("the seed recipe, in process against a local control plane", () => {
     expect(before.exitCode, before.stderr).toBe(0);
     expect(JSON.parse(before.stdout)).toEqual(JSON.parse(after.stdout));
     expect(before.stderr + after.stderr).not.toContain(ACME_TOKEN);
+  });
+});
+
+describe("login", () => {
+  it("checks the token before saving anything", async () => {
+    const home = mkdtempSync(join(tmpdir(), "ignite-login-"));
+    const bad = await runCli(["ignite", "login", "--token", "wrong-token-123456", "--api-endpoint", cp.plane.grpcEndpoint, "--org", "acme-corp", "--debug"], { home });
+    expect(bad.exitCode).toBe(3);
+    const file = join(home, ".config", "unified-cli", "config.yaml");
+    expect(existsSync(file)).toBe(false);
+    const good = await runCli(["ignite", "login", "--token", ACME_TOKEN, "--api-endpoint", cp.plane.grpcEndpoint, "--org", "acme-corp", "--debug"], { home });
+    expect(good.exitCode, good.stderr).toBe(0);
+    expect(readFileSync(file, "utf8")).toMatch(/org_id: acme-corp/);
+    expect(good.stdout + good.stderr).not.toContain(ACME_TOKEN);
+    const list = await runCli(["ignite", "app", "list", "-o", "json"], { home });
+    expect(list.exitCode, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout).map((a: { id: string }) => a.id)).toContain("acme-corp/greeter");
   });
 });

@@ -4,7 +4,8 @@ import { configGroup } from "./config/index.js";
 import { devCommand } from "./dev.js";
 import { draftGroup } from "./draft/index.js";
 import { invokeCommand } from "./invoke.js";
+import { loginCommand } from "./login.js";
 import { versionGroup } from "./version/index.js";
 
 /** Every Ignite command, in the order help lists them. Adding a command means adding it here. */
-export const igniteCommands: Array<CommandSpec | GroupSpec> = [appGroup, draftGroup, versionGroup, invokeCommand, configGroup, devCommand];
+export const igniteCommands: Array<CommandSpec | GroupSpec> = [appGroup, draftGroup, versionGroup, invokeCommand, configGroup, loginCommand, devCommand];

@@ -1,0 +1,36 @@
+import { ComputeService } from "../../gen/dodil/ignite/v1/compute_pb.js";
+import { parseEndpoint } from "../../config/config-keys.js";
+import { maskToken } from "../../config/settings.js";
+import { UsageError } from "../../errors.js";
+import { defineCommand } from "../command-spec.js";
+
+export const loginCommand = defineCommand({
+  name: "login",
+  summary: "Check a bearer token against an endpoint, then save both to the config",
+  description:
+    "Direct-token login: checks --token against --api-endpoint with an authenticated call, and only if it is accepted saves token, api_endpoint and org_id " +
+    "(and debug, when --debug is given for a plaintext local endpoint) under ignite.* in the config file.",
+  examples: [
+    "dodil ignite login --token <bearer_token> --api-endpoint rpc.dev.dodil.io:443 --org acme-corp",
+    "dodil ignite login --token dev-token --api-endpoint 127.0.0.1:50051 --org acme-corp --debug",
+  ],
+  async handler(_args, _options, ctx) {
+    const { token, apiEndpoint, org, debug } = ctx.flags;
+    if (!token) throw new UsageError("login needs --token <bearer_token>");
+    if (!apiEndpoint) throw new UsageError("login needs --api-endpoint <host:port>");
+    parseEndpoint(apiEndpoint);
+    // The flags win over env and file in settings, so this call uses exactly what will be saved.
+    const api = await ctx.api();
+    await api.unary(ComputeService.method.listApps, { organizationName: org ?? "", limit: 1 });
+    const store = ctx.configStore();
+    store.set("ignite", "token", token);
+    store.set("ignite", "api_endpoint", apiEndpoint);
+    if (org) store.set("ignite", "org_id", org);
+    if (debug) store.set("ignite", "debug", "true");
+    ctx.output.success(`logged in to ${apiEndpoint}${org ? ` as org ${org}` : ""}; saved to ${store.location.file}`);
+    return {
+      data: { api_endpoint: apiEndpoint, org_id: org ?? "", token: maskToken(token), debug: debug === true, config_file: store.location.file },
+      human: { kind: "text", text: "" },
+    };
+  },
+});
