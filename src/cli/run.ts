@@ -10,7 +10,9 @@ import { decideColor } from "../output/io-streams.js";
 import { Output } from "../output/output.js";
 import type { CommandContext, RunEnvironment } from "./command-context.js";
 import { isGroup, type CommandSpec, type GroupSpec, type OptionSpec, type OptionValues } from "./command-spec.js";
+import { completionCommand } from "./commands/completion.js";
 import { igniteCommands } from "./commands/index.js";
+import { completionTarget } from "./completion.js";
 import { collectGlobalFlags, globalOptions } from "./global-options.js";
 import { confirmOnTerminal, readAll } from "./terminal.js";
 
@@ -37,6 +39,7 @@ export function packageVersion(): string {
 export async function run(argv: readonly string[], environment: RunEnvironment, binary: BinaryName = "dodil"): Promise<number> {
   const state: { output?: Output; exitCode: number } = { exitCode: EXIT_CODES.OK };
   const program = buildProgram(binary, environment, state);
+  if (argv[0] === "__complete") return completeForShell(program, argv.slice(argv[1] === "--" ? 2 : 1), environment);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return state.exitCode;
@@ -59,9 +62,11 @@ function buildProgram(binary: BinaryName, environment: RunEnvironment, state: { 
     root.summary("the dodil command-line client").description("The dodil command-line client. Ignite commands live under `dodil ignite`.");
     const ignite = root.command("ignite").summary("deploy and run apps on Ignite").description("Deploy, publish and invoke apps on the Ignite compute platform.");
     populate(ignite, environment, state);
+    root.addCommand(buildCommand(completionCommand(binary), environment, state));
   } else {
     root.summary("deploy and run apps on Ignite").description("Deploy, publish and invoke apps on the Ignite compute platform.");
     populate(root, environment, state);
+    root.addCommand(buildCommand(completionCommand(binary), environment, state));
   }
   return root;
 }
@@ -192,6 +197,35 @@ async function createContext(command: Command, environment: RunEnvironment): Pro
     confirm: (question) => confirmOnTerminal(io, question),
   };
   return context;
+}
+
+/**
+ * The shell's completion callback: prints one candidate per line. App ids come from the configured
+ * endpoint within 1.5 s; any failure there just means no candidates, never an error.
+ */
+async function completeForShell(program: Command, args: readonly string[], environment: RunEnvironment): Promise<number> {
+  const words = args.slice(0, -1);
+  const target = completionTarget(program, { words, current: args[args.length - 1] ?? "" });
+  let candidates = target.kind === "words" ? target.candidates : [];
+  if (target.kind === "app-id") {
+    try {
+      const store = await ConfigStore.open(locateConfigFile({ env: environment.env, home: environment.home, cwd: environment.cwd }));
+      const settings = resolveSettings({ flags: {}, env: environment.env, store });
+      const { GrpcIgniteApi } = await import("../api/grpc-ignite-api.js");
+      const { listApps } = await import("../core/apps.js");
+      const api = new GrpcIgniteApi({ endpoint: settings.apiEndpoint.value, token: settings.token.value, plaintext: settings.debug.value, timeoutMs: 1500 });
+      try {
+        const apps = await listApps(api, settings.org.value);
+        candidates = apps.map((a) => a.id.replace("/", ":")).filter((id) => id.startsWith(target.prefix));
+      } finally {
+        api.close();
+      }
+    } catch {
+      candidates = [];
+    }
+  }
+  if (candidates.length > 0) environment.io.stdout.write(candidates.join("\n") + "\n");
+  return EXIT_CODES.OK;
 }
 
 function safeFormat(text: string | undefined): OutputFormat | undefined {
