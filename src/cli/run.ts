@@ -54,7 +54,7 @@ export async function run(argv: readonly string[], environment: RunEnvironment, 
   }
 }
 
-function buildProgram(binary: BinaryName, environment: RunEnvironment, state: { output?: Output; exitCode: number }): Command {
+export function buildProgram(binary: BinaryName, environment: RunEnvironment, state: { output?: Output; exitCode: number } = { exitCode: 0 }): Command {
   const root = new Command(binary);
   configure(root, environment);
   root.version(packageVersion(), "-v, --version", "print the CLI version");

@@ -50,3 +50,15 @@ describe("help and usage", () => {
     expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });
+
+describe("docs/cli-reference.md", () => {
+  it("matches the command definitions (run `npm run docs:reference` after changing a command)", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { buildProgram } = await import("../../src/cli/run.js");
+    const { renderCliReference } = await import("../../src/cli/reference.js");
+    const environment = { io: {} as never, env: {}, cwd: "/", home: "", waitForShutdown: () => new Promise<string>(() => {}) };
+    const expected = renderCliReference(buildProgram("dodil", environment));
+    const actual = readFileSync(new URL("../../docs/cli-reference.md", import.meta.url), "utf8");
+    expect(actual).toBe(expected);
+  });
+});
