@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/run-cli.js";
+import { CONFIG_TEST_TOKEN } from "../helpers/secrets.js";
 
-const TOKEN = "tok_config_test_0123456789abcdef";
+const TOKEN = CONFIG_TEST_TOKEN;
 
 function freshHome(): string {
   return mkdtempSync(join(tmpdir(), "ignite-home-"));

@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
 
-export const ACME_TOKEN = "tok-acme-0123456789abcdef0123";
-export const OTHER_TOKEN = "tok-other-0123456789abcdef012";
+import { ACME_TOKEN, OTHER_TOKEN } from "./secrets.js";
+
+export { ACME_TOKEN, OTHER_TOKEN };
 
 export interface TestControlPlane {
   plane: RunningControlPlane;

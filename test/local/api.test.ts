@@ -47,7 +47,7 @@ beforeAll(async () => {
     listen: "127.0.0.1:0",
     gatewayListen: "127.0.0.1:0",
     dataDir,
-    driver: "auto",
+    driver: "host",
     tokens: { [ACME]: "acme-corp", [OTHER]: "other-org" },
   });
   c = new TestClient(ComputeService, cp.grpcEndpoint, ACME);

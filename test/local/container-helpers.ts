@@ -1,0 +1,148 @@
+/**
+ * Helpers for the container-driver tests: tool detection (with a visible skip reason), the shared
+ * offline base images, and the pipeline calls (upload, save, follow the build log, publish, invoke).
+ */
+import { execFileSync } from "node:child_process";
+import { create } from "@bufbuild/protobuf";
+import {
+  CreateAppRequestSchema,
+  InvokeRequestSchema,
+  PublishDraftRequestSchema,
+  SaveDraftRequestSchema,
+  StreamCompileLogsRequestSchema,
+  type InvokeResponse,
+  type PublishDraftResponse,
+  type SaveDraftResponse,
+  type StreamCompileLogsResponse,
+} from "../../src/gen/dodil/ignite/v1/compute_pb.js";
+import { UploadBuildContextRequestSchema, type UploadBuildContextResponse } from "../../src/gen/dodil/ignite/v1/build_pb.js";
+import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
+import { BASE_IMAGES, cacheStoreConfig, setupBaseImages } from "../../src/local/base-images.js";
+import { defaultImageCacheDir } from "../../src/local/drivers/containers.js";
+import type { TestClient } from "./helpers.js";
+
+function has(cmd: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why the podman-driver tests cannot run here ("" when they can). In CI a missing tool is a failure, not a skip. */
+export const podmanMissing = ["buildah", "podman", "runc"].filter((t) => !has(t)).map((t) => `${t} is not installed`).join(", ");
+export const inCI = !!process.env["CI"];
+
+export const imageCache = defaultImageCacheDir();
+
+export function localImageExists(ref: string): boolean {
+  if (podmanMissing) return false;
+  try {
+    execFileSync("podman", ["image", "exists", ref], {
+      stdio: "ignore",
+      env: { ...process.env, CONTAINERS_CONF: `${imageCache}/storage/containers.conf`, CONTAINERS_STORAGE_CONF: `${imageCache}/storage/storage.conf` },
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Makes sure the busybox stand-in exists in the shared image cache (about 1 s the first time). */
+export async function ensureBusybox(): Promise<void> {
+  await cacheStoreConfig(imageCache);
+  if (!localImageExists(BASE_IMAGES.busybox.refs[0]!)) await setupBaseImages({ images: ["busybox"], cacheDir: imageCache });
+}
+
+export const pythonImagePresent = () => localImageExists(BASE_IMAGES.python.refs[0]!);
+
+export async function createApp(c: TestClient, name: string, extra: Record<string, unknown> = {}) {
+  return c.unary("createApp", create(CreateAppRequestSchema, { name, ...extra }));
+}
+
+export async function saveContext(c: TestClient, b: TestClient, app: string, bytes: Buffer, o: { buildArgs?: Record<string, string>; dockerfilePath?: string } = {}) {
+  const up = await b.clientStream<UploadBuildContextResponse>("uploadBuildContext", [
+    create(UploadBuildContextRequestSchema, { payload: { case: "metadata", value: { name: "app.tar.gz", expectedSizeBytes: BigInt(bytes.length) } } }),
+    create(UploadBuildContextRequestSchema, { payload: { case: "chunk", value: bytes } }),
+  ]);
+  return c.unary<SaveDraftResponse>(
+    "saveDraft",
+    create(SaveDraftRequestSchema, {
+      appName: app,
+      code: {
+        source: {
+          case: "image",
+          value: { source: { case: "fromCode", value: { contextId: up.contextId, dockerfilePath: o.dockerfilePath ?? "Dockerfile", buildArgs: o.buildArgs ?? {} } } },
+        },
+      },
+    }),
+  );
+}
+
+/** Follows a build log to its end: the lines and the final status. */
+export async function followBuild(c: TestClient, deployId: string): Promise<{ lines: string[]; status: BuildStatus; error: string }> {
+  const items = await c.stream<StreamCompileLogsResponse>("streamCompileLogs", create(StreamCompileLogsRequestSchema, { deployId, follow: true }));
+  const lines = items.filter((i) => i.item.case === "entry").map((i) => (i.item.value as { line: string }).line);
+  const last = items[items.length - 1]?.item;
+  const outcome = last?.case === "outcome" ? (last.value as { status: BuildStatus; error?: string }) : undefined;
+  return { lines, status: outcome?.status ?? BuildStatus.UNSPECIFIED, error: outcome?.error ?? "" };
+}
+
+export function publish(c: TestClient, app: string) {
+  return c.unary<PublishDraftResponse>("publishDraft", create(PublishDraftRequestSchema, { appName: app }), undefined, 180_000);
+}
+
+export async function invoke(c: TestClient, app: string, body: unknown, p = "/") {
+  const frames = await c.stream<InvokeResponse>(
+    "invoke",
+    create(InvokeRequestSchema, { appName: app, http: { method: "POST", path: p, headers: {} }, body: Buffer.from(JSON.stringify(body)) }),
+  );
+  const head = frames[0]?.frame.case === "head" ? frames[0].frame.value : undefined;
+  const chunks = frames.filter((f) => f.frame.case === "bodyChunk").map((f) => f.frame.value as Uint8Array);
+  const text = Buffer.concat(chunks).toString("utf8");
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    json = { raw: text };
+  }
+  return { head: head!, json, text };
+}
+
+/** Containers in a data dir's own storage (what `podman ps -a` shows with the control plane's config). */
+export function containersOf(dataDir: string): string[] {
+  const out = execFileSync("podman", ["ps", "-a", "-q"], {
+    env: { ...process.env, CONTAINERS_CONF: `${dataDir}/containers/containers.conf`, CONTAINERS_STORAGE_CONF: `${dataDir}/containers/storage.conf` },
+    encoding: "utf8",
+  });
+  return out.split("\n").filter(Boolean);
+}
+
+/** A busybox httpd app answering POST /cgi-bin/app with JSON about its sandbox. */
+export function busyboxAppFiles(o: { user?: string; from?: string; extra?: string } = {}): Record<string, string> {
+  return {
+    Dockerfile: [
+      `FROM ${o.from ?? "busybox"}`,
+      "ARG GREETING_ARG=hello",
+      "ARG API_TOKEN",
+      "WORKDIR /www",
+      "COPY app.cgi /www/cgi-bin/app",
+      'RUN chmod 755 /www/cgi-bin/app && echo "built with $GREETING_ARG, token $API_TOKEN"',
+      "ENV BUILT_GREETING=$GREETING_ARG",
+      ...(o.extra ? [o.extra] : []),
+      ...(o.user === undefined ? ["USER 65534"] : o.user ? [`USER ${o.user}`] : []),
+      'CMD ["sh", "-c", "exec httpd -f -p 127.0.0.1:$PORT -h /www"]',
+      "",
+    ].join("\n"),
+    "app.cgi": [
+      "#!/bin/sh",
+      'if touch /www/probe 2>/dev/null; then ROOTFS=writable; else ROOTFS=read-only; fi',
+      'if touch "$HOME/probe" 2>/dev/null; then HOMEW=writable; else HOMEW=read-only; fi',
+      'echo "Content-Type: application/json"',
+      'echo ""',
+      'echo "{\\"uid\\":\\"$(id -u)\\",\\"home\\":\\"$HOME\\",\\"home_state\\":\\"$HOMEW\\",\\"rootfs\\":\\"$ROOTFS\\",\\"built\\":\\"$BUILT_GREETING\\",\\"app_env\\":\\"$APP_SETTING\\",\\"port\\":\\"$PORT\\"}"',
+      "",
+    ].join("\n"),
+  };
+}
