@@ -15,7 +15,9 @@ import * as reflV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { grpcServiceDefinition, MAX_MESSAGE_BYTES } from "../wire/grpc-service.js";
 import { BuildManager } from "./builds.js";
+import { probePodman } from "./drivers/detect.js";
 import { HostDriver } from "./drivers/host.js";
+import { PodmanDriver } from "./drivers/podman.js";
 import type { Driver } from "./drivers/types.js";
 import { createGateway } from "./gateway.js";
 import { Platform, checkOrgName } from "./platform.js";
@@ -41,6 +43,8 @@ export interface ControlPlaneOptions {
   log?: (line: string) => void;
   /** How long a new instance may take to answer HTTP (default 60 s). */
   readyTimeoutMs?: number;
+  /** Offline base images shared by every data dir (default $IGNITE_IMAGE_CACHE or ~/.cache/dodil/ignite-images). */
+  imageCacheDir?: string;
   /** Idle time after which an app without reserved capacity scales to zero (default 15 min; 0 = never). */
   idleTimeoutMs?: number;
 }
@@ -53,14 +57,33 @@ export interface RunningControlPlane {
   stop(): Promise<void>;
 }
 
-function chooseDriver(name: ControlPlaneOptions["driver"]): Driver {
+/**
+ * Picks the driver. "auto" takes podman when buildah + podman can run a container here (a quick
+ * probe), else the host-process driver; an explicit container driver that cannot work fails with why.
+ */
+async function chooseDriver(name: ControlPlaneOptions["driver"], dataDir: string, imageCacheDir: string | undefined, log: (l: string) => void): Promise<Driver> {
+  const podman = async () => {
+    const d = new PodmanDriver({ dataDir, ...(imageCacheDir ? { imageCacheDir } : {}), log });
+    await d.init();
+    return d;
+  };
+  const containersDir = path.join(dataDir, "containers");
   switch (name) {
-    case "auto":
     case "host":
       return new HostDriver();
-    case "podman":
+    case "auto": {
+      const rep = await probePodman({ stateDir: containersDir, ...(imageCacheDir ? { imageCacheDir } : {}) });
+      if (rep.usable) return podman();
+      log(`driver auto: podman is not usable (${rep.why}); using the host-process driver`);
+      return new HostDriver();
+    }
+    case "podman": {
+      const rep = await probePodman({ stateDir: containersDir, ...(imageCacheDir ? { imageCacheDir } : {}) });
+      if (!rep.usable) throw new Error(`driver podman is not usable: ${rep.why}${rep.fix ? ` (${rep.fix})` : ""}`);
+      return podman();
+    }
     case "docker":
-      throw new Error(`driver ${name} is not available yet`);
+      throw new Error(`driver docker is not available yet`);
     default:
       throw new Error(`unknown driver '${String(name)}' (use auto, host, podman or docker)`);
   }
@@ -86,13 +109,13 @@ async function resolveTokens(dataDir: string, given: Record<string, string>): Pr
 
 export async function startControlPlane(o: ControlPlaneOptions): Promise<RunningControlPlane> {
   const log = o.log ?? (() => undefined);
-  const driver = chooseDriver(o.driver);
   const baseDomain = (o.baseDomain ?? "ignite.localhost").replace(/^\.+|\.+$/g, "");
   const grpcAddr = parseListen(o.listen);
   const gwAddr = parseListen(o.gatewayListen);
   const dataDir = path.resolve(o.dataDir);
   await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const tokens = await resolveTokens(dataDir, o.tokens);
+  const driver = await chooseDriver(o.driver, dataDir, o.imageCacheDir, log);
 
   const store = new Store(dataDir);
   await store.init();
@@ -166,6 +189,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
         await new Promise<void>((r) => gateway.close(() => r()));
         await builds.cancelAll();
         await runtime.stopAll();
+        await driver.close?.().catch((e: unknown) => log(`driver cleanup: ${e instanceof Error ? e.message : String(e)}`));
         log("control plane stopped");
       })();
       return stopping;

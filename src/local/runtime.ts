@@ -103,6 +103,19 @@ export class RuntimeManager {
     let replicaId = "";
     const onOutput = (stream: "stdout" | "stderr", line: string) => this.hooks.output?.(key, s.version, replicaId, stream, line);
     const what = `version ${s.version}${s.label ? ` (${s.label})` : ""}`;
+    const userProblem = runAsNonRootViolation(s.image.config.user);
+    if (userProblem) {
+      const msg = `version ${s.version} of ${key} could not start: ${userProblem}`;
+      log(msg);
+      this.lastError.set(key, msg);
+      this.hooks.event?.(key, "StartFailed", msg, "");
+      throw failedPrecondition(msg);
+    }
+    if (!s.image.config.user.trim()) {
+      log(
+        `warning: the image sets no USER; the platform runs pods as non-root and may refuse it: add a numeric USER such as 65534 (${this.driver.name === "host" ? "the host driver runs it as the control plane's user" : `running it as ${DEFAULT_NON_ROOT_USER}`})`,
+      );
+    }
     try {
       inst = await this.driver.start(s.image, { env: s.env, port, extraPorts: s.ports.slice(1), instanceDir, log, onOutput });
       replicaId = inst.id;
@@ -206,6 +219,28 @@ export class RuntimeManager {
     }
     throw new Error(`no HTTP answer on port ${inst.hostPort} within ${Math.round(this.readyTimeoutMs / 1000)} s (${lastErr})`);
   }
+}
+
+/** The uid:gid a container driver runs an image without USER as (a warning is logged). */
+export const DEFAULT_NON_ROOT_USER = "65534:65534";
+
+/**
+ * The platform runs pods with runAsNonRoot: the kubelet must be able to tell from the image that
+ * the user is not root, which it can only do for a numeric uid. Returns why `user` (the image's
+ * USER, "uid", "uid:gid", "name" or "name:group") would fail like CreateContainerConfigError, or
+ * undefined when it is acceptable (an empty USER is reported separately, as a warning).
+ */
+export function runAsNonRootViolation(user: string): string | undefined {
+  const u = user.trim();
+  if (!u) return undefined;
+  const uid = u.split(":")[0]!;
+  if (!/^\d+$/.test(uid)) {
+    return `CreateContainerConfigError: USER ${u} is not numeric, so the platform cannot verify that the user is non-root (runAsNonRoot); use a numeric USER such as 65534 (e.g. USER 65534 or USER 1000:1000)`;
+  }
+  if (Number(uid) === 0) {
+    return `CreateContainerConfigError: USER ${u} is root, and the platform runs pods as non-root (runAsNonRoot); use a numeric non-root USER such as 65534`;
+  }
+  return undefined;
 }
 
 function probe(port: number, p: string): Promise<number> {

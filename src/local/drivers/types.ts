@@ -1,6 +1,6 @@
 /**
- * The driver seam: one implementation builds images and runs them. The host-process driver is the
- * only one today; container drivers (buildah + podman, Docker Engine API) implement the same shape:
+ * The driver seam: one implementation builds images and runs them (host processes, buildah +
+ * podman, the Docker Engine API), all with the same shape:
  * `build` produces an image the driver can later `start`, identified by `ref`; `start` runs it with
  * PORT and env and maps the container's ports to loopback host ports.
  */
@@ -85,6 +85,10 @@ export interface Driver {
   start(image: BuiltImage, opts: StartOptions): Promise<RunningInstance>;
   /** Removes an image's data (best effort). */
   removeImage(image: BuiltImage): Promise<void>;
+  /** An image already present in the driver's local storage (prebuilt images); undefined when absent. */
+  localImage?(ref: string): Promise<BuiltImage | undefined>;
+  /** Final cleanup after every instance was stopped (e.g. containers left by a crashed client). */
+  close?(): Promise<void>;
 }
 
 export class BuildFailure extends Error {

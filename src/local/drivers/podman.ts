@@ -1,0 +1,361 @@
+/**
+ * Container driver: buildah builds (chroot isolation, like a daemonless in-cluster builder), podman
+ * with runc runs. All state (storage, run dirs, config) belongs to the control plane's data dir;
+ * base images come from the local image store and the shared offline image cache only
+ * (`--pull=never`). Containers run like platform pods: host network with the control plane's
+ * loopback $PORT, read-only root filesystem with a writable tmpfs $HOME, all capabilities dropped,
+ * no privilege escalation, the image's numeric USER.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { createWriteStream, promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { extractArchive, safeEntryPath } from "../archive.js";
+import { redact } from "../builds.js";
+import { DockerfileError, expandVars, parseDockerfile, splitWords } from "../dockerfile.js";
+import { ArchiveError, errorMessage } from "../errors.js";
+import { DEFAULT_NON_ROOT_USER } from "../runtime.js";
+import { writeJson } from "../util.js";
+import { cacheStoreGraphRoot, defaultImageCacheDir, detectPipMirror, prepareContainersConfig, type ContainersConfig, type PipMirror } from "./containers.js";
+import { run, tail } from "./exec.js";
+import {
+  BuildFailure,
+  type BuildRequest,
+  type BuiltImage,
+  type Driver,
+  type ImageConfig,
+  type InstanceExit,
+  type RunningInstance,
+  type StartOptions,
+} from "./types.js";
+
+const STOP_GRACE_SECS = 5;
+/** Default $HOME when neither the app nor the image sets one (the platform's samples use it). */
+export const DEFAULT_CONTAINER_HOME = "/tmp/ignite";
+const LABEL = "org.dodil.ignite.control-plane";
+
+export interface PodmanDriverOptions {
+  /** The control plane's data dir; container storage goes to <dataDir>/containers. */
+  dataDir: string;
+  /** Shared offline base images (default: defaultImageCacheDir()). */
+  imageCacheDir?: string;
+  /** Server-side log. */
+  log?: (line: string) => void;
+}
+
+interface PodmanImageInspect {
+  Id: string;
+  Created?: string;
+  Config?: {
+    User?: string;
+    Env?: string[] | null;
+    Cmd?: string[] | null;
+    Entrypoint?: string[] | null;
+    WorkingDir?: string;
+    ExposedPorts?: Record<string, unknown> | null;
+    Labels?: Record<string, string> | null;
+    StopSignal?: string;
+  };
+}
+
+export function imageConfigFromInspect(i: PodmanImageInspect): ImageConfig {
+  const c = i.Config ?? {};
+  const env: Record<string, string> = {};
+  for (const kv of c.Env ?? []) {
+    const eq = kv.indexOf("=");
+    if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  const exposedPorts: number[] = [];
+  for (const k of Object.keys(c.ExposedPorts ?? {})) {
+    const p = Number(k.split("/")[0]);
+    if (p > 0 && !exposedPorts.includes(p)) exposedPorts.push(p);
+  }
+  return {
+    workdir: c.WorkingDir || "/",
+    env,
+    entrypoint: c.Entrypoint?.length ? c.Entrypoint : null,
+    cmd: c.Cmd?.length ? c.Cmd : null,
+    user: c.User ?? "",
+    exposedPorts,
+    labels: c.Labels ?? {},
+    stopSignal: c.StopSignal || "SIGTERM",
+  };
+}
+
+export class PodmanDriver implements Driver {
+  readonly name = "podman";
+  private cfg: ContainersConfig | undefined;
+  private pip: PipMirror = { env: {}, mounts: [], source: "" };
+  private readonly instanceLabel: string;
+  private readonly running = new Set<string>();
+
+  constructor(private o: PodmanDriverOptions) {
+    this.instanceLabel = createHash("sha256").update(path.resolve(o.dataDir)).digest("hex").slice(0, 16);
+  }
+
+  /** Writes the config, finds the pip mirror and removes containers a previous run left behind. */
+  async init(): Promise<void> {
+    const cache = this.o.imageCacheDir ?? defaultImageCacheDir();
+    this.cfg = await prepareContainersConfig(path.join(this.o.dataDir, "containers"), { additionalImageStores: [cacheStoreGraphRoot(cache)] });
+    this.pip = await detectPipMirror();
+    const left = await this.podman(["ps", "-a", "-q", "--filter", `label=${LABEL}=${this.instanceLabel}`], 30_000);
+    const ids = left.stdout.split("\n").filter(Boolean);
+    if (ids.length) {
+      this.o.log?.(`podman: removing ${ids.length} container(s) left by a previous run`);
+      await this.podman(["rm", "-f", "-t", "0", ...ids], 60_000);
+    }
+  }
+
+  get config(): ContainersConfig {
+    if (!this.cfg) throw new Error("PodmanDriver.init() was not called");
+    return this.cfg;
+  }
+
+  private podman(args: string[], timeoutMs = 60_000) {
+    return run("podman", args, { env: this.config.env, timeoutMs });
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    return (await this.podman(["image", "exists", ref], 30_000)).code === 0;
+  }
+
+  async inspectImage(ref: string): Promise<PodmanImageInspect | undefined> {
+    const r = await this.podman(["image", "inspect", "--format", "json", ref], 30_000);
+    if (r.code !== 0) return undefined;
+    try {
+      return (JSON.parse(r.stdout) as PodmanImageInspect[])[0];
+    } catch {
+      return undefined;
+    }
+  }
+
+  async build(req: BuildRequest, log: (line: string) => void, signal: AbortSignal): Promise<BuiltImage> {
+    const ctxDir = path.join(req.imageDir, "context");
+    await fsp.rm(ctxDir, { recursive: true, force: true });
+    const secrets = Object.entries(req.buildArgs)
+      .filter(([k, v]) => v.length >= 3 && redact(k, v) !== v)
+      .map(([, v]) => v)
+      .sort((a, b) => b.length - a.length);
+    const clean = (l: string) => secrets.reduce((acc, s) => acc.split(s).join("***"), l);
+    const out = (l: string) => log(clean(l));
+    try {
+      out("Extracting the build context");
+      try {
+        await extractArchive(req.contextFile, ctxDir, req.contextName ? { singleFileName: req.contextName } : {});
+      } catch (e) {
+        if (e instanceof ArchiveError) throw new BuildFailure(e.message);
+        throw e;
+      }
+      const ctxRoot = await fsp.realpath(ctxDir);
+      let dfRel: string;
+      try {
+        dfRel = safeEntryPath(req.dockerfilePath || "Dockerfile");
+      } catch {
+        throw new BuildFailure(`Dockerfile path '${req.dockerfilePath}' escapes the build context`);
+      }
+      const dfReal = await fsp.realpath(path.join(ctxRoot, dfRel)).catch(() => "");
+      if (!dfReal || !dfReal.startsWith(ctxRoot + path.sep)) throw new BuildFailure(`Dockerfile '${req.dockerfilePath}' not found in the build context`);
+      const text = await fsp.readFile(dfReal, "utf8");
+      // Base images must exist locally: say which one is missing instead of a registry error.
+      for (const base of baseImages(text, req.buildArgs)) {
+        if (!(await this.imageExists(base))) {
+          throw new BuildFailure(
+            `image ${base} is not available offline: the local control plane cannot pull from a registry. ` +
+              `Create local stand-ins with 'dodil ignite dev setup' (python:3.12-slim, busybox) or tag a local image as ${base}`,
+          );
+        }
+      }
+      const args = [
+        "bud",
+        "--isolation",
+        "chroot",
+        "--pull=never",
+        "--layers",
+        "--network",
+        "host",
+        "-f",
+        dfReal,
+        "-t",
+        req.imageRef,
+        "--label",
+        `org.dodil.ignite.build=${req.buildId}`,
+      ];
+      for (const [k, v] of Object.entries(req.buildArgs)) args.push("--build-arg", `${k}=${v}`);
+      for (const m of this.pip.mounts) args.push("-v", `${m}:${m}:ro`);
+      if (this.pip.mounts.length) out(`pip mirror of this machine mounted read-only into RUN steps: ${this.pip.mounts.join(", ")}`);
+      args.push(ctxRoot);
+      const t0 = Date.now();
+      const r = await run("buildah", args, { env: this.config.env, signal, timeoutMs: 30 * 60_000, onLine: (l) => l.trim() && out(l) });
+      if (signal.aborted) throw new BuildFailure("build cancelled");
+      if (r.code !== 0) {
+        throw new BuildFailure(clean(r.timedOut ? "buildah timed out after 30 minutes" : tail(r.stderr, 2) || `buildah exited with ${r.code ?? r.signal}`));
+      }
+      const inspect = await this.inspectImage(req.imageRef);
+      if (!inspect) throw new BuildFailure(`the built image ${req.imageRef} cannot be found`);
+      const image: BuiltImage = { ref: req.imageRef, driver: this.name, dir: inspect.Id, config: imageConfigFromInspect(inspect), createdAtMs: Date.now() };
+      if (!image.config.cmd && !image.config.entrypoint) out(`[Warning] the image has no CMD or ENTRYPOINT; it cannot be started`);
+      await writeJson(path.join(req.imageDir, "image.json"), image);
+      out(`Built image ${inspect.Id.slice(0, 12)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      return image;
+    } catch (e) {
+      if (e instanceof DockerfileError) throw new BuildFailure(e.message);
+      throw e;
+    } finally {
+      await fsp.rm(ctxDir, { recursive: true, force: true });
+    }
+  }
+
+  /** Describes an image already in local storage (for prebuilt images); undefined when absent. */
+  async localImage(ref: string): Promise<BuiltImage | undefined> {
+    const i = await this.inspectImage(ref);
+    if (!i) return undefined;
+    return { ref, driver: this.name, dir: i.Id, config: imageConfigFromInspect(i), createdAtMs: i.Created ? Date.parse(i.Created) || Date.now() : Date.now() };
+  }
+
+  async imageAvailable(image: BuiltImage): Promise<boolean> {
+    return image.driver === this.name && (await this.imageExists(image.dir));
+  }
+
+  async removeImage(image: BuiltImage): Promise<void> {
+    await this.podman(["rmi", image.dir], 60_000).catch(() => undefined);
+  }
+
+  async start(image: BuiltImage, opts: StartOptions): Promise<RunningInstance> {
+    const cfg = image.config;
+    if (!cfg.cmd && !cfg.entrypoint) throw new Error(`image ${image.ref} has no CMD or ENTRYPOINT`);
+    const name = `ignite-${path.basename(opts.instanceDir).replace(/[^a-zA-Z0-9_.-]/g, "-")}-${randomBytes(3).toString("hex")}`.slice(0, 120);
+    const home = opts.env["HOME"] || cfg.env["HOME"] || DEFAULT_CONTAINER_HOME;
+    const args = [
+      "run",
+      "--rm",
+      "--name",
+      name,
+      "--label",
+      `${LABEL}=${this.instanceLabel}`,
+      "--network",
+      "host",
+      "--read-only",
+      "--read-only-tmpfs=false",
+      "--tmpfs",
+      `${home}:rw,mode=1777,size=268435456`,
+      "--cap-drop",
+      "all",
+      "--security-opt",
+      "no-new-privileges",
+      "--stop-timeout",
+      String(STOP_GRACE_SECS),
+      "--log-driver",
+      "k8s-file",
+      "--log-opt",
+      `path=${path.join(opts.instanceDir, "container.log")}`,
+    ];
+    const env: Record<string, string> = { ...opts.env, PORT: String(opts.port), HOME: home };
+    for (const [k, v] of Object.entries(env)) args.push("-e", `${k}=${v}`);
+    if (!cfg.user.trim()) args.push("--user", DEFAULT_NON_ROOT_USER);
+    args.push(image.dir);
+    opts.log(`starting container ${name} from ${image.ref} (${image.dir.slice(0, 12)}), PORT=${opts.port}, HOME=${home} (tmpfs), read-only root filesystem`);
+
+    await fsp.mkdir(opts.instanceDir, { recursive: true });
+    const ring: string[] = [];
+    const out = createWriteStream(path.join(opts.instanceDir, "output.log"), { flags: "a" });
+    const feed = (stream: "stdout" | "stderr") => {
+      let partial = "";
+      return (chunk: Buffer) => {
+        out.write(chunk);
+        const lines = (partial + chunk.toString("utf8")).split("\n");
+        partial = lines.pop() ?? "";
+        for (const l of lines) {
+          ring.push(l);
+          if (ring.length > 200) ring.shift();
+          opts.onOutput?.(stream, l);
+        }
+      };
+    };
+    let child: ChildProcess;
+    try {
+      child = spawn("podman", args, { env: this.config.env, stdio: ["ignore", "pipe", "pipe"] });
+    } catch (e) {
+      out.end();
+      throw new Error(`cannot run podman: ${errorMessage(e)}`);
+    }
+    this.running.add(name);
+    child.stdout!.on("data", feed("stdout"));
+    child.stderr!.on("data", feed("stderr"));
+    let alive = true;
+    const exited = new Promise<InstanceExit>((resolve) => {
+      child.once("error", (e) => {
+        ring.push(`cannot run podman: ${e.message}`);
+        alive = false;
+        out.end();
+        resolve({ code: null, signal: null });
+      });
+      child.once("close", (code, sig) => {
+        alive = false;
+        this.running.delete(name);
+        out.end();
+        resolve({ code, signal: sig });
+      });
+    });
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        if (alive) {
+          await this.podman(["stop", "-t", String(STOP_GRACE_SECS), name], (STOP_GRACE_SECS + 30) * 1000);
+          const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+          await exited;
+          clearTimeout(t);
+        }
+        // --rm removes it; make sure even when the attached client died first
+        await this.podman(["rm", "-f", "-t", "0", "--ignore", name], 30_000);
+        this.running.delete(name);
+      })();
+      return stopping;
+    };
+    const portMap = new Map<number, number>([[opts.port, opts.port]]);
+    for (const p of opts.extraPorts) portMap.set(p, p);
+    return {
+      id: name,
+      hostPort: opts.port,
+      portMap,
+      startedAtMs: Date.now(),
+      exited,
+      alive: () => alive,
+      recentOutput: (n = 20) => ring.filter((l) => l.trim()).slice(-n),
+      stop,
+    };
+  }
+
+  /** Removes every container of this control plane (after the runtime stopped its instances). */
+  async close(): Promise<void> {
+    if (!this.cfg) return;
+    const r = await this.podman(["ps", "-a", "-q", "--filter", `label=${LABEL}=${this.instanceLabel}`], 30_000);
+    const ids = r.stdout.split("\n").filter(Boolean);
+    if (ids.length) await this.podman(["rm", "-f", "-t", "0", ...ids], 60_000);
+  }
+}
+
+/** The external images a Dockerfile's FROM lines name (ARGs expanded; stages and scratch excluded). */
+export function baseImages(dockerfile: string, buildArgs: Record<string, string>): string[] {
+  const ins = parseDockerfile(dockerfile);
+  const globalArgs: Record<string, string> = {};
+  const stages: string[] = [];
+  const out: string[] = [];
+  for (const i of ins) {
+    if (i.keyword === "ARG" && stages.length === 0) {
+      for (const w of splitWords(i.rest)) {
+        const eq = w.indexOf("=");
+        const name = eq < 0 ? w : w.slice(0, eq);
+        const v = Object.prototype.hasOwnProperty.call(buildArgs, name) ? buildArgs[name] : eq < 0 ? undefined : expandVars(w.slice(eq + 1), globalArgs);
+        if (v !== undefined) globalArgs[name] = v;
+      }
+    }
+    if (i.keyword !== "FROM") continue;
+    const words = splitWords(expandVars(i.rest, globalArgs));
+    const base = words[0] ?? "";
+    if (words.length >= 3 && words[1]!.toLowerCase() === "as") stages.push(words[2]!.toLowerCase());
+    else stages.push("");
+    if (!base || base === "scratch" || stages.slice(0, -1).includes(base.toLowerCase())) continue;
+    if (!out.includes(base)) out.push(base);
+  }
+  return out;
+}
