@@ -36,7 +36,7 @@ invoke_ada() {
 
 step "Start a local control plane (free loopback ports, temporary data dir)"
 mkfifo "$work/ready"
-dodil ignite dev --listen 127.0.0.1:0 --gateway-listen 127.0.0.1:0 --data-dir "$work/data" \
+dodil ignite dev --listen 127.0.0.1:0 --gateway-listen 127.0.0.1:0 --data-dir "$work/data" --driver "${IGNITE_DEMO_DRIVER:-host}" \
   --token "acme-corp=$token" -o json >"$work/ready" 2>"$work/control-plane.log" &
 plane_pid=$!
 read -r ready <"$work/ready" || { cat "$work/control-plane.log" >&2; exit 1; }

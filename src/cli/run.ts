@@ -7,7 +7,7 @@ import { locateConfigFile } from "../config/paths.js";
 import { resolveSettings, type Settings } from "../config/settings.js";
 import { EXIT_CODES, UsageError } from "../errors.js";
 import { decideColor } from "../output/io-streams.js";
-import { Output } from "../output/output.js";
+import type { Output } from "../output/output.js";
 import type { CommandContext, RunEnvironment } from "./command-context.js";
 import { isGroup, type CommandSpec, type GroupSpec, type OptionSpec, type OptionValues } from "./command-spec.js";
 import { completionCommand } from "./commands/completion.js";
@@ -46,11 +46,11 @@ export async function run(argv: readonly string[], environment: RunEnvironment, 
   } catch (error) {
     if (error instanceof CommanderError) {
       if (["commander.helpDisplayed", "commander.version", "commander.help"].includes(error.code)) return EXIT_CODES.OK;
-      const output = state.output ?? fallbackOutput(environment, argv);
+      const output = state.output ?? (await fallbackOutput(environment, argv));
       const message = error.message.replace(/^error: /, "").replace(/\n+/g, " ");
       return output.error(new UsageError(message, { hint: `see \`${binary === "dodil" ? "dodil ignite" : "ignite"} --help\`` }));
     }
-    return (state.output ?? fallbackOutput(environment, argv)).error(error);
+    return (state.output ?? (await fallbackOutput(environment, argv))).error(error);
   }
 }
 
@@ -160,6 +160,8 @@ async function createContext(command: Command, environment: RunEnvironment): Pro
     settingsError = error;
   }
   const format = settings?.output.value ?? safeFormat(flags.output) ?? safeFormat(env.IGNITE_OUTPUT) ?? "table";
+  // Loaded here, not at start-up: --help and --version never need chalk or yaml.
+  const { Output } = await import("../output/output.js");
   const output = new Output(io, format, settings?.debug.value ?? flags.debug === true);
 
   let api: Promise<IgniteApi> | undefined;
@@ -237,9 +239,10 @@ function safeFormat(text: string | undefined): OutputFormat | undefined {
   }
 }
 
-function fallbackOutput(environment: RunEnvironment, argv: readonly string[]): Output {
+async function fallbackOutput(environment: RunEnvironment, argv: readonly string[]): Promise<Output> {
   const index = argv.findIndex((a) => a === "-o" || a === "--output");
   const inline = argv.find((a) => a.startsWith("--output=") || a.startsWith("-o="))?.split("=")[1];
   const format = safeFormat(index >= 0 ? argv[index + 1] : inline) ?? "table";
+  const { Output } = await import("../output/output.js");
   return new Output(environment.io, format, argv.includes("--debug"));
 }

@@ -45,7 +45,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "ignite-e2e-"));
   cpSync(join(repo, "examples", "greeter"), join(work, "app"), { recursive: true });
   env = { PATH: process.env.PATH, HOME: work, DODIL_CONFIG_DIR: join(work, "config") };
-  plane = spawn(process.execPath, [dodil, "ignite", "dev", "--listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--data-dir", join(work, "data"), "--token", `acme-corp=${TOKEN}`, "-o", "json"], {
+  plane = spawn(process.execPath, [dodil, "ignite", "dev", "--listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--data-dir", join(work, "data"), "--driver", "host", "--token", `acme-corp=${TOKEN}`, "-o", "json"], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,9 +1,9 @@
 import type { InvokeHead, InvokeTrailer } from "../../gen/dodil/ignite/v1/compute_pb.js";
 import { formatAppRef, parseAppRef } from "../../core/app-ref.js";
-import { invokeApp } from "../../core/invoke.js";
 import { readPayload } from "../../core/payload.js";
 import { CliError } from "../../errors.js";
 import { defineCommand, opt } from "../command-spec.js";
+import { loadDeps } from "../load-deps.js";
 
 export const invokeCommand = defineCommand({
   name: "invoke",
@@ -17,6 +17,7 @@ export const invokeCommand = defineCommand({
   ],
   examples: [`dodil ignite invoke acme-corp:greeter -p '{"name": "ada"}'`, "dodil ignite invoke greeter --payload-file request.json -o json | jq .status_code"],
   async handler([id = ""], options, ctx) {
+    const { invokeApp } = await loadDeps();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const body = await readPayload({ payload: opt.string(options, "payload"), payloadFile: opt.string(options, "payloadFile"), readStdin: ctx.readStdin });
     const api = await ctx.api();

@@ -1,8 +1,8 @@
-import { ComputeService } from "../../gen/dodil/ignite/v1/compute_pb.js";
 import { parseEndpoint } from "../../config/config-keys.js";
 import { maskToken } from "../../config/settings.js";
 import { UsageError } from "../../errors.js";
 import { defineCommand } from "../command-spec.js";
+import { loadDeps } from "../load-deps.js";
 
 export const loginCommand = defineCommand({
   name: "login",
@@ -15,6 +15,7 @@ export const loginCommand = defineCommand({
     "dodil ignite login --token dev-token --api-endpoint 127.0.0.1:50051 --org acme-corp --debug",
   ],
   async handler(_args, _options, ctx) {
+    const { ComputeService } = await loadDeps();
     const { token, apiEndpoint, org, debug } = ctx.flags;
     if (!token) throw new UsageError("login needs --token <bearer_token>");
     if (!apiEndpoint) throw new UsageError("login needs --api-endpoint <host:port>");
@@ -23,10 +24,10 @@ export const loginCommand = defineCommand({
     const api = await ctx.api();
     await api.unary(ComputeService.method.listApps, { organizationName: org ?? "", limit: 1 });
     const store = ctx.configStore();
-    store.set("ignite", "token", token);
-    store.set("ignite", "api_endpoint", apiEndpoint);
-    if (org) store.set("ignite", "org_id", org);
-    if (debug) store.set("ignite", "debug", "true");
+    await store.set("ignite", "token", token);
+    await store.set("ignite", "api_endpoint", apiEndpoint);
+    if (org) await store.set("ignite", "org_id", org);
+    if (debug) await store.set("ignite", "debug", "true");
     ctx.output.success(`logged in to ${apiEndpoint}${org ? ` as org ${org}` : ""}; saved to ${store.location.file}`);
     return {
       data: { api_endpoint: apiEndpoint, org_id: org ?? "", token: maskToken(token), debug: debug === true, config_file: store.location.file },

@@ -1,10 +1,7 @@
-import { CreateAppResponseSchema } from "../../../gen/dodil/ignite/v1/compute_pb.js";
 import { parseAppRef } from "../../../core/app-ref.js";
-import { appSettingsFromFlags } from "../../../core/app-settings.js";
-import { createApp } from "../../../core/apps.js";
 import { defineCommand, opt } from "../../command-spec.js";
-import { displayId, enumLabel, protoJson } from "../../views.js";
 import { appFlagsFrom, appOptions } from "./app-options.js";
+import { loadDeps } from "../../load-deps.js";
 
 export const appCreateCommand = defineCommand({
   name: "create",
@@ -18,6 +15,7 @@ export const appCreateCommand = defineCommand({
   ],
   examples: ['dodil ignite app create greeter --description "FastAPI greeter built from a Dockerfile"', "dodil ignite app create acme-corp:worker --tier medium --env LOG_LEVEL=debug"],
   async handler([name = ""], options, ctx) {
+    const { CreateAppResponseSchema, appSettingsFromFlags, createApp, displayId, enumLabel, protoJson } = await loadDeps();
     const ref = parseAppRef(name, ctx.settings().org.value);
     const settings = appSettingsFromFlags(appFlagsFrom(options));
     for (const flag of ["runtime", "rustTarget", "toolchain"]) {

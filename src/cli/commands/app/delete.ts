@@ -1,8 +1,7 @@
 import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
-import { deleteApp } from "../../../core/apps.js";
 import { UsageError } from "../../../errors.js";
 import { defineCommand, opt } from "../../command-spec.js";
-import { displayId } from "../../views.js";
+import { loadDeps } from "../../load-deps.js";
 
 export const appDeleteCommand = defineCommand({
   name: "delete",
@@ -13,6 +12,7 @@ export const appDeleteCommand = defineCommand({
   options: [{ flags: "-y, --yes", description: "delete without asking" }],
   examples: ["dodil ignite app delete acme-corp:greeter", "dodil ignite app delete greeter --yes"],
   async handler([id = ""], options, ctx) {
+    const { deleteApp, displayId } = await loadDeps();
     const ref = parseAppRef(id, ctx.settings().org.value);
     if (!opt.flag(options, "yes")) {
       if (!ctx.io.stdinIsTTY) throw new UsageError(`refusing to delete ${formatAppRef(ref)} without confirmation: pass --yes`);

@@ -1,9 +1,7 @@
-import { AppMetaSchema } from "../../../gen/dodil/ignite/v1/common_pb.js";
 import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
-import { getApp } from "../../../core/apps.js";
 import { CliError } from "../../../errors.js";
 import { defineCommand } from "../../command-spec.js";
-import { appRecord, protoJson } from "../../views.js";
+import { loadDeps } from "../../load-deps.js";
 
 export const appGetCommand = defineCommand({
   name: "get",
@@ -11,6 +9,7 @@ export const appGetCommand = defineCommand({
   args: [{ name: "id", description: "org:app, org/app or app" }],
   examples: ["dodil ignite app get acme-corp:greeter", "dodil ignite app get acme-corp:greeter -o json | jq '{active_version, public_urls}'"],
   async handler([id = ""], _options, ctx) {
+    const { AppMetaSchema, getApp, appRecord, protoJson } = await loadDeps();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const app = await getApp(await ctx.api(), ref);
     if (!app) throw new CliError("NOT_FOUND", `app ${formatAppRef(ref)} not found`);

@@ -1,8 +1,6 @@
-import { AppSummarySchema } from "../../../gen/dodil/ignite/v1/compute_pb.js";
-import { listApps } from "../../../core/apps.js";
 import { UsageError } from "../../../errors.js";
 import { defineCommand, opt } from "../../command-spec.js";
-import { displayId, enumLabel, formatTime, protoJson } from "../../views.js";
+import { loadDeps } from "../../load-deps.js";
 
 export const appListCommand = defineCommand({
   name: "list",
@@ -11,6 +9,7 @@ export const appListCommand = defineCommand({
   options: [{ flags: "--limit <n>", description: "at most this many apps (default: all)" }],
   examples: ["dodil ignite app list", "dodil ignite app list -o json | jq -r '.[].id'"],
   async handler(_args, options, ctx) {
+    const { AppSummarySchema, listApps, displayId, enumLabel, formatTime, protoJson } = await loadDeps();
     const limitText = opt.string(options, "limit");
     const limit = limitText === undefined ? 0 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 0) throw new UsageError(`invalid value "${limitText}" for --limit: use a whole number`);

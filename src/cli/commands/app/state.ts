@@ -1,8 +1,6 @@
-import { GetAppStateResponseSchema } from "../../../gen/dodil/ignite/v1/compute_pb.js";
 import { parseAppRef } from "../../../core/app-ref.js";
-import { getAppState } from "../../../core/apps.js";
 import { defineCommand } from "../../command-spec.js";
-import { displayId, enumLabel, formatTime, protoJson } from "../../views.js";
+import { loadDeps } from "../../load-deps.js";
 
 export const appStateCommand = defineCommand({
   name: "state",
@@ -10,6 +8,7 @@ export const appStateCommand = defineCommand({
   args: [{ name: "id", description: "org:app, org/app or app" }],
   examples: ["dodil ignite app state acme-corp:greeter"],
   async handler([id = ""], _options, ctx) {
+    const { GetAppStateResponseSchema, getAppState, displayId, enumLabel, formatTime, protoJson } = await loadDeps();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const state = await getAppState(await ctx.api(), ref);
     const json = protoJson(GetAppStateResponseSchema, state) as Record<string, string>;

@@ -1,11 +1,8 @@
-import { AppMetaSchema } from "../../../gen/dodil/ignite/v1/common_pb.js";
 import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
-import { appPatchFromFlags, isEmptyPatch } from "../../../core/app-settings.js";
-import { updateApp } from "../../../core/apps.js";
 import { CliError, UsageError } from "../../../errors.js";
 import { defineCommand } from "../../command-spec.js";
-import { appRecord, protoJson } from "../../views.js";
 import { appFlagsFrom, appOptions } from "./app-options.js";
+import { loadDeps } from "../../load-deps.js";
 
 export const appUpdateCommand = defineCommand({
   name: "update",
@@ -15,6 +12,7 @@ export const appUpdateCommand = defineCommand({
   options: appOptions,
   examples: ["dodil ignite app update acme-corp:greeter --tier medium", "dodil ignite app update greeter --env LOG_LEVEL=debug --env OLD_KEY="],
   async handler([id = ""], options, ctx) {
+    const { AppMetaSchema, appPatchFromFlags, isEmptyPatch, updateApp, appRecord, protoJson } = await loadDeps();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const patch = appPatchFromFlags(appFlagsFrom(options));
     if (isEmptyPatch(patch)) throw new UsageError("nothing to update: pass at least one flag such as --tier, --env or --description");

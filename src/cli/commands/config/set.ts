@@ -15,7 +15,7 @@ export const configSetCommand = defineCommand({
     const { scope, key } = parseConfigKey(keyText);
     const checked = validateConfigValue(key, value);
     const store = ctx.configStore();
-    store.set(scope, key, checked);
+    await store.set(scope, key, checked);
     const shown = key === "token" ? maskToken(checked) : checked;
     ctx.output.success(`${scope}.${key} set in ${store.location.file}`);
     return { data: { key: `${scope}.${key}`, value: shown, file: store.location.file }, human: { kind: "text", text: "" } };

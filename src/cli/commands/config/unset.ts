@@ -9,7 +9,7 @@ export const configUnsetCommand = defineCommand({
   async handler([keyText = ""], _options, ctx) {
     const { scope, key } = parseConfigKey(keyText);
     const store = ctx.configStore();
-    const removed = store.unset(scope, key);
+    const removed = await store.unset(scope, key);
     if (removed) ctx.output.success(`${scope}.${key} removed from ${store.location.file}`);
     else ctx.output.info(`${scope}.${key} was not set`);
     return { data: { key: `${scope}.${key}`, removed }, human: { kind: "text", text: "" } };

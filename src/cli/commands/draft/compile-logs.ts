@@ -1,9 +1,7 @@
-import { BuildStatus } from "../../../gen/dodil/ignite/v1/common_pb.js";
 import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
-import { streamDraftBuildLog } from "../../../core/drafts.js";
 import { CliError } from "../../../errors.js";
 import { defineCommand, opt } from "../../command-spec.js";
-import { enumLabel } from "../../views.js";
+import { loadDeps } from "../../load-deps.js";
 
 export const draftCompileLogsCommand = defineCommand({
   name: "compile-logs",
@@ -14,6 +12,7 @@ export const draftCompileLogsCommand = defineCommand({
   options: [{ flags: "-f, --follow", description: "keep streaming until the build ends" }],
   examples: ["dodil ignite draft compile-logs acme-corp:greeter", "dodil ignite draft compile-logs acme-corp:greeter --follow"],
   async handler([id = ""], options, ctx) {
+    const { BuildStatus, streamDraftBuildLog, enumLabel } = await loadDeps();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const follow = opt.flag(options, "follow");
     const { output } = ctx;

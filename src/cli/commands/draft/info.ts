@@ -1,9 +1,7 @@
-import { DraftInfoSchema } from "../../../gen/dodil/ignite/v1/compute_pb.js";
 import { parseAppRef } from "../../../core/app-ref.js";
-import { getDraftInfo } from "../../../core/drafts.js";
 import { defineCommand } from "../../command-spec.js";
-import { enumLabel, formatTime, protoJson } from "../../views.js";
 import { formatBytes } from "../../../output/format-bytes.js";
+import { loadDeps } from "../../load-deps.js";
 
 export const draftInfoCommand = defineCommand({
   name: "info",
@@ -13,6 +11,7 @@ export const draftInfoCommand = defineCommand({
   args: [{ name: "id", description: "org:app, org/app or app" }],
   examples: ["dodil ignite draft info acme-corp:greeter", "dodil ignite draft status greeter -o json"],
   async handler([id = ""], _options, ctx) {
+    const { DraftInfoSchema, getDraftInfo, enumLabel, formatTime, protoJson } = await loadDeps();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const draft = await getDraftInfo(await ctx.api(), ref);
     if (!draft) return { data: { status: "no draft" }, human: { kind: "text", text: "no draft" } };

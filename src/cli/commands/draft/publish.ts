@@ -1,8 +1,6 @@
-import { PublishDraftResponseSchema } from "../../../gen/dodil/ignite/v1/compute_pb.js";
 import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
-import { publishDraft } from "../../../core/drafts.js";
 import { defineCommand } from "../../command-spec.js";
-import { protoJson } from "../../views.js";
+import { loadDeps } from "../../load-deps.js";
 
 export const draftPublishCommand = defineCommand({
   name: "publish",
@@ -12,6 +10,7 @@ export const draftPublishCommand = defineCommand({
   args: [{ name: "id", description: "org:app, org/app or app" }],
   examples: ["dodil ignite draft publish acme-corp:greeter", "dodil ignite draft publish greeter -o json | jq .version"],
   async handler([id = ""], _options, ctx) {
+    const { PublishDraftResponseSchema, publishDraft, protoJson } = await loadDeps();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const spinner = await ctx.output.spinner(`Publishing ${formatAppRef(ref)}…`);
     try {

@@ -1,17 +1,18 @@
-import { DraftInfoSchema } from "../../../gen/dodil/ignite/v1/compute_pb.js";
 import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
 import { resolveDraftSource } from "../../../core/draft-source.js";
 import { checkContextSize, DEFAULT_WARN_BYTES, parseSize } from "../../../core/context-size.js";
 import type { SourceFlags } from "../../../core/draft-source.js";
-import { isLocalSource, saveDraft, type PreparedArchive } from "../../../core/drafts.js";
-import { prepareArchive } from "../../../core/prepare-archive.js";
 import { UsageError } from "../../../errors.js";
 import { formatBytes } from "../../../output/format-bytes.js";
 import type { Output } from "../../../output/output.js";
 import { byteProgress } from "../../../output/progress.js";
 import type { ResultView } from "../../../output/render.js";
 import { defineCommand, opt, type OptionSpec, type OptionValues } from "../../command-spec.js";
-import { enumLabel, protoJson } from "../../views.js";
+import type { AppRef } from "../../../core/app-ref.js";
+import type { PreparedArchive, SaveDraftResult } from "../../../core/drafts.js";
+import { loadDeps } from "../../load-deps.js";
+
+type Deps = Awaited<ReturnType<typeof loadDeps>>;
 
 /** The source flags, shared with `app deploy`. */
 export const sourceOptions: OptionSpec[] = [
@@ -69,6 +70,8 @@ export const draftSaveCommand = defineCommand({
     "dodil ignite draft save acme-corp:greeter --image-ref ghcr.io/acme-corp/greeter:1.0.0",
   ],
   async handler([id = ""], options, ctx) {
+    const deps = await loadDeps();
+    const { isLocalSource, saveDraft, prepareArchive } = deps;
     const ref = parseAppRef(id, ctx.settings().org.value);
     // Every source rule is checked before the network is touched.
     const source = await resolveDraftSource(sourceFlagsFrom(options), ctx.cwd);
@@ -98,7 +101,7 @@ export const draftSaveCommand = defineCommand({
           outputSchema: opt.string(options, "outputSchema"),
         });
         spinner.stop();
-        return savedView(output, ref, result);
+        return savedView(deps, output, ref, result);
       } catch (error) {
         spinner.fail(`saving the draft of ${formatAppRef(ref)} failed`);
         throw error;
@@ -141,7 +144,8 @@ function dryRunView(archive: PreparedArchive, explain: boolean): ResultView {
   };
 }
 
-function savedView(output: Output, ref: Parameters<typeof formatAppRef>[0], result: Awaited<ReturnType<typeof saveDraft>>): ResultView {
+function savedView(deps: Deps, output: Output, ref: AppRef, result: SaveDraftResult): ResultView {
+  const { protoJson, DraftInfoSchema, enumLabel } = deps;
   const draftJson = protoJson(DraftInfoSchema, result.draft) as Record<string, string>;
   const { archive } = result;
   if (archive) {

@@ -1,9 +1,7 @@
-import { AppMetaSchema } from "../../../gen/dodil/ignite/v1/common_pb.js";
 import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
-import { getVersion, parseVersionNumber } from "../../../core/versions.js";
 import { CliError } from "../../../errors.js";
 import { defineCommand } from "../../command-spec.js";
-import { appRecord, protoJson } from "../../views.js";
+import { loadDeps } from "../../load-deps.js";
 
 export const versionGetCommand = defineCommand({
   name: "get",
@@ -14,6 +12,7 @@ export const versionGetCommand = defineCommand({
   ],
   examples: ["dodil ignite version get acme-corp:greeter 1"],
   async handler([id = "", versionText = ""], _options, ctx) {
+    const { AppMetaSchema, getVersion, parseVersionNumber, appRecord, protoJson } = await loadDeps();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const version = parseVersionNumber(versionText);
     const app = await getVersion(await ctx.api(), ref, version);

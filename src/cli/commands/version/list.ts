@@ -1,8 +1,6 @@
-import { AppVersionInfoSchema } from "../../../gen/dodil/ignite/v1/compute_pb.js";
 import { parseAppRef } from "../../../core/app-ref.js";
-import { listVersions } from "../../../core/versions.js";
 import { defineCommand } from "../../command-spec.js";
-import { enumLabel, formatTime, protoJson } from "../../views.js";
+import { loadDeps } from "../../load-deps.js";
 
 export const versionListCommand = defineCommand({
   name: "list",
@@ -11,6 +9,7 @@ export const versionListCommand = defineCommand({
   args: [{ name: "id", description: "org:app, org/app or app" }],
   examples: ["dodil ignite version list acme-corp:greeter"],
   async handler([id = ""], _options, ctx) {
+    const { AppVersionInfoSchema, listVersions, enumLabel, formatTime, protoJson } = await loadDeps();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const versions = await listVersions(await ctx.api(), ref);
     const json = versions.map((v) => protoJson(AppVersionInfoSchema, v) as Record<string, string>);

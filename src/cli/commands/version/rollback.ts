@@ -1,8 +1,6 @@
-import { RollbackAppResponseSchema } from "../../../gen/dodil/ignite/v1/compute_pb.js";
 import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
-import { parseVersionNumber, rollbackApp } from "../../../core/versions.js";
 import { defineCommand } from "../../command-spec.js";
-import { protoJson } from "../../views.js";
+import { loadDeps } from "../../load-deps.js";
 
 export const versionRollbackCommand = defineCommand({
   name: "rollback",
@@ -13,6 +11,7 @@ export const versionRollbackCommand = defineCommand({
   ],
   examples: ["dodil ignite version rollback acme-corp:greeter 1"],
   async handler([id = "", versionText = ""], _options, ctx) {
+    const { RollbackAppResponseSchema, parseVersionNumber, rollbackApp, protoJson } = await loadDeps();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const version = parseVersionNumber(versionText);
     const spinner = await ctx.output.spinner(`Rolling ${formatAppRef(ref)} back to version ${version}…`);
