@@ -18,6 +18,8 @@ export interface LogLine {
 
 interface ActiveBuild {
   record: BuildRecord;
+  params: BuildParams;
+  timedOut?: boolean;
   done: Promise<BuildRecord>;
   lines: number;
   listeners: Set<() => void>;
@@ -31,12 +33,28 @@ export interface BuildParams {
   contextName?: string;
   dockerfilePath: string;
   buildArgs: Record<string, string>;
+  kind?: "draft" | "compile" | "standalone";
+  /** Standalone builds: image name, tags (refs local.ignite/<org>/<name>:<tag>), platform. */
+  name?: string;
+  tags?: string[];
+  platform?: string;
+  /** 0 = no limit. */
+  timeoutSecs?: number;
+  /** Build args from build secrets: passed to the driver, shown as *** and scrubbed from the log. */
+  secretArgs?: Record<string, string>;
+  /**
+   * Runs first, inside the build (its lines go to the build log): may replace the context, e.g. the
+   * managed runtime's compile step, which turns source code into a build context.
+   */
+  prepare?: (log: (line: string) => void, signal: AbortSignal) => Promise<{ contextDigest: string; contextName?: string; dockerfilePath?: string } | void>;
 }
 
 export class BuildManager {
   private active = new Map<string, ActiveBuild>();
   /** Called (not awaited) when a build ends. */
   onFinished: (b: BuildRecord) => Promise<void> = async () => undefined;
+  /** Called when a build is created (PENDING). */
+  onStarted: (b: BuildRecord) => void = () => undefined;
 
   constructor(
     private store: Store,
@@ -72,19 +90,41 @@ export class BuildManager {
       ...(p.contextName ? { contextName: p.contextName } : {}),
       dockerfilePath: p.dockerfilePath,
       buildArgs: p.buildArgs,
-      imageRef: `local.ignite/${p.org}/${p.app}:${id.toLowerCase()}`,
+      imageRef: p.name ? `local.ignite/${p.org}/${p.name}:${(p.tags ?? ["latest"])[0]}` : `local.ignite/${p.org}/${p.app}:${id.toLowerCase()}`,
       createdAtMs: Date.now(),
+      ...(p.kind ? { kind: p.kind } : {}),
+      ...(p.name ? { name: p.name, tags: p.tags ?? ["latest"], imageRefs: (p.tags ?? ["latest"]).map((t) => `local.ignite/${p.org}/${p.name}:${t}`) } : {}),
+      ...(p.platform ? { platform: p.platform } : {}),
+      ...(p.timeoutSecs ? { timeoutSecs: p.timeoutSecs } : {}),
+      ...(p.secretArgs && Object.keys(p.secretArgs).length ? { secretArgNames: Object.keys(p.secretArgs).sort() } : {}),
     };
     await fsp.mkdir(this.store.buildDir(id), { recursive: true });
     await fsp.writeFile(path.join(this.store.buildDir(id), "log.jsonl"), "");
     await this.store.putBuild(record);
-    const a: ActiveBuild = { record, lines: 0, listeners: new Set(), abort: new AbortController(), done: undefined as unknown as Promise<BuildRecord> };
+    const a: ActiveBuild = { record, params: p, lines: 0, listeners: new Set(), abort: new AbortController(), done: undefined as unknown as Promise<BuildRecord> };
     this.active.set(id, a);
     a.done = this.run(a);
+    try {
+      this.onStarted({ ...record });
+    } catch {
+      // observers must not break builds
+    }
     return { ...record };
   }
 
+  /** Cancels an active build; false when it is not running in this process. */
+  cancel(id: string): boolean {
+    const a = this.active.get(id);
+    if (!a) return false;
+    if (!a.abort.signal.aborted) {
+      this.append(a, "Cancelling the build (CancelBuild)");
+      a.abort.abort();
+    }
+    return true;
+  }
+
   private append(a: ActiveBuild, line: string): void {
+    for (const v of Object.values(a.params.secretArgs ?? {})) if (v.length >= 3) line = line.split(v).join("***");
     const entry = { offset: a.lines, timestampMs: Date.now(), line };
     // sync append: entries stay ordered and are on disk before listeners read them
     appendFileSync(path.join(this.store.buildDir(a.record.id), "log.jsonl"), JSON.stringify(entry) + "\n");
@@ -100,9 +140,31 @@ export class BuildManager {
     await this.store.putBuild(r);
     this.log(`build ${r.id} started for ${r.org}/${r.app}`);
     this.append(a, `Building ${r.org}/${r.app} with the ${this.driver.name} driver (build ${r.id})`);
-    const args = Object.keys(r.buildArgs);
-    if (args.length) this.append(a, `Build args: ${args.sort().map((k) => `${k}=${redact(k, r.buildArgs[k]!)}`).join(" ")}`);
+    const secretArgs = a.params.secretArgs ?? {};
+    const allArgs = { ...secretArgs, ...r.buildArgs };
+    const args = Object.keys(allArgs);
+    if (args.length) {
+      this.append(a, `Build args: ${args.sort().map((k) => `${k}=${k in r.buildArgs ? redact(k, r.buildArgs[k]!) : "***"}`).join(" ")}`);
+    }
+    const timer = r.timeoutSecs
+      ? setTimeout(() => {
+          a.timedOut = true;
+          this.append(a, `The build exceeded its timeout of ${r.timeoutSecs} s`);
+          a.abort.abort();
+        }, r.timeoutSecs * 1000)
+      : undefined;
     try {
+      if (a.params.prepare) {
+        const prep = await a.params.prepare((line) => this.append(a, line), a.abort.signal);
+        if (a.abort.signal.aborted) throw new BuildFailure("build cancelled");
+        if (prep) {
+          r.contextDigest = prep.contextDigest;
+          if (prep.contextName) r.contextName = prep.contextName;
+          else delete r.contextName;
+          if (prep.dockerfilePath) r.dockerfilePath = prep.dockerfilePath;
+          await this.store.putBuild(r);
+        }
+      }
       const imageDir = this.store.imageDir(r.id);
       await fsp.rm(imageDir, { recursive: true, force: true });
       await fsp.mkdir(imageDir, { recursive: true });
@@ -112,7 +174,7 @@ export class BuildManager {
           contextFile: this.store.blobPath(r.contextDigest),
           ...(r.contextName ? { contextName: r.contextName } : {}),
           dockerfilePath: r.dockerfilePath,
-          buildArgs: r.buildArgs,
+          buildArgs: allArgs,
           imageDir,
           imageRef: r.imageRef,
         },
@@ -122,11 +184,18 @@ export class BuildManager {
       r.status = BuildStatus.SUCCEEDED;
       this.append(a, `Successfully built ${r.imageRef}`);
     } catch (e) {
-      r.status = a.abort.signal.aborted ? BuildStatus.CANCELLED : BuildStatus.FAILED;
-      r.error = e instanceof BuildFailure ? e.message : `internal error: ${errorMessage(e)}`;
+      r.status = a.abort.signal.aborted && !a.timedOut ? BuildStatus.CANCELLED : BuildStatus.FAILED;
+      r.error = a.timedOut
+        ? `the build timed out after ${r.timeoutSecs} s`
+        : a.abort.signal.aborted
+          ? "the build was cancelled"
+          : e instanceof BuildFailure
+            ? e.message
+            : `internal error: ${errorMessage(e)}`;
       this.append(a, `ERROR: ${r.error}`);
       await fsp.rm(this.store.imageDir(r.id), { recursive: true, force: true }).catch(() => undefined);
     }
+    if (timer) clearTimeout(timer);
     r.finishedAtMs = Date.now();
     await this.store.putBuild(r);
     this.log(`build ${r.id} ${r.status === BuildStatus.SUCCEEDED ? "succeeded" : `failed: ${r.error}`}`);

@@ -49,6 +49,9 @@ import type { RuntimeManager, Slot } from "./runtime.js";
 import type { BuildRecord, DraftRecord, Store, VersionRecord } from "./store.js";
 import { isValidName, KeyedMutex, organizationId, sha256Hex } from "./util.js";
 import { MAX_MESSAGE_BYTES } from "../wire/grpc-service.js";
+import { startDraftBuild } from "./draft-builds.js";
+import { requireSupportedRuntime, runtimeName } from "./managed-runtime/index.js";
+import { SecretStore } from "./secrets.js";
 
 const execFileP = promisify(execFile);
 
@@ -105,8 +108,18 @@ function contentTypeOf(kind: ArchiveKind): string {
 
 export class Platform {
   readonly appLocks = new KeyedMutex();
+  readonly secrets: SecretStore;
 
-  constructor(private d: PlatformDeps) {}
+  constructor(private d: PlatformDeps) {
+    this.secrets = new SecretStore(d.store.dataDir);
+  }
+
+  get builds(): BuildManager {
+    return this.d.builds;
+  }
+  get runtime(): RuntimeManager {
+    return this.d.runtime;
+  }
 
   get store(): Store {
     return this.d.store;
@@ -330,11 +343,16 @@ export class Platform {
     return { digest: c.digest, size: c.sizeBytes, info, name: c.name };
   }
 
-  private async cloneGit(url: string, ref: string, contextDir: string): Promise<{ digest: string; size: number; info: ArchiveInfo }> {
+  /** Clones a repository into a context blob; `auth` (a git secret) goes to git as an HTTP header, never on the command line. */
+  async cloneGit(url: string, ref: string, contextDir: string, auth?: { username: string; token: string }): Promise<{ digest: string; size: number; info: ArchiveInfo }> {
     if (!url) throw invalidArgument("from_git.url is required");
     if (/^-/.test(url) || /^-/.test(ref)) throw invalidArgument("invalid git url or ref");
     const dir = this.d.store.tmpPath("git");
-    const env = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true" };
+    const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true" };
+    if (auth) {
+      const basic = Buffer.from(`${auth.username || "x-access-token"}:${auth.token}`).toString("base64");
+      Object.assign(env, { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "http.extraHeader", GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` });
+    }
     try {
       try {
         await execFileP("git", ["clone", "--quiet", "--", url, dir], { timeout: 120_000, env });
@@ -377,6 +395,7 @@ export class Platform {
       if (img.case === "prebuilt") {
         const ref = img.value.imageRef.trim();
         if (!ref || /\s/.test(ref)) throw invalidArgument("image.prebuilt.image_ref is required");
+        if (img.value.registrySecretRef) await this.secrets.resolve(org, img.value.registrySecretRef, "registry_secret", "registry_secret_ref");
         rec = {
           codeHash: `sha256:${sha256Hex(ref)}`,
           createdAtMs: now,
@@ -406,7 +425,12 @@ export class Platform {
           const v = img.value;
           dockerfilePath = v.dockerfilePath || "Dockerfile";
           buildArgs = { ...v.buildArgs };
-          ctx = await this.cloneGit(v.url, v.ref, v.contextDir);
+          let auth: { username: string; token: string } | undefined;
+          if (v.secretRef) {
+            const sv = await this.secrets.resolve(org, v.secretRef, "git_secret", "from_git.secret_ref");
+            if (sv.value.case === "gitSecret") auth = { username: sv.value.value.username, token: sv.value.value.token };
+          }
+          ctx = await this.cloneGit(v.url, v.ref, v.contextDir, auth);
           extra = { gitUrl: v.url, ...(v.ref ? { gitRef: v.ref } : {}) };
         }
         if (!dockerfilePath) {
@@ -448,6 +472,7 @@ export class Platform {
         codeKind: CodeKind.SDK,
         source: "compile",
         contextDigest: ctx.digest,
+        ...(ctx.name ? { contextName: ctx.name } : {}),
         sizeBytes: ctx.size,
         dockerfilePath: "",
         buildArgs: {},
@@ -460,15 +485,10 @@ export class Platform {
 
     return this.appLocks.run(key, async () => {
       await this.requireApp(org, app);
-      if (rec.source === "code" || rec.source === "git") {
-        const b = await this.d.builds.start({
-          org,
-          app,
-          contextDigest: rec.contextDigest!,
-          ...(rec.contextName ? { contextName: rec.contextName } : {}),
-          dockerfilePath: rec.dockerfilePath,
-          buildArgs: rec.buildArgs,
-        });
+      if (rec.source === "compile" && runtimeName(rec.runtime) !== "python") {
+        rec.error = `the ${runtimeName(rec.runtime)} managed runtime is not available on the local control plane (only python is)`;
+      } else if (rec.source === "code" || rec.source === "git" || rec.source === "compile") {
+        const b = await startDraftBuild(this.d.builds, this.d.store, this.secrets, org, app, rec);
         rec.deployId = b.id;
         rec.buildStatus = b.status;
       }
@@ -511,7 +531,7 @@ export class Platform {
   // ---- publish / versions ----
 
   /** Returns the draft's successful build, waiting for it or rebuilding when it never finished. */
-  private async draftBuild(org: string, app: string, d: DraftRecord): Promise<BuildRecord> {
+  async draftBuild(org: string, app: string, d: DraftRecord): Promise<BuildRecord> {
     let id = d.deployId;
     let b = id ? await this.d.builds.wait(id) : undefined;
     if (b && b.status === BuildStatus.SUCCEEDED && !(await this.d.builds.image(b))) b = undefined;
@@ -520,14 +540,7 @@ export class Platform {
       const nb = await this.appLocks.run(`${org}/${app}`, async () => {
         const cur = await this.d.store.getDraft(org, app);
         if (!cur || cur.codeHash !== d.codeHash) throw failedPrecondition(`the draft of ${org}/${app} changed while publishing; publish again`);
-        const started = await this.d.builds.start({
-          org,
-          app,
-          contextDigest: cur.contextDigest!,
-          ...(cur.contextName ? { contextName: cur.contextName } : {}),
-          dockerfilePath: cur.dockerfilePath,
-          buildArgs: cur.buildArgs,
-        });
+        const started = await startDraftBuild(this.d.builds, this.d.store, this.secrets, org, app, cur);
         cur.deployId = started.id;
         cur.buildStatus = started.status;
         delete cur.error;
@@ -572,7 +585,7 @@ export class Platform {
     const d = await this.d.store.getDraft(org, app);
     if (!d) throw failedPrecondition(`app ${key} has no draft to publish; save one first (SaveDraft)`);
     if (d.source === "prebuilt") throw failedPrecondition(`image ${d.imageRef} is not available offline (the local control plane cannot pull images)`);
-    if (d.source === "compile") throw unimplemented("publishing managed-runtime (compile) drafts is not implemented by the local control plane; use an image build (Dockerfile)");
+    if (d.source === "compile") requireSupportedRuntime(d.runtime, `publish ${key}`);
     const build = await this.draftBuild(org, app, d);
     const image = (await this.d.builds.image(build))!;
     return this.appLocks.run(key, async () => {
@@ -585,7 +598,8 @@ export class Platform {
       snapshot.codeKind = d.codeKind;
       snapshot.codeHash = d.codeHash;
       snapshot.imageRef = build.imageRef;
-      snapshot.deploymentMode = DeploymentMode.IMAGE;
+      snapshot.deploymentMode = d.source === "compile" ? DeploymentMode.COMPILE : DeploymentMode.IMAGE;
+      if (d.source === "compile" && d.runtime) snapshot.runtime = fromJson(RuntimeSchema, d.runtime);
       snapshot.deploymentState = DeploymentState.ACTIVE;
       if (d.inputSchema) snapshot.inputSchema = d.inputSchema;
       if (d.outputSchema) snapshot.outputSchema = d.outputSchema;
@@ -610,7 +624,8 @@ export class Platform {
         meta.codeKind = d.codeKind;
         meta.codeHash = d.codeHash;
         meta.imageRef = build.imageRef;
-        meta.deploymentMode = DeploymentMode.IMAGE;
+        meta.deploymentMode = snapshot.deploymentMode;
+        if (snapshot.runtime) meta.runtime = snapshot.runtime;
         meta.deploymentState = DeploymentState.ACTIVE;
         if (d.inputSchema) meta.inputSchema = d.inputSchema;
         if (d.outputSchema) meta.outputSchema = d.outputSchema;

@@ -18,7 +18,6 @@ import {
 } from "@grpc/grpc-js";
 import { BuildStatus, DeploymentState, LogEntrySchema } from "../gen/dodil/ignite/v1/common_pb.js";
 import {
-  BuildSchema,
   BuildService,
   GetBuildResponseSchema,
   StreamBuildLogsResponseSchema,
@@ -39,13 +38,11 @@ import {
   GetAppVersionResponseSchema,
   GetBuildLogResponseSchema,
   GetDraftInfoResponseSchema,
-  GetPublicCatalogDetailRequestSchema,
   HealthCheckResponseSchema,
   InvokeResponseSchema,
   ListAppReplicasResponseSchema,
   ListAppsResponseSchema,
   ListAppVersionsResponseSchema,
-  ListCatalogResponseSchema,
   PublishDraftResponseSchema,
   ReplicaSchema,
   RollbackAppResponseSchema,
@@ -57,7 +54,7 @@ import {
   type StreamCompileLogsRequest,
   type StreamCompileLogsResponse,
 } from "../gen/dodil/ignite/v1/compute_pb.js";
-import { GetModelRequestSchema, ListModelsResponseSchema, ModelService } from "../gen/dodil/ignite/v1/model_pb.js";
+import { ModelService } from "../gen/dodil/ignite/v1/model_pb.js";
 import { SecretService } from "../gen/dodil/ignite/v1/secret_pb.js";
 import type { BuildManager } from "./builds.js";
 import {
@@ -75,6 +72,8 @@ import { checkAppName, checkOrgName, type Platform } from "./platform.js";
 import type { BuildRecord } from "./store.js";
 import { isValidName, organizationId, ulid } from "./util.js";
 import { inspectArchive } from "./archive.js";
+import { buildMessage } from "./build-service.js";
+import { moreHandlers } from "./services-more.js";
 import { ArchiveError } from "./errors.js";
 
 export const SERVER_VERSION = "0.1.0-local";
@@ -196,26 +195,14 @@ export function buildServices(deps: ServiceDeps) {
     }
   }
 
-  const buildMessage = (b: BuildRecord) =>
-    create(BuildSchema, {
-      buildId: b.id,
-      name: `${b.org}/${b.app}`,
-      status: b.status,
-      imageRefs: b.status === BuildStatus.SUCCEEDED ? [b.imageRef] : [],
-      buildArgs: b.buildArgs,
-      createdAtMs: BigInt(b.createdAtMs),
-      startedAtMs: BigInt(b.startedAtMs ?? 0),
-      finishedAtMs: BigInt(b.finishedAtMs ?? 0),
-      error: b.error ?? "",
-      organizationName: b.org,
-      dockerfile: b.dockerfilePath,
-    });
-
   const getBuildRecord = async (id: string, org: string): Promise<BuildRecord> => {
     const rec = await platform.store.getBuild(id);
     if (!rec || rec.org !== org) throw notFound(`build ${id || "(empty id)"} not found`);
     return rec;
   };
+
+  // executions, logs/events, draft tests, MCP, catalog, builds, secrets, models (services-more.ts)
+  const more = moreHandlers({ platform, log, authOrg, appScope, scope, unary, stream, getBuildRecord });
 
   // ---- Invoke ----
   async function invoke(req: InvokeRequest, call: ServerWritableStream<InvokeRequest, InvokeResponse>): Promise<void> {
@@ -301,6 +288,7 @@ export function buildServices(deps: ServiceDeps) {
         }),
       );
       log(`invoke ${org}/${app} v${slot.version} ${method} ${p} -> ${res.statusCode} (${Date.now() - started} ms${coldStart ? ", cold start" : ""}) ${executionId}`);
+      more.executions.record(org, app, res.statusCode ?? 0, Date.now() - started, (res.statusCode ?? 0) < 500 && !error);
     } finally {
       clearTimeout(timer);
       call.off("cancelled", onCancel);
@@ -309,14 +297,6 @@ export function buildServices(deps: ServiceDeps) {
 
   const compute: Handlers = {
     healthCheck: unary("HealthCheck", async () => create(HealthCheckResponseSchema, { status: "SERVING", version: SERVER_VERSION })),
-    listPublicCatalog: unary("ListPublicCatalog", async () => create(ListCatalogResponseSchema, {})),
-    getPublicCatalogDetail: unary("GetPublicCatalogDetail", async (req: ReturnType<typeof create<typeof GetPublicCatalogDetailRequestSchema>>) => {
-      throw notFound(`catalog item '${req.name}' not found (the local control plane has an empty public catalog)`);
-    }),
-    listCatalog: unary("ListCatalog", async (req: { organizationName: string }, md) => {
-      scope(md, req.organizationName);
-      return create(ListCatalogResponseSchema, {});
-    }),
     createApp: unary("CreateApp", async (req: Parameters<Platform["createApp"]>[1], md) => {
       const org = scope(md, req.organizationName);
       const meta = platform.present(await platform.createApp(org, req));
@@ -547,18 +527,13 @@ export function buildServices(deps: ServiceDeps) {
     }),
   };
 
-  const model: Handlers = {
-    listModels: unary("ListModels", async () => create(ListModelsResponseSchema, { object: "list", data: [] })),
-    getModel: unary("GetModel", async (req: ReturnType<typeof create<typeof GetModelRequestSchema>>) => {
-      throw notFound(`model '${req.model}' not found (the local control plane serves no models)`);
-    }),
-  };
+
 
   return {
-    compute: completeService(ComputeService, compute),
-    build: completeService(BuildService, build),
-    secret: completeService(SecretService, {}),
-    model: completeService(ModelService, model),
+    compute: completeService(ComputeService, { ...compute, ...more.compute }),
+    build: completeService(BuildService, { ...build, ...more.build }),
+    secret: completeService(SecretService, more.secret),
+    model: completeService(ModelService, more.model),
     authOrg,
     isValidName,
     status,

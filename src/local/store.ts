@@ -85,6 +85,16 @@ export interface BuildRecord {
   createdAtMs: number;
   startedAtMs?: number;
   finishedAtMs?: number;
+  /** Standalone (BuildService.CreateBuild) builds: the image name, tags, platform, all refs. */
+  name?: string;
+  tags?: string[];
+  platform?: string;
+  imageRefs?: string[];
+  /** "draft" (image draft), "compile" (managed runtime) or "standalone"; absent = draft. */
+  kind?: "draft" | "compile" | "standalone";
+  /** Names of build args whose values came from build secrets (values are never stored here). */
+  secretArgNames?: string[];
+  timeoutSecs?: number;
 }
 
 export class Store {

@@ -17,7 +17,6 @@ import {
   HealthCheckRequestSchema,
   GetDraftInfoRequestSchema,
   PublishDraftRequestSchema,
-  GetAppEventsRequestSchema,
   type CreateAppResponse,
   type GetAppResponse,
   type ListAppsResponse,
@@ -30,6 +29,7 @@ import { BuildService, UploadBuildContextRequestSchema, type UploadBuildContextR
 import { DeploymentState, ResourceTier, CodeKind } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import * as refl from "../../src/gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflAlpha from "../../src/gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { ChatCompletionRequestSchema, ModelService } from "../../src/gen/dodil/ignite/v1/model_pb.js";
 import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
 import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
 
@@ -132,10 +132,15 @@ describe("apps", () => {
     expect(health.status).toBe("SERVING");
   });
 
-  it("answers UNIMPLEMENTED naming the method", async () => {
-    const e = await c.unary("getAppEvents", create(GetAppEventsRequestSchema, { appName: "greeter" })).catch((x) => x);
-    expect(grpcCode(e)).toBe(grpc.status.UNIMPLEMENTED);
-    expect(e.details).toBe("ComputeService.GetAppEvents is not implemented by the local control plane");
+  it("answers UNIMPLEMENTED naming the method for inference", async () => {
+    const m = new TestClient(ModelService, cp.grpcEndpoint, ACME);
+    try {
+      const e = await m.unary("chatCompletion", create(ChatCompletionRequestSchema, { model: "kimi-k2.5" })).catch((x) => x);
+      expect(grpcCode(e)).toBe(grpc.status.UNIMPLEMENTED);
+      expect(e.details).toContain("ModelService.ChatCompletion is not available on the local control plane");
+    } finally {
+      m.close();
+    }
   });
 });
 
