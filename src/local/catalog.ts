@@ -14,9 +14,9 @@ function appRuntime(m: AppMeta): string {
   return m.runtime?.kind.case ? runtimeLabel(toJson(RuntimeSchema, m.runtime)) : "image";
 }
 
-/** `ignite_{org}_{name}`, with characters outside [A-Za-z0-9_] replaced by '_'. */
+/** `ignite_{org}_{name}` (org and app names only hold [a-z0-9-], which MCP tool names allow). */
 export function mcpToolName(org: string, app: string): string {
-  return `ignite_${org}_${app}`.replace(/[^A-Za-z0-9_]/g, "_");
+  return `ignite_${org}_${app}`.replace(/[^A-Za-z0-9_-]/g, "_");
 }
 
 export function toolOf(m: AppMeta): McpToolDefinition {

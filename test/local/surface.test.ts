@@ -1,0 +1,359 @@
+/**
+ * The rest of the command surface on the local control plane (issue 6), through real gRPC calls:
+ * the Python managed runtime (compile path), InvokeAsync and executions, app logs and events,
+ * CompileDraft/TestDraft/TestAppVersion, MCP tools and the catalog.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { create } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import {
+  ComputeService,
+  CompileDraftRequestSchema,
+  CreateAppRequestSchema,
+  GetAppRequestSchema,
+  GetAppEventsRequestSchema,
+  GetAppLogsRequestSchema,
+  GetExecutionRequestSchema,
+  GetExecutionStatsRequestSchema,
+  GetMcpToolDefinitionRequestSchema,
+  GetPublicCatalogDetailRequestSchema,
+  InvokeRequestSchema,
+  ListCatalogRequestSchema,
+  ListMcpToolsRequestSchema,
+  ListPublicCatalogRequestSchema,
+  PublishDraftRequestSchema,
+  SaveDraftRequestSchema,
+  StreamCompileLogsRequestSchema,
+  TestAppVersionRequestSchema,
+  TestDraftRequestSchema,
+  UpdateAppConfigRequestSchema,
+  type AppEvent,
+  type AppLogLine,
+  type CompileDraftResponse,
+  type GetAppEventsResponse,
+  type GetAppLogsResponse,
+  type GetExecutionResponse,
+  type GetExecutionStatsResponse,
+  type GetMcpToolDefinitionResponse,
+  type GetPublicCatalogDetailResponse,
+  type InvokeAsyncResponse,
+  type InvokeResponse,
+  type ListCatalogResponse,
+  type ListMcpToolsResponse,
+  type SaveDraftResponse,
+  type StreamCompileLogsResponse,
+  type TestResponse,
+  type WatchExecutionResponse,
+} from "../../src/gen/dodil/ignite/v1/compute_pb.js";
+import { BuildStatus, DeploymentMode, ExecutionStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
+import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
+import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
+
+const TOKEN = "tok-acme";
+const tokens = { [TOKEN]: "acme-corp", "tok-other": "other-org" };
+let cp: RunningControlPlane;
+let dataDir: string;
+let c: TestClient;
+
+export const HANDLER_PY = `
+import json
+
+def handler(payload, ctx):
+    req = json.loads(payload) if payload else {}
+    mode = req.get("mode")
+    if mode == "bytes":
+        return b"\\x00\\x01raw"
+    if mode == "str":
+        return "h\\u00e9llo"
+    if mode == "boom":
+        raise ValueError("bad input")
+    if mode == "print":
+        print("log line from handler", req.get("n"), flush=True)
+    return {"tag": "__TAG__", "payload_type": type(payload).__name__, "ctx": ctx, "echo": req}
+`;
+
+const handlerPy = (tag: string) => HANDLER_PY.replace("__TAG__", tag);
+
+function compileSource(bytes: Uint8Array, runtime: "python" | "rust" = "python") {
+  return {
+    source: {
+      case: "compile" as const,
+      value: {
+        runtime: runtime === "python" ? { kind: { case: "python" as const, value: {} } } : { kind: { case: "rust" as const, value: { target: 1 } } },
+        sourceCode: bytes,
+      },
+    },
+  };
+}
+
+async function createApp(name: string, extra: Record<string, unknown> = {}) {
+  await c.unary("createApp", create(CreateAppRequestSchema, { name, ...extra }));
+}
+
+async function saveCompile(app: string, bytes: Uint8Array, runtime: "python" | "rust" = "python") {
+  return c.unary<SaveDraftResponse>("saveDraft", create(SaveDraftRequestSchema, { appName: app, code: compileSource(bytes, runtime) }));
+}
+
+async function invoke(app: string, body: unknown) {
+  const frames = await c.stream<InvokeResponse>(
+    "invoke",
+    create(InvokeRequestSchema, { appName: app, http: { method: "POST", path: "/" }, body: Buffer.from(JSON.stringify(body)) }),
+  );
+  const head = frames[0]?.frame.case === "head" ? frames[0].frame.value : undefined;
+  const body_ = Buffer.concat(frames.filter((f) => f.frame.case === "bodyChunk").map((f) => f.frame.value as Uint8Array));
+  return { head: head!, body: body_ };
+}
+
+beforeAll(async () => {
+  dataDir = tempDir("surface");
+  cp = await startControlPlane({ listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir, driver: "host", tokens, readyTimeoutMs: 20_000 });
+  c = new TestClient(ComputeService, cp.grpcEndpoint, TOKEN);
+  // one published Python app shared by most tests
+  await createApp("py", { description: "echoes its payload", mcpEnabled: true, inputSchema: '{"type":"object"}' });
+  await saveCompile("py", await makeTarGz({ "handler.py": handlerPy("v1"), "requirements.txt": "# nothing\n" }));
+  await c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "py" }));
+});
+
+afterAll(async () => {
+  c?.close();
+  await cp?.stop();
+  cleanup(dataDir);
+});
+
+describe("python managed runtime (compile path)", () => {
+  it("runs handler(payload, ctx) through the bootstrap: raw bytes, exactly three ctx keys, JSON return", async () => {
+    const r = await invoke("py", { name: "x" });
+    expect(r.head.statusCode).toBe(200);
+    expect(r.head.headers["content-type"]).toBe("application/json");
+    const j = JSON.parse(r.body.toString("utf8"));
+    expect(j.payload_type).toBe("bytes");
+    expect(j.echo).toEqual({ name: "x" });
+    expect(Object.keys(j.ctx).sort()).toEqual(["execution_id", "function_id", "organization_id"]);
+    expect(j.ctx.execution_id).toBe(r.head.executionId);
+    expect(j.ctx.function_id).toBe("acme-corp/py");
+    expect(j.ctx.organization_id).toBe(r.head.organizationId);
+  });
+
+  it("encodes bytes as is and str as UTF-8", async () => {
+    const b = await invoke("py", { mode: "bytes" });
+    expect(b.head.statusCode).toBe(200);
+    expect([...b.body]).toEqual([0, 1, ...Buffer.from("raw")]);
+    const s = await invoke("py", { mode: "str" });
+    expect(s.body.toString("utf8")).toBe("héllo");
+    expect(s.head.headers["content-type"]).toContain("text/plain");
+  });
+
+  it("turns an exception into HTTP 500 {error, type, traceback}", async () => {
+    const r = await invoke("py", { mode: "boom" });
+    expect(r.head.statusCode).toBe(500);
+    const j = JSON.parse(r.body.toString("utf8"));
+    expect(j.error).toBe("bad input");
+    expect(j.type).toBe("ValueError");
+    expect(j.traceback).toContain("Traceback");
+  });
+
+  it("records the version as DEPLOYMENT_MODE_COMPILE with the python runtime", async () => {
+    const app = await c.unary<{ app: { deploymentMode: number; runtime?: { kind: { case: string } } } }>("getApp", create(GetAppRequestSchema, { appName: "py" }));
+    expect(app.app.deploymentMode).toBe(DeploymentMode.COMPILE);
+    expect(app.app.runtime?.kind.case).toBe("python");
+  });
+
+  it("publishes a single-file handler.py (no archive)", async () => {
+    await createApp("single");
+    const d = await saveCompile("single", Buffer.from(handlerPy("single")));
+    expect(d.draft?.deployId).toMatch(/^bld_/);
+    await c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "single" }));
+    const r = await invoke("single", {});
+    expect(JSON.parse(r.body.toString("utf8")).tag).toBe("single");
+  });
+
+  it("fails the compile of a broken handler.py with the line in the compile log", async () => {
+    await createApp("broken");
+    const d = await saveCompile("broken", await makeTarGz({ "handler.py": "def handler(payload, ctx):\n    return (\n" }));
+    const e = await c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "broken" })).catch((x) => x);
+    expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
+    const log = await c.stream<StreamCompileLogsResponse>("streamCompileLogs", create(StreamCompileLogsRequestSchema, { deployId: d.draft!.deployId, follow: true }));
+    const text = log.filter((m) => m.item.case === "entry").map((m) => (m.item.value as { line: string }).line).join("\n");
+    expect(text).toMatch(/handler\.py: line \d+/);
+    const last = log[log.length - 1]!;
+    expect(last.item.case).toBe("outcome");
+    expect((last.item.value as { status: number }).status).toBe(BuildStatus.FAILED);
+  });
+
+  it("rejects an archive without handler.py at the root", async () => {
+    await createApp("nohandler");
+    const d = await saveCompile("nohandler", await makeTarGz({ "src/handler.py": handlerPy("x") }));
+    const out = await c.stream<StreamCompileLogsResponse>("streamCompileLogs", create(StreamCompileLogsRequestSchema, { deployId: d.draft!.deployId, follow: true }));
+    const last = out[out.length - 1]!.item.value as { status: number; error: string };
+    expect(last.status).toBe(BuildStatus.FAILED);
+    expect(last.error).toContain("handler.py not found at the root");
+    expect(last.error).toContain("src/handler.py exists");
+  });
+
+  it("answers UNIMPLEMENTED naming the runtime for rust", async () => {
+    await createApp("rusty");
+    const d = await saveCompile("rusty", await makeTarGz({ "Cargo.toml": "[package]\n", "src/lib.rs": "" }), "rust");
+    expect(d.draft?.error).toContain("rust managed runtime is not available");
+    const reqs = {
+      publishDraft: create(PublishDraftRequestSchema, { appName: "rusty" }),
+      compileDraft: create(CompileDraftRequestSchema, { appName: "rusty" }),
+      testDraft: create(TestDraftRequestSchema, { appName: "rusty" }),
+    };
+    for (const [m, req] of Object.entries(reqs)) {
+      const e = await c.unary(m, req).catch((x) => x);
+      expect(grpcCode(e)).toBe(grpc.status.UNIMPLEMENTED);
+      expect(e.details).toContain("the rust managed runtime is not available on the local control plane");
+    }
+  });
+});
+
+describe("draft compile and tests", () => {
+  it("CompileDraft returns the draft's compile (deploy_id); TestDraft runs the draft without publishing", async () => {
+    await saveCompile("py", await makeTarGz({ "handler.py": handlerPy("v2") }));
+    const comp = await c.unary<CompileDraftResponse>("compileDraft", create(CompileDraftRequestSchema, { appName: "py" }));
+    expect(comp.deployId).toMatch(/^bld_/);
+    expect(comp.draft?.deployId).toBe(comp.deployId);
+    const t = await c.unary<TestResponse>("testDraft", create(TestDraftRequestSchema, { appName: "py", payload: Buffer.from('{"k":1}') }));
+    expect(t.statusCode).toBe(200);
+    const j = JSON.parse(Buffer.from(t.body).toString("utf8"));
+    expect(j.tag).toBe("v2");
+    expect(j.ctx.execution_id).toBe(t.executionId);
+    // the active version still serves v1
+    expect(JSON.parse((await invoke("py", {})).body.toString("utf8")).tag).toBe("v1");
+    const v = await c.unary<TestResponse>("testAppVersion", create(TestAppVersionRequestSchema, { appName: "py", version: 1, payload: Buffer.from('{"mode":"boom"}') }));
+    expect(v.statusCode).toBe(500);
+    expect(JSON.parse(Buffer.from(v.body).toString("utf8")).type).toBe("ValueError");
+    const missing = await c.unary("testAppVersion", create(TestAppVersionRequestSchema, { appName: "py", version: 9 })).catch((x) => x);
+    expect(grpcCode(missing)).toBe(grpc.status.NOT_FOUND);
+  });
+
+  it("TestDraft without a draft is FAILED_PRECONDITION", async () => {
+    await createApp("empty");
+    const e = await c.unary("testDraft", create(TestDraftRequestSchema, { appName: "empty" })).catch((x) => x);
+    expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
+  });
+});
+
+describe("executions", () => {
+  it("InvokeAsync creates a durable execution; WatchExecution streams it to the end", async () => {
+    const r = await c.unary<InvokeAsyncResponse>("invokeAsync", create(InvokeRequestSchema, { appName: "py", body: Buffer.from('{"a":1}') }));
+    expect(r.executionId).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    const states = await c.stream<WatchExecutionResponse>("watchExecution", create(GetExecutionRequestSchema, { executionId: r.executionId }));
+    const last = states[states.length - 1]!.execution!;
+    expect(last.status).toBe(ExecutionStatus.SUCCEEDED);
+    expect(states.map((s) => s.execution!.status)).toEqual([...new Set(states.map((s) => s.execution!.status))]);
+    expect(last.statusCode).toBe(200);
+    expect(last.appId).toBe("acme-corp/py");
+    expect(last.version).toBe(1);
+    expect(JSON.parse(Buffer.from(last.result).toString("utf8")).ctx.execution_id).toBe(r.executionId);
+    const g = await c.unary<GetExecutionResponse>("getExecution", create(GetExecutionRequestSchema, { executionId: r.executionId }));
+    expect(g.execution?.status).toBe(ExecutionStatus.SUCCEEDED);
+    expect(Number(g.execution!.completedAtMs)).toBeGreaterThanOrEqual(Number(g.execution!.startedAtMs));
+    // other orgs cannot see it; malformed ids are INVALID_ARGUMENT
+    const other = await c.unary("getExecution", create(GetExecutionRequestSchema, { executionId: r.executionId }), "tok-other").catch((x) => x);
+    expect(grpcCode(other)).toBe(grpc.status.NOT_FOUND);
+    const bad = await c.unary("getExecution", create(GetExecutionRequestSchema, { executionId: "nope" })).catch((x) => x);
+    expect(grpcCode(bad)).toBe(grpc.status.INVALID_ARGUMENT);
+  });
+
+  it("a 5xx answer makes the execution FAILED; stats count every invocation", async () => {
+    const r = await c.unary<InvokeAsyncResponse>("invokeAsync", create(InvokeRequestSchema, { appName: "py", body: Buffer.from('{"mode":"boom"}') }));
+    const states = await c.stream<WatchExecutionResponse>("watchExecution", create(GetExecutionRequestSchema, { executionId: r.executionId }));
+    const last = states[states.length - 1]!.execution!;
+    expect(last.status).toBe(ExecutionStatus.FAILED);
+    expect(last.statusCode).toBe(500);
+    expect(last.error).toContain("HTTP 500");
+    const s = await c.unary<GetExecutionStatsResponse>("getExecutionStats", create(GetExecutionStatsRequestSchema, { appName: "py" }));
+    expect(Number(s.total)).toBeGreaterThanOrEqual(2);
+    expect(Number(s.failed)).toBeGreaterThanOrEqual(1);
+    expect(Number(s.total)).toBe(Number(s.succeeded) + Number(s.failed));
+    expect(Number(s.p99Ms)).toBeGreaterThanOrEqual(Number(s.p50Ms));
+  });
+
+  it("InvokeAsync on an unpublished app is FAILED_PRECONDITION", async () => {
+    const e = await c.unary("invokeAsync", create(InvokeRequestSchema, { appName: "empty" })).catch((x) => x);
+    expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
+  });
+});
+
+describe("logs and events", () => {
+  it("GetAppLogs returns the app's output lines with replica id and version; StreamAppLogs follows", async () => {
+    await invoke("py", { mode: "print", n: 1 });
+    await new Promise((r) => setTimeout(r, 100));
+    const l = await c.unary<GetAppLogsResponse>("getAppLogs", create(GetAppLogsRequestSchema, { appName: "py" }));
+    const line = l.lines.find((x) => x.message === "log line from handler 1");
+    expect(line).toBeDefined();
+    expect(line!.version).toBe(1);
+    expect(line!.replicaId).not.toBe("");
+    expect(line!.stream).toBe("stdout");
+    const lim = await c.unary<GetAppLogsResponse>("getAppLogs", create(GetAppLogsRequestSchema, { appName: "py", limit: 1 }));
+    expect(lim.lines.length).toBe(1);
+    // the traceback of the failing call went to stderr
+    expect(l.lines.some((x) => x.stream === "stderr" && x.message.includes("ValueError: bad input"))).toBe(true);
+
+    const call = c.raw["streamAppLogs"]!(create(GetAppLogsRequestSchema, { appName: "py", limit: 1 }), c.md(TOKEN)) as grpc.ClientReadableStream<AppLogLine>;
+    const got: string[] = [];
+    const seen = new Promise<void>((resolve) => {
+      call.on("data", (m: AppLogLine) => {
+        got.push(m.message);
+        if (m.message === "log line from handler 2") resolve();
+      });
+    });
+    call.on("error", () => undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    await invoke("py", { mode: "print", n: 2 });
+    await seen;
+    call.cancel();
+    expect(got.length).toBeGreaterThanOrEqual(2); // the backlog line, then the new one
+  });
+
+  it("GetAppEvents lists build and lifecycle events; StreamAppEvents replays them", async () => {
+    const e = await c.unary<GetAppEventsResponse>("getAppEvents", create(GetAppEventsRequestSchema, { appName: "py" }));
+    const reasons = e.events.map((x) => x.reason);
+    expect(reasons).toContain("BuildStarted");
+    expect(reasons).toContain("BuildSucceeded");
+    expect(reasons).toContain("VersionStarted");
+    const call = c.raw["streamAppEvents"]!(create(GetAppEventsRequestSchema, { appName: "py" }), c.md(TOKEN)) as grpc.ClientReadableStream<AppEvent>;
+    const first = await new Promise<AppEvent>((resolve) => call.on("data", resolve));
+    call.cancel();
+    call.on("error", () => undefined);
+    expect(first.reason).toBe(e.events[0]!.reason);
+    const nf = await c.unary("getAppEvents", create(GetAppEventsRequestSchema, { appName: "nope" })).catch((x) => x);
+    expect(grpcCode(nf)).toBe(grpc.status.NOT_FOUND);
+  });
+});
+
+describe("MCP and catalog", () => {
+  it("exposes published MCP-enabled apps as tools named ignite_{org}_{name}", async () => {
+    const t = await c.unary<GetMcpToolDefinitionResponse>("getMcpToolDefinition", create(GetMcpToolDefinitionRequestSchema, { appName: "py" }));
+    expect(t.tool).toMatchObject({ name: "ignite_acme-corp_py", description: "echoes its payload", inputSchema: '{"type":"object"}', appId: "acme-corp/py", version: 1, runtime: "python" });
+    const list = await c.unary<ListMcpToolsResponse>("listMcpTools", create(ListMcpToolsRequestSchema, {}));
+    expect(list.tools.map((x) => x.name)).toEqual(["ignite_acme-corp_py"]);
+    const off = await c.unary("getMcpToolDefinition", create(GetMcpToolDefinitionRequestSchema, { appName: "single" })).catch((x) => x);
+    expect(grpcCode(off)).toBe(grpc.status.FAILED_PRECONDITION);
+    await c.unary("updateAppConfig", create(UpdateAppConfigRequestSchema, { appName: "empty", mcpEnabled: true }));
+    const unpublished = await c.unary("getMcpToolDefinition", create(GetMcpToolDefinitionRequestSchema, { appName: "empty" })).catch((x) => x);
+    expect(grpcCode(unpublished)).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(unpublished.details).toContain("first publish");
+  });
+
+  it("lists the org's published apps and the models in the catalog; the public catalog needs no token", async () => {
+    const cat = await c.unary<ListCatalogResponse>("listCatalog", create(ListCatalogRequestSchema, {}));
+    const ids = cat.items.map((i) => i.id);
+    expect(ids).toContain("acme-corp/py");
+    expect(ids).toContain("kimi-k2.5");
+    expect(ids).not.toContain("acme-corp/empty");
+    const page1 = await c.unary<ListCatalogResponse>("listCatalog", create(ListCatalogRequestSchema, { limit: 2 }));
+    expect(page1.items.length).toBe(2);
+    const page2 = await c.unary<ListCatalogResponse>("listCatalog", create(ListCatalogRequestSchema, { limit: 2, cursor: page1.nextCursor }));
+    expect(page2.items[0]!.id > page1.items[1]!.id).toBe(true);
+    const pub = await c.unary<ListCatalogResponse>("listPublicCatalog", create(ListPublicCatalogRequestSchema, {}), null);
+    expect(pub.items.some((i) => i.id === "jina-embeddings-v4" && i.source.case === "model")).toBe(true);
+    expect(pub.items.some((i) => i.id.startsWith("acme-corp/"))).toBe(false);
+    const d = await c.unary<GetPublicCatalogDetailResponse>("getPublicCatalogDetail", create(GetPublicCatalogDetailRequestSchema, { name: "bge-reranker-v2" }), null);
+    expect(d.item?.source.case).toBe("model");
+    const nf = await c.unary("getPublicCatalogDetail", create(GetPublicCatalogDetailRequestSchema, { name: "nope" }), null).catch((x) => x);
+    expect(grpcCode(nf)).toBe(grpc.status.NOT_FOUND);
+  });
+});
+
