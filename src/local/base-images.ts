@@ -9,6 +9,8 @@
  *   this machine's local pip mirror (from `pip config list`, if any) as PIP_INDEX_URL. The Python
  *   version is Debian's (3.11 on bookworm): the tag names what Dockerfiles ask for, the
  *   `org.dodil.ignite.stand-in` label says what it really is.
+ * - `node:<major>-slim` / `node:<major>` (major = this machine's Node): the python stand-in's Debian
+ *   plus this machine's own `node` binary and npm (same glibc), for Node apps.
  * - `busybox:latest`: busybox-static on `scratch`, for fast tests.
  */
 import { createReadStream, promises as fsp } from "node:fs";
@@ -17,11 +19,16 @@ import { cacheStoreGraphRoot, defaultImageCacheDir, detectPipMirror, prepareCont
 import { run, tail, which } from "./drivers/exec.js";
 import { errorMessage } from "./errors.js";
 
-export type BaseImageName = "python" | "busybox";
+export type BaseImageName = "python" | "node" | "busybox";
+const NODE_MAJOR = process.versions.node.split(".")[0]!;
 export const BASE_IMAGES: Record<BaseImageName, { refs: string[]; summary: string }> = {
   python: {
     refs: ["docker.io/library/python:3.12-slim", "docker.io/library/python:3.11-slim", "docker.io/library/python:3-slim"],
     summary: "Debian root filesystem with python3, pip and venv (debootstrap)",
+  },
+  node: {
+    refs: [`docker.io/library/node:${NODE_MAJOR}-slim`, `docker.io/library/node:${NODE_MAJOR}`],
+    summary: "the python stand-in plus this machine's node and npm",
   },
   busybox: { refs: ["docker.io/library/busybox:latest"], summary: "busybox-static on scratch" },
 };
@@ -62,7 +69,9 @@ async function imageExists(c: ContainersConfig, ref: string): Promise<boolean> {
 export async function setupBaseImages(o: SetupOptions = {}): Promise<SetupResult> {
   const log = o.log ?? (() => undefined);
   const cacheDir = path.resolve(o.cacheDir ?? defaultImageCacheDir());
-  const images = o.images ?? (["busybox", "python"] as BaseImageName[]);
+  const images = o.images ?? (["busybox", "python", "node"] as BaseImageName[]);
+  // node is layered on the python stand-in
+  if (images.includes("node") && !images.includes("python") && !(await imageExists(await cacheStoreConfig(cacheDir), BASE_IMAGES.python.refs[0]!))) images.unshift("python");
   for (const tool of ["podman", "buildah"]) {
     if (!(await which(tool))) throw new SetupError(`${tool} is not installed (apt-get install -y buildah podman runc)`);
   }
@@ -79,6 +88,7 @@ export async function setupBaseImages(o: SetupOptions = {}): Promise<SetupResult
       continue;
     }
     if (name === "busybox") await makeBusybox(c, cacheDir, log, o.signal);
+    else if (name === "node") await makeNode(c, cacheDir, log, o.signal);
     else await makePython(c, cacheDir, log, o.signal);
     const seconds = Math.round((Date.now() - t0) / 100) / 10;
     log(`${spec.refs[0]}: created in ${seconds} s`);
@@ -239,5 +249,44 @@ async function makePython(c: ContainersConfig, cacheDir: string, log: (l: string
     throw new SetupError(`creating python base image: ${errorMessage(e)}`);
   } finally {
     await fsp.rm(work, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+async function makeNode(c: ContainersConfig, cacheDir: string, log: (l: string) => void, signal?: AbortSignal): Promise<void> {
+  const nodeBin = await fsp.realpath(process.execPath);
+  const npmDir = [path.join(path.dirname(path.dirname(nodeBin)), "lib", "node_modules", "npm"), "/usr/lib/node_modules/npm", "/usr/local/lib/node_modules/npm"];
+  let npm: string | undefined;
+  for (const d of npmDir) if (await fsp.stat(path.join(d, "bin", "npm-cli.js")).catch(() => undefined)) (npm ??= d);
+  if (!npm) throw new SetupError("npm was not found next to this machine's node");
+  const work = path.join(cacheDir, "work", "node");
+  await fsp.rm(work, { recursive: true, force: true });
+  await fsp.mkdir(work, { recursive: true });
+  try {
+    await fsp.copyFile(nodeBin, path.join(work, "node"));
+    await fsp.chmod(path.join(work, "node"), 0o755);
+    await fsp.cp(npm, path.join(work, "npm"), { recursive: true, verbatimSymlinks: true });
+    await fsp.writeFile(
+      path.join(work, "Dockerfile"),
+      [
+        `FROM ${BASE_IMAGES.python.refs[0]}`,
+        "COPY node /usr/local/bin/node",
+        "COPY npm /usr/local/lib/node_modules/npm",
+        "RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx && node --version && npm --version",
+        `ENV NODE_VERSION=${process.versions.node}`,
+        `LABEL org.dodil.ignite.stand-in="Debian with this machine's node ${process.versions.node} and npm"`,
+        'CMD ["node"]',
+        "",
+      ].join("\n"),
+    );
+    log(`building ${BASE_IMAGES.node.refs[0]} (node ${process.versions.node} from ${nodeBin})`);
+    const [first, ...rest] = BASE_IMAGES.node.refs;
+    await mustRun("buildah bud (node)", "buildah", ["bud", "--isolation", "chroot", "--pull=never", "-q", "-t", first!, work], {
+      env: c.env,
+      timeoutMs: 300_000,
+      ...(signal ? { signal } : {}),
+    });
+    for (const r of rest) await mustRun("podman tag", "podman", ["tag", first!, r], { env: c.env, timeoutMs: 30_000 });
+  } finally {
+    await fsp.rm(work, { recursive: true, force: true });
   }
 }

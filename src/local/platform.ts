@@ -35,6 +35,7 @@ import {
 } from "../gen/dodil/ignite/v1/compute_pb.js";
 import { archiveHasFile, inspectArchive, type ArchiveInfo, type ArchiveKind, detectArchiveKind } from "./archive.js";
 import type { BuildManager } from "./builds.js";
+import { detectStack } from "./buildpacks.js";
 import {
   alreadyExists,
   ArchiveError,
@@ -433,13 +434,16 @@ export class Platform {
           ctx = await this.cloneGit(v.url, v.ref, v.contextDir, auth);
           extra = { gitUrl: v.url, ...(v.ref ? { gitRef: v.ref } : {}) };
         }
-        if (!dockerfilePath) {
-          throw unimplemented("buildpacks builds (from_code without dockerfile_path) are not supported by the local control plane; pass dockerfile_path");
+        // No Dockerfile path: the buildpacks-like path generates one from the detected stack (buildpacks.ts).
+        if (!dockerfilePath && !detectStack(ctx.info.entries.map((e) => e.path))) {
+          throw invalidArgument(
+            "no dockerfile_path and no recognised stack in the build context (requirements.txt, pyproject.toml or main.py for Python; package.json for Node): pass dockerfile_path",
+          );
         }
         for (const k of Object.keys(buildArgs)) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw invalidArgument(`invalid build arg name '${k}'`);
-        let hasDf = false;
+        let hasDf = !dockerfilePath;
         try {
-          hasDf = archiveHasFile(ctx.info, dockerfilePath);
+          if (dockerfilePath) hasDf = archiveHasFile(ctx.info, dockerfilePath);
         } catch {
           throw invalidArgument(`dockerfile_path '${dockerfilePath}' must be a relative path inside the build context`);
         }

@@ -145,3 +145,16 @@ export function busyboxAppFiles(o: { user?: string; from?: string; extra?: strin
     ].join("\n"),
   };
 }
+
+/** A Node HTTP server on $PORT echoing the request as JSON. */
+export const NODE_SERVER = `
+const http = require("http");
+http.createServer((req, res) => {
+  let body = "";
+  req.on("data", (d) => (body += d));
+  req.on("end", () => {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ runtime: "node", path: req.url, got: body ? JSON.parse(body) : null, env: process.env.NODE_ENV }));
+  });
+}).listen(Number(process.env.PORT), "127.0.0.1");
+`;

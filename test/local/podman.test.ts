@@ -22,12 +22,15 @@ import {
   imageCache,
   inCI,
   invoke,
+  localImageExists,
+  NODE_SERVER,
   podmanMissing,
   publish,
   pythonImagePresent,
   saveContext,
 } from "./container-helpers.js";
 import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
+import { BASE_IMAGES, setupBaseImages } from "../../src/local/base-images.js";
 
 const TOKEN = "tok-acme";
 const skip = !!podmanMissing && !inCI;
@@ -151,6 +154,24 @@ describe.skipIf(skip)(`podman driver${podmanMissing ? ` (skipped: ${podmanMissin
       console.log(`[podman] seed greeter: build ${buildMs} ms, publish (start + ready) ${startMs} ms`);
     },
     240_000,
+  );
+
+  it.skipIf(!pythonImagePresent() && !inCI)(
+    `builds a Node app without a Dockerfile (generated) on the node stand-in${pythonImagePresent() ? "" : " (skipped: base images missing; run `dodil ignite dev setup`)"}`,
+    async () => {
+      if (!localImageExists(BASE_IMAGES.node.refs[0]!)) await setupBaseImages({ images: ["node"], cacheDir: imageCache });
+      await createApp(c, "nodeapp");
+      const pkg = JSON.stringify({ name: "nodeapp", version: "1.0.0", scripts: { start: "node server.js" } });
+      const saved = await saveContext(c, b, "nodeapp", await makeTarGz({ "package.json": pkg, "server.js": NODE_SERVER }), { dockerfilePath: "" });
+      const build = await followBuild(c, saved.draft!.deployId);
+      expect(build.status, build.lines.join("\n")).toBe(BuildStatus.SUCCEEDED);
+      expect(build.lines).toContain("No Dockerfile given: generating one (buildpacks-like path)");
+      expect(build.lines.some((l) => /^STEP 1\/\d+: FROM node:\d+-slim/.test(l))).toBe(true);
+      await publish(c, "nodeapp");
+      const r = await invoke(c, "nodeapp", { n: 1 });
+      expect(r.json).toMatchObject({ runtime: "node", got: { n: 1 }, env: "production" });
+    },
+    120_000,
   );
 
   it("leaves no container behind when the control plane stops", async () => {

@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, promises as fsp, constants as fsc } from "node:fs";
 import * as path from "node:path";
+import { ensureDockerfile } from "../buildpacks.js";
 import { extractArchive, detectArchiveKind, verifyTree, safeEntryPath } from "../archive.js";
 import { ArchiveError, errorMessage } from "../errors.js";
 import { DockerfileError, expandVars, parseDockerfile, parseJsonForm, parseKeyValues, splitWords, type Instruction } from "../dockerfile.js";
@@ -53,9 +54,13 @@ export class HostDriver implements Driver {
         throw e;
       }
       const ctxRoot = await fsp.realpath(ctxDir);
+      const dockerfilePath = await ensureDockerfile(ctxRoot, req.dockerfilePath, log);
+      if (!dockerfilePath) {
+        throw new BuildFailure("no Dockerfile path was given and no stack was recognised in the context (requirements.txt, pyproject.toml or main.py for Python; package.json for Node): pass a Dockerfile path");
+      }
       let dfRel: string;
       try {
-        dfRel = safeEntryPath(req.dockerfilePath || "Dockerfile");
+        dfRel = safeEntryPath(dockerfilePath);
       } catch {
         throw new BuildFailure(`Dockerfile path '${req.dockerfilePath}' escapes the build context`);
       }

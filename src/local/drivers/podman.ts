@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
+import { ensureDockerfile } from "../buildpacks.js";
 import { extractArchive, safeEntryPath } from "../archive.js";
 import { redact } from "../builds.js";
 import { DockerfileError, expandVars, parseDockerfile, splitWords } from "../dockerfile.js";
@@ -147,9 +148,13 @@ export class PodmanDriver implements Driver {
         throw e;
       }
       const ctxRoot = await fsp.realpath(ctxDir);
+      const dockerfilePath = await ensureDockerfile(ctxRoot, req.dockerfilePath, out);
+      if (!dockerfilePath) {
+        throw new BuildFailure("no Dockerfile path was given and no stack was recognised in the context (requirements.txt, pyproject.toml or main.py for Python; package.json for Node): pass a Dockerfile path");
+      }
       let dfRel: string;
       try {
-        dfRel = safeEntryPath(req.dockerfilePath || "Dockerfile");
+        dfRel = safeEntryPath(dockerfilePath);
       } catch {
         throw new BuildFailure(`Dockerfile path '${req.dockerfilePath}' escapes the build context`);
       }
