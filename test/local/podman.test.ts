@@ -13,6 +13,7 @@ import { BuildService } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { ComputeService } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
 import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
+import { doctor } from "../../src/local/drivers/detect.js";
 import {
   busyboxAppFiles,
   containersOf,
@@ -173,6 +174,23 @@ describe.skipIf(skip)(`podman driver${podmanMissing ? ` (skipped: ${podmanMissin
     },
     120_000,
   );
+
+  it("doctor reports podman usable and auto picks it", async () => {
+    const rep = await doctor({ imageCacheDir: imageCache });
+    const podman = rep.drivers.find((d) => d.name === "podman")!;
+    expect(podman.usable, podman.why).toBe(true);
+    expect(podman.found["buildah"]).toMatch(/\d+\.\d+/);
+    expect(rep.auto).toBe("podman");
+    expect(rep.imageCache.images.find((i) => i.ref.endsWith("busybox:latest"))?.present).toBe(true);
+    const dir = tempDir("auto");
+    try {
+      const auto = await startControlPlane({ listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir: dir, driver: "auto", imageCacheDir: imageCache, tokens: { t: "acme-corp" } });
+      expect(auto.driver).toBe("podman");
+      await auto.stop();
+    } finally {
+      cleanup(dir);
+    }
+  }, 60_000);
 
   it("leaves no container behind when the control plane stops", async () => {
     expect(containersOf(dataDir).length).toBeGreaterThan(0);
