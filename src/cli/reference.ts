@@ -14,9 +14,9 @@ export function renderCliReference(program: Command): string {
   ];
   const visit = (command: Command, path: string[]) => {
     const full = [...path, command.name()];
-    command.configureHelp({ helpWidth: 100, sortSubcommands: true });
+    command.configureHelp({ helpWidth: 100 });
     sections.push(`## ${full.join(" ")}`, "", "```text", command.helpInformation().trimEnd(), "```", "");
-    for (const sub of [...command.commands].sort((a, b) => a.name().localeCompare(b.name()))) visit(sub, full);
+    for (const sub of command.commands) visit(sub, full);
   };
   visit(program, []);
   return sections.join("\n");

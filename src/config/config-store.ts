@@ -23,7 +23,9 @@ export class ConfigStore {
   ) {}
 
   static async open(location: ConfigLocation): Promise<ConfigStore> {
-    const YAML = await import("yaml");
+    const loaded = await import("yaml");
+    // In the bundled CLI, yaml is CommonJS and its API may sit under `default` only.
+    const YAML = "parse" in loaded ? loaded : (loaded as { default: typeof loaded }).default;
     let text = "";
     try {
       text = existsSync(location.file) ? readFileSync(location.file, "utf8") : "";
