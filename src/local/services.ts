@@ -324,6 +324,7 @@ export function buildServices(deps: ServiceDeps) {
     deleteApp: unary("DeleteApp", async (req: AppReq, md) => {
       const org = appScope(req, md);
       await platform.deleteApp(org, req.appName);
+      more.hub.forget(`${org}/${req.appName}`);
       return create(DeleteAppResponseSchema, { appId: `${org}/${req.appName}` });
     }),
     getAppState: unary("GetAppState", async (req: AppReq, md) => {
