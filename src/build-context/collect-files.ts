@@ -23,7 +23,8 @@
  *
  * Nothing is printed: warnings are returned as data.
  */
-import { lstat, readdir, readFile, readlink, realpath, stat } from "node:fs/promises";
+import { readdir, readFile, readlink, realpath, stat } from "node:fs/promises";
+import { lstatSync } from "node:fs";
 import type { Stats } from "node:fs";
 import path from "node:path";
 import { createIgnoreMatcher, DockerignoreError, parseDockerignore } from "./dockerignore.js";
@@ -255,7 +256,10 @@ export async function collectFiles(root: string, options: CollectOptions = {}): 
       const abs = path.join(dirAbs, name);
       let st: Stats;
       try {
-        st = await lstat(abs);
+        // Synchronous on purpose: an async lstat is a thread-pool round trip (~80 µs on a
+        // small VM, 20x the call itself), which dominated the walk of a 20,000-file tree.
+        // The event loop still gets control at every directory's readdir.
+        st = lstatSync(abs);
       } catch (err) {
         if (errnoCode(err) === "ENOENT") continue; // vanished during the walk
         throw new BuildContextError("UNREADABLE_PATH", `cannot stat ${rel}: ${(err as Error).message}`, rel, {

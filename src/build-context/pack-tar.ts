@@ -12,7 +12,9 @@
  * Determinism: entries come sorted from `collectFiles`; every header has the same
  * mtime, uid/gid 0, empty owner names and a normalised mode; the gzip header has
  * mtime 0, no name, and OS byte 3 (Unix) whatever the platform; compression level is
- * fixed (6). The digest is over the compressed bytes; `tarDigest` is over the
+ * fixed (6). The tar is compressed as a series of gzip members, one per 1 MiB of tar
+ * (fixed offsets), several at a time (parallel-gzip.ts); the bytes do not depend on how
+ * many run at once. A tar under 1 MiB is a single member. The digest is over the compressed bytes; `tarDigest` is over the
  * uncompressed tar, which stays stable even if a future zlib compresses differently.
  */
 import { createHash } from "node:crypto";
@@ -20,20 +22,30 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Readable, Transform } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGzip, constants as zconst } from "node:zlib";
 import { collectFiles } from "./collect-files.js";
 import type { CollectOptions, CollectResult, ContextEntry, ExcludedEntry } from "./collect-files.js";
+import { DEFAULT_GZIP_MEMBER_SIZE, parallelGzip } from "./parallel-gzip.js";
 import { tarStream } from "./tar-writer.js";
 
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 export const DEFAULT_GZIP_LEVEL = 6;
-const GZIP_OS_UNIX = 3;
 
 export interface PackOptions extends CollectOptions {
   /** gzip level 0-9. Default 6. Part of the determinism contract: changing it changes the digest. */
   gzipLevel?: number;
+  /**
+   * Uncompressed tar bytes per gzip member. Default 1 MiB. Part of the determinism
+   * contract: the tar is cut every `gzipMemberSize` bytes and each piece becomes one
+   * gzip member, so changing it changes the digest.
+   */
+  gzipMemberSize?: number;
+  /**
+   * Gzip members compressed at the same time. Default: one per core, at most 3. Does not
+   * change the archive bytes.
+   */
+  gzipConcurrency?: number;
   /** Size of the Buffers yielded by `chunks`/`readChunks`. Default 1 MiB. */
   chunkSize?: number;
   /** Directory for the temp file (packBuildContext only). Default os.tmpdir(). */
@@ -133,32 +145,30 @@ function summary(meter: Meter, collected: CollectedContext): PackSummary {
 }
 
 /** The compressed stream of an already-collected context, hashed and counted into `meter`. */
-function gzipStream(collected: CollectResult, options: PackOptions, meter: Meter): Readable {
-  const tarOpts = { ...(options.mtime !== undefined ? { mtime: options.mtime } : {}), ...(options.signal ? { signal: options.signal } : {}) };
-  const tar = Readable.from(tarStream(collected.root, collected.files, tarOpts), { objectMode: false });
-  const tapTar = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
+async function* gzipChunks(collected: CollectResult, options: PackOptions, meter: Meter): AsyncGenerator<Buffer, void, undefined> {
+  const memberSize = options.gzipMemberSize ?? DEFAULT_GZIP_MEMBER_SIZE;
+  const tarOpts = {
+    chunkSize: memberSize, // so each tar chunk is exactly one gzip member's input
+    ...(options.mtime !== undefined ? { mtime: options.mtime } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  const tar = tarStream(collected.root, collected.files, tarOpts);
+  async function* tapTar(): AsyncGenerator<Buffer, void, undefined> {
+    for await (const chunk of tar) {
       meter.tarHash.update(chunk);
-      cb(null, chunk);
-    },
+      yield chunk;
+    }
+  }
+  const members = parallelGzip(tapTar(), {
+    level: options.gzipLevel ?? DEFAULT_GZIP_LEVEL,
+    memberSize,
+    ...(options.gzipConcurrency !== undefined ? { concurrency: options.gzipConcurrency } : {}),
   });
-  const gzip = createGzip({ level: options.gzipLevel ?? DEFAULT_GZIP_LEVEL, flush: zconst.Z_NO_FLUSH });
-  const tapGz = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      // Byte 9 of the gzip header is the OS byte, which zlib sets per platform.
-      if (meter.bytes <= 9 && meter.bytes + chunk.length > 9) {
-        chunk = Buffer.from(chunk);
-        chunk[9 - meter.bytes] = GZIP_OS_UNIX;
-      }
-      meter.bytes += chunk.length;
-      meter.gzHash.update(chunk);
-      cb(null, chunk);
-    },
-  });
-  // pipeline destroys every stage on error or early close; the error also surfaces
-  // to whoever reads tapGz, so the promise itself can be ignored.
-  pipeline(tar, tapTar, gzip, tapGz).catch(() => {});
-  return tapGz;
+  for await (const member of members) {
+    meter.bytes += member.length;
+    meter.gzHash.update(member);
+    yield member;
+  }
 }
 
 function newMeter(): Meter {
@@ -174,7 +184,7 @@ export async function packBuildContext(root: string, options: PackOptions = {}):
   const cleanup = () => rm(dir, { recursive: true, force: true });
   const meter = newMeter();
   try {
-    await pipeline(gzipStream(collected, options, meter), createWriteStream(archivePath, { mode: 0o600, flags: "wx" }));
+    await pipeline(Readable.from(gzipChunks(collected, options, meter), { objectMode: false }), createWriteStream(archivePath, { mode: 0o600, flags: "wx" }));
   } catch (err) {
     await cleanup();
     throw err;
@@ -207,7 +217,7 @@ export async function streamBuildContext(root: string, options: PackOptions = {}
     started = true;
     let finished = false;
     try {
-      yield* rechunk(gzipStream(collected, options, meter), options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+      yield* rechunk(gzipChunks(collected, options, meter), options.chunkSize ?? DEFAULT_CHUNK_SIZE);
       finished = true;
       resolve(summary(meter, info));
     } catch (err) {

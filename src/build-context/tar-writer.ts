@@ -10,8 +10,7 @@
  * normalised modes), and file data is read with O_NOFOLLOW and checked against the
  * size recorded by the walk.
  */
-import { constants } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import path from "node:path";
 import type { ContextEntry } from "./collect-files.js";
 import { BuildContextError } from "./errors.js";
@@ -21,13 +20,14 @@ export const FIXED_MTIME = 499162500;
 
 const BLOCK = 512;
 const RECORD = BLOCK * 20;
-const READ_SIZE = 256 * 1024;
 const MAX_OCTAL_11 = 0o77777777777;
 
 export interface TarOptions {
   /** Seconds since the epoch written as every entry's mtime. Default FIXED_MTIME. */
   mtime?: number;
   signal?: AbortSignal;
+  /** Size of the yielded Buffers. Default 1 MiB. Does not change the tar bytes. */
+  chunkSize?: number;
 }
 
 function writeString(buf: Buffer, offset: number, length: number, value: string): void {
@@ -159,9 +159,20 @@ export function entryHeader(entry: ContextEntry, mtime: number): Buffer[] {
   return blocks;
 }
 
+/** Size of the Buffers `tarStream` yields (the last one may be shorter). */
+export const DEFAULT_TAR_CHUNK_SIZE = 1024 * 1024;
+
 /**
- * Yields the uncompressed tar stream for `entries` (paths relative to `root`), with
- * bounded memory: file data is read in 256 KiB pieces.
+ * Yields the uncompressed tar stream for `entries` (paths relative to `root`) as Buffers
+ * of exactly `chunkSize` bytes (default 1 MiB; the last one shorter), with bounded
+ * memory: one chunk is filled at a time.
+ *
+ * Files are read with synchronous calls straight into the chunk being filled: an
+ * asynchronous open/fstat/read/close costs four thread-pool round trips (about 300 µs a
+ * file on a small VM, 20x the synchronous cost), which made a tree of many small files
+ * slower to read than to compress. The event loop gets control back at every yield, so it
+ * is blocked for at most one chunk's worth of reads (plus the opens of the small files in
+ * it) at a time.
  */
 export async function* tarStream(
   root: string,
@@ -169,30 +180,65 @@ export async function* tarStream(
   options: TarOptions = {},
 ): AsyncGenerator<Buffer, void, undefined> {
   const mtime = options.mtime ?? FIXED_MTIME;
+  const chunkSize = options.chunkSize ?? DEFAULT_TAR_CHUNK_SIZE;
+  if (!Number.isInteger(chunkSize) || chunkSize <= 0) throw new RangeError(`tar chunk size must be a positive integer, got ${chunkSize}`);
+  let chunk = Buffer.allocUnsafeSlow(chunkSize);
+  let fill = 0;
   let written = 0;
+  const ready: Buffer[] = [];
+  const advance = (n: number): void => {
+    fill += n;
+    written += n;
+    if (fill === chunkSize) {
+      ready.push(chunk);
+      chunk = Buffer.allocUnsafeSlow(chunkSize);
+      fill = 0;
+    }
+  };
+  const put = (src: Buffer): void => {
+    let off = 0;
+    while (off < src.length) {
+      const n = src.copy(chunk, fill, off, Math.min(src.length, off + chunkSize - fill));
+      off += n;
+      advance(n);
+    }
+  };
+  const putZeros = (count: number): void => {
+    while (count > 0) {
+      const n = Math.min(count, chunkSize - fill);
+      chunk.fill(0, fill, fill + n);
+      count -= n;
+      advance(n);
+    }
+  };
   for (const entry of entries) {
     if (options.signal?.aborted) throw new BuildContextError("ABORTED", "packing was cancelled");
-    for (const block of entryHeader(entry, mtime)) {
-      written += block.length;
-      yield block;
+    for (const block of entryHeader(entry, mtime)) put(block);
+    if (entry.type !== "file") continue;
+    const fd = openChecked(root, entry);
+    try {
+      let remaining = entry.size;
+      while (remaining > 0) {
+        const bytesRead = readSync(fd, chunk, fill, Math.min(chunkSize - fill, remaining), null);
+        if (bytesRead === 0) throw changed(entry, "truncated");
+        remaining -= bytesRead;
+        advance(bytesRead);
+        while (ready.length > 0) yield ready.shift()!;
+      }
+    } finally {
+      closeSync(fd);
     }
-    if (entry.type !== "file" || entry.size === 0) {
-      if (entry.type === "file") await assertUnchanged(root, entry);
-      continue;
-    }
-    yield* fileData(root, entry);
-    written += entry.size;
-    const pad = padding(entry.size);
-    if (pad) {
-      written += pad.length;
-      yield pad;
-    }
+    const rem = entry.size % BLOCK;
+    if (rem !== 0) putZeros(BLOCK - rem);
+    while (ready.length > 0) yield ready.shift()!;
   }
   // End-of-archive marker, then pad to a whole 10 KiB record as GNU tar does.
   let tail = 2 * BLOCK;
   const rem = (written + tail) % RECORD;
   if (rem !== 0) tail += RECORD - rem;
-  yield Buffer.alloc(tail);
+  putZeros(tail);
+  while (ready.length > 0) yield ready.shift()!;
+  if (fill > 0) yield chunk.subarray(0, fill);
 }
 
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
@@ -201,10 +247,11 @@ function changed(entry: ContextEntry, detail: string): BuildContextError {
   return new BuildContextError("FILE_CHANGED", `${entry.path} changed while the context was being packed (${detail})`, entry.path);
 }
 
-async function openChecked(root: string, entry: ContextEntry) {
-  let fh;
+/** Opens a walked file (never through a symlink) and checks it is still the same size. */
+function openChecked(root: string, entry: ContextEntry): number {
+  let fd: number;
   try {
-    fh = await open(path.join(root, entry.path), constants.O_RDONLY | NOFOLLOW);
+    fd = openSync(path.join(root, entry.path), constants.O_RDONLY | NOFOLLOW);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === "ENOENT" || code === "ELOOP") throw changed(entry, code === "ELOOP" ? "now a symlink" : "deleted");
@@ -212,35 +259,13 @@ async function openChecked(root: string, entry: ContextEntry) {
       cause: err,
     });
   }
-  const st = await fh.stat();
-  if (!st.isFile()) {
-    await fh.close();
-    throw changed(entry, "no longer a regular file");
-  }
-  if (st.size !== entry.size) {
-    await fh.close();
-    throw changed(entry, `size ${entry.size} -> ${st.size}`);
-  }
-  return fh;
-}
-
-async function assertUnchanged(root: string, entry: ContextEntry): Promise<void> {
-  const fh = await openChecked(root, entry);
-  await fh.close();
-}
-
-async function* fileData(root: string, entry: ContextEntry): AsyncGenerator<Buffer, void, undefined> {
-  const fh = await openChecked(root, entry);
   try {
-    let remaining = entry.size;
-    while (remaining > 0) {
-      const buf = Buffer.allocUnsafe(Math.min(READ_SIZE, remaining));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) throw changed(entry, "truncated");
-      remaining -= bytesRead;
-      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
-    }
-  } finally {
-    await fh.close();
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw changed(entry, "no longer a regular file");
+    if (st.size !== entry.size) throw changed(entry, `size ${entry.size} -> ${st.size}`);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
   }
+  return fd;
 }
