@@ -2,7 +2,7 @@
  * The local control plane: a grpc-js server with ComputeService, BuildService, SecretService,
  * ModelService and server reflection, backed by on-disk state, a driver and an HTTP gateway.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
@@ -15,7 +15,9 @@ import * as reflV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { grpcServiceDefinition, MAX_MESSAGE_BYTES } from "../wire/grpc-service.js";
 import { BuildManager } from "./builds.js";
-import { probePodman } from "./drivers/detect.js";
+import { probeDocker, probePodman } from "./drivers/detect.js";
+import { DockerDriver } from "./drivers/docker.js";
+import { dockerEndpoint } from "./drivers/docker-api.js";
 import { HostDriver } from "./drivers/host.js";
 import { PodmanDriver } from "./drivers/podman.js";
 import type { Driver } from "./drivers/types.js";
@@ -59,7 +61,8 @@ export interface RunningControlPlane {
 
 /**
  * Picks the driver. "auto" takes podman when buildah + podman can run a container here (a quick
- * probe), else the host-process driver; an explicit container driver that cannot work fails with why.
+ * probe), else the Docker Engine API when it answers, else the host-process driver; an explicit
+ * container driver that cannot work fails with why.
  */
 async function chooseDriver(name: ControlPlaneOptions["driver"], dataDir: string, imageCacheDir: string | undefined, log: (l: string) => void): Promise<Driver> {
   const podman = async () => {
@@ -74,7 +77,15 @@ async function chooseDriver(name: ControlPlaneOptions["driver"], dataDir: string
     case "auto": {
       const rep = await probePodman({ stateDir: containersDir, ...(imageCacheDir ? { imageCacheDir } : {}) });
       if (rep.usable) return podman();
-      log(`driver auto: podman is not usable (${rep.why}); using the host-process driver`);
+      const ep = dockerEndpoint();
+      const drep = await probeDocker();
+      if (ep && drep.usable) {
+        log(`driver auto: podman is not usable (${rep.why}); using the Docker Engine API at ${ep.display}`);
+        const d = new DockerDriver(ep, createHash("sha256").update(dataDir).digest("hex").slice(0, 16));
+        await d.init();
+        return d;
+      }
+      log(`driver auto: podman is not usable (${rep.why}) and ${drep.why}; using the host-process driver`);
       return new HostDriver();
     }
     case "podman": {
@@ -82,8 +93,14 @@ async function chooseDriver(name: ControlPlaneOptions["driver"], dataDir: string
       if (!rep.usable) throw new Error(`driver podman is not usable: ${rep.why}${rep.fix ? ` (${rep.fix})` : ""}`);
       return podman();
     }
-    case "docker":
-      throw new Error(`driver docker is not available yet`);
+    case "docker": {
+      const ep = dockerEndpoint();
+      const rep = await probeDocker();
+      if (!ep || !rep.usable) throw new Error(`driver docker is not usable: ${rep.why}${rep.fix ? ` (${rep.fix})` : ""}`);
+      const d = new DockerDriver(ep, createHash("sha256").update(dataDir).digest("hex").slice(0, 16));
+      await d.init();
+      return d;
+    }
     default:
       throw new Error(`unknown driver '${String(name)}' (use auto, host, podman or docker)`);
   }

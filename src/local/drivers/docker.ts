@@ -1,0 +1,273 @@
+/**
+ * Docker Engine API driver: builds with POST /build (the extracted context re-packed as a tar
+ * stream), runs containers with the same platform rules as the podman driver (host network with a
+ * loopback $PORT, read-only root filesystem, tmpfs $HOME, capabilities dropped, no new privileges,
+ * lowered ulimits). Works against dockerd and `podman system service` (DOCKER_HOST=unix://…).
+ * Unlike buildah, the build API cannot mount the machine's pip mirror into RUN steps.
+ */
+import { createWriteStream, promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import * as tar from "tar";
+import { extractArchive, safeEntryPath } from "../archive.js";
+import { redact } from "../builds.js";
+import { ensureDockerfile } from "../buildpacks.js";
+import { DockerfileError } from "../dockerfile.js";
+import { ArchiveError, errorMessage } from "../errors.js";
+import { DEFAULT_NON_ROOT_USER } from "../runtime.js";
+import { writeJson } from "../util.js";
+import { DockerApiError, dockerJson, dockerRequest, jsonLines, type DockerEndpoint } from "./docker-api.js";
+import { baseImages, DEFAULT_CONTAINER_HOME, imageConfigFromInspect } from "./podman.js";
+import { BuildFailure, type BuildRequest, type BuiltImage, type Driver, type InstanceExit, type RunningInstance, type StartOptions } from "./types.js";
+
+const STOP_GRACE_SECS = 5;
+const LABEL = "org.dodil.ignite.control-plane";
+
+export class DockerDriver implements Driver {
+  readonly name = "docker";
+  private readonly running = new Set<string>();
+
+  constructor(
+    private ep: DockerEndpoint,
+    private label: string,
+  ) {}
+
+  async init(): Promise<void> {
+    await this.removeLeftovers();
+  }
+
+  private async removeLeftovers(): Promise<void> {
+    const list = await dockerJson<{ Id: string }[]>(this.ep, {
+      path: "/containers/json",
+      query: { all: "1", filters: JSON.stringify({ label: [`${LABEL}=${this.label}`] }) },
+    });
+    for (const c of list ?? []) await this.remove(c.Id);
+  }
+
+  private async remove(id: string): Promise<void> {
+    await dockerRequest(this.ep, { method: "DELETE", path: `/containers/${encodeURIComponent(id)}`, query: { force: "1" }, timeoutMs: 30_000 })
+      .then((r) => r.resume())
+      .catch(() => undefined);
+  }
+
+  async inspectImage(ref: string) {
+    try {
+      return await dockerJson<Parameters<typeof imageConfigFromInspect>[0]>(this.ep, { path: `/images/${encodeURIComponent(ref)}/json`, timeoutMs: 30_000 });
+    } catch (e) {
+      if (e instanceof DockerApiError && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
+  async build(req: BuildRequest, log: (line: string) => void, signal: AbortSignal): Promise<BuiltImage> {
+    const ctxDir = path.join(req.imageDir, "context");
+    await fsp.rm(ctxDir, { recursive: true, force: true });
+    const secrets = Object.entries(req.buildArgs)
+      .filter(([k, v]) => v.length >= 3 && redact(k, v) !== v)
+      .map(([, v]) => v)
+      .sort((a, b) => b.length - a.length);
+    const clean = (l: string) => secrets.reduce((acc, s) => acc.split(s).join("***"), l);
+    const out = (l: string) => log(clean(l));
+    try {
+      out("Extracting the build context");
+      try {
+        await extractArchive(req.contextFile, ctxDir, req.contextName ? { singleFileName: req.contextName } : {});
+      } catch (e) {
+        if (e instanceof ArchiveError) throw new BuildFailure(e.message);
+        throw e;
+      }
+      const ctxRoot = await fsp.realpath(ctxDir);
+      const dockerfilePath = await ensureDockerfile(ctxRoot, req.dockerfilePath, out);
+      if (!dockerfilePath) throw new BuildFailure("no Dockerfile path was given and no stack was recognised in the context (requirements.txt or package.json): pass a Dockerfile path");
+      let dfRel: string;
+      try {
+        dfRel = safeEntryPath(dockerfilePath);
+      } catch {
+        throw new BuildFailure(`Dockerfile path '${dockerfilePath}' escapes the build context`);
+      }
+      const dfReal = await fsp.realpath(path.join(ctxRoot, dfRel)).catch(() => "");
+      if (!dfReal || !dfReal.startsWith(ctxRoot + path.sep)) throw new BuildFailure(`Dockerfile '${dockerfilePath}' not found in the build context`);
+      for (const base of baseImages(await fsp.readFile(dfReal, "utf8"), req.buildArgs)) {
+        if (!(await this.inspectImage(base))) {
+          throw new BuildFailure(`image ${base} is not available offline: the local control plane cannot pull from a registry; load or tag a local image as ${base}`);
+        }
+      }
+      const entries = (await fsp.readdir(ctxRoot)).sort();
+      const stream = tar.c({ cwd: ctxRoot, portable: true }, entries);
+      const t0 = Date.now();
+      let res: IncomingMessage;
+      try {
+        res = await dockerRequest(this.ep, {
+          method: "POST",
+          path: "/build",
+          query: {
+            t: req.imageRef,
+            dockerfile: path.relative(ctxRoot, dfReal),
+            buildargs: JSON.stringify(req.buildArgs),
+            labels: JSON.stringify({ "org.dodil.ignite.build": req.buildId }),
+            pull: "0",
+            rm: "1",
+            networkmode: "host",
+          },
+          stream: stream as unknown as NodeJS.ReadableStream,
+          contentType: "application/x-tar",
+          signal,
+        });
+      } catch (e) {
+        throw new BuildFailure(clean(`the Docker Engine refused the build: ${errorMessage(e)}`));
+      }
+      let failure = "";
+      let partial = "";
+      await jsonLines(res, (o) => {
+        if (typeof o["error"] === "string") failure = o["error"];
+        const text = typeof o["stream"] === "string" ? o["stream"] : "";
+        const lines = (partial + text).split("\n");
+        partial = lines.pop() ?? "";
+        for (const l of lines) if (l.trim()) out(l.replace(/\s+$/, ""));
+      }).catch((e: unknown) => {
+        failure ||= errorMessage(e);
+      });
+      if (partial.trim()) out(partial);
+      if (signal.aborted) throw new BuildFailure("build cancelled");
+      if (failure) throw new BuildFailure(clean(failure.trim()));
+      const inspect = await this.inspectImage(req.imageRef);
+      if (!inspect) throw new BuildFailure(`the built image ${req.imageRef} cannot be found`);
+      const image: BuiltImage = { ref: req.imageRef, driver: this.name, dir: inspect.Id, config: imageConfigFromInspect(inspect), createdAtMs: Date.now() };
+      await writeJson(path.join(req.imageDir, "image.json"), image);
+      out(`Built image ${inspect.Id.replace(/^sha256:/, "").slice(0, 12)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      return image;
+    } catch (e) {
+      if (e instanceof DockerfileError) throw new BuildFailure(e.message);
+      throw e;
+    } finally {
+      await fsp.rm(ctxDir, { recursive: true, force: true });
+    }
+  }
+
+  async localImage(ref: string): Promise<BuiltImage | undefined> {
+    const i = await this.inspectImage(ref);
+    if (!i) return undefined;
+    return { ref, driver: this.name, dir: i.Id, config: imageConfigFromInspect(i), createdAtMs: Date.now() };
+  }
+
+  async imageAvailable(image: BuiltImage): Promise<boolean> {
+    return image.driver === this.name && !!(await this.inspectImage(image.dir).catch(() => undefined));
+  }
+
+  async removeImage(image: BuiltImage): Promise<void> {
+    await dockerRequest(this.ep, { method: "DELETE", path: `/images/${encodeURIComponent(image.dir)}`, timeoutMs: 60_000 })
+      .then((r) => r.resume())
+      .catch(() => undefined);
+  }
+
+  async start(image: BuiltImage, opts: StartOptions): Promise<RunningInstance> {
+    const cfg = image.config;
+    if (!cfg.cmd && !cfg.entrypoint) throw new Error(`image ${image.ref} has no CMD or ENTRYPOINT`);
+    await fsp.mkdir(opts.instanceDir, { recursive: true });
+    const home = opts.env["HOME"] || cfg.env["HOME"] || DEFAULT_CONTAINER_HOME;
+    const name = `ignite-${path.basename(opts.instanceDir).replace(/[^a-zA-Z0-9_.-]/g, "-")}-${randomBytes(3).toString("hex")}`.slice(0, 120);
+    const env = { ...opts.env, PORT: String(opts.port), HOME: home };
+    const created = await dockerJson<{ Id: string }>(this.ep, {
+      method: "POST",
+      path: "/containers/create",
+      query: { name },
+      body: {
+        Image: image.dir,
+        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        ...(cfg.user.trim() ? {} : { User: DEFAULT_NON_ROOT_USER }),
+        Labels: { [LABEL]: this.label },
+        StopTimeout: STOP_GRACE_SECS,
+        HostConfig: {
+          NetworkMode: "host",
+          ReadonlyRootfs: true,
+          Tmpfs: { [home]: "rw,mode=1777,size=268435456" },
+          CapDrop: ["ALL"],
+          SecurityOpt: ["no-new-privileges"],
+          Ulimits: [
+            { Name: "nofile", Soft: 20000, Hard: 20000 },
+            { Name: "nproc", Soft: 32768, Hard: 32768 },
+          ],
+        },
+      },
+    });
+    const id = created.Id;
+    this.running.add(id);
+    opts.log(`starting container ${name} from ${image.ref}, PORT=${opts.port}, HOME=${home} (tmpfs), read-only root filesystem`);
+    try {
+      (await dockerRequest(this.ep, { method: "POST", path: `/containers/${id}/start`, timeoutMs: 60_000 })).resume();
+    } catch (e) {
+      await this.remove(id);
+      this.running.delete(id);
+      throw new Error(`the container did not start: ${errorMessage(e)}`);
+    }
+    const ring: string[] = [];
+    const file = createWriteStream(path.join(opts.instanceDir, "output.log"), { flags: "a" });
+    const partials = { stdout: "", stderr: "" };
+    const push = (stream: "stdout" | "stderr", text: string) => {
+      file.write(text);
+      const lines = (partials[stream] + text).split("\n");
+      partials[stream] = lines.pop() ?? "";
+      for (const l of lines) {
+        ring.push(l);
+        if (ring.length > 200) ring.shift();
+        opts.onOutput?.(stream, l);
+      }
+    };
+    // logs: the multiplexed stream (8-byte frame headers) of a container without a TTY
+    void dockerRequest(this.ep, { path: `/containers/${id}/logs`, query: { follow: "1", stdout: "1", stderr: "1" } })
+      .then(async (res) => {
+        let buf = Buffer.alloc(0);
+        for await (const chunk of res) {
+          buf = Buffer.concat([buf, chunk as Buffer]);
+          while (buf.length >= 8) {
+            const size = buf.readUInt32BE(4);
+            if (buf.length < 8 + size) break;
+            push(buf[0] === 2 ? "stderr" : "stdout", buf.subarray(8, 8 + size).toString("utf8"));
+            buf = buf.subarray(8 + size);
+          }
+        }
+      })
+      .catch(() => undefined);
+    let alive = true;
+    const exited: Promise<InstanceExit> = dockerJson<{ StatusCode?: number }>(this.ep, { method: "POST", path: `/containers/${id}/wait` })
+      .then((w) => ({ code: w?.StatusCode ?? null, signal: null }))
+      .catch(() => ({ code: null, signal: null }))
+      .then(async (x) => {
+        alive = false;
+        await new Promise((r) => setTimeout(r, 100)); // let the log stream drain
+        file.end();
+        return x;
+      });
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        if (alive) {
+          await dockerRequest(this.ep, { method: "POST", path: `/containers/${id}/stop`, query: { t: String(STOP_GRACE_SECS) }, timeoutMs: (STOP_GRACE_SECS + 30) * 1000 })
+            .then((r) => r.resume())
+            .catch(() => undefined);
+          await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+        }
+        await this.remove(id);
+        this.running.delete(id);
+      })();
+      return stopping;
+    };
+    const portMap = new Map<number, number>([[opts.port, opts.port]]);
+    for (const p of opts.extraPorts) portMap.set(p, p);
+    return {
+      id: name,
+      hostPort: opts.port,
+      portMap,
+      startedAtMs: Date.now(),
+      exited,
+      alive: () => alive,
+      recentOutput: (n = 20) => ring.filter((l) => l.trim()).slice(-n),
+      stop,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.removeLeftovers().catch(() => undefined);
+  }
+}

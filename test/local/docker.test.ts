@@ -1,0 +1,108 @@
+/**
+ * The docker driver (Docker Engine API) against `podman system service` on a unix socket in a temp
+ * dir, using the shared offline base images: build with a redacted secret build arg, the platform's
+ * runtime rules, a named USER refused, no container left after stop. Skipped with a visible reason
+ * where podman is not installed (a failure in CI).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as grpc from "@grpc/grpc-js";
+import { BuildService } from "../../src/gen/dodil/ignite/v1/build_pb.js";
+import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
+import { ComputeService } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
+import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
+import { cacheStoreGraphRoot, prepareContainersConfig } from "../../src/local/drivers/containers.js";
+import { dockerJson } from "../../src/local/drivers/docker-api.js";
+import { probeDocker } from "../../src/local/drivers/detect.js";
+import { busyboxAppFiles, createApp, ensureBusybox, followBuild, imageCache, inCI, invoke, podmanMissing, publish, saveContext } from "./container-helpers.js";
+import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
+
+const TOKEN = "tok-acme";
+const skip = !!podmanMissing && !inCI;
+if (skip) console.warn(`[docker driver tests skipped] ${podmanMissing} (they run against podman system service)`);
+
+describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? ` (skipped: ${podmanMissing})` : ""}`, () => {
+  let svc: ChildProcess | undefined;
+  let svcDir: string;
+  let dataDir: string;
+  let cp: RunningControlPlane;
+  let c: TestClient;
+  let b: TestClient;
+  let sock: string;
+  const savedDockerHost = process.env["DOCKER_HOST"];
+
+  beforeAll(async () => {
+    if (podmanMissing) throw new Error(`the docker driver tests need ${podmanMissing}`);
+    await ensureBusybox();
+    svcDir = tempDir("docker-svc");
+    dataDir = tempDir("docker");
+    const cfg = await prepareContainersConfig(path.join(svcDir, "containers"), { additionalImageStores: [cacheStoreGraphRoot(imageCache)] });
+    sock = path.join(svcDir, "podman.sock");
+    svc = spawn("podman", ["system", "service", "--time=0", `unix://${sock}`], { env: cfg.env, stdio: "ignore" });
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+    process.env["DOCKER_HOST"] = `unix://${sock}`;
+    const rep = await probeDocker();
+    expect(rep.usable, rep.why).toBe(true);
+    cp = await startControlPlane({ listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir, driver: "docker", tokens: { [TOKEN]: "acme-corp" }, readyTimeoutMs: 20_000 });
+    c = new TestClient(ComputeService, cp.grpcEndpoint, TOKEN);
+    b = new TestClient(BuildService, cp.grpcEndpoint, TOKEN);
+  }, 120_000);
+
+  afterAll(async () => {
+    c?.close();
+    b?.close();
+    await cp?.stop();
+    if (savedDockerHost === undefined) delete process.env["DOCKER_HOST"];
+    else process.env["DOCKER_HOST"] = savedDockerHost;
+    if (svc?.pid) {
+      svc.kill("SIGTERM");
+      await new Promise((r) => svc!.once("exit", r));
+    }
+    // the service leaves its storage's private overlay mount behind
+    for (const m of readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "")) {
+      if (svcDir && m.startsWith(svcDir)) spawnSync("umount", ["-l", m]);
+    }
+    if (dataDir) cleanup(dataDir);
+    if (svcDir) cleanup(svcDir);
+  }, 60_000);
+
+  it("builds through the Engine API, redacts secrets, and runs under the platform's rules", async () => {
+    expect(cp.driver).toBe("docker");
+    await createApp(c, "bb", { healthPath: "/cgi-bin/app", env: { APP_SETTING: "via-docker" } });
+    const saved = await saveContext(c, b, "bb", await makeTarGz(busyboxAppFiles()), { buildArgs: { GREETING_ARG: "hallo", API_TOKEN: "d0cker-secret-99" } });
+    const build = await followBuild(c, saved.draft!.deployId);
+    expect(build.status, build.lines.join("\n")).toBe(BuildStatus.SUCCEEDED);
+    expect(build.lines.some((l) => /STEP \d+\/\d+: RUN chmod/i.test(l))).toBe(true);
+    expect(build.lines.join("\n")).not.toContain("d0cker-secret-99");
+    expect(build.lines.some((l) => l.includes("token ***"))).toBe(true);
+    await publish(c, "bb");
+    const r = await invoke(c, "bb", {}, "/cgi-bin/app");
+    expect(r.head.statusCode, r.text).toBe(200);
+    expect(r.json).toMatchObject({ uid: "65534", home: "/tmp/ignite", home_state: "writable", rootfs: "read-only", built: "hallo", app_env: "via-docker" });
+  }, 120_000);
+
+  it("fails on a missing base image and refuses a named USER", async () => {
+    await createApp(c, "nobase");
+    const s1 = await saveContext(c, b, "nobase", await makeTarGz({ Dockerfile: 'FROM example.invalid/none:1\nCMD ["true"]\n' }));
+    const f = await followBuild(c, s1.draft!.deployId);
+    expect(f.status).toBe(BuildStatus.FAILED);
+    expect(f.lines.join("\n")).toMatch(/image example\.invalid\/none:1 is not available offline/);
+    await createApp(c, "named", { healthPath: "/cgi-bin/app" });
+    const s2 = await saveContext(c, b, "named", await makeTarGz(busyboxAppFiles({ user: "www-data" })));
+    expect((await followBuild(c, s2.draft!.deployId)).status).toBe(BuildStatus.SUCCEEDED);
+    const e = await publish(c, "named").catch((x: unknown) => x);
+    expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(String((e as Error).message)).toMatch(/CreateContainerConfigError: USER www-data is not numeric/);
+  }, 120_000);
+
+  it("leaves no container behind when the control plane stops", async () => {
+    const ep = { socketPath: sock, display: sock };
+    const before = await dockerJson<unknown[]>(ep, { path: "/containers/json", query: { all: "1" } });
+    expect(before.length).toBeGreaterThan(0);
+    await cp.stop();
+    const after = await dockerJson<unknown[]>(ep, { path: "/containers/json", query: { all: "1" } });
+    expect(after).toEqual([]);
+  }, 60_000);
+});
