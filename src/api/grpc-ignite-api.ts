@@ -3,7 +3,13 @@ import * as grpc from "@grpc/grpc-js";
 import { parseEndpoint } from "../config/config-keys.js";
 import { MAX_MESSAGE_BYTES, deserializer, serializer } from "../wire/grpc-service.js";
 import type { CallOptions, IgniteApi } from "./ignite-api.js";
+import { ApiError } from "../errors.js";
 import { toApiError } from "./status-error.js";
+
+/** Methods that only read, so a retry can never apply a change twice. */
+const IDEMPOTENT = /^(Get|List|HealthCheck)/;
+const READ_RETRIES = 3;
+const RETRY_BASE_MS = 200;
 
 export interface GrpcIgniteApiOptions {
   endpoint: string;
@@ -32,7 +38,28 @@ export class GrpcIgniteApi implements IgniteApi {
     });
   }
 
-  unary<I extends DescMessage, O extends DescMessage>(method: DescMethod & { input: I; output: O }, request: MessageInitShape<I>, options: CallOptions = {}): Promise<MessageShape<O>> {
+  /**
+   * A unary call. Reads (Get*, List*, HealthCheck) are retried on UNAVAILABLE with jittered
+   * backoff, within the one deadline; mutations are never retried, since a lost answer does not
+   * mean the change did not happen.
+   */
+  async unary<I extends DescMessage, O extends DescMessage>(method: DescMethod & { input: I; output: O }, request: MessageInitShape<I>, options: CallOptions = {}): Promise<MessageShape<O>> {
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
+    const retries = IDEMPOTENT.test(method.name) ? READ_RETRIES : 0;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.unaryOnce(method, request, { ...options, timeoutMs: deadline === Infinity ? 0 : Math.max(1, deadline - Date.now()) });
+      } catch (error) {
+        const delay = RETRY_BASE_MS * 2 ** attempt * (0.5 + Math.random());
+        if (!(error instanceof ApiError && error.code === "UNAVAILABLE") || attempt >= retries || Date.now() + delay >= deadline || options.signal?.aborted) throw error;
+        this.options.trace?.(`${method.parent.name}.${method.name} unavailable; retry ${attempt + 1}/${retries} in ${Math.round(delay)}ms`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  private unaryOnce<I extends DescMessage, O extends DescMessage>(method: DescMethod & { input: I; output: O }, request: MessageInitShape<I>, options: CallOptions): Promise<MessageShape<O>> {
     const call = this.prepare(method, options);
     return new Promise((resolve, reject) => {
       const stream = this.client.makeUnaryRequest(

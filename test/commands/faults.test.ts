@@ -1,0 +1,85 @@
+import { createServer, type Server, type Socket } from "node:net";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { startControlPlane } from "../../src/local/control-plane.js";
+import { ACME_TOKEN, removeDir } from "../helpers/control-plane.js";
+import { runCli } from "../helpers/run-cli.js";
+
+const servers: Server[] = [];
+const sockets: Socket[] = [];
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+});
+
+/** A TCP server on a free loopback port that treats every connection with `onConnection`. */
+async function tcpServer(onConnection: (socket: Socket) => void): Promise<string> {
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    onConnection(socket);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (!address || typeof address === "string") throw new Error("no port");
+  return `127.0.0.1:${address.port}`;
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+const env = (endpoint: string) => ({ IGNITE_API_ENDPOINT: endpoint, IGNITE_TOKEN: ACME_TOKEN, IGNITE_DEBUG: "1" });
+
+describe("faults: the CLI never hangs and says what it tried", () => {
+  it("a server that accepts and never answers: exit 8 once --timeout has passed", async () => {
+    const endpoint = await tcpServer(() => {});
+    const started = Date.now();
+    const result = await runCli(["ignite", "app", "get", "acme-corp:greeter", "--timeout", "2s"], { env: env(endpoint) });
+    expect(result.exitCode).toBe(8);
+    expect(result.stderr).toMatch(/did not finish within 2s/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it("a server that closes every connection at once: exit 9 naming the endpoint", async () => {
+    const endpoint = await tcpServer((socket) => socket.destroy());
+    const result = await runCli(["ignite", "app", "list", "--timeout", "5s"], { env: env(endpoint) });
+    expect(result.exitCode).toBe(9);
+    expect(result.stderr).toContain(`cannot reach the Ignite API at ${endpoint}`);
+  });
+
+  it("retries a read while the server comes up", async () => {
+    const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), "ignite-late-"));
+    let plane: Awaited<ReturnType<typeof startControlPlane>> | undefined;
+    const late = new Promise<void>((resolve) =>
+      setTimeout(async () => {
+        plane = await startControlPlane({ listen: `127.0.0.1:${port}`, gatewayListen: "127.0.0.1:0", dataDir, driver: "host", tokens: { [ACME_TOKEN]: "acme-corp" } });
+        resolve();
+      }, 150),
+    );
+    try {
+      const result = await runCli(["ignite", "app", "list", "-o", "json"], { env: env(`127.0.0.1:${port}`) });
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stdout.trim()).toBe("[]");
+      expect(result.stderr).toMatch(/ListApps unavailable; retry 1\/3/);
+    } finally {
+      await late;
+      await plane?.stop();
+      removeDir(dataDir);
+    }
+  });
+
+  it("does not retry a mutation", async () => {
+    const result = await runCli(["ignite", "app", "create", "acme-corp:greeter"], { env: env("127.0.0.1:1") });
+    expect(result.exitCode).toBe(9);
+    expect(result.stderr).not.toMatch(/retry/);
+  });
+});
