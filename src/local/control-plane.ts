@@ -140,7 +140,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
   await builds.recover();
   const runtime = new RuntimeManager(driver, store, log, o.readyTimeoutMs ?? 60_000, o.idleTimeoutMs ?? 15 * 60_000);
   let gatewayPort = 0;
-  const platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, log });
+  const platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, log, driver });
   builds.onFinished = (b) => platform.onBuildFinished(b);
 
   // Gateway first: public URLs need its port.

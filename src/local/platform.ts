@@ -36,6 +36,8 @@ import {
 import { archiveHasFile, inspectArchive, type ArchiveInfo, type ArchiveKind, detectArchiveKind } from "./archive.js";
 import type { BuildManager } from "./builds.js";
 import { detectStack } from "./buildpacks.js";
+import type { Driver } from "./drivers/types.js";
+import { prebuiltBuild } from "./prebuilt.js";
 import {
   alreadyExists,
   ArchiveError,
@@ -72,6 +74,8 @@ export interface PlatformDeps {
   baseDomain: string;
   gatewayPort: () => number;
   log: (line: string) => void;
+  /** The build/run driver (prebuilt images are looked up in its local storage). */
+  driver?: Driver;
 }
 
 export function checkOrgName(org: string): void {
@@ -588,9 +592,9 @@ export class Platform {
     await this.requireApp(org, app);
     const d = await this.d.store.getDraft(org, app);
     if (!d) throw failedPrecondition(`app ${key} has no draft to publish; save one first (SaveDraft)`);
-    if (d.source === "prebuilt") throw failedPrecondition(`image ${d.imageRef} is not available offline (the local control plane cannot pull images)`);
     if (d.source === "compile") requireSupportedRuntime(d.runtime, `publish ${key}`);
-    const build = await this.draftBuild(org, app, d);
+    // a prebuilt image must already be in the driver's local storage (prebuilt.ts)
+    const build = d.source === "prebuilt" ? await prebuiltBuild(this.d.store, this.d.driver, org, app, d.imageRef ?? "") : await this.draftBuild(org, app, d);
     const image = (await this.d.builds.image(build))!;
     return this.appLocks.run(key, async () => {
       const meta = await this.requireApp(org, app);

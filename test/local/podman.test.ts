@@ -5,7 +5,10 @@
  * read-only root filesystem, writable $HOME, $PORT), a crashing app, the seed's Dockerfile
  * unmodified, and no container left after the control plane stops.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
+import { create } from "@bufbuild/protobuf";
+import { SaveDraftRequestSchema } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
@@ -174,6 +177,26 @@ describe.skipIf(skip)(`podman driver${podmanMissing ? ` (skipped: ${podmanMissin
     },
     120_000,
   );
+
+  it("runs a prebuilt image present locally and fails clearly when it is absent (--image-ref)", async () => {
+    // a local image: the busybox app built by the first test is tagged under a user-chosen name
+    const env = { ...process.env, CONTAINERS_CONF: `${dataDir}/containers/containers.conf`, CONTAINERS_STORAGE_CONF: `${dataDir}/containers/storage.conf` };
+    const built = execFileSync("podman", ["images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=local.ignite/acme-corp/bb"], { env, encoding: "utf8" }).split("\n")[0]!;
+    execFileSync("podman", ["tag", built, "registry.example.invalid/team/bb:1.0"], { env });
+    await createApp(c, "pre", { healthPath: "/cgi-bin/app" });
+    const prebuilt = (imageRef: string) =>
+      c.unary("saveDraft", create(SaveDraftRequestSchema, { appName: "pre", code: { source: { case: "image", value: { source: { case: "prebuilt", value: { imageRef } } } } } }));
+    await prebuilt("registry.example.invalid/team/bb:1.0");
+    const pub = await publish(c, "pre");
+    expect(pub.version).toBe(1);
+    const r = await invoke(c, "pre", {}, "/cgi-bin/app");
+    expect(r.json).toMatchObject({ uid: "65534", rootfs: "read-only" });
+    await prebuilt("registry.example.invalid/team/absent:2");
+    const e = await publish(c, "pre").catch((x: unknown) => x);
+    expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(String((e as Error).message)).toMatch(/image registry\.example\.invalid\/team\/absent:2 is not available offline/);
+    expect((await invoke(c, "pre", {}, "/cgi-bin/app")).head.version).toBe(1);
+  }, 60_000);
 
   it("doctor reports podman usable and auto picks it", async () => {
     const rep = await doctor({ imageCacheDir: imageCache });
