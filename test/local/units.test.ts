@@ -173,7 +173,7 @@ describe("control plane options", () => {
     const { startControlPlane } = await import("../../src/local/control-plane.js");
     const dataDir = tempDir("tokens");
     try {
-      const opts = { listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir, driver: "auto" as const, tokens: {} };
+      const opts = { listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir, driver: "host" as const, tokens: {} };
       const a = await startControlPlane(opts);
       await a.stop();
       const b = await startControlPlane(opts);
@@ -182,7 +182,15 @@ describe("control plane options", () => {
       expect(b.tokens).toEqual(a.tokens);
       expect(a.grpcEndpoint).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(a.gatewayUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      await expect(startControlPlane({ ...opts, driver: "podman" })).rejects.toThrow("driver podman is not available yet");
+      const saved = process.env["DOCKER_HOST"];
+      process.env["DOCKER_HOST"] = `unix://${dataDir}/no-such.sock`;
+      try {
+        await expect(startControlPlane({ ...opts, driver: "docker" })).rejects.toThrow(/driver docker is not usable: no Docker Engine API at unix:\/\/.*no-such\.sock/);
+      } finally {
+        if (saved === undefined) delete process.env["DOCKER_HOST"];
+        else process.env["DOCKER_HOST"] = saved;
+      }
+      await expect(startControlPlane({ ...opts, driver: "nope" as "host" })).rejects.toThrow(/unknown driver 'nope'/);
     } finally {
       cleanup(dataDir);
     }
