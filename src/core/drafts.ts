@@ -183,12 +183,40 @@ export function publishDraft(api: IgniteApi, ref: AppRef): Promise<PublishDraftR
   return api.unary(ComputeService.method.publishDraft, appFields(ref));
 }
 
-/** The build log of the app's current draft; `follow` keeps streaming until the build ends. */
-export async function* streamDraftBuildLog(api: IgniteApi, ref: AppRef, options: { follow: boolean; fromOffset?: number }): AsyncGenerator<StreamCompileLogsResponse["item"]> {
+/** Reconnects of a followed build log after the server went away (e.g. a control-plane restart). */
+const FOLLOW_RECONNECTS = 10;
+
+/**
+ * The build log of the app's current draft; `follow` keeps streaming until the build ends. A
+ * followed stream that loses its server reconnects (a bounded number of times, with backoff) and
+ * resumes after the last line it yielded, so nothing is printed twice or skipped.
+ */
+export async function* streamDraftBuildLog(
+  api: IgniteApi,
+  ref: AppRef,
+  options: { follow: boolean; fromOffset?: number; onReconnect?: (attempt: number, error: ApiError) => void },
+): AsyncGenerator<StreamCompileLogsResponse["item"]> {
   const draft = await getDraftInfo(api, ref);
   if (!draft) throw new CliError("NOT_FOUND", `${formatAppRef(ref)} has no draft`, { hint: `save one with \`dodil ignite draft save ${formatAppRef(ref)} --code <dir> --dockerfile-path Dockerfile\`` });
   if (!draft.deployId) throw new CliError("NOT_FOUND", `the draft of ${formatAppRef(ref)} has no build log (nothing to build for this source)`);
-  const stream = api.serverStream(ComputeService.method.streamCompileLogs, { deployId: draft.deployId, follow: options.follow, fromOffset: BigInt(options.fromOffset ?? 0) });
-  for await (const message of stream) yield message.item;
+  let next = BigInt(options.fromOffset ?? 0);
+  for (let reconnects = 0; ; ) {
+    try {
+      const stream = api.serverStream(ComputeService.method.streamCompileLogs, { deployId: draft.deployId, follow: options.follow, fromOffset: next });
+      for await (const message of stream) {
+        if (message.item.case === "entry") {
+          if (message.item.value.offset < next) continue;
+          next = message.item.value.offset + 1n;
+        }
+        yield message.item;
+      }
+      return;
+    } catch (error) {
+      if (!(options.follow && error instanceof ApiError && error.code === "UNAVAILABLE") || reconnects >= FOLLOW_RECONNECTS) throw error;
+      reconnects += 1;
+      options.onReconnect?.(reconnects, error);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** reconnects)));
+    }
+  }
 }
 

@@ -17,7 +17,8 @@ export const draftCompileLogsCommand = defineCommand({
     const follow = opt.flag(options, "follow");
     const { output } = ctx;
     let ended = false;
-    for await (const item of streamDraftBuildLog(await ctx.api(), ref, { follow })) {
+    const onReconnect = (attempt: number) => output.warn(`lost the build log stream; reconnecting (attempt ${attempt})`);
+    for await (const item of streamDraftBuildLog(await ctx.api(), ref, { follow, onReconnect })) {
       if (item.case === "entry") {
         if (output.isMachine) output.jsonLine({ offset: Number(item.value.offset), timestamp_ms: Number(item.value.timestampMs), line: item.value.line });
         else output.line(item.value.line);
