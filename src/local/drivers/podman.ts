@@ -336,6 +336,10 @@ export class PodmanDriver implements Driver {
     const r = await this.podman(["ps", "-a", "-q", "--filter", `label=${LABEL}=${this.instanceLabel}`], 30_000);
     const ids = r.stdout.split("\n").filter(Boolean);
     if (ids.length) await this.podman(["rm", "-f", "-t", "0", ...ids], 60_000);
+    // the run root (under /tmp) only holds state of containers that are gone now
+    if (!ids.length || (await this.podman(["ps", "-a", "-q"], 30_000)).stdout.trim() === "") {
+      await fsp.rm(this.cfg.runRoot, { recursive: true, force: true }).catch(() => undefined);
+    }
   }
 }
 
