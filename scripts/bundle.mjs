@@ -22,9 +22,10 @@ await build({
   banner: { js: 'import { createRequire as __ignite_createRequire } from "node:module"; const require = __ignite_createRequire(import.meta.url);' },
   plugins: [
     {
+      // `dev` and its subcommands load src/local on demand: keep it the tsc output in dist/local.
       name: "local-control-plane-external",
       setup(b) {
-        b.onResolve({ filter: /\/local\/control-plane\.js$/ }, () => ({ path: "../local/control-plane.js", external: true }));
+        b.onResolve({ filter: /^(\.\.\/)+local\// }, (args) => ({ path: `../local/${args.path.replace(/^(\.\.\/)+local\//, "")}`, external: true }));
       },
     },
   ],

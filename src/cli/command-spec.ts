@@ -27,6 +27,8 @@ export interface CommandSpec {
   args?: ArgSpec[];
   options?: OptionSpec[];
   examples: string[];
+  /** Commands under this one (`dev doctor`); the command itself still runs when none is named. */
+  subcommands?: CommandSpec[];
   /** Returns what to print, or nothing when the handler streamed its own output. */
   handler(args: string[], options: OptionValues, ctx: CommandContext): Promise<ResultView | void>;
 }
@@ -40,6 +42,15 @@ export interface GroupSpec {
 
 export function isGroup(spec: CommandSpec | GroupSpec): spec is GroupSpec {
   return "commands" in spec;
+}
+
+/** Every runnable command under `specs` with its path (`["app", "create"]`), for tests and docs. */
+export function commandPaths(specs: Array<CommandSpec | GroupSpec>, prefix: string[] = []): Array<{ path: string[]; spec: CommandSpec }> {
+  return specs.flatMap((spec) => {
+    const path = [...prefix, spec.name];
+    if (isGroup(spec)) return commandPaths(spec.commands, path);
+    return [{ path, spec }, ...commandPaths(spec.subcommands ?? [], path)];
+  });
 }
 
 export function defineCommand(spec: CommandSpec): CommandSpec {

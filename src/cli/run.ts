@@ -120,6 +120,7 @@ function buildCommand(spec: CommandSpec | GroupSpec, environment: RunEnvironment
     else command.option(option.flags, option.description);
   }
   addGlobalOptions(command, spec.options ?? []);
+  for (const sub of spec.subcommands ?? []) command.addCommand(buildCommand(sub, environment, state));
   if (spec.examples.length > 0) command.addHelpText("after", `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join("\n")}`);
   command.action(async (...actionArgs: unknown[]) => {
     const args = actionArgs.slice(0, (spec.args ?? []).length).map((a) => (typeof a === "string" ? a : ""));

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { isGroup, type CommandSpec, type GroupSpec } from "../../src/cli/command-spec.js";
+import { commandPaths, type CommandSpec, type GroupSpec } from "../../src/cli/command-spec.js";
 import { igniteCommands } from "../../src/cli/commands/index.js";
 import { runCli } from "../helpers/run-cli.js";
 
-function leaves(specs: Array<CommandSpec | GroupSpec>, path: string[] = []): Array<[string, CommandSpec]> {
-  return specs.flatMap((spec) => (isGroup(spec) ? leaves(spec.commands, [...path, spec.name]) : [[[...path, spec.name].join(" "), spec] as [string, CommandSpec]]));
+function leaves(specs: Array<CommandSpec | GroupSpec>): Array<[string, CommandSpec]> {
+  return commandPaths(specs).map(({ path, spec }) => [path.join(" "), spec]);
 }
 
 describe("help and usage", () => {

@@ -2,6 +2,8 @@ import { join, resolve } from "node:path";
 import { parseEndpoint } from "../../config/config-keys.js";
 import { UsageError } from "../../errors.js";
 import { defineCommand, opt } from "../command-spec.js";
+import { devDoctorCommand } from "./dev-doctor.js";
+import { devSetupCommand } from "./dev-setup.js";
 
 const DRIVERS = ["auto", "host", "podman", "docker"] as const;
 type DriverName = (typeof DRIVERS)[number];
@@ -24,6 +26,7 @@ export const devCommand = defineCommand({
     "dodil ignite dev",
     "dodil ignite dev --listen 127.0.0.1:0 --gateway-listen 127.0.0.1:0 --data-dir ./.ignite --token acme-corp=dev-token -o json",
   ],
+  subcommands: [devDoctorCommand, devSetupCommand],
   async handler(_args, options, ctx) {
     const listen = opt.string(options, "listen") ?? "127.0.0.1:50051";
     const gatewayListen = opt.string(options, "gatewayListen") ?? "127.0.0.1:8080";
