@@ -35,14 +35,23 @@ invoke_ada() {
 }
 
 step "Start a local control plane (free loopback ports, temporary data dir)"
+# Real image builds and containers (buildah + podman) where they can be set up; else the host driver.
+driver="${IGNITE_DEMO_DRIVER:-}"
+if [ -z "$driver" ]; then
+  echo "setting up container tools and offline base images (scripts/setup-base-images.sh)…"
+  if bash "$repo/scripts/setup-base-images.sh" >"$work/setup.log" 2>&1; then driver=auto; else
+    echo "container setup failed (last lines below); the demo uses the host driver"; tail -n 5 "$work/setup.log"; driver=host
+  fi
+fi
 mkfifo "$work/ready"
-dodil ignite dev --listen 127.0.0.1:0 --gateway-listen 127.0.0.1:0 --data-dir "$work/data" --driver "${IGNITE_DEMO_DRIVER:-host}" \
+dodil ignite dev --listen 127.0.0.1:0 --gateway-listen 127.0.0.1:0 --data-dir "$work/data" --driver "$driver" \
   --token "acme-corp=$token" -o json >"$work/ready" 2>"$work/control-plane.log" &
 plane_pid=$!
 read -r ready <"$work/ready" || { cat "$work/control-plane.log" >&2; exit 1; }
 grpc="$(node -e 'console.log(JSON.parse(process.argv[1]).grpc_endpoint)' "$ready")"
 gateway="$(node -e 'console.log(JSON.parse(process.argv[1]).gateway_url)' "$ready")"
-echo "control plane: gRPC $grpc, gateway $gateway (pid $plane_pid)"
+chosen="$(node -e 'console.log(JSON.parse(process.argv[1]).driver)' "$ready")"
+echo "control plane: gRPC $grpc, gateway $gateway, driver $chosen (pid $plane_pid)"
 
 step "Prerequisites: point the CLI at it (--debug = plaintext, as documented for local endpoints)"
 printf '$ dodil ignite config set token <token>\n'
