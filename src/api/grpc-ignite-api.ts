@@ -1,10 +1,11 @@
 import { create, type DescMessage, type DescMethod, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import * as tls from "node:tls";
 import { parseEndpoint } from "../config/config-keys.js";
 import { MAX_MESSAGE_BYTES, deserializer, serializer } from "../wire/grpc-service.js";
 import type { CallOptions, IgniteApi } from "./ignite-api.js";
 import { ApiError } from "../errors.js";
-import { toApiError } from "./status-error.js";
+import { TlsVerificationError, toApiError } from "./status-error.js";
 
 /** Methods that only read, so a retry can never apply a change twice. */
 const IDEMPOTENT = /^(Get|List|HealthCheck)/;
@@ -19,6 +20,8 @@ export interface GrpcIgniteApiOptions {
   timeoutMs: number;
   /** Request traces (method, duration, status); never given the token. */
   trace?: (line: string) => void;
+  /** Extra CA certificates (PEM) trusted in addition to the system roots, and where they came from. */
+  caCert?: { pem: Buffer; source: string };
 }
 
 /** IgniteApi over @grpc/grpc-js: one channel, bearer metadata, deadlines and status mapping. */
@@ -28,7 +31,10 @@ export class GrpcIgniteApi implements IgniteApi {
 
   constructor(private readonly options: GrpcIgniteApiOptions) {
     this.endpoint = parseEndpoint(options.endpoint).target;
-    const credentials = options.plaintext ? grpc.credentials.createInsecure() : grpc.credentials.createSsl();
+    // grpc-js trusts only the roots it is given, so a user CA is added to Node's bundled roots, never instead of them.
+    const credentials = options.plaintext
+      ? grpc.credentials.createInsecure()
+      : grpc.credentials.createSsl(options.caCert ? Buffer.concat([Buffer.from(tls.rootCertificates.join("\n") + "\n"), options.caCert.pem]) : null);
     this.client = new grpc.Client(this.endpoint, credentials, {
       "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
       "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
@@ -52,7 +58,7 @@ export class GrpcIgniteApi implements IgniteApi {
         return await this.unaryOnce(method, request, { ...options, timeoutMs: deadline === Infinity ? 0 : Math.max(1, deadline - Date.now()) });
       } catch (error) {
         const delay = RETRY_BASE_MS * 2 ** attempt * (0.5 + Math.random());
-        if (!(error instanceof ApiError && error.code === "UNAVAILABLE") || attempt >= retries || Date.now() + delay >= deadline || options.signal?.aborted) throw error;
+        if (!(error instanceof ApiError && error.code === "UNAVAILABLE") || error instanceof TlsVerificationError || attempt >= retries || Date.now() + delay >= deadline || options.signal?.aborted) throw error;
         this.options.trace?.(`${method.parent.name}.${method.name} unavailable; retry ${attempt + 1}/${retries} in ${Math.round(delay)}ms`);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
@@ -155,7 +161,7 @@ export class GrpcIgniteApi implements IgniteApi {
         const outcome = error ? (grpc.status[error.code] ?? String(error.code)) : "OK";
         trace?.(`${label} ${this.endpoint} (${this.options.plaintext ? "plaintext" : "tls"}, ${this.options.token ? "bearer ***" : "no token"}): ${outcome} in ${Date.now() - started}ms`);
       },
-      toError: (error: grpc.ServiceError) => toApiError(error, { endpoint: this.endpoint, method: label, plaintext: this.options.plaintext, timeoutMs }),
+      toError: (error: grpc.ServiceError) => toApiError(error, { endpoint: this.endpoint, method: label, plaintext: this.options.plaintext, timeoutMs, ...(this.options.caCert ? { caSource: this.options.caCert.source } : {}) }),
       bindAbort: (cancel: () => void) => {
         if (!options.signal) return;
         if (options.signal.aborted) cancel();

@@ -21,17 +21,19 @@ const STATUS_NAMES: Record<number, ErrorCode> = {
 };
 
 /** Turns a grpc-js failure into an ApiError whose message says what was tried and what to do next. */
-export function toApiError(error: ServiceError, context: { endpoint: string; method: string; plaintext: boolean; timeoutMs: number }): ApiError {
+export function toApiError(error: ServiceError, context: { endpoint: string; method: string; plaintext: boolean; timeoutMs: number; caSource?: string }): ApiError {
   const code = STATUS_NAMES[error.code] ?? "UNKNOWN";
   const details = (error.details || error.message || "").trim();
   switch (code) {
     case "UNAVAILABLE": {
+      const tlsFailure = describeTlsFailure(details, context, error);
+      if (tlsFailure) return tlsFailure;
       const reason = describeConnectFailure(details);
       const hint = /ssl|tls|handshake|wrong version|EPROTO/i.test(details)
         ? context.plaintext
           ? "the endpoint may expect TLS: drop --debug"
           : "the endpoint may be plaintext (a local control plane): add --debug"
-        : "check --api-endpoint (or `dodil ignite config get api_endpoint`) and that the server is running";
+        : `check --api-endpoint (or \`dodil ignite config get api_endpoint\`) and that the server is running${context.plaintext ? " (if it serves TLS, drop --debug)" : ""}`;
       return new ApiError(code, `cannot reach the Ignite API at ${context.endpoint}: ${reason}`, { hint, cause: error });
     }
     case "DEADLINE_EXCEEDED":
@@ -41,12 +43,57 @@ export function toApiError(error: ServiceError, context: { endpoint: string; met
       });
     case "UNAUTHENTICATED":
       return new ApiError(code, details || "the token was not accepted", {
-        hint: "run `dodil ignite config set token <token>` or set DODIL_TOKEN",
+        hint: "log in with `dodil login <service_account_id> <service_account_secret>`, or set a token (`dodil ignite config set token <token>`, DODIL_TOKEN)",
         cause: error,
       });
     default:
       return new ApiError(code, details || `${context.method} failed with ${code}`, { cause: error });
   }
+}
+
+/** A certificate the client refused: never retried, never downgraded to plaintext; exit 9 like any unreachable endpoint. */
+export class TlsVerificationError extends ApiError {
+  constructor(message: string, hint: string, cause: unknown) {
+    super("UNAVAILABLE", message, { hint, cause });
+    this.name = "TlsVerificationError";
+  }
+}
+
+/** Certificate verification failures, told apart so the message says which check failed and what to do. */
+export function describeTlsFailure(details: string, context: { endpoint: string; caSource?: string; host?: string }, cause?: unknown): TlsVerificationError | undefined {
+  const prefix = `TLS verification of ${context.endpoint} failed:`;
+  const noDowngrade = "the connection was not attempted in plaintext";
+  const trusted = context.caSource ? `the system roots plus the CA certificate from ${context.caSource}` : "the system roots; no --ca-cert given";
+  if (/ALTNAME_INVALID|does not match certificate|Hostname\/IP does not match/i.test(details)) {
+    const listed = /cert's list: ([^.]*)/.exec(details)?.[1]?.trim();
+    const host = context.host ?? context.endpoint.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+    return new TlsVerificationError(
+      `${prefix} its certificate is not valid for the host ${host}${listed ? ` (it lists ${listed})` : ""}`,
+      `connect with a host name the certificate lists (--api-endpoint), or re-issue the certificate for ${host}; ${noDowngrade}`,
+      cause,
+    );
+  }
+  if (/certificate has expired|CERT_HAS_EXPIRED/i.test(details)) {
+    return new TlsVerificationError(`${prefix} its certificate has expired`, `the server must renew its certificate (check this machine's clock too); ${noDowngrade}`, cause);
+  }
+  if (/certificate is not yet valid|CERT_NOT_YET_VALID/i.test(details)) {
+    return new TlsVerificationError(`${prefix} its certificate is not valid yet`, `check this machine's clock; ${noDowngrade}`, cause);
+  }
+  if (/unable to verify the first certificate|self[- ]signed certificate|unable to get (local )?issuer certificate|certificate signature failure|UNABLE_TO_VERIFY_LEAF_SIGNATURE|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|certificate chain/i.test(details)) {
+    const reason =
+      details
+        .replace(/^.*Last error: /s, "")
+        .replace(/\s*Resolution note:.*$/s, "")
+        .replace(/^(Error(\s*\[[A-Z_]+\])?:\s*|[A-Z_]{6,}\s+)/, "")
+        .replace(/\.$/, "")
+        .trim() || "unknown issuer";
+    return new TlsVerificationError(
+      `${prefix} its certificate is not signed by a CA this client trusts (${trusted}): ${reason}`,
+      `pass the CA certificate that signed it with --ca-cert <file> or IGNITE_CA_CERT (a local control plane prints its ca.pem); ${noDowngrade}`,
+      cause,
+    );
+  }
+  return undefined;
 }
 
 function describeConnectFailure(details: string): string {

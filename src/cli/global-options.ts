@@ -9,6 +9,7 @@ export function globalOptions(): Option[] {
     new Option("--token <token>", "bearer token (overrides DODIL_TOKEN, IGNITE_TOKEN and config)"),
     new Option("--org <org>", "organization for bare app names"),
     new Option("--debug", "plaintext transport (no TLS) and request traces on stderr"),
+    new Option("--ca-cert <file>", "PEM file of extra CA certificates to trust, with the system roots (also IGNITE_CA_CERT)"),
     new Option("--timeout <duration>", "request timeout, Go-style (default 5m)"),
     new Option("--config <path>", "config file or directory to use"),
     new Option("--no-color", "disable colour (also NO_COLOR)"),
@@ -35,6 +36,7 @@ export function collectGlobalFlags(command: Command): GlobalFlags & { color: boo
     org: asString("org"),
     debug: typed("debug") === true ? true : undefined,
     timeout: asString("timeout"),
+    caCert: asString("caCert"),
     config: asString("config"),
     color: typed("color") !== false,
   };

@@ -11,6 +11,8 @@ import type { Output } from "../output/output.js";
 import type { CommandContext, RunEnvironment } from "./command-context.js";
 import { isGroup, type CommandSpec, type GroupSpec, type OptionSpec, type OptionValues } from "./command-spec.js";
 import { completionCommand } from "./commands/completion.js";
+import { dodilLoginCommand } from "./commands/dodil-login.js";
+import { dodilLogoutCommand } from "./commands/dodil-logout.js";
 import { igniteCommands } from "./commands/index.js";
 import { completionTarget } from "./completion.js";
 import { collectGlobalFlags, globalOptions } from "./global-options.js";
@@ -62,6 +64,8 @@ export function buildProgram(binary: BinaryName, environment: RunEnvironment, st
     root.summary("the dodil command-line client").description("The dodil command-line client. Ignite commands live under `dodil ignite`.");
     const ignite = root.command("ignite").summary("deploy and run apps on Ignite").description("Deploy, publish and invoke apps on the Ignite compute platform.");
     populate(ignite, environment, state);
+    root.addCommand(buildCommand(dodilLoginCommand, environment, state));
+    root.addCommand(buildCommand(dodilLogoutCommand, environment, state));
     root.addCommand(buildCommand(completionCommand(binary), environment, state));
   } else {
     root.summary("deploy and run apps on Ignite").description("Deploy, publish and invoke apps on the Ignite compute platform.");
@@ -183,13 +187,21 @@ async function createContext(command: Command, environment: RunEnvironment): Pro
       api ??= (async () => {
         const resolved = context.settings();
         // Loaded on first use: --help, usage errors and config commands never pay for gRPC.
-        const { GrpcIgniteApi } = await import("../api/grpc-ignite-api.js");
+        const [{ GrpcIgniteApi }, { bearerToken, readCaCert }] = await Promise.all([import("../api/grpc-ignite-api.js"), import("./auth-session.js")]);
+        const plaintext = resolved.debug.value;
+        // The CA also verifies the token endpoint, which keeps its own scheme under debug.
+        const caCert = readCaCert(resolved.caCert, environment.cwd);
+        // Never a silent downgrade: plaintext only through debug, and said on every run.
+        if (plaintext) output.warn(`plaintext connection to ${resolved.apiEndpoint.value}: TLS is off (debug mode, from ${resolved.debug.source})`);
+        const trace = (line: string) => output.trace(line);
+        const token = await bearerToken({ settings: resolved, store: context.configStore(), caCert, trace });
         return new GrpcIgniteApi({
           endpoint: resolved.apiEndpoint.value,
-          token: resolved.token.value,
-          plaintext: resolved.debug.value,
+          token,
+          plaintext,
           timeoutMs: resolved.timeoutMs,
-          trace: resolved.debug.value ? (line) => output.trace(line) : undefined,
+          trace: resolved.debug.value ? trace : undefined,
+          ...(caCert && !plaintext ? { caCert } : {}),
         });
       })();
       return api;

@@ -10,7 +10,14 @@ export const CONFIG_KEYS = {
   output: "Default output format: table, wide, json or yaml",
   debug: "true: plaintext transport and request traces",
   timeout: "Default request timeout, e.g. 5m",
+  ca_cert: "PEM file of extra CA certificates to trust (with the system roots)",
+  token_url: "OAuth2 token endpoint (client-credentials grant) used by `dodil login` and renewal",
+  client_id: "Service account id saved by `dodil login` (to renew the token)",
+  client_secret: "Service account secret saved by `dodil login` (masked when shown)",
 } as const;
+
+/** Keys whose values are never shown in full. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(["token", "client_secret"]);
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 export type ConfigScope = "ignite" | "global";
@@ -51,6 +58,9 @@ export function validateConfigValue(key: ConfigKey, value: string): string {
     case "api_endpoint":
       parseEndpoint(trimmed, "config key api_endpoint");
       return trimmed;
+    case "token_url":
+      parseTokenUrl(trimmed, "config key token_url");
+      return trimmed;
     default:
       if (trimmed === "") throw new UsageError(`config key ${key} needs a non-empty value`);
       return trimmed;
@@ -71,4 +81,18 @@ export function parseEndpoint(text: string, where = "--api-endpoint", options: {
     throw new UsageError(`invalid endpoint "${text}" for ${where}: use host:port, e.g. rpc.dev.dodil.io:443 or 127.0.0.1:50051`);
   }
   return { host: match[1] as string, port, target: stripped };
+}
+
+/** An http(s) URL of an OAuth2 token endpoint. */
+export function parseTokenUrl(text: string, where = "--token-url"): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
+    throw new UsageError(`invalid token URL "${text}" for ${where}: use an https:// URL, e.g. https://id.dev.dodil.io/realms/dodil/protocol/openid-connect/token`);
+  }
+  return url;
 }

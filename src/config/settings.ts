@@ -2,9 +2,12 @@ import { isTruthy, readEnv, type Env, type EnvVarName } from "./env.js";
 import { parseDuration } from "./duration.js";
 import { parseEndpoint, parseOutputFormat, type ConfigKey, type OutputFormat } from "./config-keys.js";
 import type { ConfigStore } from "./config-store.js";
+import { decodeTokenClaims } from "./token-claims.js";
 
 export const DEFAULT_API_ENDPOINT = "rpc.dev.dodil.io:443";
 export const DEFAULT_TIMEOUT = "5m";
+/** The platform's OIDC token endpoint (staging, like the default API endpoint; reference §2.3). */
+export const DEFAULT_TOKEN_URL = "https://id.dev.dodil.io/realms/dodil/protocol/openid-connect/token";
 
 /** Global flags as parsed by the CLI; undefined means "not given". */
 export interface GlobalFlags {
@@ -15,6 +18,7 @@ export interface GlobalFlags {
   debug?: boolean | undefined;
   timeout?: string | undefined;
   config?: string | undefined;
+  caCert?: string | undefined;
 }
 
 export interface Setting<T> {
@@ -31,6 +35,11 @@ export interface Settings {
   debug: Setting<boolean>;
   timeout: Setting<string>;
   timeoutMs: number;
+  /** Extra CA certificates (a PEM file) trusted with the system roots. */
+  caCert: Setting<string | undefined>;
+  tokenUrl: Setting<string>;
+  clientId: Setting<string | undefined>;
+  clientSecret: Setting<string | undefined>;
 }
 
 interface Candidate {
@@ -71,6 +80,13 @@ export function resolveSettings(input: { flags: GlobalFlags; env: Env; store?: C
     ...fromFile("org_id"),
   ]);
 
+  const caCert = firstOf([{ value: flags.caCert, source: "--ca-cert" }, fromEnv("IGNITE_CA_CERT"), ...fromFile("ca_cert")]);
+  const tokenUrl = firstOf([fromEnv("IGNITE_TOKEN_URL"), ...fromFile("token_url")]) ?? { value: DEFAULT_TOKEN_URL, source: "default" };
+  const clientId = firstOf(fromFile("client_id"));
+  const clientSecret = firstOf(fromFile("client_secret"));
+  // With no org configured, the one the token carries (its claims are read, not verified: the server verifies).
+  const claimedOrg = org ? undefined : decodeTokenClaims(token?.value)?.org;
+
   const output = firstOf([{ value: flags.output, source: "--output" }, fromEnv("IGNITE_OUTPUT"), ...fromFile("output")]) ?? { value: "table", source: "default" };
 
   const debugFlag = flags.debug ? "true" : undefined;
@@ -84,11 +100,15 @@ export function resolveSettings(input: { flags: GlobalFlags; env: Env; store?: C
   return {
     apiEndpoint: { value: endpoint.value as string, source: endpoint.source },
     token: { value: token?.value, source: token?.source ?? "unset" },
-    org: { value: org?.value, source: org?.source ?? "unset" },
+    org: claimedOrg ? { value: claimedOrg, source: `token claim (${token?.source ?? "token"})` } : { value: org?.value, source: org?.source ?? "unset" },
     output: { value: parseOutputFormat(output.value as string, output.source), source: output.source },
     debug: { value: isTruthy(debug.value as string), source: debug.source },
     timeout: { value: timeout.value as string, source: timeout.source },
     timeoutMs: parseDuration(timeout.value as string, timeout.source),
+    caCert: { value: caCert?.value, source: caCert?.source ?? "unset" },
+    tokenUrl: { value: tokenUrl.value as string, source: tokenUrl.source },
+    clientId: { value: clientId?.value, source: clientId?.source ?? "unset" },
+    clientSecret: { value: clientSecret?.value, source: clientSecret?.source ?? "unset" },
   };
 }
 

@@ -22,6 +22,8 @@ import { HostDriver } from "./drivers/host.js";
 import { PodmanDriver } from "./drivers/podman.js";
 import type { Driver } from "./drivers/types.js";
 import { createGateway } from "./gateway.js";
+import { createTokenServer, generatedServiceAccounts, TOKEN_PATH, TokenAuthority, type ServiceAccount } from "./auth.js";
+import { ensureGeneratedTls, loadGivenTls, serverHosts } from "./tls.js";
 import { Platform, checkOrgName } from "./platform.js";
 import { reflectionHandlers } from "./reflection.js";
 import { RuntimeManager } from "./runtime.js";
@@ -49,6 +51,16 @@ export interface ControlPlaneOptions {
   imageCacheDir?: string;
   /** Idle time after which an app without reserved capacity scales to zero (default 15 min; 0 = never). */
   idleTimeoutMs?: number;
+  /** TLS for gRPC and the token endpoint: "generate" (a CA + server certificate in dataDir/tls) or a given PEM certificate + key. Absent: plaintext. */
+  tls?: "generate" | { certFile: string; keyFile: string };
+  /** Service accounts for the token endpoint. Empty with no tokens either: one generated for org "local" (kept in dataDir/auth). */
+  serviceAccounts?: ServiceAccount[];
+  /** Lifetime of the JWTs the token endpoint issues (default 3600 s). */
+  tokenLifetimeSeconds?: number;
+  /** OAuth2 token endpoint listen address (default "127.0.0.1:0"). */
+  authListen?: string;
+  /** When authListen's port is taken, listen on a free port instead of failing (its default in `dev`). */
+  authListenFallback?: boolean;
 }
 
 export interface RunningControlPlane {
@@ -56,6 +68,14 @@ export interface RunningControlPlane {
   gatewayUrl: string;
   tokens: Record<string, string>;
   driver: string;
+  /** true when gRPC and the token endpoint serve TLS. */
+  tls: boolean;
+  /** The CA certificate clients should trust (generated TLS only). */
+  caCertFile?: string;
+  /** The OAuth2 token endpoint (client-credentials grant). */
+  tokenUrl: string;
+  /** Service accounts the token endpoint accepts (with secrets only when generated here). */
+  serviceAccounts: ServiceAccount[];
   stop(): Promise<void>;
 }
 
@@ -131,7 +151,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
   const gwAddr = parseListen(o.gatewayListen);
   const dataDir = path.resolve(o.dataDir);
   await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const serviceAccounts = o.serviceAccounts?.length ? o.serviceAccounts : Object.keys(o.tokens).length === 0 ? await generatedServiceAccounts(dataDir) : [];
   const tokens = await resolveTokens(dataDir, o.tokens);
+  const authority = await TokenAuthority.open({ dataDir, tokens, serviceAccounts, ...(o.tokenLifetimeSeconds ? { tokenLifetimeSeconds: o.tokenLifetimeSeconds } : {}) });
+  const tls = o.tls === "generate" ? await ensureGeneratedTls(dataDir, serverHosts(grpcAddr.host)) : o.tls ? await loadGivenTls(o.tls.certFile, o.tls.keyFile) : undefined;
   const driver = await chooseDriver(o.driver, dataDir, o.imageCacheDir, log);
 
   const store = new Store(dataDir);
@@ -144,7 +167,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
   builds.onFinished = (b) => platform.onBuildFinished(b);
 
   // Gateway first: public URLs need its port.
-  const gateway = createGateway({ platform, tokens, baseDomain, log });
+  const gateway = createGateway({ platform, tokens, authority, baseDomain, log });
   await new Promise<void>((resolve, reject) => {
     gateway.once("error", reject);
     gateway.listen(gwAddr.port, gwAddr.host, () => {
@@ -158,7 +181,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
   });
-  const svc = buildServices({ platform, builds, tokens, log });
+  const svc = buildServices({ platform, builds, tokens, authority, log });
   server.addService(grpcServiceDefinition(ComputeService), svc.compute);
   server.addService(grpcServiceDefinition(BuildService), svc.build);
   server.addService(grpcServiceDefinition(SecretService), svc.secret);
@@ -166,20 +189,40 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
   const refl = reflectionHandlers([ComputeService, BuildService, SecretService, ModelService]);
   server.addService(grpcServiceDefinition(reflV1.ServerReflection), refl.v1);
   server.addService(grpcServiceDefinition(reflV1alpha.ServerReflection), refl.v1alpha);
+  const serverCredentials = tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], false) : grpc.ServerCredentials.createInsecure();
+  const authAddr = parseListen(o.authListen ?? "127.0.0.1:0");
+  const tokenServer = createTokenServer(authority, tls, log);
   let port: number;
   try {
+    const listenTokenServer = (port: number) =>
+      new Promise<void>((resolve, reject) => {
+        tokenServer.once("error", reject);
+        tokenServer.listen(port, authAddr.host, () => {
+          tokenServer.off("error", reject);
+          resolve();
+        });
+      });
+    await listenTokenServer(authAddr.port).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EADDRINUSE" || !o.authListenFallback) throw e;
+      log(`token endpoint: ${authAddr.host}:${authAddr.port} is in use; listening on a free port instead`);
+      await listenTokenServer(0);
+    });
     port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${grpcAddr.host.includes(":") ? `[${grpcAddr.host}]` : grpcAddr.host}:${grpcAddr.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      server.bindAsync(`${grpcAddr.host.includes(":") ? `[${grpcAddr.host}]` : grpcAddr.host}:${grpcAddr.port}`, serverCredentials, (err, p) =>
         err ? reject(err) : resolve(p),
       );
     });
   } catch (e) {
     await new Promise<void>((r) => gateway.close(() => r()));
+    await new Promise<void>((r) => tokenServer.close(() => r()));
     throw e;
   }
   const hostForUrl = grpcAddr.host.includes(":") ? `[${grpcAddr.host}]` : grpcAddr.host;
   const gwHost = gwAddr.host.includes(":") ? `[${gwAddr.host}]` : gwAddr.host;
   log(`gRPC listening on ${hostForUrl}:${port} (driver ${driver.name}, data ${dataDir})`);
+  const authHost = authAddr.host.includes(":") ? `[${authAddr.host}]` : authAddr.host;
+  const tokenUrl = `${tls ? "https" : "http"}://${authHost}:${(tokenServer.address() as AddressInfo).port}${TOKEN_PATH}`;
+  log(`token endpoint ${tokenUrl}${tls ? ` (TLS${tls.caCertFile ? `, CA certificate ${tls.caCertFile}` : ""})` : ""}`);
   log(`gateway listening on http://${gwHost}:${gatewayPort} (apps at http://<app>-<org>.${baseDomain}:${gatewayPort})`);
   void platform.warmReserved();
 
@@ -189,6 +232,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
     gatewayUrl: `http://${gwHost}:${gatewayPort}`,
     tokens: { ...tokens },
     driver: driver.name,
+    tls: tls !== undefined,
+    ...(tls?.caCertFile ? { caCertFile: tls.caCertFile } : {}),
+    tokenUrl,
+    serviceAccounts,
     stop: () => {
       stopping ??= (async () => {
         log("stopping the control plane");
@@ -202,6 +249,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
             resolve();
           });
         });
+        tokenServer.closeAllConnections();
+        await new Promise<void>((r) => tokenServer.close(() => r()));
         gateway.closeAllConnections();
         await new Promise<void>((r) => gateway.close(() => r()));
         await builds.cancelAll();

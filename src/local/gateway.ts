@@ -4,6 +4,7 @@
  * as Invoke, cold-starting the active version when needed.
  */
 import * as http from "node:http";
+import type { TokenAuthority } from "./auth.js";
 import { RpcError, errorMessage } from "./errors.js";
 import type { Platform } from "./platform.js";
 import { forwardableHeaders, igniteHeaders } from "./services.js";
@@ -13,6 +14,8 @@ import { status } from "@grpc/grpc-js";
 export interface GatewayDeps {
   platform: Platform;
   tokens: Record<string, string>;
+  /** Verifies issued JWTs as well as the static tokens; absent: static tokens only. */
+  authority?: TokenAuthority;
   baseDomain: string;
   log: (line: string) => void;
 }
@@ -58,7 +61,12 @@ export function createGateway(d: GatewayDeps): http.Server {
     if (!meta.allowUnauthenticated) {
       const m = /^\s*bearer\s+(\S+)\s*$/i.exec(String(req.headers.authorization ?? ""));
       if (!m) return sendJson(res, 401, "missing bearer token", { "www-authenticate": "Bearer" });
-      const tokenOrg = d.tokens[m[1]!];
+      let tokenOrg: string | undefined;
+      try {
+        tokenOrg = d.authority ? d.authority.orgFor(m[1]!) : d.tokens[m[1]!];
+      } catch (e) {
+        return sendJson(res, 401, errorMessage(e), { "www-authenticate": "Bearer" });
+      }
       if (!tokenOrg) return sendJson(res, 401, "invalid token", { "www-authenticate": "Bearer" });
       if (tokenOrg !== org) return sendJson(res, 403, `token for org ${tokenOrg} may not access org ${org}`);
     }

@@ -56,6 +56,7 @@ import {
 } from "../gen/dodil/ignite/v1/compute_pb.js";
 import { ModelService } from "../gen/dodil/ignite/v1/model_pb.js";
 import { SecretService } from "../gen/dodil/ignite/v1/secret_pb.js";
+import type { TokenAuthority } from "./auth.js";
 import type { BuildManager } from "./builds.js";
 import {
   deadlineExceeded,
@@ -84,6 +85,8 @@ export interface ServiceDeps {
   platform: Platform;
   builds: BuildManager;
   tokens: Record<string, string>;
+  /** Verifies issued JWTs as well as the static tokens; absent: static tokens only. */
+  authority?: TokenAuthority;
   log: (line: string) => void;
 }
 
@@ -114,6 +117,7 @@ export function buildServices(deps: ServiceDeps) {
   const authOrg = (md: Metadata): string => {
     const t = bearerToken(md);
     if (!t) throw unauthenticated("missing bearer token");
+    if (deps.authority) return deps.authority.orgFor(t);
     const org = tokens[t];
     if (!org) throw unauthenticated("invalid token");
     return org;

@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
 import { parseEndpoint } from "../../config/config-keys.js";
+import { parseDuration } from "../../config/duration.js";
 import { UsageError } from "../../errors.js";
 import { defineCommand, opt } from "../command-spec.js";
 import { devDoctorCommand } from "./dev-doctor.js";
@@ -13,7 +14,9 @@ export const devCommand = defineCommand({
   summary: "Run a local Ignite control plane in the foreground",
   description:
     "Start a local control plane: the Ignite gRPC services (with server reflection) on --listen and an HTTP gateway on --gateway-listen, state in --data-dir. " +
-    "Port 0 picks a free port. Without --token it creates a token for org `local` and prints it. With -o json it prints one JSON line once ready. Stop it with Ctrl-C (SIGINT) or SIGTERM.",
+    "Port 0 picks a free port. Without --token and --service-account it creates a token and a service account for org `local` and prints them. " +
+    "The OAuth2 token endpoint (client-credentials grant, for `dodil login`) listens on --auth-listen and issues JWTs carrying the organization. " +
+    "--tls (or --tls-cert/--tls-key) serves gRPC and the token endpoint over TLS; otherwise clients need --debug (plaintext). With -o json it prints one JSON line once ready. Stop it with Ctrl-C (SIGINT) or SIGTERM.",
   options: [
     { flags: "--listen <host:port>", description: "gRPC address (loopback)", defaultValue: "127.0.0.1:50051" },
     { flags: "--gateway-listen <host:port>", description: "HTTP gateway address (loopback)", defaultValue: "127.0.0.1:8080" },
@@ -21,10 +24,17 @@ export const devCommand = defineCommand({
     { flags: "--driver <driver>", description: "builder/runtime: auto, host, podman or docker", defaultValue: "auto" },
     { flags: "--token <ORG=TOKEN>", description: "accept TOKEN as organization ORG (repeatable)", repeatable: true },
     { flags: "--base-domain <domain>", description: "domain of app URLs on the gateway", defaultValue: "ignite.localhost" },
+    { flags: "--tls", description: "serve TLS with a CA and server certificate generated into <data-dir>/tls (prints the CA certificate to trust)" },
+    { flags: "--tls-cert <file>", description: "serve TLS with this PEM certificate (chain); needs --tls-key" },
+    { flags: "--tls-key <file>", description: "the PEM private key of --tls-cert" },
+    { flags: "--service-account <ORG:ID=SECRET>", description: "accept service account ID with SECRET at the token endpoint, for organization ORG (repeatable)", repeatable: true },
+    { flags: "--auth-listen <host:port>", description: "OAuth2 token endpoint address, POST /oauth/token (default 127.0.0.1:8081, or a free port when that is taken)" },
+    { flags: "--token-lifetime <duration>", description: "lifetime of issued access tokens, Go-style", defaultValue: "1h" },
   ],
   examples: [
     "dodil ignite dev",
     "dodil ignite dev --listen 127.0.0.1:0 --gateway-listen 127.0.0.1:0 --data-dir ./.ignite --token acme-corp=dev-token -o json",
+    "dodil ignite dev --tls --service-account acme-corp:ci-deployer=s3cret --data-dir ./.ignite",
   ],
   subcommands: [devDoctorCommand, devSetupCommand],
   async handler(_args, options, ctx) {
@@ -42,6 +52,21 @@ export const devCommand = defineCommand({
       tokens[match[2] as string] = match[1] as string;
     }
     const dataDir = resolve(ctx.cwd, opt.string(options, "dataDir") ?? join(ctx.home, ".local", "share", "dodil", "ignite-dev"));
+    const tlsCert = opt.string(options, "tlsCert");
+    const tlsKey = opt.string(options, "tlsKey");
+    if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
+    if (tlsCert && opt.flag(options, "tls")) throw new UsageError("--tls generates a certificate; with --tls-cert/--tls-key give neither or drop --tls");
+    const tls = tlsCert && tlsKey ? { certFile: resolve(ctx.cwd, tlsCert), keyFile: resolve(ctx.cwd, tlsKey) } : opt.flag(options, "tls") ? ("generate" as const) : undefined;
+    const serviceAccounts = opt.list(options, "serviceAccount").map((item) => {
+      const match = /^([a-z][a-z0-9-]{0,62}):([A-Za-z0-9._@-]{1,128})=(\S+)$/.exec(item);
+      if (!match) throw new UsageError(`invalid --service-account "${item.replace(/=.*/, "=…")}": use ORG:ID=SECRET with a lowercase org name`);
+      return { org: match[1] as string, id: match[2] as string, secret: match[3] as string };
+    });
+    const authListenFlag = opt.string(options, "authListen");
+    const authListen = authListenFlag ?? "127.0.0.1:8081";
+    parseEndpoint(authListen, "--auth-listen", { allowPortZero: true });
+    const tokenLifetimeMs = parseDuration(opt.string(options, "tokenLifetime") ?? "1h", "--token-lifetime");
+    if (tokenLifetimeMs < 1000) throw new UsageError("--token-lifetime must be at least 1s");
 
     const { startControlPlane } = await import("../../local/control-plane.js");
     const plane = await startControlPlane({
@@ -51,6 +76,11 @@ export const devCommand = defineCommand({
       driver,
       tokens,
       baseDomain: opt.string(options, "baseDomain") ?? "ignite.localhost",
+      ...(tls ? { tls } : {}),
+      serviceAccounts,
+      authListen,
+      ...(authListenFlag ? {} : { authListenFallback: true }),
+      tokenLifetimeSeconds: Math.floor(tokenLifetimeMs / 1000),
       log: (line) => ctx.output.info(line),
     });
     const generated = Object.keys(tokens).length === 0;
@@ -63,14 +93,29 @@ export const devCommand = defineCommand({
         driver: plane.driver,
         organizations: [...new Set(Object.values(plane.tokens))].sort(),
         ...(generated ? { token: Object.keys(plane.tokens)[0] } : {}),
+        tls: plane.tls,
+        ca_cert: plane.caCertFile ?? "",
+        token_url: plane.tokenUrl,
+        service_accounts: plane.serviceAccounts.map((a) => ({ id: a.id, organization: a.org, ...(serviceAccounts.length === 0 ? { secret: a.secret } : {}) })),
       });
     } else {
       output.info(`Local Ignite control plane ready (driver: ${plane.driver})`);
       output.info(`  gRPC      ${plane.grpcEndpoint}`);
       output.info(`  gateway   ${plane.gatewayUrl}`);
       output.info(`  data dir  ${dataDir}`);
+      output.info(`  token URL ${plane.tokenUrl}`);
+      if (plane.caCertFile) output.info(`  CA cert   ${plane.caCertFile}  (trust it: --ca-cert or IGNITE_CA_CERT)`);
       if (generated) for (const [token, org] of Object.entries(plane.tokens)) output.info(`  token     ${token}  (org ${org})`);
-      output.info(`Use it: dodil ignite config set api_endpoint ${plane.grpcEndpoint} && dodil ignite config set debug true`);
+      for (const a of plane.serviceAccounts) output.info(`  service account ${a.id} (org ${a.org})${serviceAccounts.length === 0 ? `  secret ${a.secret}` : ""}`);
+      const account = plane.serviceAccounts[0];
+      if (plane.tls) {
+        const ca = plane.caCertFile ? ` --ca-cert ${plane.caCertFile}` : "";
+        if (account) output.info(`Use it: dodil login ${account.id} <secret> --token-url ${plane.tokenUrl} --api-endpoint ${plane.grpcEndpoint}${ca}`);
+        else output.info(`Use it: dodil ignite config set api_endpoint ${plane.grpcEndpoint}${ca ? ` && dodil ignite config set ca_cert ${plane.caCertFile}` : ""}`);
+      } else {
+        output.info(`Use it: dodil ignite config set api_endpoint ${plane.grpcEndpoint} && dodil ignite config set debug true`);
+        if (account) output.info(`   or: dodil login ${account.id} <secret> --token-url ${plane.tokenUrl} --api-endpoint ${plane.grpcEndpoint} --debug`);
+      }
     }
     const signal = await ctx.waitForShutdown();
     output.info(`${signal}: stopping the local control plane…`);

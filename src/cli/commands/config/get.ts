@@ -1,4 +1,4 @@
-import { parseConfigKey } from "../../../config/config-keys.js";
+import { SECRET_KEYS, parseConfigKey } from "../../../config/config-keys.js";
 import { maskToken } from "../../../config/settings.js";
 import { CliError } from "../../../errors.js";
 import { defineCommand } from "../../command-spec.js";
@@ -16,7 +16,7 @@ export const configGetCommand = defineCommand({
     const fromIgnite = explicitScope ? store.get(scope, key) : store.get("ignite", key);
     const value = fromIgnite ?? (explicitScope ? undefined : store.get("global", key));
     if (value === undefined) throw new CliError("NOT_FOUND", `${keyText} is not set in ${store.location.file}`);
-    const shown = key === "token" ? maskToken(value) : value;
+    const shown = SECRET_KEYS.has(key) ? maskToken(value) : value;
     return { data: { key: keyText, value: shown }, human: { kind: "text", text: shown } };
   },
 });

@@ -5,7 +5,7 @@ export const configViewCommand = defineCommand({
   name: "view",
   aliases: ["list"],
   summary: "Show the settings in effect and where each comes from",
-  description: "Show every setting as resolved (flag > environment > ignite.* > global.* > default) with its source. The token is masked.",
+  description: "Show every setting as resolved (flag > environment > ignite.* > global.* > default) with its source. The token and client secret are masked.",
   examples: ["dodil ignite config view", "dodil ignite config view -o json"],
   async handler(_args, _options, ctx) {
     const s = ctx.settings();
@@ -16,6 +16,10 @@ export const configViewCommand = defineCommand({
       { key: "output", value: s.output.value, source: s.output.source },
       { key: "debug", value: String(s.debug.value), source: s.debug.source },
       { key: "timeout", value: s.timeout.value, source: s.timeout.source },
+      { key: "ca_cert", value: s.caCert.value ?? "", source: s.caCert.source },
+      { key: "token_url", value: s.tokenUrl.value, source: s.tokenUrl.source },
+      { key: "client_id", value: s.clientId.value ?? "", source: s.clientId.source },
+      { key: "client_secret", value: maskToken(s.clientSecret.value), source: s.clientSecret.source },
     ];
     const file = ctx.configStore().location.file;
     return {
