@@ -33,7 +33,7 @@ export const DEFAULT_GZIP_MEMBER_SIZE = 1024 * 1024;
 
 const GZIP_OS_UNIX = 3;
 /** Filled slices that may wait for a free compression slot (so reading runs ahead). */
-const DEFAULT_READ_AHEAD = 2;
+const DEFAULT_READ_AHEAD = 1;
 /** Finished input buffers kept for reuse (only one slice is filled at a time). */
 const MAX_SPARE = 1;
 
@@ -55,6 +55,29 @@ export interface ParallelGzipOptions {
   concurrency?: number;
   /** Filled slices allowed to wait for a compression slot. Does not change the output. */
   readAhead?: number;
+  /**
+   * Buffers of `memberSize` bytes: `take` supplies slices when the input has to be
+   * re-cut, and every full-size input (including ones the source yielded) is given back
+   * with `give` once its member is compressed. Default: a private pool of one.
+   */
+  pool?: BufferPool;
+}
+
+/** A small free list of equal-size Buffers. */
+export class BufferPool {
+  private readonly free: Buffer[] = [];
+  constructor(
+    readonly size: number,
+    private readonly keep: number,
+  ) {}
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  }
+  give(buf: Buffer): void {
+    if (buf.length === this.size && buf.byteOffset === 0 && buf.buffer.byteLength === this.size && this.free.length < this.keep) {
+      this.free.push(buf);
+    }
+  }
 }
 
 /** One complete gzip member of `data`, with the fixed header (mtime 0, no name, OS 3). */
@@ -106,7 +129,7 @@ export async function* parallelGzip(
   const maxOutstanding = concurrency + Math.max(0, readAhead);
 
   const jobs: Job[] = []; // filled slices not yet yielded, in order
-  const spare: Buffer[] = []; // full-size input buffers whose compression is done
+  const pool = options.pool ?? new BufferPool(memberSize, MAX_SPARE);
   let running = 0;
 
   const pump = (): void => {
@@ -136,7 +159,7 @@ export async function* parallelGzip(
           (out) => {
             running--;
             job.settled = true;
-            if (input.length === memberSize && spare.length < MAX_SPARE) spare.push(input);
+            pool.give(input);
             resolve(out);
             pump();
           },
@@ -168,7 +191,7 @@ export async function* parallelGzip(
       }
       while (off < chunk.length) {
         if (!slice) {
-          slice = spare.pop() ?? Buffer.allocUnsafeSlow(memberSize);
+          slice = pool.take();
           fill = 0;
         }
         const n = Math.min(memberSize - fill, chunk.length - off);

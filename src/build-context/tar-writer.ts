@@ -28,6 +28,12 @@ export interface TarOptions {
   signal?: AbortSignal;
   /** Size of the yielded Buffers. Default 1 MiB. Does not change the tar bytes. */
   chunkSize?: number;
+  /**
+   * Supplies the `chunkSize` Buffers to fill (default: a fresh one each time). Lets a
+   * consumer that is done with a yielded chunk hand it back for reuse, which keeps
+   * garbage, and so peak RSS, low.
+   */
+  allocChunk?: () => Buffer;
 }
 
 function writeString(buf: Buffer, offset: number, length: number, value: string): void {
@@ -182,7 +188,12 @@ export async function* tarStream(
   const mtime = options.mtime ?? FIXED_MTIME;
   const chunkSize = options.chunkSize ?? DEFAULT_TAR_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize <= 0) throw new RangeError(`tar chunk size must be a positive integer, got ${chunkSize}`);
-  let chunk = Buffer.allocUnsafeSlow(chunkSize);
+  const alloc = (): Buffer => {
+    const b = options.allocChunk?.() ?? Buffer.allocUnsafeSlow(chunkSize);
+    if (b.length !== chunkSize) throw new RangeError(`allocChunk returned ${b.length} bytes, want ${chunkSize}`);
+    return b;
+  };
+  let chunk = alloc();
   let fill = 0;
   let written = 0;
   const ready: Buffer[] = [];
@@ -191,7 +202,7 @@ export async function* tarStream(
     written += n;
     if (fill === chunkSize) {
       ready.push(chunk);
-      chunk = Buffer.allocUnsafeSlow(chunkSize);
+      chunk = alloc();
       fill = 0;
     }
   };

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// Peak RSS of the process packing a generated 1 GB tree (half text, half random) with
+// `draft save --dry-run` (or packBuildContext when the CLI has no --dry-run yet).
+// Target: <= 150 MB. Measured with `/usr/bin/time -v` (apt-get install -y time) when
+// present, else by polling VmHWM in /proc/<pid>/status. See bench/README.md.
+//
+// Usage: node bench/pack-rss.mjs [--files 20000] [--mb 1024] [--runs 1] [--no-build] [--api]
+//                                [--concurrency N] [--strict]
+import os from "node:os";
+import { build, cliHasDryRun, digestOf, makeTree, median, mib, packCommand, parseArgs, peakRss } from "./lib/common.mjs";
+
+const args = parseArgs(process.argv.slice(2));
+const files = Number(args.files ?? 20_000);
+const bytes = Number(args.mb ?? 1024) * 1024 * 1024;
+const runs = Number(args.runs ?? 1);
+const LIMIT_MB = 150;
+
+build(args);
+const viaCli = !args.api && cliHasDryRun();
+const tree = makeTree({ files, bytes, seed: "dodil-bench-rss" });
+try {
+  console.log(`tree: ${tree.files} files, ${mib(tree.bytes)} MiB (${mib(tree.textBytes)} text, ${mib(tree.randomBytes)} random), generated in ${(tree.genMs / 1000).toFixed(1)} s`);
+  const ours = packCommand(tree.dir, { viaCli, concurrency: args.concurrency });
+  console.log(`ours: ${ours.label}\ncores: ${os.availableParallelism()}`);
+  const base = await peakRss([process.execPath, "-e", "0"]);
+  console.log(`baseline: node -e 0 peak RSS ${(base.kib / 1024).toFixed(1)} MiB (${base.method})`);
+  const peaks = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await peakRss(ours.argv);
+    peaks.push(r.kib);
+    const archive = Number(/"archive_bytes"\s*:\s*(\d+)/.exec(r.stdout)?.[1] ?? NaN);
+    console.log(`run ${i + 1}: peak RSS ${(r.kib / 1024).toFixed(1)} MiB (${((r.kib * 1024) / 1e6).toFixed(1)} MB), ${(r.ms / 1000).toFixed(1)} s, archive ${mib(archive)} MiB, ${digestOf(r.stdout) ?? "no digest"} (${r.method})`);
+  }
+  const peak = Math.max(...peaks);
+  const mb = (peak * 1024) / 1e6;
+  console.log("");
+  console.log(`peak RSS: ${mb.toFixed(1)} MB (max of ${runs}; median ${((median(peaks) * 1024) / 1e6).toFixed(1)} MB) - target <= ${LIMIT_MB} MB: ${mb <= LIMIT_MB ? "PASS" : "FAIL"}`);
+  if (args.strict && mb > LIMIT_MB) process.exitCode = 1;
+} finally {
+  tree.remove();
+}
