@@ -1,6 +1,8 @@
 import { Command, Option } from "commander";
 import type { GlobalFlags } from "../config/settings.js";
 
+const GLOBAL_GROUP = "Global Options:";
+
 /** The global flags, accepted before or after the subcommand (reference §2.2). */
 export function globalOptions(): Option[] {
   return [
@@ -13,7 +15,7 @@ export function globalOptions(): Option[] {
     new Option("--timeout <duration>", "request timeout, Go-style (default 5m)"),
     new Option("--config <path>", "config file or directory to use"),
     new Option("--no-color", "disable colour (also NO_COLOR)"),
-  ].map((option) => option.helpGroup("Global Options:"));
+  ].map((option) => option.helpGroup(GLOBAL_GROUP));
 }
 
 /**
@@ -23,6 +25,9 @@ export function globalOptions(): Option[] {
 export function collectGlobalFlags(command: Command): GlobalFlags & { color: boolean } {
   const typed = (key: string): unknown => {
     for (let current: Command | null = command; current; current = current.parent) {
+      // A command's own flag of the same name (`secret create --token <pat>`) is not the global one.
+      const own = current.options.find((o) => o.attributeName() === key);
+      if (own && own.helpGroupHeading !== GLOBAL_GROUP) continue;
       const source = current.getOptionValueSource(key);
       if (source !== undefined && source !== "default" && source !== "implied") return current.getOptionValue(key);
     }

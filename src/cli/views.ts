@@ -43,7 +43,11 @@ export function appRecord(app: AppMeta, json: unknown): ResultView {
         ["URLS", app.publicUrls.join(", ")],
       ],
       wideFields: [
-        ["LIMITS", app.limits ? `${app.limits.memoryMb} MB, ${app.limits.cpuMillicores}m CPU` : ""],
+        ["LIMITS", app.limits ? `${app.limits.memoryMb} MB, ${app.limits.cpuMillicores}m CPU, ${app.limits.timeoutSecs}s timeout` : ""],
+        ["STORAGE", enumLabel(j.storage_mode, "STORAGE_MODE_") + (app.ttlSeconds ? ` (ttl ${app.ttlSeconds}s)` : "")],
+        ["SCALING", app.scaling ? `max ${app.scaling.maxReplicas}, reserved ${app.scaling.reservedCapacity}${app.scaling.autonomousMode ? `, auto ${enumLabel((j.scaling as unknown as Record<string, string> | undefined)?.autonomous_mode, "AUTONOMOUS_SCALING_MODE_")}` : ""}` : ""],
+        ["MCP", app.mcpEnabled ? "enabled" : "disabled"],
+        ["PUBLIC", app.allowUnauthenticated ? "anyone (no token)" : "token required"],
         ["IMAGE", app.imageRef],
         ["CODE HASH", app.codeHash],
         ["ENV", Object.keys(app.env).sort().join(", ")],

@@ -21,10 +21,15 @@ export interface ArchiveToUpload {
 }
 
 /**
- * Streams an archive file to BuildService.UploadBuildContext: one metadata message, then ~1 MiB
- * chunks read from disk, so memory stays bounded whatever the archive size.
+ * Streams an archive file to BuildService.UploadBuildContext: one metadata message, then chunks
+ * (~1 MiB; `build upload` uses 512 KB) read from disk, so memory stays bounded whatever the archive size.
  */
-export async function uploadBuildContext(api: IgniteApi, archive: ArchiveToUpload, onProgress?: (sentBytes: number, totalBytes: number) => void): Promise<UploadedContext> {
+export async function uploadBuildContext(
+  api: IgniteApi,
+  archive: ArchiveToUpload,
+  onProgress?: (sentBytes: number, totalBytes: number) => void,
+  chunkBytes = UPLOAD_CHUNK_BYTES,
+): Promise<UploadedContext> {
   async function* messages(): AsyncGenerator<MessageInitShape<typeof UploadBuildContextRequestSchema>> {
     yield {
       payload: {
@@ -33,7 +38,7 @@ export async function uploadBuildContext(api: IgniteApi, archive: ArchiveToUploa
       },
     };
     let sent = 0;
-    for await (const chunk of createReadStream(archive.path, { highWaterMark: UPLOAD_CHUNK_BYTES })) {
+    for await (const chunk of createReadStream(archive.path, { highWaterMark: chunkBytes })) {
       const bytes = chunk as Buffer;
       yield { payload: { case: "chunk", value: bytes } };
       sent += bytes.length;

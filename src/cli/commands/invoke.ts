@@ -1,27 +1,39 @@
 import type { InvokeHead, InvokeTrailer } from "../../gen/dodil/ignite/v1/compute_pb.js";
 import { formatAppRef, parseAppRef } from "../../core/app-ref.js";
-import { readPayload } from "../../core/payload.js";
 import { CliError } from "../../errors.js";
 import { defineCommand, opt } from "../command-spec.js";
 import { loadDeps } from "../load-deps.js";
+import { payloadFrom } from "./test-run.js";
 
 export const invokeCommand = defineCommand({
   name: "invoke",
   summary: "Call an app and print its response",
   description:
-    "Send a payload to the app's POST / and print the response body as it arrives. A 5xx answer exits 1. With -o json, prints one object with status, headers, execution id, timing and the body.",
+    "Send a payload to the app's POST / and print the response body as it arrives. A 5xx answer exits 1. With -o json, prints one object with status, headers, execution id, timing and the body. " +
+    "With --async the call is queued (InvokeAsync) and only its execution id is printed; `execution get|watch|logs` follow it.",
   args: [{ name: "id", description: "org:app, org/app or app" }],
   options: [
     { flags: "-p, --payload <json>", description: "request body (must be valid JSON)" },
     { flags: "--payload-file <path>", description: "send this file's bytes as the body (- reads stdin)" },
+    { flags: "--async", description: "queue the call (InvokeAsync) and print its execution id at once; follow it with `execution watch`" },
   ],
-  examples: [`dodil ignite invoke acme-corp:greeter -p '{"name": "ada"}'`, "dodil ignite invoke greeter --payload-file request.json -o json | jq .status_code"],
+  examples: [
+    `dodil ignite invoke acme-corp:greeter -p '{"name": "ada"}'`,
+    "dodil ignite invoke greeter --payload-file request.json -o json | jq .status_code",
+    `dodil ignite invoke greeter --async -p '{"name": "ada"}'`,
+  ],
   async handler([id = ""], options, ctx) {
-    const { invokeApp } = await loadDeps();
+    const { invokeApp, invokeAsync } = await loadDeps();
     const ref = parseAppRef(id, ctx.settings().org.value);
-    const body = await readPayload({ payload: opt.string(options, "payload"), payloadFile: opt.string(options, "payloadFile"), readStdin: ctx.readStdin });
+    const body = await payloadFrom(options, ctx);
     const api = await ctx.api();
     const { output } = ctx;
+    if (opt.flag(options, "async")) {
+      const executionId = await invokeAsync(api, ref, body);
+      output.info(`queued; follow it with \`dodil ignite execution watch ${executionId}\``);
+      // The bare id on stdout, so `id=$(dodil ignite invoke app --async)` works.
+      return { data: { execution_id: executionId }, human: { kind: "text", text: executionId } };
+    }
     let head: InvokeHead | undefined;
     let trailer: InvokeTrailer | undefined;
     const chunks: Uint8Array[] = [];

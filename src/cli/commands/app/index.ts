@@ -1,8 +1,10 @@
 import { defineGroup } from "../../command-spec.js";
 import { appCreateCommand } from "./create.js";
 import { appDeleteCommand } from "./delete.js";
+import { appDeployCommand } from "./deploy.js";
 import { appGetCommand } from "./get.js";
 import { appListCommand } from "./list.js";
+import { appLogsCommand } from "./logs.js";
 import { appStateCommand } from "./state.js";
 import { appUpdateCommand } from "./update.js";
 
@@ -10,5 +12,5 @@ export const appGroup = defineGroup({
   name: "app",
   aliases: ["function", "fn"],
   summary: "Create, inspect, configure and delete apps",
-  commands: [appCreateCommand, appGetCommand, appListCommand, appUpdateCommand, appDeleteCommand, appStateCommand],
+  commands: [appCreateCommand, appGetCommand, appListCommand, appUpdateCommand, appDeleteCommand, appStateCommand, appDeployCommand, appLogsCommand],
 });

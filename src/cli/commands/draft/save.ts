@@ -112,7 +112,7 @@ export const draftSaveCommand = defineCommand({
   },
 });
 
-function warnIfLarge(output: Output, archive: PreparedArchive, warnBytes: number): void {
+export function warnIfLarge(output: Output, archive: PreparedArchive, warnBytes: number): void {
   const size = checkContextSize(archive, warnBytes);
   if (!size.overWarning) return;
   output.warn(`the build context is ${formatBytes(archive.totalBytes)} (over ${formatBytes(warnBytes)}); the largest paths:`);

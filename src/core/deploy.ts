@@ -1,0 +1,72 @@
+import type { IgniteApi } from "../api/ignite-api.js";
+import type { AppMeta } from "../gen/dodil/ignite/v1/common_pb.js";
+import type { PublishDraftResponse } from "../gen/dodil/ignite/v1/compute_pb.js";
+import { ApiError } from "../errors.js";
+import type { AppRef } from "./app-ref.js";
+import { appPatchFromFlags, appSettingsFromFlags, isEmptyPatch, mergeScaling, type AppFlags } from "./app-settings.js";
+import { createApp, getApp, updateApp, type AppPatch, type AppSettings } from "./apps.js";
+import { publishDraft, saveDraft, type SaveDraftOptions, type SaveDraftResult } from "./drafts.js";
+import { parseKeyValues } from "./key-values.js";
+
+export type DeployStep = "create" | "update" | "save" | "publish";
+
+export interface DeployOptions extends SaveDraftOptions {
+  flags: AppFlags;
+  onStep?: (step: DeployStep) => void;
+}
+
+export interface DeployResult {
+  created: boolean;
+  /** Env keys the app had before this deploy and no longer has (each deploy sets the whole env). */
+  droppedEnv: string[];
+  saved: SaveDraftResult;
+  published: PublishDraftResponse;
+}
+
+/**
+ * Checks the app flags of a deploy before anything is sent: the settings a create would use and
+ * the patch an update would use (both throw UsageError on bad values).
+ */
+export function checkDeployFlags(flags: AppFlags): { settings: AppSettings; patch: AppPatch } {
+  const settings = appSettingsFromFlags(flags);
+  const patch = appPatchFromFlags({ ...flags, env: [] });
+  patch.envSet = parseKeyValues(flags.env ?? [], "--env");
+  patch.envUnset = [];
+  patch.replaceEnv = true;
+  return { settings, patch };
+}
+
+/**
+ * `app deploy`: create the app (or update the one that exists), save the draft, publish it. As on
+ * the platform, each deploy sets the app's whole env map to the --env given. The caller packs the
+ * archive (with the size guard) and owns its cleanup.
+ */
+export async function deployApp(api: IgniteApi, ref: AppRef, options: DeployOptions): Promise<DeployResult> {
+  const { settings, patch } = checkDeployFlags(options.flags);
+  const existing = await findApp(api, ref);
+  let droppedEnv: string[] = [];
+  if (!existing) {
+    options.onStep?.("create");
+    await createApp(api, ref, settings);
+  } else {
+    options.onStep?.("update");
+    droppedEnv = Object.keys(existing.env).filter((k) => !(k in (patch.envSet ?? {}))).sort();
+    const scaling = mergeScaling(options.flags, existing.scaling);
+    if (scaling) patch.scaling = scaling;
+    if (!isEmptyPatch(patch) || droppedEnv.length > 0) await updateApp(api, ref, patch);
+  }
+  options.onStep?.("save");
+  const saved = await saveDraft(api, ref, options);
+  options.onStep?.("publish");
+  const published = await publishDraft(api, ref);
+  return { created: !existing, droppedEnv, saved, published };
+}
+
+async function findApp(api: IgniteApi, ref: AppRef): Promise<AppMeta | undefined> {
+  try {
+    return await getApp(api, ref);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "NOT_FOUND") return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,85 @@
+import type { CallOptions, IgniteApi } from "../api/ignite-api.js";
+import { ExecutionStatus } from "../gen/dodil/ignite/v1/common_pb.js";
+import { ComputeService, type AppLogLine, type Execution } from "../gen/dodil/ignite/v1/compute_pb.js";
+import { CliError, UsageError } from "../errors.js";
+import { appFields, type AppRef } from "./app-ref.js";
+import { getAppLogs } from "./app-logs.js";
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
+
+/** Execution ids are ULIDs (26 characters of Crockford base32); anything else is a typo. */
+export function parseExecutionId(text: string): string {
+  const id = text.trim();
+  if (!ULID.test(id)) throw new UsageError(`malformed execution id "${text}": execution ids are 26-character ULIDs such as 01J9Z8X4K2M3N4P5Q6R7S8T9VW`);
+  return id.toUpperCase();
+}
+
+export function isTerminal(status: ExecutionStatus): boolean {
+  return status === ExecutionStatus.SUCCEEDED || status === ExecutionStatus.FAILED || status === ExecutionStatus.TIMED_OUT;
+}
+
+export function isFailure(status: ExecutionStatus): boolean {
+  return status === ExecutionStatus.FAILED || status === ExecutionStatus.TIMED_OUT;
+}
+
+/** InvokeAsync: queues the call and returns its execution id at once. */
+export async function invokeAsync(api: IgniteApi, ref: AppRef, body: Uint8Array): Promise<string> {
+  const response = await api.unary(ComputeService.method.invokeAsync, {
+    ...appFields(ref),
+    http: { method: "POST", path: "/", query: "", headers: { "content-type": "application/json" } },
+    body,
+  });
+  return response.executionId;
+}
+
+export async function getExecution(api: IgniteApi, id: string): Promise<Execution> {
+  const execution = (await api.unary(ComputeService.method.getExecution, { executionId: id })).execution;
+  if (!execution) throw new CliError("NOT_FOUND", `execution ${id} not found`);
+  return execution;
+}
+
+/** The current state, then each change; ends after a terminal state. */
+export async function* watchExecution(api: IgniteApi, id: string, options: CallOptions = {}): AsyncGenerator<Execution> {
+  for await (const message of api.serverStream(ComputeService.method.watchExecution, { executionId: id }, options)) {
+    if (message.execution) yield message.execution;
+  }
+}
+
+/** `org/app` of an execution as an AppRef. */
+export function executionApp(execution: Execution): AppRef {
+  const [org = "", name = ""] = execution.appId.split("/");
+  return { org, name };
+}
+
+export interface ExecutionLogs {
+  execution: Execution;
+  lines: AppLogLine[];
+  /** The time window the lines were taken from (ms since the epoch). */
+  fromMs: number;
+  toMs: number;
+}
+
+/**
+ * The app's output while the execution ran. Log lines carry no execution id, so this is the app's
+ * lines (of the execution's version) between its start and its end: with concurrent calls of the
+ * same app, their lines are mixed in. Logs are kept in memory by the platform, so old ones are gone.
+ */
+export async function getExecutionLogs(api: IgniteApi, id: string, now = Date.now()): Promise<ExecutionLogs> {
+  const execution = await getExecution(api, id);
+  const fromMs = Number(execution.startedAtMs || execution.createdAtMs);
+  const toMs = Number(execution.completedAtMs) || now;
+  if (!fromMs) return { execution, lines: [], fromMs, toMs };
+  // Lines are stamped when the control plane reads them: allow a little slack after the end.
+  const slackMs = 1000;
+  const lines = await getAppLogs(api, executionApp(execution), { sinceMs: fromMs, limit: 10_000 });
+  return {
+    execution,
+    lines: lines.filter((l) => Number(l.timestampMs) <= toMs + slackMs && (execution.version === 0 || l.version === execution.version)),
+    fromMs,
+    toMs,
+  };
+}
+
+export function getExecutionStats(api: IgniteApi, ref: AppRef) {
+  return api.unary(ComputeService.method.getExecutionStats, appFields(ref));
+}

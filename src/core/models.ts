@@ -1,0 +1,122 @@
+import { readFile } from "node:fs/promises";
+import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import type { IgniteApi } from "../api/ignite-api.js";
+import { ModelService, type ChatCompletionChunk, type ChatCompletionResponse, type EmbedResponse, type InferResponse, type Model } from "../gen/dodil/ignite/v1/model_pb.js";
+import { UsageError } from "../errors.js";
+
+export interface ModelFilter {
+  family?: string | undefined;
+  inputModality?: string | undefined;
+  tags?: string[] | undefined;
+}
+
+export async function listModels(api: IgniteApi, filter: ModelFilter): Promise<Model[]> {
+  return (await api.unary(ModelService.method.listModels, { family: filter.family ?? "", inputModality: filter.inputModality ?? "", tags: filter.tags ?? [] })).data;
+}
+
+export async function getModel(api: IgniteApi, id: string): Promise<Model | undefined> {
+  return (await api.unary(ModelService.method.getModel, { model: id })).data;
+}
+
+export function checkModelId(text: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/.test(text)) throw new UsageError(`invalid model id "${text}": \`dodil ignite models list\` shows the catalog`);
+  return text;
+}
+
+export interface ChatInput {
+  model: string;
+  /** role:content pairs in order; a bare text is a user message. */
+  messages: Array<{ role: string; content: string }>;
+  temperature?: number | undefined;
+  maxTokens?: number | undefined;
+}
+
+const ROLES = ["system", "user", "assistant", "tool"];
+
+/** `--message role:text` (repeatable) and/or a positional prompt (a user message). */
+export function chatMessages(prompt: string | undefined, messageFlags: string[], system: string | undefined): ChatInput["messages"] {
+  const messages: ChatInput["messages"] = [];
+  if (system !== undefined) messages.push({ role: "system", content: system });
+  for (const item of messageFlags) {
+    const colon = item.indexOf(":");
+    const role = colon < 0 ? "" : item.slice(0, colon);
+    if (!ROLES.includes(role)) throw new UsageError(`invalid --message "${item.slice(0, 40)}": use ROLE:TEXT with ROLE one of ${ROLES.join(", ")}`);
+    messages.push({ role, content: item.slice(colon + 1) });
+  }
+  if (prompt !== undefined) messages.push({ role: "user", content: prompt });
+  if (messages.every((m) => m.role === "system")) throw new UsageError("nothing to send: give a prompt or --message user:<text>");
+  return messages;
+}
+
+export function parseNumberFlag(text: string | undefined, flag: string, min: number, max: number, integer = false): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    throw new UsageError(`invalid value "${text}" for ${flag}: use ${integer ? "a whole number" : "a number"} from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function chatRequest(input: ChatInput, stream: boolean) {
+  return {
+    model: input.model,
+    stream,
+    messages: input.messages.map((m) => ({ role: m.role, content: fromJson(ValueSchema, m.content) })),
+    ...(input.temperature !== undefined ? { temperature: input.temperature } : {}),
+    ...(input.maxTokens !== undefined ? { maxTokens: input.maxTokens } : {}),
+  };
+}
+
+export function chatCompletion(api: IgniteApi, input: ChatInput): Promise<ChatCompletionResponse> {
+  return api.unary(ModelService.method.chatCompletion, chatRequest(input, false));
+}
+
+export function streamChatCompletion(api: IgniteApi, input: ChatInput): AsyncIterable<ChatCompletionChunk> {
+  return api.serverStream(ModelService.method.streamChatCompletion, chatRequest(input, true));
+}
+
+export interface EmbedInput {
+  model: string;
+  texts: string[];
+  encodingFormat?: string | undefined;
+  dimensions?: number | undefined;
+  taskType?: string | undefined;
+  normalized: boolean;
+}
+
+export function embed(api: IgniteApi, input: EmbedInput): Promise<EmbedResponse> {
+  const value: JsonValue = input.texts.length === 1 ? (input.texts[0] as string) : input.texts;
+  return api.unary(ModelService.method.embed, {
+    model: input.model,
+    input: fromJson(ValueSchema, value),
+    encodingFormat: input.encodingFormat ?? "",
+    dimensions: input.dimensions ?? 0,
+    taskType: input.taskType ?? "",
+    normalized: input.normalized,
+  });
+}
+
+export function infer(api: IgniteApi, model: string, payload: Uint8Array, contentType: string): Promise<InferResponse> {
+  return api.unary(ModelService.method.infer, { model, payload, contentType });
+}
+
+export function streamInfer(api: IgniteApi, model: string, payload: Uint8Array, contentType: string): AsyncIterable<InferResponse> {
+  return api.serverStream(ModelService.method.streamInfer, { model, payload, contentType });
+}
+
+/** Texts for `models embed`: positional arguments, or one per line of --input-file. */
+export async function embedTexts(texts: string[], inputFile: string | undefined, readStdin: () => Promise<Buffer>): Promise<string[]> {
+  if (inputFile !== undefined) {
+    if (texts.length > 0) throw new UsageError("give texts as arguments or --input-file, not both");
+    let content: string;
+    try {
+      content = inputFile === "-" ? (await readStdin()).toString("utf8") : await readFile(inputFile, "utf8");
+    } catch (error) {
+      throw new UsageError(`--input-file ${inputFile} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    texts = content.split("\n").filter((l) => l.trim() !== "");
+  }
+  if (texts.length === 0) throw new UsageError("nothing to embed: give one or more texts, or --input-file <path>");
+  return texts;
+}
