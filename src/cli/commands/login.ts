@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { parseEndpoint } from "../../config/config-keys.js";
 import { maskToken } from "../../config/settings.js";
 import { UsageError } from "../../errors.js";
@@ -9,7 +10,7 @@ export const loginCommand = defineCommand({
   summary: "Check a bearer token against an endpoint, then save both to the config",
   description:
     "Direct-token login: checks --token against --api-endpoint with an authenticated call, and only if it is accepted saves token, api_endpoint and org_id " +
-    "(and debug, when --debug is given for a plaintext local endpoint) under ignite.* in the config file.",
+    "(and debug, when --debug is given for a plaintext local endpoint; ca_cert, when --ca-cert is given) under ignite.* in the config file.",
   examples: [
     "dodil ignite login --token <bearer_token> --api-endpoint rpc.dev.dodil.io:443 --org acme-corp",
     "dodil ignite login --token dev-token --api-endpoint 127.0.0.1:50051 --org acme-corp --debug",
@@ -28,6 +29,7 @@ export const loginCommand = defineCommand({
     await store.set("ignite", "api_endpoint", apiEndpoint);
     if (org) await store.set("ignite", "org_id", org);
     if (debug) await store.set("ignite", "debug", "true");
+    if (ctx.flags.caCert) await store.set("ignite", "ca_cert", resolve(ctx.cwd, ctx.flags.caCert));
     ctx.output.success(`logged in to ${apiEndpoint}${org ? ` as org ${org}` : ""}; saved to ${store.location.file}`);
     return {
       data: { api_endpoint: apiEndpoint, org_id: org ?? "", token: maskToken(token), debug: debug === true, config_file: store.location.file },
