@@ -52,7 +52,7 @@ describe("bash completion", () => {
   it("completes commands, subcommands, flags and flag values", async () => {
     expect(await complete("dodil ")).toEqual(["completion", "ignite", "login", "logout"]);
     expect(await complete("dodil ignite dr")).toEqual(["draft"]);
-    expect(await complete("dodil ignite draft ")).toEqual(["compile-logs", "info", "publish", "save"]);
+    expect(await complete("dodil ignite draft ")).toEqual(["compile", "compile-logs", "info", "publish", "save", "test"]);
     expect(await complete("dodil ignite draft save x --dock")).toEqual(["--dockerfile-path"]);
     expect(await complete("dodil ignite app list -o ")).toEqual(["json", "table", "wide", "yaml"]);
   });
