@@ -229,7 +229,9 @@ async function completeForShell(program: Command, args: readonly string[], envir
       const settings = resolveSettings({ flags: {}, env: environment.env, store });
       const { GrpcIgniteApi } = await import("../api/grpc-ignite-api.js");
       const { listApps } = await import("../core/apps.js");
-      const api = new GrpcIgniteApi({ endpoint: settings.apiEndpoint.value, token: settings.token.value, plaintext: settings.debug.value, timeoutMs: 1500 });
+      const { readCaCert } = await import("./auth-session.js");
+      const caCert = settings.debug.value ? undefined : readCaCert(settings.caCert, environment.cwd);
+      const api = new GrpcIgniteApi({ endpoint: settings.apiEndpoint.value, token: settings.token.value, plaintext: settings.debug.value, timeoutMs: 1500, ...(caCert ? { caCert } : {}) });
       try {
         const apps = await listApps(api, settings.org.value);
         candidates = apps.map((a) => a.id.replace("/", ":")).filter((id) => id.startsWith(target.prefix));
