@@ -106,5 +106,5 @@ describe(`SIGKILL during save, publish and rollback (${RUNS} runs)`, () => {
       expect((await cli(["draft", "info", "acme-corp:greeter", "-o", "json"])).code).toBe(0);
       published = versions;
     }
-  });
+  }, 60_000 + RUNS * 15_000);
 });
