@@ -192,7 +192,7 @@ async function createContext(command: Command, environment: RunEnvironment): Pro
         // The CA also verifies the token endpoint, which keeps its own scheme under debug.
         const caCert = readCaCert(resolved.caCert, environment.cwd);
         // Never a silent downgrade: plaintext only through debug, and said on every run.
-        if (plaintext) output.warn(`plaintext connection to ${resolved.apiEndpoint.value}: TLS is off (debug mode, from ${resolved.debug.source})`);
+        if (plaintext) output.trace(`plaintext connection to ${resolved.apiEndpoint.value}: TLS is off (debug mode, from ${resolved.debug.source})`);
         const trace = (line: string) => output.trace(line);
         const token = await bearerToken({ settings: resolved, store: context.configStore(), caCert, trace });
         return new GrpcIgniteApi({
