@@ -40,6 +40,8 @@ try {
 
   const gnuMs = [];
   const oursMs = [];
+  const gnuCpu = [];
+  const oursCpu = [];
   const ratios = [];
   const digests = new Set([digest]);
   for (let i = 0; i < runs; i++) {
@@ -48,23 +50,30 @@ try {
     const t = {};
     for (const which of order) {
       if (which === "gnu") {
-        t.gnu = timed(gnu.argv).ms;
+        const r = timed(gnu.argv);
+        t.gnu = r.ms;
+        if (r.cpuMs !== undefined) gnuCpu.push(r.cpuMs);
         rmSync(gnuArchive);
       } else {
         const r = timed(ours.argv);
         t.ours = r.ms;
+        if (r.cpuMs !== undefined) oursCpu.push(r.cpuMs);
         digests.add(digestOf(r.stdout));
       }
     }
     gnuMs.push(t.gnu);
     oursMs.push(t.ours);
     ratios.push(t.ours / t.gnu);
-    console.log(`run ${i + 1}: gnu ${(t.gnu / 1000).toFixed(2)} s, ours ${(t.ours / 1000).toFixed(2)} s, ratio ${(t.ours / t.gnu).toFixed(2)}`);
+    console.log(`run ${i + 1}: gnu ${(t.gnu / 1000).toFixed(2)} s, ours ${(t.ours / 1000).toFixed(2)} s, ratio ${(t.ours / t.gnu).toFixed(2)}, load ${os.loadavg()[0].toFixed(2)}`);
   }
   const ratio = median(oursMs) / median(gnuMs);
   console.log("");
   console.log(`median wall: gnu ${(median(gnuMs) / 1000).toFixed(2)} s, ours ${(median(oursMs) / 1000).toFixed(2)} s`);
   console.log(`ratio of medians: ${ratio.toFixed(2)} (median of per-run ratios ${median(ratios).toFixed(2)}) - target <= 1.00: ${ratio <= 1 ? "PASS" : "FAIL"}`);
+  if (gnuCpu.length > 0) {
+    // CPU time (user + sys) is less sensitive to other load on the machine than wall time.
+    console.log(`median CPU: gnu ${(median(gnuCpu) / 1000).toFixed(2)} s, ours ${(median(oursCpu) / 1000).toFixed(2)} s (ratio ${(median(oursCpu) / median(gnuCpu)).toFixed(2)})`);
+  }
   console.log(`archive: gnu ${mib(gnuBytes)} MiB, ours ${mib(oursBytes)} MiB`);
   console.log(`digest: ${[...digests].join(", ")} (${digests.size === 1 ? "identical in every run" : "DIFFERENT between runs"})`);
   if (digests.size !== 1) process.exitCode = 2;

@@ -73,13 +73,24 @@ export function packCommand(tree, { viaCli = cliHasDryRun(), concurrency } = {})
   };
 }
 
-/** Runs argv, returns wall ms and stdout; throws on a non-zero exit. */
+/**
+ * Runs argv, returns wall ms, stdout and (when /usr/bin/time is installed) the CPU ms
+ * (user + system, children included: `tar -czf` counts its gzip); throws on a non-zero exit.
+ */
 export function timed(argv, opts = {}) {
+  const cpuFile = existsSync(GNU_TIME) ? path.join(os.tmpdir(), `dodil-bench-cpu-${process.pid}`) : undefined;
+  const full = cpuFile ? [GNU_TIME, "-f", "%U %S", "-o", cpuFile, ...argv] : argv;
   const t0 = performance.now();
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, ...opts });
+  const r = spawnSync(full[0], full.slice(1), { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, ...opts });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`${argv.join(" ")} exited ${r.status}: ${r.stderr}`);
-  return { ms, stdout: r.stdout };
+  let cpuMs;
+  if (cpuFile) {
+    const [user, sys] = readFileSync(cpuFile, "utf8").trim().split(/\s+/).map(Number);
+    cpuMs = (user + sys) * 1000;
+    rmSync(cpuFile, { force: true });
+  }
+  return { ms, cpuMs, stdout: r.stdout };
 }
 
 export const median = (xs) => {

@@ -17,9 +17,9 @@
  * The compression runs on the libuv thread pool (node:zlib's asynchronous API), not in
  * worker_threads: no extra V8 isolates to start (about 30 ms and 10 MB each), no
  * messages, and the input Buffer is handed to zlib without a copy. The pool has 4 threads
- * unless UV_THREADPOOL_SIZE says otherwise, and the file reads of the tar producer run on
- * it too, so the default keeps at least one thread free for them (see
- * `defaultGzipConcurrency`).
+ * unless UV_THREADPOOL_SIZE says otherwise, and other asynchronous fs calls (the archive's
+ * writes, the walk's readdirs) run on it too, so the default keeps one thread free for
+ * them (see `defaultGzipConcurrency`).
  *
  * Memory is bounded: at most `concurrency + readAhead` slices exist between the
  * producer and the consumer (each one `memberSize` of input plus its compressed output),
@@ -39,7 +39,7 @@ const MAX_SPARE = 1;
 
 /**
  * Compressions in flight by default: one per core, at most 3, so that one of libuv's
- * 4 default pool threads stays free for the file reads that feed them.
+ * 4 default pool threads stays free for the file writes and other fs calls.
  */
 export function defaultGzipConcurrency(): number {
   const cores = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
