@@ -25,9 +25,11 @@ try {
   const base = await peakRss([process.execPath, "-e", "0"]);
   console.log(`baseline: node -e 0 peak RSS ${(base.kib / 1024).toFixed(1)} MiB (${base.method})`);
   const peaks = [];
+  const digests = new Set();
   for (let i = 0; i < runs; i++) {
     const r = await peakRss(ours.argv);
     peaks.push(r.kib);
+    digests.add(digestOf(r.stdout));
     const archive = Number(/"archive_bytes"\s*:\s*(\d+)/.exec(r.stdout)?.[1] ?? NaN);
     console.log(`run ${i + 1}: peak RSS ${(r.kib / 1024).toFixed(1)} MiB (${((r.kib * 1024) / 1e6).toFixed(1)} MB), ${(r.ms / 1000).toFixed(1)} s, archive ${mib(archive)} MiB, ${digestOf(r.stdout) ?? "no digest"} (${r.method})`);
   }
@@ -35,7 +37,10 @@ try {
   const mb = (peak * 1024) / 1e6;
   console.log("");
   console.log(`peak RSS: ${mb.toFixed(1)} MB (max of ${runs}; median ${((median(peaks) * 1024) / 1e6).toFixed(1)} MB) - target <= ${LIMIT_MB} MB: ${mb <= LIMIT_MB ? "PASS" : "FAIL"}`);
-  if (args.strict && mb > LIMIT_MB) process.exitCode = 1;
+  if (digests.size !== 1) {
+    console.log(`digest DIFFERENT between runs: ${[...digests].join(", ")}`);
+    process.exitCode = 2;
+  } else if (args.strict && mb > LIMIT_MB) process.exitCode = 1;
 } finally {
   tree.remove();
 }
