@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,13 +28,6 @@ async function tcpServer(onConnection: (socket: Socket) => void): Promise<string
   return `127.0.0.1:${address.port}`;
 }
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 const env = (endpoint: string) => ({ IGNITE_API_ENDPOINT: endpoint, IGNITE_TOKEN: ACME_TOKEN, IGNITE_DEBUG: "1" });
 
@@ -55,24 +48,30 @@ describe("faults: the CLI never hangs and says what it tried", () => {
     expect(result.stderr).toContain(`cannot reach the Ignite API at ${endpoint}`);
   });
 
-  it("retries a read while the server comes up", async () => {
-    const port = await freePort();
-    const dataDir = mkdtempSync(join(tmpdir(), "ignite-late-"));
-    let plane: Awaited<ReturnType<typeof startControlPlane>> | undefined;
-    const late = new Promise<void>((resolve) =>
-      setTimeout(async () => {
-        plane = await startControlPlane({ listen: `127.0.0.1:${port}`, gatewayListen: "127.0.0.1:0", dataDir, driver: "host", tokens: { [ACME_TOKEN]: "acme-corp" } });
-        resolve();
-      }, 150),
-    );
+  it("retries a read after the server dropped the first connection", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ignite-flaky-"));
+    const plane = await startControlPlane({ listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir, driver: "host", tokens: { [ACME_TOKEN]: "acme-corp" } });
+    const [host, port] = plane.grpcEndpoint.split(":") as [string, string];
+    // A loopback proxy that drops the first connection (UNAVAILABLE for the client) and forwards the rest.
+    let connections = 0;
+    const proxy = await tcpServer((socket) => {
+      connections += 1;
+      if (connections === 1) return void socket.destroy();
+      const upstream = connect(Number(port), host);
+      sockets.push(upstream);
+      socket.pipe(upstream).pipe(socket);
+      upstream.on("error", () => socket.destroy());
+      socket.on("error", () => upstream.destroy());
+    });
     try {
-      const result = await runCli(["ignite", "app", "list", "-o", "json"], { env: env(`127.0.0.1:${port}`) });
+      const result = await runCli(["ignite", "app", "list", "-o", "json"], { env: env(proxy) });
       expect(result.exitCode, result.stderr).toBe(0);
       expect(result.stdout.trim()).toBe("[]");
       expect(result.stderr).toMatch(/ListApps unavailable; retry 1\/3/);
+      expect(connections).toBeGreaterThanOrEqual(2);
     } finally {
-      await late;
-      await plane?.stop();
+      for (const s of sockets.splice(0)) s.destroy();
+      await plane.stop();
       removeDir(dataDir);
     }
   });
