@@ -62,8 +62,8 @@ export async function extractCode(code: GetAppCodeResponse, dir: string, singleF
   const tree = join(work, "tree");
   try {
     await writeFile(archiveFile, code.archive);
-    // The local control plane's archive checks are the project's one safe extractor.
-    const { extractArchive } = await import("../local/archive.js");
+    // The project's one safe extractor (also what the local control plane checks uploads with).
+    const { extractArchive } = await import("../wire/archive.js");
     const info = await extractArchive(archiveFile, tree, { singleFileName }).catch((error: unknown) => {
       if (error instanceof Error && error.name === "ArchiveError") throw new CliError("DATA_LOSS", `the code snapshot cannot be extracted safely: ${error.message}`);
       throw error;

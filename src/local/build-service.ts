@@ -5,7 +5,7 @@
 import { create } from "@bufbuild/protobuf";
 import { BuildStatus } from "../gen/dodil/ignite/v1/common_pb.js";
 import { BuildSchema, type Build, type CreateBuildRequest, type SaveBuildSecretsRequest } from "../gen/dodil/ignite/v1/build_pb.js";
-import { archiveHasFile } from "./archive.js";
+import { archiveHasFile } from "../wire/archive.js";
 import { redact, type BuildParams } from "./builds.js";
 import { BuildFailure } from "./drivers/types.js";
 import { errorMessage, failedPrecondition, invalidArgument, notFound, resourceExhausted } from "./errors.js";

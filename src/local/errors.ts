@@ -23,12 +23,7 @@ export const resourceExhausted = (m: string) => new RpcError(status.RESOURCE_EXH
 export const deadlineExceeded = (m: string) => new RpcError(status.DEADLINE_EXCEEDED, m);
 
 /** Error raised while inspecting or extracting an archive; mapped to INVALID_ARGUMENT. */
-export class ArchiveError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ArchiveError";
-  }
-}
+export { ArchiveError } from "../wire/archive.js";
 
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

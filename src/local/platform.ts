@@ -33,7 +33,7 @@ import {
   type DraftInfo,
   type UpdateAppConfigRequest,
 } from "../gen/dodil/ignite/v1/compute_pb.js";
-import { archiveHasFile, inspectArchive, type ArchiveInfo, type ArchiveKind, detectArchiveKind } from "./archive.js";
+import { archiveHasFile, inspectArchive, type ArchiveInfo, type ArchiveKind, detectArchiveKind } from "../wire/archive.js";
 import type { BuildManager } from "./builds.js";
 import { detectStack } from "./buildpacks.js";
 import type { Driver } from "./drivers/types.js";

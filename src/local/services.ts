@@ -72,7 +72,7 @@ import { bearerToken, completeService, send, toStatus, type Handlers } from "./g
 import { checkAppName, checkOrgName, type Platform } from "./platform.js";
 import type { BuildRecord } from "./store.js";
 import { isValidName, organizationId, ulid } from "./util.js";
-import { inspectArchive } from "./archive.js";
+import { inspectArchive } from "../wire/archive.js";
 import { buildMessage } from "./build-service.js";
 import { moreHandlers } from "./services-more.js";
 import { ArchiveError } from "./errors.js";

@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { expandVars, parseDockerfile, parseKeyValues } from "../../src/local/dockerfile.js";
-import { extractArchive, inspectArchive } from "../../src/local/archive.js";
+import { extractArchive, inspectArchive } from "../../src/wire/archive.js";
 import { HostDriver } from "../../src/local/drivers/host.js";
 import { ulid } from "../../src/local/util.js";
 import { cleanup, tempDir } from "./helpers.js";

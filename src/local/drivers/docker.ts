@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import * as tar from "tar";
-import { extractArchive, safeEntryPath } from "../archive.js";
+import { extractArchive, safeEntryPath } from "../../wire/archive.js";
 import { redact } from "../builds.js";
 import { ensureDockerfile } from "../buildpacks.js";
 import { DockerfileError } from "../dockerfile.js";

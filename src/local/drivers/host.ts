@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, promises as fsp, constants as fsc } from "node:fs";
 import * as path from "node:path";
 import { ensureDockerfile } from "../buildpacks.js";
-import { extractArchive, detectArchiveKind, verifyTree, safeEntryPath } from "../archive.js";
+import { extractArchive, detectArchiveKind, verifyTree, safeEntryPath } from "../../wire/archive.js";
 import { ArchiveError, errorMessage } from "../errors.js";
 import { DockerfileError, expandVars, parseDockerfile, parseJsonForm, parseKeyValues, splitWords, type Instruction } from "../dockerfile.js";
 import { exists, writeJson } from "../util.js";

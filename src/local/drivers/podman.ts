@@ -11,7 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ensureDockerfile } from "../buildpacks.js";
-import { extractArchive, safeEntryPath } from "../archive.js";
+import { extractArchive, safeEntryPath } from "../../wire/archive.js";
 import { redact } from "../builds.js";
 import { DockerfileError, expandVars, parseDockerfile, splitWords } from "../dockerfile.js";
 import { ArchiveError, errorMessage } from "../errors.js";

@@ -18,7 +18,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import type { JsonValue } from "@bufbuild/protobuf";
 import * as tar from "tar";
-import { detectArchiveKind, extractArchive } from "../archive.js";
+import { detectArchiveKind, extractArchive } from "../../wire/archive.js";
 import type { BuildParams } from "../builds.js";
 import { BuildFailure } from "../drivers/types.js";
 import { ArchiveError, errorMessage, unimplemented } from "../errors.js";

@@ -1,6 +1,6 @@
 /**
- * Safe archive inspection and extraction, shared by UploadBuildContext/SaveDraft validation and the
- * drivers. Accepts tar.gz, plain tar and zip (detected by magic bytes); anything else is a single file.
+ * Safe archive inspection and extraction, shared by the local control plane (UploadBuildContext and
+ * SaveDraft validation, the drivers) and the CLI (`version code -O DIR`). Accepts tar.gz, plain tar and zip (detected by magic bytes); anything else is a single file.
  * Every entry is checked before anything is written: no `..` components, no absolute paths, no links
  * that resolve outside the root, no devices or FIFOs, bounded entry count and total size.
  */
@@ -9,7 +9,14 @@ import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
 import * as zlib from "node:zlib";
 import * as tar from "tar";
-import { ArchiveError } from "./errors.js";
+
+/** A build-context archive that must not be extracted (traversal, links out, devices, limits). */
+export class ArchiveError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ArchiveError";
+  }
+}
 
 export type ArchiveKind = "tar.gz" | "tar" | "zip" | "file";
 
