@@ -107,13 +107,15 @@ export class ExecutionManager {
 
   private async run(r: ExecFile, req: InvokeRequest): Promise<void> {
     try {
-      const { meta, slot } = await this.platform.ensureRunning(r.org, r.app);
-      r.status = ExecutionStatus.RUNNING;
-      r.version = slot.version;
-      r.startedAtMs = Date.now();
-      await this.update(r);
-      const timeoutMs = (meta.limits?.timeoutSecs || DEFAULT_TIMEOUT_SECS) * 1000;
-      const res = await callInstance(slot.instance.hostPort, { org: r.org, app: r.app, executionId: r.executionId, http: req.http, body: req.body, timeoutMs });
+      const { meta, slot, release } = await this.platform.ensureRunning(r.org, r.app);
+      const res = await (async () => {
+        r.status = ExecutionStatus.RUNNING;
+        r.version = slot.version;
+        r.startedAtMs = Date.now();
+        await this.update(r);
+        const timeoutMs = (meta.limits?.timeoutSecs || DEFAULT_TIMEOUT_SECS) * 1000;
+        return callInstance(slot.instance.hostPort, { org: r.org, app: r.app, executionId: r.executionId, http: req.http, body: req.body, timeoutMs });
+      })().finally(release);
       r.statusCode = res.statusCode;
       let body = res.body;
       if (body.length > MAX_RESULT_BYTES) body = body.subarray(0, MAX_RESULT_BYTES);

@@ -72,10 +72,14 @@ export function createGateway(d: GatewayDeps): http.Server {
     }
     let port: number;
     const started = Date.now();
-    const { slot, coldStart } = await d.platform.ensureRunning(org, app);
+    const { slot, coldStart, release } = await d.platform.ensureRunning(org, app);
+    res.on("close", release);
     if (target.port !== undefined) {
       const mapped = slot.instance.portMap.get(target.port);
-      if (mapped === undefined || !meta.ports.slice(1).includes(target.port)) return sendJson(res, 404, `app ${org}/${app} does not declare port ${target.port}`);
+      if (mapped === undefined || !meta.ports.slice(1).includes(target.port)) {
+        release();
+        return sendJson(res, 404, `app ${org}/${app} does not declare port ${target.port}`);
+      }
       port = mapped;
     } else port = slot.instance.hostPort;
     const executionId = ulid();
@@ -98,6 +102,7 @@ export function createGateway(d: GatewayDeps): http.Server {
         res.writeHead(ur.statusCode ?? 502, out);
         ur.pipe(res);
         ur.on("end", () => {
+          release();
           d.log(`gateway ${req.method} ${host}${req.url} -> ${ur.statusCode} (${Date.now() - started} ms${coldStart ? ", cold start" : ""}) ${executionId}`);
           resolve();
         });
@@ -107,6 +112,7 @@ export function createGateway(d: GatewayDeps): http.Server {
         });
       });
       up.on("error", (e) => {
+        release();
         sendJson(res, 502, `app ${org}/${app} did not answer on its port: ${e.message}`);
         resolve();
       });

@@ -48,7 +48,7 @@ import {
   resourceExhausted,
   unimplemented,
 } from "./errors.js";
-import type { RuntimeManager, Slot } from "./runtime.js";
+import type { AppRunSpec, Lease, RuntimeManager, ScalePolicy, Slot } from "./runtime.js";
 import type { BuildRecord, DraftRecord, Store, VersionRecord } from "./store.js";
 import { isValidName, KeyedMutex, organizationId, sha256Hex } from "./util.js";
 import { MAX_MESSAGE_BYTES } from "../wire/grpc-service.js";
@@ -643,7 +643,7 @@ export class Platform {
         await inst.stop();
         throw e;
       }
-      await this.d.runtime.install(key, { version: n, instance: inst, lastUsedMs: Date.now(), keepWarm: (meta.scaling?.reservedCapacity ?? 0) > 0 });
+      await this.d.runtime.install(key, { version: n, instance: inst, lastUsedMs: Date.now(), inflight: 0 }, scalePolicy(meta), this.activeSpec(org, app));
       this.d.log(`${key}: version ${n} published and active`);
       return { version: n, app: this.present(meta), deployId: build.id };
     });
@@ -716,7 +716,7 @@ export class Platform {
         if (inst !== running?.instance) await inst.stop();
         throw e;
       }
-      await this.d.runtime.install(key, { version: n, instance: inst, lastUsedMs: Date.now(), keepWarm: (meta.scaling?.reservedCapacity ?? 0) > 0 });
+      await this.d.runtime.install(key, { version: n, instance: inst, lastUsedMs: Date.now(), inflight: 0 }, scalePolicy(meta), this.activeSpec(org, app));
       this.d.log(`${key}: rolled back from version ${previous} to ${n}`);
       return { app: this.present(meta), previous };
     });
@@ -744,24 +744,38 @@ export class Platform {
     return this.d.runtime.running(key);
   }
 
-  /** Ensures the app's active version runs; used by Invoke and the gateway. */
-  async ensureRunning(org: string, app: string): Promise<{ meta: AppMeta; slot: Slot; coldStart: boolean }> {
+  /** The run spec of the app's version that is active when it is called. */
+  private activeSpec(org: string, app: string): () => Promise<AppRunSpec> {
+    return async () => {
+      const { meta: m, v } = await this.requireVersion(org, app, 0);
+      const image = await this.imageOfVersion(org, app, v);
+      return this.runSpecFor(m, v, image);
+    };
+  }
+
+  /** All running replicas of the app (one version). */
+  replicas(key: string): Slot[] {
+    return this.d.runtime.replicas(key);
+  }
+  /** Replicas wanted now: the running ones, those starting, and at least the reserved capacity. */
+  desiredReplicas(meta: AppMeta): number {
+    const key = meta.id;
+    const p = scalePolicy(meta);
+    return Math.max(p.reserved, this.d.runtime.replicas(key).length + this.d.runtime.startingReplicas(key));
+  }
+
+  /**
+   * Takes a replica of the app's active version for one call (starting it when none runs); used by
+   * Invoke, executions and the gateway. The caller must call `release()` when the call ends.
+   */
+  async ensureRunning(org: string, app: string): Promise<{ meta: AppMeta } & Lease> {
     const meta = await this.requireApp(org, app);
     if (!meta.activeVersion) throw failedPrecondition(`app ${org}/${app} has no published version; publish a draft first`);
     const key = `${org}/${app}`;
-    const { slot, coldStart } = await this.d.runtime.ensure(
-      key,
-      async () => {
-        const { meta: m, v } = await this.requireVersion(org, app, 0);
-        const image = await this.imageOfVersion(org, app, v);
-        return this.runSpecFor(m, v, image);
-      },
-      meta.activeVersion,
-      (meta.scaling?.reservedCapacity ?? 0) > 0,
-    );
+    const lease = await this.d.runtime.ensure(key, this.activeSpec(org, app), meta.activeVersion, scalePolicy(meta));
     this.d.runtime.lastInvokedMs.set(key, Date.now());
-    if (coldStart) this.d.log(`${key}: cold start of version ${slot.version}`);
-    return { meta, slot, coldStart };
+    if (lease.coldStart) this.d.log(`${key}: cold start of version ${lease.slot.version}`);
+    return { meta, ...lease };
   }
 
   /** Starts apps with reserved capacity (kept warm) after a restart, in the background. */
@@ -770,7 +784,7 @@ export class Platform {
       for (const app of await this.d.store.listApps(org)) {
         const m = await this.d.store.getApp(org, app);
         if (m && m.activeVersion && (m.scaling?.reservedCapacity ?? 0) > 0) {
-          this.ensureRunning(org, app).catch((e) => this.d.log(`${org}/${app}: warm start failed: ${errorMessage(e)}`));
+          this.ensureRunning(org, app).then((l) => l.release()).catch((e) => this.d.log(`${org}/${app}: warm start failed: ${errorMessage(e)}`));
         }
       }
     }
@@ -789,4 +803,14 @@ export class Platform {
     }
     return undefined;
   }
+}
+
+/** The app's scaling config as the local runtime applies it (see runtime.ts). */
+export function scalePolicy(meta: AppMeta): ScalePolicy {
+  const sc = meta.scaling;
+  return {
+    reserved: sc?.reservedCapacity ?? 0,
+    maxReplicas: sc?.maxReplicas || 1,
+    target: meta.maxConcurrency || sc?.target || 1,
+  };
 }

@@ -1,6 +1,17 @@
 /**
- * Runtime manager: at most one running instance per app (the active version's), cold starts on
- * demand with de-duplication, readiness probing, swap-then-stop on publish/rollback, idle scale-to-zero.
+ * Runtime manager: a pool of replicas per app (all of the active version's), cold starts on demand
+ * with de-duplication, readiness probing, swap-then-drain on publish/rollback, scale-out on
+ * concurrency up to `max_replicas`, idle scale-to-zero down to `reserved_capacity`.
+ *
+ * Scaling rules (the local stand-in for the platform's autoscaler):
+ * - every call takes a replica (the least busy one) and releases it when done (`inflight`);
+ * - when every replica already serves `target` calls (the app's `max_concurrency`, else the scaling
+ *   target, else 1) a new replica starts in the background, while the call is served by the least
+ *   busy existing replica (no call waits for a scale-out, only for a cold start from zero);
+ * - replicas idle (no call in flight) for longer than the idle period are stopped, keeping
+ *   `reserved_capacity` warm; reserved replicas are started (topped up) by the reaper;
+ * - a new active version (publish, rollback) replaces the pool; the old replicas finish the calls
+ *   they are serving (up to DRAIN_MS) before they stop.
  */
 import * as http from "node:http";
 import type { BuiltImage, Driver, RunningInstance } from "./drivers/types.js";
@@ -26,15 +37,48 @@ export interface RuntimeHooks {
   event?: (key: string, reason: "VersionStarted" | "ColdStart" | "ScaledToZero" | "ReplicaStopped" | "Crashed" | "StartFailed", message: string, replicaId: string) => void;
 }
 
+/** One running replica. */
 export interface Slot {
   version: number;
   instance: RunningInstance;
   lastUsedMs: number;
-  keepWarm: boolean;
+  /** Calls being served by this replica right now. */
+  inflight: number;
+}
+
+/** The app's scaling config as the runtime applies it. */
+export interface ScalePolicy {
+  /** Replicas kept warm (never scaled below). */
+  reserved: number;
+  /** Upper bound of replicas (at least 1). */
+  maxReplicas: number;
+  /** Calls in flight per replica before another replica starts (at least 1). */
+  target: number;
+}
+
+export const DEFAULT_POLICY: ScalePolicy = { reserved: 0, maxReplicas: 1, target: 1 };
+
+/** How long old replicas may finish their calls after a new version took over. */
+export const DRAIN_MS = 30_000;
+
+interface Pool {
+  version: number;
+  replicas: Slot[];
+  /** Scale-out starts in progress. */
+  starting: number;
+  policy: ScalePolicy;
+  spec?: () => Promise<AppRunSpec>;
+}
+
+export interface Lease {
+  slot: Slot;
+  coldStart: boolean;
+  /** Ends the call on the replica (idempotent). */
+  release: () => void;
 }
 
 export class RuntimeManager {
-  private slots = new Map<string, Slot>();
+  private pools = new Map<string, Pool>();
   private starting = new Map<string, Promise<Slot>>();
   readonly lastError = new Map<string, string>();
   readonly lastInvokedMs = new Map<string, number>();
@@ -47,37 +91,89 @@ export class RuntimeManager {
     private store: Store,
     private log: (line: string) => void,
     private readyTimeoutMs = 60_000,
-    private idleTimeoutMs = 0,
+    readonly idleTimeoutMs = 0,
   ) {
-    if (idleTimeoutMs > 0) {
-      this.reaper = setInterval(() => void this.reapIdle(), Math.min(30_000, Math.max(1_000, idleTimeoutMs / 4)));
-      this.reaper.unref();
-    }
+    const every = idleTimeoutMs > 0 ? Math.min(30_000, Math.max(250, idleTimeoutMs / 4)) : 30_000;
+    this.reaper = setInterval(() => void this.reap(), every);
+    this.reaper.unref();
   }
 
+  private pool(key: string): Pool | undefined {
+    const p = this.pools.get(key);
+    if (p) p.replicas = p.replicas.filter((r) => r.instance.alive());
+    return p;
+  }
+
+  /** The app's replicas (all of one version), least busy first. */
+  replicas(key: string): Slot[] {
+    return [...(this.pool(key)?.replicas ?? [])];
+  }
+
+  /** Replicas being started to scale out. */
+  startingReplicas(key: string): number {
+    return (this.pool(key)?.starting ?? 0) + (this.starting.has(key) ? 1 : 0);
+  }
+
+  policyOf(key: string): ScalePolicy | undefined {
+    return this.pools.get(key)?.policy;
+  }
+
+  /** A running replica of the app (the least busy), if any. */
   running(key: string): Slot | undefined {
-    const s = this.slots.get(key);
-    if (s && !s.instance.alive()) {
-      this.slots.delete(key);
-      return undefined;
-    }
-    return s;
+    return this.leastBusy(this.pool(key)?.replicas ?? []);
   }
 
-  /** Returns the running slot for `key` at `spec.version`, starting it when needed. */
-  async ensure(key: string, spec: () => Promise<AppRunSpec>, version: number, keepWarm = false): Promise<{ slot: Slot; coldStart: boolean }> {
-    const cur = this.running(key);
-    if (cur && cur.version === version) {
-      cur.lastUsedMs = Date.now();
-      return { slot: cur, coldStart: false };
+  private leastBusy(rs: Slot[]): Slot | undefined {
+    let best: Slot | undefined;
+    for (const r of rs) if (!best || r.inflight < best.inflight) best = r;
+    return best;
+  }
+
+  private lease(slot: Slot, coldStart: boolean): Lease {
+    slot.inflight++;
+    slot.lastUsedMs = Date.now();
+    let done = false;
+    return {
+      slot,
+      coldStart,
+      release: () => {
+        if (done) return;
+        done = true;
+        slot.inflight--;
+        slot.lastUsedMs = Date.now();
+      },
+    };
+  }
+
+  /**
+   * Takes a replica of the app at `version` for one call, starting one when none runs (cold start)
+   * and starting more in the background when all are busy. Call `release()` when the call ends.
+   */
+  async ensure(key: string, spec: () => Promise<AppRunSpec>, version: number, policy: ScalePolicy = DEFAULT_POLICY): Promise<Lease> {
+    policy = normalize(policy);
+    let pool = this.pool(key);
+    if (pool && pool.version !== version && pool.replicas.length) {
+      // The caller may have read the active version just before a publish/rollback replaced the pool:
+      // the spec reads the version that is active now.
+      const s = await spec();
+      pool = this.pool(key);
+      if (pool && s.version === pool.version) version = pool.version;
+    }
+    if (pool && pool.version === version && pool.replicas.length) {
+      pool.policy = policy;
+      pool.spec = spec;
+      const r = this.leastBusy(pool.replicas)!;
+      const lease = this.lease(r, false);
+      this.maybeScaleOut(key, pool);
+      return lease;
     }
     let p = this.starting.get(key);
     if (!p) {
       p = (async () => {
         const s = await spec();
         const instance = await this.launch(s);
-        const slot: Slot = { version: s.version, instance, lastUsedMs: Date.now(), keepWarm };
-        await this.install(key, slot);
+        const slot: Slot = { version: s.version, instance, lastUsedMs: Date.now(), inflight: 0 };
+        await this.install(key, slot, policy, spec);
         return slot;
       })();
       this.starting.set(key, p);
@@ -85,7 +181,43 @@ export class RuntimeManager {
     }
     const slot = await p;
     this.hooks.event?.(key, "ColdStart", `cold start of version ${slot.version}`, slot.instance.id);
-    return { slot, coldStart: true };
+    const lease = this.lease(slot, true);
+    const cur = this.pools.get(key);
+    if (cur) this.maybeScaleOut(key, cur);
+    return lease;
+  }
+
+  /** Starts replicas while the pool is below its reserved capacity or its calls exceed `target` per replica. */
+  private maybeScaleOut(key: string, pool: Pool): void {
+    if (this.stopped || !pool.spec) return;
+    const { reserved, maxReplicas, target } = pool.policy;
+    const inflight = pool.replicas.reduce((n, r) => n + r.inflight, 0);
+    const wantByLoad = Math.ceil(inflight / target);
+    const want = Math.min(maxReplicas, Math.max(reserved, wantByLoad, 1));
+    const have = pool.replicas.length + pool.starting;
+    for (let i = have; i < want; i++) this.scaleOut(key, pool, inflight > reserved * target ? "load" : "reserved capacity");
+  }
+
+  private scaleOut(key: string, pool: Pool, why: string): void {
+    pool.starting++;
+    void (async () => {
+      try {
+        const s = await pool.spec!();
+        if (this.pools.get(key) !== pool || s.version !== pool.version) return;
+        const instance = await this.launch(s);
+        const slot: Slot = { version: s.version, instance, lastUsedMs: Date.now(), inflight: 0 };
+        if (this.stopped || this.pools.get(key) !== pool) {
+          await instance.stop();
+          return;
+        }
+        pool.replicas.push(slot);
+        this.log(`[${key}] scaled out (${why}): ${pool.replicas.length} replica(s) of version ${pool.version}`);
+      } catch (e) {
+        this.log(`[${key}] scale-out failed: ${errorMessage(e)}`);
+      } finally {
+        pool.starting--;
+      }
+    })();
   }
 
   /** Starts an instance and waits until it answers HTTP; throws FAILED_PRECONDITION otherwise. */
@@ -138,9 +270,10 @@ export class RuntimeManager {
     this.lastError.delete(key);
     this.hooks.event?.(key, "VersionStarted", `${what} started and ready`, inst.id);
     inst.exited.then((x) => {
-      const cur = this.slots.get(key);
-      if (cur?.instance === inst) {
-        this.slots.delete(key);
+      const pool = this.pools.get(key);
+      const i = pool ? pool.replicas.findIndex((r) => r.instance === inst) : -1;
+      if (pool && i >= 0) {
+        pool.replicas.splice(i, 1);
         if (!this.stopped) {
           const msg = `version ${s.version} of ${key} exited (${x.signal ?? `code ${x.code}`})`;
           this.lastError.set(key, msg);
@@ -152,45 +285,80 @@ export class RuntimeManager {
     return inst;
   }
 
-  /** Makes `slot` the app's instance and stops the previous one. */
-  async install(key: string, slot: Slot): Promise<void> {
-    const prev = this.slots.get(key);
-    this.slots.set(key, slot);
-    if (prev && prev.instance !== slot.instance) {
-      this.hooks.event?.(key, "ReplicaStopped", `version ${prev.version} stopped (replaced by version ${slot.version})`, prev.instance.id);
-      await prev.instance.stop();
+  /**
+   * Makes `slot` the app's replica set: a slot of the pool's version joins it; another version
+   * replaces the pool, and the old replicas stop once their calls finished (up to DRAIN_MS).
+   */
+  async install(key: string, slot: Slot, policy?: ScalePolicy, spec?: () => Promise<AppRunSpec>): Promise<void> {
+    const prev = this.pools.get(key);
+    if (prev && prev.version === slot.version) {
+      if (!prev.replicas.includes(slot)) prev.replicas.push(slot);
+      if (policy) prev.policy = normalize(policy);
+      if (spec) prev.spec = spec;
+      return;
     }
+    const pool: Pool = { version: slot.version, replicas: [slot], starting: 0, policy: normalize(policy ?? prev?.policy ?? DEFAULT_POLICY), ...(spec ? { spec } : {}) };
+    this.pools.set(key, pool);
+    if (prev) {
+      const old = prev.replicas.filter((r) => r.instance !== slot.instance);
+      prev.replicas = [];
+      await Promise.all(
+        old.map(async (r) => {
+          await this.drain(r);
+          this.hooks.event?.(key, "ReplicaStopped", `version ${r.version} stopped (replaced by version ${slot.version})`, r.instance.id);
+          await r.instance.stop();
+        }),
+      );
+    }
+    this.maybeScaleOut(key, pool);
+  }
+
+  private async drain(r: Slot): Promise<void> {
+    const until = Date.now() + DRAIN_MS;
+    while (r.inflight > 0 && Date.now() < until && r.instance.alive()) await sleep(50);
   }
 
   async stopApp(key: string): Promise<void> {
     const pending = this.starting.get(key);
     if (pending) await pending.catch(() => undefined);
-    const s = this.slots.get(key);
-    this.slots.delete(key);
-    if (s) {
-      this.hooks.event?.(key, "ReplicaStopped", `version ${s.version} stopped`, s.instance.id);
-      await s.instance.stop();
+    const pool = this.pools.get(key);
+    this.pools.delete(key);
+    for (const r of pool?.replicas ?? []) {
+      this.hooks.event?.(key, "ReplicaStopped", `version ${r.version} stopped`, r.instance.id);
     }
+    await Promise.allSettled((pool?.replicas ?? []).map((r) => r.instance.stop()));
   }
 
   async stopAll(): Promise<void> {
     this.stopped = true;
     if (this.reaper) clearInterval(this.reaper);
     await Promise.allSettled([...this.starting.values()]);
-    const all = [...this.slots.values()];
-    this.slots.clear();
+    const all = [...this.pools.values()].flatMap((p) => p.replicas);
+    this.pools.clear();
     await Promise.allSettled(all.map((s) => s.instance.stop()));
   }
 
-  private async reapIdle(): Promise<void> {
+  /** Stops replicas idle for longer than the idle period (down to the reserved capacity) and tops reserved capacity up. */
+  private async reap(): Promise<void> {
+    if (this.stopped) return;
     const now = Date.now();
-    for (const [key, s] of this.slots) {
-      if (!s.keepWarm && now - s.lastUsedMs > this.idleTimeoutMs) {
-        this.log(`[${key}] idle for ${Math.round((now - s.lastUsedMs) / 1000)} s: scaling to zero`);
-        this.slots.delete(key);
-        this.hooks.event?.(key, "ScaledToZero", `idle for ${Math.round((now - s.lastUsedMs) / 1000)} s: scaled to zero`, s.instance.id);
-        await s.instance.stop();
+    for (const [key, pool] of this.pools) {
+      pool.replicas = pool.replicas.filter((r) => r.instance.alive());
+      if (this.idleTimeoutMs > 0) {
+        const idle = pool.replicas.filter((r) => r.inflight === 0 && now - r.lastUsedMs > this.idleTimeoutMs).sort((a, b) => a.lastUsedMs - b.lastUsedMs);
+        const removable = Math.max(0, pool.replicas.length - pool.policy.reserved);
+        const victims = idle.slice(0, removable);
+        for (const r of victims) {
+          pool.replicas.splice(pool.replicas.indexOf(r), 1);
+          const secs = Math.round((now - r.lastUsedMs) / 1000);
+          const left = pool.replicas.length;
+          this.log(`[${key}] replica ${r.instance.id} idle for ${secs} s: ${left ? `scaling in to ${left} replica(s)` : "scaling to zero"}`);
+          if (left === 0) this.hooks.event?.(key, "ScaledToZero", `idle for ${secs} s: scaled to zero`, r.instance.id);
+          else this.hooks.event?.(key, "ReplicaStopped", `replica idle for ${secs} s: scaled in to ${left}`, r.instance.id);
+          await r.instance.stop();
+        }
       }
+      if (pool.replicas.length + pool.starting < pool.policy.reserved) this.maybeScaleOut(key, pool);
     }
   }
 
@@ -219,6 +387,11 @@ export class RuntimeManager {
     }
     throw new Error(`no HTTP answer on port ${inst.hostPort} within ${Math.round(this.readyTimeoutMs / 1000)} s (${lastErr})`);
   }
+}
+
+function normalize(p: ScalePolicy): ScalePolicy {
+  const maxReplicas = Math.max(1, Math.floor(p.maxReplicas || 1), Math.floor(p.reserved || 0));
+  return { reserved: Math.min(maxReplicas, Math.max(0, Math.floor(p.reserved || 0))), maxReplicas, target: Math.max(1, Math.floor(p.target || 1)) };
 }
 
 /** The uid:gid a container driver runs an image without USER as (a warning is logged). */

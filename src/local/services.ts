@@ -213,11 +213,11 @@ export function buildServices(deps: ServiceDeps) {
     const org = appScope(req, call.metadata);
     const app = req.appName;
     const started = Date.now();
-    const { meta, slot, coldStart } = await platform.ensureRunning(org, app);
-    const executionId = ulid();
     const h = req.http;
     const method = (h?.method || "POST").toUpperCase();
     if (!/^[A-Z]+$/.test(method)) throw invalidArgument(`invalid HTTP method '${h?.method}'`);
+    const { meta, slot, coldStart, release } = await platform.ensureRunning(org, app);
+    const executionId = ulid();
     let p = h?.path || "/";
     if (!p.startsWith("/")) p = "/" + p;
     const q = (h?.query ?? "").replace(/^\?/, "");
@@ -294,6 +294,7 @@ export function buildServices(deps: ServiceDeps) {
       log(`invoke ${org}/${app} v${slot.version} ${method} ${p} -> ${res.statusCode} (${Date.now() - started} ms${coldStart ? ", cold start" : ""}) ${executionId}`);
       more.executions.record(org, app, res.statusCode ?? 0, Date.now() - started, (res.statusCode ?? 0) < 500 && !error);
     } finally {
+      release();
       clearTimeout(timer);
       call.off("cancelled", onCancel);
     }
@@ -335,14 +336,14 @@ export function buildServices(deps: ServiceDeps) {
       const org = appScope(req, md);
       const m = platform.present(await platform.requireApp(org, req.appName));
       const key = m.id;
-      const running = m.deploymentState === DeploymentState.ACTIVE;
+      const replicas = platform.replicas(key);
       return create(GetAppStateResponseSchema, {
         appId: key,
         deploymentState: m.deploymentState,
         activeVersion: m.activeVersion,
         publicUrls: m.publicUrls,
-        readyReplicas: running ? 1 : 0,
-        desiredReplicas: running || (m.scaling?.reservedCapacity ?? 0) > 0 ? 1 : 0,
+        readyReplicas: replicas.length,
+        desiredReplicas: platform.desiredReplicas(m),
         lastError: platform.runtimeLastError(key),
         lastInvokedAtMs: BigInt(platform.runtimeLastInvoked(key)),
       });
@@ -350,11 +351,9 @@ export function buildServices(deps: ServiceDeps) {
     listAppReplicas: unary("ListAppReplicas", async (req: AppReq, md) => {
       const org = appScope(req, md);
       await platform.requireApp(org, req.appName);
-      const slot = platform.runningSlot(`${org}/${req.appName}`);
+      const replicas = platform.replicas(`${org}/${req.appName}`).sort((a, b) => a.instance.startedAtMs - b.instance.startedAtMs);
       return create(ListAppReplicasResponseSchema, {
-        replicas: slot
-          ? [create(ReplicaSchema, { replicaId: slot.instance.id, version: slot.version, state: "RUNNING", startedAtMs: BigInt(slot.instance.startedAtMs) })]
-          : [],
+        replicas: replicas.map((slot) => create(ReplicaSchema, { replicaId: slot.instance.id, version: slot.version, state: "RUNNING", startedAtMs: BigInt(slot.instance.startedAtMs) })),
       });
     }),
     saveDraft: unary("SaveDraft", async (req: { organizationName: string; appName: string; code?: Parameters<Platform["saveDraft"]>[2]; inputSchema: string; outputSchema: string }, md) => {

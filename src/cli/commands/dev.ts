@@ -30,10 +30,12 @@ export const devCommand = defineCommand({
     { flags: "--service-account <ORG:ID=SECRET>", description: "accept service account ID with SECRET at the token endpoint, for organization ORG (repeatable)", repeatable: true },
     { flags: "--auth-listen <host:port>", description: "OAuth2 token endpoint address, POST /oauth/token (default 127.0.0.1:8081, or a free port when that is taken)" },
     { flags: "--token-lifetime <duration>", description: "lifetime of issued access tokens, Go-style", defaultValue: "1h" },
+    { flags: "--idle-timeout <duration>", description: "an app without reserved capacity and no call for this long scales to zero, Go-style (0 never)", defaultValue: "15m" },
   ],
   examples: [
     "dodil ignite dev",
     "dodil ignite dev --listen 127.0.0.1:0 --gateway-listen 127.0.0.1:0 --data-dir ./.ignite --token acme-corp=dev-token -o json",
+    "dodil ignite dev --driver podman --idle-timeout 30s",
     "dodil ignite dev --tls --service-account acme-corp:ci-deployer=s3cret --data-dir ./.ignite",
   ],
   subcommands: [devDoctorCommand, devSetupCommand],
@@ -67,6 +69,8 @@ export const devCommand = defineCommand({
     parseEndpoint(authListen, "--auth-listen", { allowPortZero: true });
     const tokenLifetimeMs = parseDuration(opt.string(options, "tokenLifetime") ?? "1h", "--token-lifetime");
     if (tokenLifetimeMs < 1000) throw new UsageError("--token-lifetime must be at least 1s");
+    const idleTimeoutMs = parseDuration(opt.string(options, "idleTimeout") ?? "15m", "--idle-timeout");
+    if (idleTimeoutMs > 0 && idleTimeoutMs < 1000) throw new UsageError("--idle-timeout must be 0 (never) or at least 1s");
 
     const { startControlPlane } = await import("../../local/control-plane.js");
     const plane = await startControlPlane({
@@ -81,6 +85,7 @@ export const devCommand = defineCommand({
       authListen,
       ...(authListenFlag ? {} : { authListenFallback: true }),
       tokenLifetimeSeconds: Math.floor(tokenLifetimeMs / 1000),
+      idleTimeoutMs,
       log: (line) => ctx.output.info(line),
     });
     const generated = Object.keys(tokens).length === 0;
