@@ -4,6 +4,7 @@
  * errors and `config` commands start without evaluating any of it.
  */
 export * from "../core/apps.js";
+export * from "../core/context-cache.js";
 export * from "../core/app-code.js";
 export * from "../core/app-logs.js";
 export * from "../core/app-settings.js";

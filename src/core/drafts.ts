@@ -26,7 +26,16 @@ export interface PreparedArchive extends ArchiveToUpload {
 
 export interface SaveDraftResult {
   draft: DraftInfo;
-  archive?: { digest: string; archiveBytes: number; uploadedBytes: number; fileCount: number; totalBytes: number; contextId: string };
+  archive?: {
+    digest: string;
+    archiveBytes: number;
+    uploadedBytes: number;
+    fileCount: number;
+    totalBytes: number;
+    contextId: string;
+    /** False when the tree was unchanged since its last save and the server had it: nothing was packed. */
+    packed: boolean;
+  };
 }
 
 export type LocalSource = Extract<DraftSource, { kind: "directory" | "archive" | "file" }>;
@@ -35,10 +44,21 @@ export function isLocalSource(source: DraftSource): source is LocalSource {
   return source.kind === "directory" || source.kind === "archive" || source.kind === "file";
 }
 
+/** A local source's archive the server already holds (found by digest), so nothing is packed or sent. */
+export interface ReusedContext {
+  contextId: string;
+  digest: string;
+  archiveBytes: number;
+  fileCount: number;
+  totalBytes: number;
+}
+
 export interface SaveDraftOptions {
   source: DraftSource;
   /** The packed (or found) archive of a local source; the caller owns its cleanup. */
   archive?: PreparedArchive | undefined;
+  /** Instead of `archive`: a context the server already has. */
+  reuse?: ReusedContext | undefined;
   onUploadProgress?: (sentBytes: number, totalBytes: number) => void;
   inputSchema?: string | undefined;
   outputSchema?: string | undefined;
@@ -69,9 +89,18 @@ export async function saveDraft(api: IgniteApi, ref: AppRef, options: SaveDraftO
     return { draft: await recordDraft(api, ref, code, schemas) };
   }
 
-  const { archive } = options;
-  if (!archive) throw new Error("saveDraft: a local source needs its prepared archive");
-  const sent = await sendArchive(api, archive, options.onUploadProgress);
+  const { archive, reuse } = options;
+  let sent: { contextId: string; inline: Uint8Array; uploadedBytes: number };
+  let summary: Omit<ReusedContext, "contextId">;
+  if (reuse) {
+    sent = { contextId: reuse.contextId, inline: new Uint8Array(), uploadedBytes: 0 };
+    summary = reuse;
+  } else if (archive) {
+    sent = await sendArchive(api, archive, options.onUploadProgress);
+    summary = { digest: archive.digest, archiveBytes: archive.sizeBytes, fileCount: archive.fileCount, totalBytes: archive.totalBytes };
+  } else {
+    throw new Error("saveDraft: a local source needs its prepared archive or a reused context");
+  }
   const runtime = source.runtime ?? (source.kind === "file" ? runtimeForFile(source.path) : undefined);
   const code: MessageInitShape<typeof CodeSourceSchema> =
     runtime !== undefined
@@ -96,12 +125,13 @@ export async function saveDraft(api: IgniteApi, ref: AppRef, options: SaveDraftO
   return {
     draft,
     archive: {
-      digest: archive.digest,
-      archiveBytes: archive.sizeBytes,
+      digest: summary.digest,
+      archiveBytes: summary.archiveBytes,
       uploadedBytes: sent.uploadedBytes,
-      fileCount: archive.fileCount,
-      totalBytes: archive.totalBytes,
+      fileCount: summary.fileCount,
+      totalBytes: summary.totalBytes,
       contextId: sent.contextId,
+      packed: reuse === undefined,
     },
   };
 }
@@ -136,7 +166,7 @@ async function sendArchive(api: IgniteApi, archive: PreparedArchive, onProgress?
 }
 
 /** The context id of an archive the org already uploaded, or undefined (also when the server cannot tell). */
-async function findUploadedContext(api: IgniteApi, digest: string): Promise<string | undefined> {
+export async function findUploadedContext(api: IgniteApi, digest: string): Promise<string | undefined> {
   try {
     return (await api.unary(BuildService.method.getBuildContext, { digest })).contextId || undefined;
   } catch (error) {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -91,6 +91,28 @@ describe("draft save: the build context", () => {
     expect(second.context_id).toBe(first.context_id);
     const info = JSON.parse((await cli(["draft", "info", "acme-corp:same", "-o", "json"])).stdout);
     expect(info.code_hash).toBe(first.digest);
+  });
+
+  it("does not even pack a tree unchanged since its last save", async () => {
+    const tree = join(work, "settled");
+    cpSync(join(work, "app"), tree, { recursive: true });
+    // Files older than the racy window (2 s), as in any tree not being edited right now.
+    const past = new Date(Date.now() - 60_000);
+    for (const name of ["Dockerfile", "server.py", ".dockerignore", "secret.env", "data/big.bin", "data", "node_modules/left-pad/index.js", ""]) utimesSync(join(tree, name), past, past);
+    await cli(["app", "create", "acme-corp:settled"]);
+    const home = mkdtempSync(join(tmpdir(), "ignite-cache-home-"));
+    const save = () => runCli(["ignite", "draft", "save", "acme-corp:settled", "--code", "settled", "--dockerfile-path", "Dockerfile", "-o", "json"], { env: cp.env, cwd: work, home });
+    const first = JSON.parse((await save()).stdout);
+    const second = await save();
+    expect(first.packed).toBe(true);
+    expect(JSON.parse(second.stdout)).toMatchObject({ packed: false, uploaded_bytes: 0, digest: first.digest, context_id: first.context_id });
+    expect(second.stderr).not.toMatch(/UploadBuildContext/);
+    // A change is noticed: the next save packs again.
+    writeFileSync(join(tree, "server.py"), "print('changed')\n");
+    utimesSync(join(tree, "server.py"), past, new Date(Date.now() - 30_000));
+    const third = JSON.parse((await save()).stdout);
+    expect(third.packed).toBe(true);
+    expect(third.digest).not.toBe(first.digest);
   });
 
   it("prints a byte count line when stderr is not a terminal", async () => {

@@ -4,7 +4,8 @@ import { resolveDraftSource } from "../../../core/draft-source.js";
 import { byteProgress } from "../../../output/progress.js";
 import { defineCommand, opt } from "../../command-spec.js";
 import { loadDeps } from "../../load-deps.js";
-import { sourceFlagsFrom, sourceOptions, warnIfLarge } from "../draft/save.js";
+import { sourceFlagsFrom, sourceOptions } from "../draft/save.js";
+import { openLocalContext } from "../../local-context.js";
 import { appFlagsFrom, appOptions } from "./app-options.js";
 
 const STEP_TEXT = { create: "Creating", update: "Updating", save: "Saving the draft of", publish: "Publishing" } as const;
@@ -32,7 +33,7 @@ export const appDeployCommand = defineCommand({
   ],
   async handler([name = ""], options, ctx) {
     const deps = await loadDeps();
-    const { checkDeployFlags, deployApp, isLocalSource, prepareArchive, protoJson, AppMetaSchema, DraftInfoSchema, displayId } = deps;
+    const { checkDeployFlags, deployApp, protoJson, AppMetaSchema, DraftInfoSchema, displayId } = deps;
     const ref = parseAppRef(name, ctx.settings().org.value);
     // Every flag is checked before anything is packed or sent.
     const flags = appFlagsFrom(options);
@@ -41,12 +42,8 @@ export const appDeployCommand = defineCommand({
     const warnText = opt.string(options, "sizeWarning");
     const warnBytes = warnText === undefined ? DEFAULT_WARN_BYTES : parseSize(warnText, "--size-warning");
     const { output } = ctx;
-    const archive = isLocalSource(source) ? await prepareArchive(source, { defaultExcludes: options.defaultExcludes !== false }) : undefined;
+    const local = await openLocalContext(ctx, source, { defaultExcludes: options.defaultExcludes !== false, warnBytes, alwaysPack: false });
     try {
-      if (archive) {
-        for (const warning of archive.warnings) output.warn(warning);
-        warnIfLarge(output, archive, warnBytes);
-      }
       const api = await ctx.api();
       const spinner = await output.spinner(`Deploying ${formatAppRef(ref)}…`);
       const progress = byteProgress(output, spinner, "Uploading");
@@ -54,7 +51,8 @@ export const appDeployCommand = defineCommand({
       try {
         const result = await deployApp(api, ref, {
           source,
-          archive,
+          archive: local.archive,
+          reuse: local.reuse,
           flags,
           inputSchema: flags.inputSchema,
           outputSchema: flags.outputSchema,
@@ -66,6 +64,7 @@ export const appDeployCommand = defineCommand({
           },
         });
         spinner.stop();
+        await local.saved();
         const app = result.published.app;
         const appId = app?.id ?? `${ref.org ?? ""}/${ref.name}`;
         const url = app?.publicUrls[0] ?? "";
@@ -101,7 +100,7 @@ export const appDeployCommand = defineCommand({
         throw error;
       }
     } finally {
-      await archive?.cleanup();
+      await local.close();
     }
   },
 });

@@ -11,6 +11,7 @@ import { defineCommand, opt, type OptionSpec, type OptionValues } from "../../co
 import type { AppRef } from "../../../core/app-ref.js";
 import type { PreparedArchive, SaveDraftResult } from "../../../core/drafts.js";
 import { loadDeps } from "../../load-deps.js";
+import { openLocalContext } from "../../local-context.js";
 
 type Deps = Awaited<ReturnType<typeof loadDeps>>;
 
@@ -71,7 +72,7 @@ export const draftSaveCommand = defineCommand({
   ],
   async handler([id = ""], options, ctx) {
     const deps = await loadDeps();
-    const { isLocalSource, saveDraft, prepareArchive } = deps;
+    const { isLocalSource, saveDraft } = deps;
     const ref = parseAppRef(id, ctx.settings().org.value);
     // Every source rule is checked before the network is touched.
     const source = await resolveDraftSource(sourceFlagsFrom(options), ctx.cwd);
@@ -82,42 +83,34 @@ export const draftSaveCommand = defineCommand({
     const warnBytes = warnText === undefined ? DEFAULT_WARN_BYTES : parseSize(warnText, "--size-warning");
     const { output } = ctx;
 
-    const archive = isLocalSource(source) ? await prepareArchive(source, { defaultExcludes: options.defaultExcludes !== false }) : undefined;
+    const local = await openLocalContext(ctx, source, { defaultExcludes: options.defaultExcludes !== false, warnBytes, alwaysPack: dryRun });
     try {
-      if (archive) {
-        for (const warning of archive.warnings) output.warn(warning);
-        warnIfLarge(output, archive, warnBytes);
-        if (dryRun) return dryRunView(archive, opt.flag(options, "explain"));
-      }
+      if (dryRun && local.archive) return dryRunView(local.archive, opt.flag(options, "explain"));
       const api = await ctx.api();
       const spinner = await output.spinner(`Saving the draft of ${formatAppRef(ref)}…`);
       const progress = byteProgress(output, spinner, "Uploading");
       try {
         const result = await saveDraft(api, ref, {
           source,
-          archive,
+          archive: local.archive,
+          reuse: local.reuse,
           onUploadProgress: (sent, total) => progress.update(sent, total),
           inputSchema: opt.string(options, "inputSchema"),
           outputSchema: opt.string(options, "outputSchema"),
         });
         spinner.stop();
+        await local.saved();
         return savedView(deps, output, ref, result);
       } catch (error) {
         spinner.fail(`saving the draft of ${formatAppRef(ref)} failed`);
         throw error;
       }
     } finally {
-      await archive?.cleanup();
+      await local.close();
     }
   },
 });
 
-export function warnIfLarge(output: Output, archive: PreparedArchive, warnBytes: number): void {
-  const size = checkContextSize(archive, warnBytes);
-  if (!size.overWarning) return;
-  output.warn(`the build context is ${formatBytes(archive.totalBytes)} (over ${formatBytes(warnBytes)}); the largest paths:`);
-  for (const path of size.largest) output.info(`  ${formatBytes(path.bytes).padStart(8)}  ${path.path}    (to leave it out, add "${path.ignoreLine}" to .dockerignore)`);
-}
 
 const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
 
@@ -150,7 +143,9 @@ function savedView(deps: Deps, output: Output, ref: AppRef, result: SaveDraftRes
   const { archive } = result;
   if (archive) {
     output.success(
-      archive.uploadedBytes === 0
+      !archive.packed
+        ? `context unchanged since the last save (${archive.digest.slice(0, 19)}…): nothing packed or uploaded`
+        : archive.uploadedBytes === 0
         ? `context unchanged (${archive.digest.slice(0, 19)}…): nothing uploaded`
         : `uploaded ${archive.fileCount} files (${formatBytes(archive.uploadedBytes)} archive, ${archive.digest.slice(0, 19)}…)`,
     );
@@ -165,6 +160,7 @@ function savedView(deps: Deps, output: Output, ref: AppRef, result: SaveDraftRes
       file_count: archive.fileCount,
       total_bytes: archive.totalBytes,
       context_id: archive.contextId,
+      packed: archive.packed,
     });
   }
   return {

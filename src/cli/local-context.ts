@@ -1,0 +1,68 @@
+import { join } from "node:path";
+import { checkContextSize } from "../core/context-size.js";
+import type { DraftSource } from "../core/draft-source.js";
+import type { PreparedArchive, ReusedContext } from "../core/drafts.js";
+import { formatBytes } from "../output/format-bytes.js";
+import type { Output } from "../output/output.js";
+import type { CommandContext } from "./command-context.js";
+import { loadDeps } from "./load-deps.js";
+
+/** The local source of `draft save` / `app deploy`, ready to send: packed, or found on the server. */
+export interface LocalContext {
+  archive?: PreparedArchive | undefined;
+  reuse?: ReusedContext | undefined;
+  /** Call once the server accepted the draft: remembers the tree's digest for the next save. */
+  saved(): Promise<void>;
+  /** Deletes the temporary archive. */
+  close(): Promise<void>;
+}
+
+export interface LocalContextOptions {
+  defaultExcludes: boolean;
+  warnBytes: number;
+  /** Pack locally even if the server has this tree already (`--dry-run`). */
+  alwaysPack: boolean;
+}
+
+/**
+ * Packs a local source, printing its warnings and applying the size guard. An unchanged directory
+ * (same files, sizes, modes and mtimes as at its last successful save) whose archive the server
+ * already holds is not even packed: the cached digest names it.
+ */
+export async function openLocalContext(ctx: CommandContext, source: DraftSource, options: LocalContextOptions): Promise<LocalContext> {
+  const none: LocalContext = { saved: async () => {}, close: async () => {} };
+  const deps = await loadDeps();
+  if (!deps.isLocalSource(source)) return none;
+  const key = source.kind === "directory" ? { root: source.path, dockerfilePath: source.dockerfilePath, defaultExcludes: options.defaultExcludes } : undefined;
+  const cacheDir = join(ctx.env.XDG_CACHE_HOME || join(ctx.home, ".cache"), "dodil", "ignite", "contexts");
+  // A tree the walk cannot read falls through to packing, which reports the problem properly.
+  const signature = key && !options.alwaysPack ? await deps.contextSignature(key).catch(() => undefined) : undefined;
+  const cached = key && signature ? await deps.lookupContext(cacheDir, key, signature) : undefined;
+  if (cached) {
+    const contextId = await deps.findUploadedContext(await ctx.api(), cached.digest);
+    if (contextId) return { ...none, reuse: { contextId, ...cached } };
+  }
+  const archive = await deps.prepareArchive(source, { defaultExcludes: options.defaultExcludes });
+  for (const warning of archive.warnings) ctx.output.warn(warning);
+  try {
+    warnIfLarge(ctx.output, archive, options.warnBytes);
+  } catch (error) {
+    await archive.cleanup();
+    throw error;
+  }
+  return {
+    archive,
+    saved: async () => {
+      if (key && signature) await deps.rememberContext(cacheDir, key, signature, { digest: archive.digest, archiveBytes: archive.sizeBytes, fileCount: archive.fileCount, totalBytes: archive.totalBytes });
+    },
+    close: () => archive.cleanup(),
+  };
+}
+
+/** The size guard's warning: the five largest top-level paths with the ignore line for each. */
+function warnIfLarge(output: Output, archive: PreparedArchive, warnBytes: number): void {
+  const size = checkContextSize(archive, warnBytes);
+  if (!size.overWarning) return;
+  output.warn(`the build context is ${formatBytes(archive.totalBytes)} (over ${formatBytes(warnBytes)}); the largest paths:`);
+  for (const path of size.largest) output.info(`  ${formatBytes(path.bytes).padStart(8)}  ${path.path}    (to leave it out, add "${path.ignoreLine}" to .dockerignore)`);
+}

@@ -1,0 +1,75 @@
+import { createHash, randomBytes } from "node:crypto";
+import { lstatSync } from "node:fs";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { collectFiles } from "../build-context/collect-files.js";
+import { DEFAULT_GZIP_LEVEL } from "../build-context/pack-tar.js";
+
+/**
+ * Remembers, per context directory, the digest of the archive its files packed to, keyed by a
+ * signature of every packed entry's path, type, size, mode, mtime and inode (as git's index does).
+ * A second `draft save` of an unchanged tree then walks and stats the files but skips packing, and
+ * sends nothing when the server already has that digest.
+ */
+export interface CachedContext {
+  digest: string;
+  archiveBytes: number;
+  fileCount: number;
+  totalBytes: number;
+}
+
+interface CacheEntry extends CachedContext {
+  signature: string;
+}
+
+/** Changes whenever the packer's output for the same files could change. */
+const PACK_FORMAT = `tar+gzip-members/1MiB/level${DEFAULT_GZIP_LEVEL}/node-zlib-${process.versions.zlib}`;
+/** Files modified this recently may change again within the same mtime tick: never trust them. */
+const RACY_MS = 2000;
+
+export interface ContextKey {
+  root: string;
+  dockerfilePath: string | undefined;
+  defaultExcludes: boolean;
+}
+
+/** The signature of what would be packed now, or undefined when a file is too fresh to trust. */
+export async function contextSignature(key: ContextKey, now = Date.now()): Promise<string | undefined> {
+  const collected = await collectFiles(key.root, { dockerfilePath: key.dockerfilePath, defaultExcludes: key.defaultExcludes });
+  const hash = createHash("sha256").update(PACK_FORMAT);
+  for (const entry of collected.files) {
+    const stat = lstatSync(join(collected.root, entry.path));
+    if (now - stat.mtimeMs < RACY_MS) return undefined;
+    hash.update(`${entry.path}\0${entry.type}\0${entry.size}\0${entry.mode}\0${entry.linkTarget ?? ""}\0${stat.mtimeMs}\0${stat.ino}\n`);
+  }
+  return hash.digest("hex");
+}
+
+function entryFile(cacheDir: string, key: ContextKey): string {
+  const id = createHash("sha256").update(JSON.stringify([key.root, key.dockerfilePath ?? "", key.defaultExcludes])).digest("hex").slice(0, 32);
+  return join(cacheDir, `${id}.json`);
+}
+
+/** The cached digest of the tree as it is now, if nothing in it changed since it was recorded. */
+export async function lookupContext(cacheDir: string, key: ContextKey, signature: string): Promise<CachedContext | undefined> {
+  try {
+    const entry = JSON.parse(await readFile(entryFile(cacheDir, key), "utf8")) as CacheEntry;
+    if (entry.signature !== signature || !/^sha256:[0-9a-f]{64}$/.test(entry.digest)) return undefined;
+    return { digest: entry.digest, archiveBytes: entry.archiveBytes, fileCount: entry.fileCount, totalBytes: entry.totalBytes };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records what the tree with this signature packed to (atomically; a failure only costs a later re-pack). */
+export async function rememberContext(cacheDir: string, key: ContextKey, signature: string, packed: CachedContext): Promise<void> {
+  const file = entryFile(cacheDir, key);
+  try {
+    await mkdir(cacheDir, { recursive: true, mode: 0o700 });
+    const temp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+    await writeFile(temp, JSON.stringify({ signature, ...packed } satisfies CacheEntry), { mode: 0o600 });
+    await rename(temp, file);
+  } catch {
+    // The cache is an optimisation only.
+  }
+}
