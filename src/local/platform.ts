@@ -343,9 +343,27 @@ export class Platform {
   private async contextFromId(org: string, contextId: string) {
     const c = await this.d.store.getContext(org, contextId);
     if (!c) throw notFound(`build context ${contextId} not found (upload it with UploadBuildContext first)`);
-    const file = this.d.store.blobPath(c.digest);
-    const info = await this.inspect(file, c.name);
+    const info = await this.inspectStoredContext(c.digest, c.name);
     return { digest: c.digest, size: c.sizeBytes, info, name: c.name };
+  }
+
+  /**
+   * Listings of stored contexts, by digest and name. A blob is immutable, so re-saving a draft from
+   * an uploaded context (the CLI's unchanged-tree path) does not decompress it again; the cache
+   * keeps the last few only.
+   */
+  private readonly contextListings = new Map<string, Promise<ArchiveInfo>>();
+
+  private inspectStoredContext(digest: string, name: string): Promise<ArchiveInfo> {
+    const key = `${digest}\0${name}`;
+    let listing = this.contextListings.get(key);
+    if (!listing) {
+      listing = this.inspect(this.d.store.blobPath(digest), name);
+      listing.catch(() => this.contextListings.delete(key));
+      this.contextListings.set(key, listing);
+      if (this.contextListings.size > 32) this.contextListings.delete(this.contextListings.keys().next().value as string);
+    }
+    return listing;
   }
 
   /** Clones a repository into a context blob; `auth` (a git secret) goes to git as an HTTP header, never on the command line. */
