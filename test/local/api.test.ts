@@ -237,6 +237,22 @@ describe("build contexts", () => {
           },
           expect: /escapes/,
         },
+        {
+          name: "device entry",
+          build: () => {
+            execFileSync("python3", ["-c", `import tarfile\nt=tarfile.open('${dir}/d.tgz','w:gz')\ni=tarfile.TarInfo('dev-null');i.type=tarfile.CHRTYPE;i.devmajor=1;i.devminor=3\nt.addfile(i)\nt.close()`]);
+            return readFileSync(path.join(dir, "d.tgz"));
+          },
+          expect: /dev-null/,
+        },
+        {
+          name: "hard link escape",
+          build: () => {
+            execFileSync("python3", ["-c", `import tarfile\nt=tarfile.open('${dir}/h.tgz','w:gz')\ni=tarfile.TarInfo('passwd');i.type=tarfile.LNKTYPE;i.linkname='../../etc/passwd'\nt.addfile(i)\nt.close()`]);
+            return readFileSync(path.join(dir, "h.tgz"));
+          },
+          expect: /passwd/,
+        },
       ];
       for (const k of cases) {
         const bytes = k.build();
