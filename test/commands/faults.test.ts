@@ -1,5 +1,6 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { mkdtempSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -73,6 +74,48 @@ describe("faults: the CLI never hangs and says what it tried", () => {
       for (const s of sockets.splice(0)) s.destroy();
       await plane.stop();
       removeDir(dataDir);
+    }
+  });
+
+  it("retries an upload cut off by a dropped connection", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ignite-cut-"));
+    const work = mkdtempSync(join(tmpdir(), "ignite-cut-work-"));
+    const plane = await startControlPlane({ listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir, driver: "host", tokens: { [ACME_TOKEN]: "acme-corp" } });
+    const [host, port] = plane.grpcEndpoint.split(":") as [string, string];
+    // The first connection dies once 300 kB went upstream: in the middle of the upload.
+    let connections = 0;
+    const proxy = await tcpServer((socket) => {
+      connections += 1;
+      const upstream = connect(Number(port), host);
+      sockets.push(upstream);
+      let sent = 0;
+      const cutOff = connections === 1;
+      socket.on("data", (chunk: Buffer) => {
+        sent += chunk.length;
+        if (cutOff && sent > 300_000) {
+          socket.destroy();
+          upstream.destroy();
+        } else upstream.write(chunk);
+      });
+      upstream.pipe(socket);
+      upstream.on("error", () => socket.destroy());
+      socket.on("error", () => upstream.destroy());
+    });
+    try {
+      mkdirSync(join(work, "app"));
+      writeFileSync(join(work, "app", "Dockerfile"), 'FROM python:3.12-slim\nCOPY . /app\nUSER 65534\nCMD ["python", "/app/x.py"]\n');
+      writeFileSync(join(work, "app", "noise.bin"), randomBytes(1_500_000));
+      expect((await runCli(["ignite", "app", "create", "acme-corp:cut"], { env: env(plane.grpcEndpoint) })).exitCode).toBe(0);
+      const result = await runCli(["ignite", "draft", "save", "acme-corp:cut", "--code", "app", "--dockerfile-path", "Dockerfile", "-o", "json"], { env: env(proxy), cwd: work });
+      expect(result.exitCode, result.stderr).toBe(0);
+      const saved = JSON.parse(result.stdout);
+      expect(saved.uploaded_bytes).toBe(saved.archive_bytes);
+      expect(connections).toBeGreaterThanOrEqual(2);
+    } finally {
+      for (const s of sockets.splice(0)) s.destroy();
+      await plane.stop();
+      removeDir(dataDir);
+      removeDir(work);
     }
   });
 
