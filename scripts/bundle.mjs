@@ -3,7 +3,11 @@
 // protobuf use cases, output) become separate chunks loaded on first use. The local control plane
 // (src/local, run by `dodil ignite dev`) stays the tsc output in dist/local: it reads files next to
 // its modules and is not on any start-up path.
+import { rmSync } from "node:fs";
 import { build } from "esbuild";
+
+// Chunk names are content hashes: start from an empty directory so no stale chunk lingers.
+rmSync("dist/bundle", { recursive: true, force: true });
 
 await build({
   entryPoints: { main: "src/cli/main.ts" },
