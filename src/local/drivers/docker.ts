@@ -10,16 +10,14 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import * as tar from "tar";
-import { extractArchive, safeEntryPath } from "../../wire/archive.js";
-import { redact } from "../builds.js";
-import { ensureDockerfile } from "../buildpacks.js";
 import { DockerfileError } from "../dockerfile.js";
-import { ArchiveError, errorMessage } from "../errors.js";
+import { errorMessage } from "../errors.js";
 import { DEFAULT_NON_ROOT_USER } from "../runtime.js";
 import { writeJson } from "../util.js";
 import { DockerApiError, dockerJson, dockerRequest, jsonLines, type DockerEndpoint } from "./docker-api.js";
 import { baseImages, DEFAULT_CONTAINER_HOME, imageConfigFromInspect } from "./podman.js";
 import { BuildFailure, type BuildRequest, type BuiltImage, type Driver, type InstanceExit, type RunningInstance, type StartOptions } from "./types.js";
+import { contextDir, secretScrubber, unpackBuildContext } from "./unpack-context.js";
 
 const STOP_GRACE_SECS = 5;
 const LABEL = "org.dodil.ignite.control-plane";
@@ -61,33 +59,10 @@ export class DockerDriver implements Driver {
   }
 
   async build(req: BuildRequest, log: (line: string) => void, signal: AbortSignal): Promise<BuiltImage> {
-    const ctxDir = path.join(req.imageDir, "context");
-    await fsp.rm(ctxDir, { recursive: true, force: true });
-    const secrets = Object.entries(req.buildArgs)
-      .filter(([k, v]) => v.length >= 3 && redact(k, v) !== v)
-      .map(([, v]) => v)
-      .sort((a, b) => b.length - a.length);
-    const clean = (l: string) => secrets.reduce((acc, s) => acc.split(s).join("***"), l);
-    const out = (l: string) => log(clean(l));
+    const clean = secretScrubber(req.buildArgs);
+    const out = (line: string) => log(clean(line));
     try {
-      out("Extracting the build context");
-      try {
-        await extractArchive(req.contextFile, ctxDir, req.contextName ? { singleFileName: req.contextName } : {});
-      } catch (e) {
-        if (e instanceof ArchiveError) throw new BuildFailure(e.message);
-        throw e;
-      }
-      const ctxRoot = await fsp.realpath(ctxDir);
-      const dockerfilePath = await ensureDockerfile(ctxRoot, req.dockerfilePath, out);
-      if (!dockerfilePath) throw new BuildFailure("no Dockerfile path was given and no stack was recognised in the context (requirements.txt or package.json): pass a Dockerfile path");
-      let dfRel: string;
-      try {
-        dfRel = safeEntryPath(dockerfilePath);
-      } catch {
-        throw new BuildFailure(`Dockerfile path '${dockerfilePath}' escapes the build context`);
-      }
-      const dfReal = await fsp.realpath(path.join(ctxRoot, dfRel)).catch(() => "");
-      if (!dfReal || !dfReal.startsWith(ctxRoot + path.sep)) throw new BuildFailure(`Dockerfile '${dockerfilePath}' not found in the build context`);
+      const { root: ctxRoot, dockerfile: dfReal } = await unpackBuildContext(req, out);
       for (const base of baseImages(await fsp.readFile(dfReal, "utf8"), req.buildArgs)) {
         if (!(await this.inspectImage(base))) {
           throw new BuildFailure(`image ${base} is not available offline: the local control plane cannot pull from a registry; load or tag a local image as ${base}`);
@@ -141,7 +116,7 @@ export class DockerDriver implements Driver {
       if (e instanceof DockerfileError) throw new BuildFailure(e.message);
       throw e;
     } finally {
-      await fsp.rm(ctxDir, { recursive: true, force: true });
+      await fsp.rm(contextDir(req), { recursive: true, force: true });
     }
   }
 

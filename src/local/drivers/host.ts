@@ -8,9 +8,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, promises as fsp, constants as fsc } from "node:fs";
 import * as path from "node:path";
-import { ensureDockerfile } from "../buildpacks.js";
-import { extractArchive, detectArchiveKind, verifyTree, safeEntryPath } from "../../wire/archive.js";
-import { ArchiveError, errorMessage } from "../errors.js";
+import { extractArchive, detectArchiveKind, verifyTree } from "../../wire/archive.js";
+import { errorMessage } from "../errors.js";
+import { contextDir, unpackBuildContext } from "./unpack-context.js";
 import { DockerfileError, expandVars, parseDockerfile, parseJsonForm, parseKeyValues, splitWords, type Instruction } from "../dockerfile.js";
 import { exists, writeJson } from "../util.js";
 import {
@@ -41,34 +41,10 @@ export class HostDriver implements Driver {
   readonly name = "host";
 
   async build(req: BuildRequest, log: (line: string) => void, signal: AbortSignal): Promise<BuiltImage> {
-    const ctxDir = path.join(req.imageDir, "context");
     const stagesDir = path.join(req.imageDir, "stages");
-    await fsp.rm(ctxDir, { recursive: true, force: true });
     await fsp.rm(stagesDir, { recursive: true, force: true });
     try {
-      log(`Extracting the build context`);
-      try {
-        await extractArchive(req.contextFile, ctxDir, req.contextName ? { singleFileName: req.contextName } : {});
-      } catch (e) {
-        if (e instanceof ArchiveError) throw new BuildFailure(e.message);
-        throw e;
-      }
-      const ctxRoot = await fsp.realpath(ctxDir);
-      const dockerfilePath = await ensureDockerfile(ctxRoot, req.dockerfilePath, log);
-      if (!dockerfilePath) {
-        throw new BuildFailure("no Dockerfile path was given and no stack was recognised in the context (requirements.txt, pyproject.toml or main.py for Python; package.json for Node): pass a Dockerfile path");
-      }
-      let dfRel: string;
-      try {
-        dfRel = safeEntryPath(dockerfilePath);
-      } catch {
-        throw new BuildFailure(`Dockerfile path '${req.dockerfilePath}' escapes the build context`);
-      }
-      const dfPath = path.join(ctxRoot, dfRel);
-      const dfReal = await fsp.realpath(dfPath).catch(() => "");
-      if (!dfReal || !dfReal.startsWith(ctxRoot + path.sep)) {
-        throw new BuildFailure(`Dockerfile '${req.dockerfilePath}' not found in the build context`);
-      }
+      const { root: ctxRoot, dockerfile: dfReal } = await unpackBuildContext(req, log);
       let instructions: Instruction[];
       try {
         instructions = parseDockerfile(await fsp.readFile(dfReal, "utf8"));
@@ -81,7 +57,7 @@ export class HostDriver implements Driver {
       if (e instanceof DockerfileError) throw new BuildFailure(e.message);
       throw e;
     } finally {
-      await fsp.rm(ctxDir, { recursive: true, force: true });
+      await fsp.rm(contextDir(req), { recursive: true, force: true });
       await fsp.rm(stagesDir, { recursive: true, force: true });
     }
   }

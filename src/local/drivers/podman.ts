@@ -10,11 +10,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { ensureDockerfile } from "../buildpacks.js";
-import { extractArchive, safeEntryPath } from "../../wire/archive.js";
-import { redact } from "../builds.js";
 import { DockerfileError, expandVars, parseDockerfile, splitWords } from "../dockerfile.js";
-import { ArchiveError, errorMessage } from "../errors.js";
+import { errorMessage } from "../errors.js";
 import { DEFAULT_NON_ROOT_USER } from "../runtime.js";
 import { writeJson } from "../util.js";
 import { cacheStoreGraphRoot, defaultImageCacheDir, detectPipMirror, prepareContainersConfig, type ContainersConfig, type PipMirror } from "./containers.js";
@@ -29,6 +26,7 @@ import {
   type RunningInstance,
   type StartOptions,
 } from "./types.js";
+import { contextDir, secretScrubber, unpackBuildContext } from "./unpack-context.js";
 
 const STOP_GRACE_SECS = 5;
 /** Default $HOME when neither the app nor the image sets one (the platform's samples use it). */
@@ -131,35 +129,10 @@ export class PodmanDriver implements Driver {
   }
 
   async build(req: BuildRequest, log: (line: string) => void, signal: AbortSignal): Promise<BuiltImage> {
-    const ctxDir = path.join(req.imageDir, "context");
-    await fsp.rm(ctxDir, { recursive: true, force: true });
-    const secrets = Object.entries(req.buildArgs)
-      .filter(([k, v]) => v.length >= 3 && redact(k, v) !== v)
-      .map(([, v]) => v)
-      .sort((a, b) => b.length - a.length);
-    const clean = (l: string) => secrets.reduce((acc, s) => acc.split(s).join("***"), l);
-    const out = (l: string) => log(clean(l));
+    const clean = secretScrubber(req.buildArgs);
+    const out = (line: string) => log(clean(line));
     try {
-      out("Extracting the build context");
-      try {
-        await extractArchive(req.contextFile, ctxDir, req.contextName ? { singleFileName: req.contextName } : {});
-      } catch (e) {
-        if (e instanceof ArchiveError) throw new BuildFailure(e.message);
-        throw e;
-      }
-      const ctxRoot = await fsp.realpath(ctxDir);
-      const dockerfilePath = await ensureDockerfile(ctxRoot, req.dockerfilePath, out);
-      if (!dockerfilePath) {
-        throw new BuildFailure("no Dockerfile path was given and no stack was recognised in the context (requirements.txt, pyproject.toml or main.py for Python; package.json for Node): pass a Dockerfile path");
-      }
-      let dfRel: string;
-      try {
-        dfRel = safeEntryPath(dockerfilePath);
-      } catch {
-        throw new BuildFailure(`Dockerfile path '${req.dockerfilePath}' escapes the build context`);
-      }
-      const dfReal = await fsp.realpath(path.join(ctxRoot, dfRel)).catch(() => "");
-      if (!dfReal || !dfReal.startsWith(ctxRoot + path.sep)) throw new BuildFailure(`Dockerfile '${req.dockerfilePath}' not found in the build context`);
+      const { root: ctxRoot, dockerfile: dfReal } = await unpackBuildContext(req, out);
       const text = await fsp.readFile(dfReal, "utf8");
       // Base images must exist locally: say which one is missing instead of a registry error.
       for (const base of baseImages(text, req.buildArgs)) {
@@ -206,7 +179,7 @@ export class PodmanDriver implements Driver {
       if (e instanceof DockerfileError) throw new BuildFailure(e.message);
       throw e;
     } finally {
-      await fsp.rm(ctxDir, { recursive: true, force: true });
+      await fsp.rm(contextDir(req), { recursive: true, force: true });
     }
   }
 
