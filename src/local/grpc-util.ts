@@ -7,6 +7,16 @@ export type Handlers = Record<string, UntypedHandleCall>;
 
 export function toStatus(e: unknown, log: (l: string) => void, method: string): Partial<ServiceError> {
   if (e instanceof RpcError) return { code: e.code, details: e.message };
+  // The data directory failing is the operator's problem to fix, not a bug: say so plainly.
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    log(`${method}: the data directory is full (${errorMessage(e)})`);
+    return { code: status.RESOURCE_EXHAUSTED, details: "the local control plane's data directory is full (no space left on device); nothing was changed" };
+  }
+  if (code === "EROFS" || code === "EACCES" || code === "EPERM") {
+    log(`${method}: the data directory is not writable (${errorMessage(e)})`);
+    return { code: status.UNAVAILABLE, details: "the local control plane cannot write to its data directory; nothing was changed" };
+  }
   log(`internal error in ${method}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   return { code: status.INTERNAL, details: `internal error: ${errorMessage(e)}` };
 }

@@ -1,0 +1,53 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
+import { ACME_TOKEN } from "../helpers/secrets.js";
+import { runCli } from "../helpers/run-cli.js";
+
+/** A data directory on a 3 MB tmpfs (needs root, as CI and the dev machines have). */
+const mountPoint = mkdtempSync(join(tmpdir(), "ignite-full-"));
+let mounted = false;
+try {
+  execFileSync("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", mountPoint], { stdio: "ignore" });
+  mounted = true;
+} catch {
+  mounted = false;
+}
+
+let plane: RunningControlPlane | undefined;
+let work: string;
+
+beforeAll(async () => {
+  if (!mounted) return;
+  plane = await startControlPlane({ listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir: join(mountPoint, "data"), driver: "host", tokens: { [ACME_TOKEN]: "acme-corp" } });
+  work = mkdtempSync(join(tmpdir(), "ignite-full-work-"));
+  cpSync(join(import.meta.dirname, "..", "..", "examples", "greeter"), join(work, "app"), { recursive: true });
+});
+
+afterAll(async () => {
+  await plane?.stop();
+  if (mounted) execFileSync("umount", [mountPoint]);
+  rmSync(mountPoint, { recursive: true, force: true });
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe.skipIf(!mounted && !process.env.CI)("a full data directory", () => {
+  it("refuses the upload with exit 7, keeps the state, and works again once there is room", async () => {
+    const env = { IGNITE_API_ENDPOINT: plane!.grpcEndpoint, IGNITE_TOKEN: ACME_TOKEN, IGNITE_DEBUG: "1" };
+    expect((await runCli(["ignite", "app", "create", "acme-corp:big"], { env })).exitCode).toBe(0);
+    mkdirSync(join(work, "app", "data"));
+    writeFileSync(join(work, "app", "data", "noise.bin"), randomBytes(4_000_000));
+    const full = await runCli(["ignite", "draft", "save", "acme-corp:big", "--code", "app", "--dockerfile-path", "Dockerfile"], { env, cwd: work });
+    expect(full.exitCode).toBe(7);
+    expect(full.stderr).toMatch(/data directory is full/);
+    expect(JSON.parse((await runCli(["ignite", "draft", "info", "acme-corp:big", "-o", "json"], { env })).stdout)).toEqual({ status: "no draft" });
+    rmSync(join(work, "app", "data"), { recursive: true });
+    const small = await runCli(["ignite", "draft", "save", "acme-corp:big", "--code", "app", "--dockerfile-path", "Dockerfile", "-o", "json"], { env, cwd: work });
+    expect(small.exitCode, small.stderr).toBe(0);
+    expect(JSON.parse(small.stdout).draft.status).toBe("VERSION_STATUS_DRAFT");
+  });
+});
