@@ -74,7 +74,8 @@ export class Output {
   async spinner(text: string): Promise<Spinner> {
     if (!this.io.stderrIsTTY || this.isMachine) return SILENT_SPINNER;
     const { default: ora } = await import("ora");
-    const spinner = ora({ text, stream: this.io.stderr as NodeJS.WritableStream, color: "cyan" }).start();
+    // isEnabled: the TTY decision was made once, in IoStreams; ora must not re-guess it from the stream.
+    const spinner = ora({ text, stream: this.io.stderr as NodeJS.WritableStream, color: "cyan", isEnabled: true }).start();
     return {
       update: (t) => void (spinner.text = t),
       succeed: (t) => void spinner.succeed(t),
