@@ -41,6 +41,7 @@ export function packageVersion(): string {
 export async function run(argv: readonly string[], environment: RunEnvironment, binary: BinaryName = "dodil"): Promise<number> {
   const state: { output?: Output; exitCode: number } = { exitCode: EXIT_CODES.OK };
   const program = buildProgram(binary, environment, state);
+  argv = nestedHelp(program, argv);
   if (argv[0] === "__complete") return completeForShell(program, argv.slice(argv[1] === "--" ? 2 : 1), environment);
   try {
     await program.parseAsync([...argv], { from: "user" });
@@ -244,6 +245,28 @@ async function completeForShell(program: Command, args: readonly string[], envir
   }
   if (candidates.length > 0) environment.io.stdout.write(candidates.join("\n") + "\n");
   return EXIT_CODES.OK;
+}
+
+/**
+ * `help` at any level, for any depth: `dodil ignite help draft save` becomes
+ * `dodil ignite draft save --help` (commander's own help command looks one level down only).
+ */
+function nestedHelp(program: Command, argv: readonly string[]): readonly string[] {
+  let command = program;
+  for (let i = 0; i < argv.length; i += 1) {
+    const word = argv[i] as string;
+    if (word.startsWith("-")) {
+      // Skip an option's value, so `--org help` is not read as the help command.
+      const option = command.options.find((o) => o.long === word || o.short === word);
+      if (option && (option.required || option.optional)) i += 1;
+      continue;
+    }
+    if (word === "help" && command.commands.length > 0) return [...argv.slice(0, i), ...argv.slice(i + 1), "--help"];
+    const sub = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) return argv;
+    command = sub;
+  }
+  return argv;
 }
 
 function safeFormat(text: string | undefined): OutputFormat | undefined {

@@ -62,3 +62,17 @@ describe("docs/cli-reference.md", () => {
     expect(actual).toBe(expected);
   });
 });
+
+describe("help <command> at every level", () => {
+  it.each(leaves(igniteCommands))("dodil ignite help %s", async (path) => {
+    const words = path.split(" ");
+    const viaHelp = await runCli(["ignite", "help", ...words]);
+    expect(viaHelp.exitCode).toBe(0);
+    expect(viaHelp.stdout).toContain(`Usage: dodil ignite ${path}`);
+    // `help` placed inside the path works too: `dodil ignite app help create`.
+    if (words.length > 1) {
+      const inner = await runCli(["ignite", ...words.slice(0, -1), "help", words[words.length - 1] as string]);
+      expect(inner.stdout).toContain(`Usage: dodil ignite ${path}`);
+    }
+  });
+});
