@@ -5,11 +5,27 @@
 /** Runs the CLI as `binary` ("dodil" or "ignite"). */
 exports.launch = function launch(binary) {
   const args = process.argv.slice(2);
+  const { readFileSync } = require("node:fs");
+  const { join } = require("node:path");
+  // The most common probes answer without loading the CLI (start-up budget: bench/startup.mjs).
   if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
-    // The most common probe answers without loading the CLI (start-up budget: bench/startup.mjs).
-    const { readFileSync } = require("node:fs");
-    process.stdout.write(JSON.parse(readFileSync(require("node:path").join(__dirname, "..", "package.json"), "utf8")).version + "\n");
+    process.stdout.write(JSON.parse(readFileSync(join(__dirname, "..", "package.json"), "utf8")).version + "\n");
     return;
+  }
+  const last = args[args.length - 1];
+  const words = args.slice(0, -1);
+  if ((last === "--help" || last === "-h") && words.every((w) => !w.startsWith("-"))) {
+    // Prebuilt from the command definitions (src/cli/help-index.ts); unknown words fall through.
+    try {
+      let node = JSON.parse(readFileSync(join(__dirname, "..", "dist", "bundle", "help.json"), "utf8"))[binary];
+      for (const word of words) node = node && node.c && node.c[(node.a && node.a[word]) || word];
+      if (node) {
+        process.stdout.write(node.h);
+        return;
+      }
+    } catch {
+      // No index (a partial build): the CLI itself prints the help.
+    }
   }
   // A reader that closed the pipe (`| head`) ends the run normally instead of crashing it.
   process.stdout.on("error", (error) => {

@@ -20,6 +20,9 @@ import { confirmOnTerminal, readAll } from "./terminal.js";
 
 export type BinaryName = "dodil" | "ignite";
 
+/** Every help text is wrapped at this width, whatever the terminal. */
+export const HELP_WIDTH = 80;
+
 const EXIT_CODE_HELP = `
 Exit codes:
   0 success                 5 not found
@@ -91,8 +94,9 @@ function configure(command: Command, environment: RunEnvironment): void {
     .enablePositionalOptions()
     .exitOverride()
     .showSuggestionAfterError(true)
-    // Commands keep their registry order; sorting with localeCompare would also cost ~15 ms of ICU start-up.
-    .configureHelp({ sortSubcommands: false })
+    // Commands keep their registry order (sorting with localeCompare would also cost ~15 ms of ICU
+    // start-up); help is wrapped at 80 columns everywhere, so bin/ can serve it prebuilt (help-index.ts).
+    .configureHelp({ sortSubcommands: false, helpWidth: HELP_WIDTH })
     .configureOutput({
       writeOut: (text) => void environment.io.stdout.write(text),
       writeErr: (text) => void environment.io.stderr.write(text),

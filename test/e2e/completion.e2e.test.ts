@@ -68,3 +68,26 @@ describe("bash completion", () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
+
+describe("prebuilt help (bin/launch.js + dist/bundle/help.json)", () => {
+  it("prints exactly what commander prints, for every command of both binaries", async () => {
+    const { commandPaths } = await import("../../src/cli/command-spec.js");
+    const { igniteCommands } = await import("../../src/cli/commands/index.js");
+    const paths = [[], ...commandPaths(igniteCommands).map(({ path }) => path)];
+    for (const path of paths) {
+      for (const [binary, prefix] of [["dodil", ["ignite"]], ["ignite", []]] as const) {
+        const words = [...prefix, ...path];
+        const { stdout } = await run(process.execPath, [join(repo, "bin", `${binary}.js`), ...words, "--help"], { encoding: "utf8" });
+        const inProcess = await runCli([...words, "--help"], { binary });
+        expect(stdout, `${binary} ${words.join(" ")}`).toBe(inProcess.stdout);
+      }
+    }
+  }, 120_000);
+
+  it("leaves unknown words and other flags to the CLI itself", async () => {
+    for (const words of [["ignite", "nope"], ["ignite", "app", "list", "-o", "json"]]) {
+      const { stdout } = await run(process.execPath, [join(repo, "bin", "dodil.js"), ...words, "--help"], { encoding: "utf8" });
+      expect(stdout).toBe((await runCli([...words, "--help"])).stdout);
+    }
+  });
+});
