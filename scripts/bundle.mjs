@@ -19,6 +19,9 @@ await build({
   target: "node20",
   sourcemap: false,
   legalComments: "none",
+  // Less to parse at every start; identifiers stay readable for --debug stack traces.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: "warning",
   // conf and ora are loaded on demand (config writes, spinners) and resolve from node_modules.
   external: ["conf", "ora"],
