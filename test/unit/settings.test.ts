@@ -52,8 +52,8 @@ describe("resolveSettings precedence: flag > env > ignite.* > global.* > default
 
 describe("config file location", () => {
   it("follows --config, DODIL_CONFIG_DIR, IGNITE_CONFIG_DIR, then ~/.config/unified-cli", () => {
-    const base = { home: "/home/u", cwd: "/work" };
-    expect(locateConfigFile({ ...base, configFlag: "my.yaml", env: { DODIL_CONFIG_DIR: "/d" } }).file).toBe("/work/my.yaml");
+    const base = { home: "/home/u", cwd: "/project" };
+    expect(locateConfigFile({ ...base, configFlag: "my.yaml", env: { DODIL_CONFIG_DIR: "/d" } }).file).toBe("/project/my.yaml");
     expect(locateConfigFile({ ...base, env: { DODIL_CONFIG_DIR: "/d", IGNITE_CONFIG_DIR: "/i" } }).file).toBe("/d/config.yaml");
     expect(locateConfigFile({ ...base, env: { IGNITE_CONFIG_DIR: "/i" } }).file).toBe("/i/config.yaml");
     expect(locateConfigFile({ ...base, env: {} }).file).toBe("/home/u/.config/unified-cli/config.yaml");
