@@ -201,7 +201,11 @@ export class BuildManager {
     this.log(`build ${r.id} ${r.status === BuildStatus.SUCCEEDED ? "succeeded" : `failed: ${r.error}`}`);
     this.active.delete(r.id);
     for (const l of a.listeners) l();
-    void this.onFinished({ ...r }).catch((e) => this.log(`updating the draft after build ${r.id}: ${errorMessage(e)}`));
+    // Not awaited here (a publish holding the app's lock waits for `done`), but tracked so that
+    // cancelAll, and so the control plane's stop(), returns only once the draft is written.
+    const applying = this.onFinished({ ...r }).catch((e) => this.log(`updating the draft after build ${r.id}: ${errorMessage(e)}`));
+    this.applying.add(applying);
+    void applying.finally(() => this.applying.delete(applying));
     return { ...r };
   }
 
@@ -250,7 +254,11 @@ export class BuildManager {
     const pending = [...this.active.values()];
     for (const a of pending) a.abort.abort();
     await Promise.allSettled(pending.map((a) => a.done));
+    await Promise.allSettled([...this.applying]);
   }
+
+  /** Draft updates of finished builds still being written. */
+  private readonly applying = new Set<Promise<void>>();
 }
 
 export function redact(key: string, value: string): string {
