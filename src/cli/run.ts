@@ -20,6 +20,11 @@ import { confirmOnTerminal, readAll } from "./terminal.js";
 
 export type BinaryName = "dodil" | "ignite";
 
+/** What a run learns while commander parses: the Output of the command that ran, for its errors. */
+interface RunState {
+  output?: Output;
+}
+
 /** Every help text is wrapped at this width, whatever the terminal. */
 export const HELP_WIDTH = 80;
 
@@ -42,13 +47,13 @@ export function packageVersion(): string {
  * process.*: bin/ passes the real environment, tests pass their own.
  */
 export async function run(argv: readonly string[], environment: RunEnvironment, binary: BinaryName = "dodil"): Promise<number> {
-  const state: { output?: Output; exitCode: number } = { exitCode: EXIT_CODES.OK };
+  const state: RunState = {};
   const program = buildProgram(binary, environment, state);
   argv = nestedHelp(program, argv);
   if (argv[0] === "__complete") return completeForShell(program, argv.slice(argv[1] === "--" ? 2 : 1), environment);
   try {
     await program.parseAsync([...argv], { from: "user" });
-    return state.exitCode;
+    return EXIT_CODES.OK;
   } catch (error) {
     if (error instanceof CommanderError) {
       if (["commander.helpDisplayed", "commander.version", "commander.help"].includes(error.code)) return EXIT_CODES.OK;
@@ -60,7 +65,7 @@ export async function run(argv: readonly string[], environment: RunEnvironment, 
   }
 }
 
-export function buildProgram(binary: BinaryName, environment: RunEnvironment, state: { output?: Output; exitCode: number } = { exitCode: 0 }): Command {
+export function buildProgram(binary: BinaryName, environment: RunEnvironment, state: RunState = {}): Command {
   const root = new Command(binary);
   configure(root, environment);
   root.version(packageVersion(), "-v, --version", "print the CLI version");
@@ -80,7 +85,7 @@ export function buildProgram(binary: BinaryName, environment: RunEnvironment, st
 }
 
 /** The Ignite command tree under `parent`, with the global options shown there and accepted everywhere below. */
-function populate(parent: Command, environment: RunEnvironment, state: { output?: Output; exitCode: number }): void {
+function populate(parent: Command, environment: RunEnvironment, state: RunState): void {
   for (const option of globalOptions()) parent.addOption(option);
   parent.addHelpText("after", EXIT_CODE_HELP);
   for (const spec of igniteCommands) parent.addCommand(buildCommand(spec, environment, state));
@@ -105,7 +110,7 @@ function configure(command: Command, environment: RunEnvironment): void {
     });
 }
 
-function buildCommand(spec: CommandSpec | GroupSpec, environment: RunEnvironment, state: { output?: Output; exitCode: number }): Command {
+function buildCommand(spec: CommandSpec | GroupSpec, environment: RunEnvironment, state: RunState): Command {
   const command = new Command(spec.name);
   configure(command, environment);
   command.summary(spec.summary);
