@@ -5,7 +5,7 @@
  * lowered ulimits). Works against dockerd and `podman system service` (DOCKER_HOST=unix://…).
  * Unlike buildah, the build API cannot mount the machine's pip mirror into RUN steps.
  */
-import { createWriteStream, promises as fsp } from "node:fs";
+import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
@@ -17,6 +17,7 @@ import { writeJson } from "../util.js";
 import { DockerApiError, dockerJson, dockerRequest, jsonLines, type DockerEndpoint } from "./docker-api.js";
 import { baseImages, DEFAULT_CONTAINER_HOME, imageConfigFromInspect } from "./podman.js";
 import { BuildFailure, type BuildRequest, type BuiltImage, type Driver, type InstanceExit, type RunningInstance, type StartOptions } from "./types.js";
+import { hostNetworkInstance, InstanceOutput } from "./instance.js";
 import { contextDir, secretScrubber, unpackBuildContext } from "./unpack-context.js";
 
 const STOP_GRACE_SECS = 5;
@@ -176,19 +177,8 @@ export class DockerDriver implements Driver {
       this.running.delete(id);
       throw new Error(`the container did not start: ${errorMessage(e)}`);
     }
-    const ring: string[] = [];
-    const file = createWriteStream(path.join(opts.instanceDir, "output.log"), { flags: "a" });
-    const partials = { stdout: "", stderr: "" };
-    const push = (stream: "stdout" | "stderr", text: string) => {
-      file.write(text);
-      const lines = (partials[stream] + text).split("\n");
-      partials[stream] = lines.pop() ?? "";
-      for (const l of lines) {
-        ring.push(l);
-        if (ring.length > 200) ring.shift();
-        opts.onOutput?.(stream, l);
-      }
-    };
+    const output = new InstanceOutput(opts);
+    const push = (stream: "stdout" | "stderr", text: string) => output.write(stream, text);
     // logs: the multiplexed stream (8-byte frame headers) of a container without a TTY
     void dockerRequest(this.ep, { path: `/containers/${id}/logs`, query: { follow: "1", stdout: "1", stderr: "1" } })
       .then(async (res) => {
@@ -211,7 +201,7 @@ export class DockerDriver implements Driver {
       .then(async (x) => {
         alive = false;
         await new Promise((r) => setTimeout(r, 100)); // let the log stream drain
-        file.end();
+        output.end();
         return x;
       });
     let stopping: Promise<void> | undefined;
@@ -228,18 +218,7 @@ export class DockerDriver implements Driver {
       })();
       return stopping;
     };
-    const portMap = new Map<number, number>([[opts.port, opts.port]]);
-    for (const p of opts.extraPorts) portMap.set(p, p);
-    return {
-      id: name,
-      hostPort: opts.port,
-      portMap,
-      startedAtMs: Date.now(),
-      exited,
-      alive: () => alive,
-      recentOutput: (n = 20) => ring.filter((l) => l.trim()).slice(-n),
-      stop,
-    };
+    return hostNetworkInstance({ id: name, opts, exited, alive: () => alive, output, stop });
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { createWriteStream, promises as fsp } from "node:fs";
+import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { DockerfileError, expandVars, parseDockerfile, splitWords } from "../dockerfile.js";
 import { errorMessage } from "../errors.js";
@@ -26,6 +26,7 @@ import {
   type RunningInstance,
   type StartOptions,
 } from "./types.js";
+import { hostNetworkInstance, InstanceOutput } from "./instance.js";
 import { contextDir, secretScrubber, unpackBuildContext } from "./unpack-context.js";
 
 const STOP_GRACE_SECS = 5;
@@ -234,43 +235,29 @@ export class PodmanDriver implements Driver {
     opts.log(`starting container ${name} from ${image.ref} (${image.dir.slice(0, 12)}), PORT=${opts.port}, HOME=${home} (tmpfs), read-only root filesystem`);
 
     await fsp.mkdir(opts.instanceDir, { recursive: true });
-    const ring: string[] = [];
-    const out = createWriteStream(path.join(opts.instanceDir, "output.log"), { flags: "a" });
-    const feed = (stream: "stdout" | "stderr") => {
-      let partial = "";
-      return (chunk: Buffer) => {
-        out.write(chunk);
-        const lines = (partial + chunk.toString("utf8")).split("\n");
-        partial = lines.pop() ?? "";
-        for (const l of lines) {
-          ring.push(l);
-          if (ring.length > 200) ring.shift();
-          opts.onOutput?.(stream, l);
-        }
-      };
-    };
+    const output = new InstanceOutput(opts);
     let child: ChildProcess;
     try {
       child = spawn("podman", args, { env: this.config.env, stdio: ["ignore", "pipe", "pipe"] });
     } catch (e) {
-      out.end();
+      output.end();
       throw new Error(`cannot run podman: ${errorMessage(e)}`);
     }
     this.running.add(name);
-    child.stdout!.on("data", feed("stdout"));
-    child.stderr!.on("data", feed("stderr"));
+    child.stdout!.on("data", (chunk: Buffer) => output.write("stdout", chunk));
+    child.stderr!.on("data", (chunk: Buffer) => output.write("stderr", chunk));
     let alive = true;
     const exited = new Promise<InstanceExit>((resolve) => {
       child.once("error", (e) => {
-        ring.push(`cannot run podman: ${e.message}`);
+        output.remember(`cannot run podman: ${e.message}`);
         alive = false;
-        out.end();
+        output.end();
         resolve({ code: null, signal: null });
       });
       child.once("close", (code, sig) => {
         alive = false;
         this.running.delete(name);
-        out.end();
+        output.end();
         resolve({ code, signal: sig });
       });
     });
@@ -289,18 +276,7 @@ export class PodmanDriver implements Driver {
       })();
       return stopping;
     };
-    const portMap = new Map<number, number>([[opts.port, opts.port]]);
-    for (const p of opts.extraPorts) portMap.set(p, p);
-    return {
-      id: name,
-      hostPort: opts.port,
-      portMap,
-      startedAtMs: Date.now(),
-      exited,
-      alive: () => alive,
-      recentOutput: (n = 20) => ring.filter((l) => l.trim()).slice(-n),
-      stop,
-    };
+    return hostNetworkInstance({ id: name, opts, exited, alive: () => alive, output, stop });
   }
 
   /** Removes every container of this control plane (after the runtime stopped its instances). */
