@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { create } from "@bufbuild/protobuf";
 import {
+  ComputeService,
   CreateAppRequestSchema,
   InvokeRequestSchema,
   PublishDraftRequestSchema,
@@ -15,11 +16,12 @@ import {
   type SaveDraftResponse,
   type StreamCompileLogsResponse,
 } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
-import { UploadBuildContextRequestSchema, type UploadBuildContextResponse } from "../../src/gen/dodil/ignite/v1/build_pb.js";
+import { BuildService, UploadBuildContextRequestSchema, type UploadBuildContextResponse } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { BASE_IMAGES, cacheStoreConfig, setupBaseImages } from "../../src/local/base-images.js";
 import { defaultImageCacheDir } from "../../src/local/drivers/containers.js";
-import type { TestClient } from "./helpers.js";
+import { startControlPlane, type ControlPlaneOptions, type RunningControlPlane } from "../../src/local/control-plane.js";
+import { cleanup, TestClient, tempDir } from "./helpers.js";
 
 function has(cmd: string): boolean {
   try {
@@ -158,3 +160,46 @@ http.createServer((req, res) => {
   });
 }).listen(Number(process.env.PORT), "127.0.0.1");
 `;
+
+/** The token the podman-driver tests call with, for org acme-corp. */
+export const PODMAN_TOKEN = "tok-acme";
+
+export interface PodmanPlane {
+  cp: RunningControlPlane;
+  dataDir: string;
+  /** ComputeService and BuildService clients as org acme-corp. */
+  c: TestClient;
+  b: TestClient;
+  stop(): Promise<void>;
+}
+
+/** A control plane on the podman driver with the shared offline images, in a fresh data dir. */
+export async function startPodmanPlane(label: string, extra: Partial<ControlPlaneOptions> = {}): Promise<PodmanPlane> {
+  if (podmanMissing) throw new Error(`the podman driver tests need ${podmanMissing} (CI must install buildah podman runc)`);
+  await ensureBusybox();
+  const dataDir = tempDir(label);
+  const cp = await startControlPlane({
+    listen: "127.0.0.1:0",
+    gatewayListen: "127.0.0.1:0",
+    dataDir,
+    driver: "podman",
+    imageCacheDir: imageCache,
+    tokens: { [PODMAN_TOKEN]: "acme-corp" },
+    readyTimeoutMs: 20_000,
+    ...extra,
+  });
+  const c = new TestClient(ComputeService, cp.grpcEndpoint, PODMAN_TOKEN);
+  const b = new TestClient(BuildService, cp.grpcEndpoint, PODMAN_TOKEN);
+  return {
+    cp,
+    dataDir,
+    c,
+    b,
+    async stop() {
+      c.close();
+      b.close();
+      await cp.stop();
+      cleanup(dataDir);
+    },
+  };
+}

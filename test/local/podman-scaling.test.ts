@@ -11,10 +11,8 @@ import * as path from "node:path";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BuildService } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { BuildStatus, CodeKind, DeploymentState, ScalingConfigSchema } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import {
-  ComputeService,
   GetAppStateRequestSchema,
   ListAppReplicasRequestSchema,
   RollbackAppRequestSchema,
@@ -23,11 +21,10 @@ import {
   type ListAppReplicasResponse,
   type SaveDraftResponse,
 } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
-import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
-import { busyboxAppFiles, createApp, ensureBusybox, followBuild, imageCache, inCI, invoke, podmanMissing, publish, saveContext } from "./container-helpers.js";
+import type { RunningControlPlane } from "../../src/local/control-plane.js";
+import { busyboxAppFiles, createApp, followBuild, inCI, invoke, podmanMissing, publish, saveContext, startPodmanPlane, type PodmanPlane } from "./container-helpers.js";
 import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
 
-const TOKEN = "tok-acme";
 const IDLE_MS = 1_500;
 const skip = !!podmanMissing && !inCI;
 if (skip) console.warn(`[podman scaling tests skipped] ${podmanMissing}`);
@@ -65,29 +62,15 @@ describe.skipIf(skip)(`podman driver: scaling and version changes${podmanMissing
     return publish(c, app);
   }
 
+  let plane: PodmanPlane | undefined;
+
   beforeAll(async () => {
-    if (podmanMissing) throw new Error(`the podman driver tests need ${podmanMissing} (CI must install buildah podman runc)`);
-    await ensureBusybox();
-    dataDir = tempDir("podman-scaling");
-    cp = await startControlPlane({
-      listen: "127.0.0.1:0",
-      gatewayListen: "127.0.0.1:0",
-      dataDir,
-      driver: "podman",
-      imageCacheDir: imageCache,
-      tokens: { [TOKEN]: "acme-corp" },
-      readyTimeoutMs: 20_000,
-      idleTimeoutMs: IDLE_MS,
-    });
-    c = new TestClient(ComputeService, cp.grpcEndpoint, TOKEN);
-    b = new TestClient(BuildService, cp.grpcEndpoint, TOKEN);
+    plane = await startPodmanPlane("podman-scaling", { idleTimeoutMs: IDLE_MS });
+    ({ cp, dataDir, c, b } = plane);
   }, 120_000);
 
   afterAll(async () => {
-    c?.close();
-    b?.close();
-    await cp?.stop();
-    if (dataDir) cleanup(dataDir);
+    await plane?.stop();
   }, 60_000);
 
   it("scales an idle app to zero after the idle period and cold-starts it on the next call", async () => {

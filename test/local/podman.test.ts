@@ -12,16 +12,13 @@ import { SaveDraftRequestSchema } from "../../src/gen/dodil/ignite/v1/compute_pb
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { BuildService } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
-import { ComputeService } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
 import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
 import { doctor } from "../../src/local/drivers/detect.js";
 import {
   busyboxAppFiles,
   containersOf,
   createApp,
-  ensureBusybox,
   followBuild,
   imageCache,
   inCI,
@@ -32,11 +29,12 @@ import {
   publish,
   pythonImagePresent,
   saveContext,
+  startPodmanPlane,
+  type PodmanPlane,
 } from "./container-helpers.js";
 import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
 import { BASE_IMAGES, setupBaseImages } from "../../src/local/base-images.js";
 
-const TOKEN = "tok-acme";
 const skip = !!podmanMissing && !inCI;
 if (skip) console.warn(`[podman driver tests skipped] ${podmanMissing}`);
 
@@ -46,28 +44,15 @@ describe.skipIf(skip)(`podman driver${podmanMissing ? ` (skipped: ${podmanMissin
   let c: TestClient;
   let b: TestClient;
 
+  let plane: PodmanPlane | undefined;
+
   beforeAll(async () => {
-    if (podmanMissing) throw new Error(`the podman driver tests need ${podmanMissing} (CI must install buildah podman runc)`);
-    await ensureBusybox();
-    dataDir = tempDir("podman");
-    cp = await startControlPlane({
-      listen: "127.0.0.1:0",
-      gatewayListen: "127.0.0.1:0",
-      dataDir,
-      driver: "podman",
-      imageCacheDir: imageCache,
-      tokens: { [TOKEN]: "acme-corp" },
-      readyTimeoutMs: 20_000,
-    });
-    c = new TestClient(ComputeService, cp.grpcEndpoint, TOKEN);
-    b = new TestClient(BuildService, cp.grpcEndpoint, TOKEN);
+    plane = await startPodmanPlane("podman");
+    ({ cp, dataDir, c, b } = plane);
   }, 120_000);
 
   afterAll(async () => {
-    c?.close();
-    b?.close();
-    await cp?.stop();
-    if (dataDir) cleanup(dataDir);
+    await plane?.stop();
   }, 60_000);
 
   it("builds step by step with build args, redacts secret values, runs under the platform's rules", async () => {
