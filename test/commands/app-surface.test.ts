@@ -1,18 +1,15 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeDir, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
-import { runCli } from "../helpers/run-cli.js";
+import { startWorkspace, withoutTraces, type Workspace } from "../helpers/workspace.js";
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-let cp: TestControlPlane;
+let workspace: Workspace;
 let work: string;
 
 beforeAll(async () => {
-  cp = await startTestControlPlane();
-  work = mkdtempSync(join(tmpdir(), "ignite-surface-"));
-  cpSync(join(import.meta.dirname, "..", "..", "examples", "greeter"), join(work, "app"), { recursive: true });
+  workspace = await startWorkspace("surface");
+  ({ work } = workspace);
   mkdirSync(join(work, "fn"));
   writeFileSync(
     join(work, "fn", "handler.py"),
@@ -21,15 +18,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await cp?.stop();
-  removeDir(cp?.dataDir ?? "");
-  removeDir(work ?? "");
+  await workspace?.close();
 });
 
-/** stderr without the `[debug]` traces and the plaintext warning that --debug (a local control plane) adds. */
-const withoutTraces = (stderr: string) => stderr.split("\n").filter((l) => l !== "" && !l.startsWith("[debug]") && !/^Warning: plaintext/.test(l));
-const cli = (argv: string[], env: Record<string, string> = {}, extra: { stdin?: string; stdinIsTTY?: boolean } = {}) =>
-  runCli(["ignite", ...argv], { env: { ...cp.env, ...env }, cwd: work, ...extra });
+const cli: Workspace["cli"] = (argv, env, extra) => workspace.cli(argv, env, extra);
 
 describe("app deploy", () => {
   it("creates, saves and publishes a managed-runtime app in one step and prints its URL", async () => {

@@ -1,18 +1,15 @@
-import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeDir, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
-import { runCli } from "../helpers/run-cli.js";
+import { startWorkspace, type Workspace } from "../helpers/workspace.js";
 
-let cp: TestControlPlane;
+let workspace: Workspace;
 let work: string;
-const cli = (argv: string[]) => runCli(["ignite", ...argv], { env: cp.env, cwd: work });
+const cli = (argv: string[]) => workspace.cli(argv);
 
 beforeAll(async () => {
-  cp = await startTestControlPlane();
-  work = mkdtempSync(join(tmpdir(), "ignite-hostile-"));
-  cpSync(join(import.meta.dirname, "..", "..", "examples", "greeter"), join(work, "app"), { recursive: true });
+  workspace = await startWorkspace("hostile");
+  ({ work } = workspace);
   for (const argv of [["app", "create", "acme-corp:greeter"], ["draft", "save", "acme-corp:greeter", "--code", "app", "--dockerfile-path", "Dockerfile"], ["draft", "publish", "acme-corp:greeter"]]) {
     const result = await cli(argv);
     if (result.exitCode !== 0) throw new Error(result.stderr);
@@ -20,9 +17,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await cp?.stop();
-  removeDir(cp?.dataDir ?? "");
-  removeDir(work ?? "");
+  await workspace?.close();
 });
 
 describe("hostile payloads", () => {

@@ -1,31 +1,27 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorkspace, withoutTraces, type Workspace } from "../helpers/workspace.js";
 import { runCli } from "../helpers/run-cli.js";
-import { ACME_TOKEN, OTHER_TOKEN, removeDir, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
+import { ACME_TOKEN, OTHER_TOKEN, type TestControlPlane } from "../helpers/control-plane.js";
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+let workspace: Workspace;
 let cp: TestControlPlane;
 let work: string;
 
 beforeAll(async () => {
-  cp = await startTestControlPlane();
-  work = mkdtempSync(join(tmpdir(), "ignite-recipe-"));
-  cpSync(join(import.meta.dirname, "..", "..", "examples", "greeter"), join(work, "app"), { recursive: true });
+  workspace = await startWorkspace("recipe");
+  ({ cp, work } = workspace);
 });
 
 afterAll(async () => {
-  await cp?.stop();
-  removeDir(cp?.dataDir ?? "");
-  removeDir(work ?? "");
+  await workspace?.close();
 });
 
-/** stderr without the `[debug]` request traces that plaintext (--debug) mode adds. */
-/** stderr without the `[debug]` request traces that plaintext (--debug) mode adds. */
-const withoutTraces = (stderr: string) => stderr.split("\n").filter((l) => l !== "" && !l.startsWith("[debug]"));
 
-const cli = (argv: string[], env: Record<string, string> = {}) => runCli(["ignite", ...argv], { env: { ...cp.env, ...env }, cwd: work });
+const cli = (argv: string[], env: Record<string, string> = {}) => workspace.cli(argv, env);
 
 describe("the seed recipe, in process against a local control plane", () => {
   it("creates, saves, builds, publishes, invokes, publishes v2 and rolls back", async () => {

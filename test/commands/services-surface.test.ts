@@ -1,20 +1,18 @@
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OTHER_TOKEN, removeDir, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
-import { runCli } from "../helpers/run-cli.js";
+import { startWorkspace, withoutTraces, type Workspace } from "../helpers/workspace.js";
+import { OTHER_TOKEN } from "../helpers/control-plane.js";
 
-let cp: TestControlPlane;
+let workspace: Workspace;
 let work: string;
 const GIT_PAT = "ghp_secretvalue_do_not_print_0001";
 const REGISTRY_PASSWORD = "registry-pass-do-not-print-0002";
 const BUILD_SECRET = "npm-token-do-not-print-0003";
 
 beforeAll(async () => {
-  cp = await startTestControlPlane();
-  work = mkdtempSync(join(tmpdir(), "ignite-services-"));
-  cpSync(join(import.meta.dirname, "..", "..", "examples", "greeter"), join(work, "app"), { recursive: true });
+  workspace = await startWorkspace("services");
+  ({ work } = workspace);
   mkdirSync(join(work, "big"));
   // Incompressible, so the packed context is over the 4 MB inline limit.
   writeFileSync(join(work, "big", "Dockerfile"), "FROM busybox\nCOPY blob /blob\n");
@@ -22,15 +20,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await cp?.stop();
-  removeDir(cp?.dataDir ?? "");
-  removeDir(work ?? "");
+  await workspace?.close();
 });
 
-/** stderr without the `[debug]` traces and the plaintext warning that --debug (a local control plane) adds. */
-const withoutTraces = (stderr: string) => stderr.split("\n").filter((l) => l !== "" && !l.startsWith("[debug]") && !/^Warning: plaintext/.test(l));
-const cli = (argv: string[], env: Record<string, string> = {}, extra: { stdin?: string; stdinIsTTY?: boolean } = {}) =>
-  runCli(["ignite", ...argv], { env: { ...cp.env, ...env }, cwd: work, ...extra });
+const cli: Workspace["cli"] = (argv, env, extra) => workspace.cli(argv, env, extra);
 
 describe("build", () => {
   let contextId = "";
