@@ -31,9 +31,8 @@ exports.launch = function launch(binary) {
   process.stdout.on("error", (error) => {
     if (error.code === "EPIPE") process.exit(0);
   });
-  import("../dist/bundle/main.js")
-    .then(({ runMain }) => runMain(binary))
-    .then((code) => {
-      process.exitCode = code;
-    });
+  const { runMain } = require("./compile-cache.js").loadWithCompileCache(join(__dirname, "..", "dist", "bundle", "main.cjs"));
+  runMain(binary).then((code) => {
+    process.exitCode = code;
+  });
 };

@@ -31,7 +31,7 @@ export interface LocalContextOptions {
  */
 export async function openLocalContext(ctx: CommandContext, source: DraftSource, options: LocalContextOptions): Promise<LocalContext> {
   const none: LocalContext = { saved: async () => {}, close: async () => {} };
-  const deps = await loadDeps();
+  const deps = await loadDeps.packing();
   if (!deps.isLocalSource(source)) return none;
   const key = source.kind === "directory" ? { root: source.path, dockerfilePath: source.dockerfilePath, defaultExcludes: options.defaultExcludes } : undefined;
   const cacheDir = join(ctx.env.XDG_CACHE_HOME || join(ctx.home, ".cache"), "dodil", "ignite", "contexts");

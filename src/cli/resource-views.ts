@@ -1,24 +1,12 @@
-import { BuildSchema, type Build } from "../gen/dodil/ignite/v1/build_pb.js";
-import { BuildStatus, ExecutionStatus } from "../gen/dodil/ignite/v1/common_pb.js";
+import { ExecutionStatus } from "../gen/dodil/ignite/v1/common_pb.js";
 import { ExecutionSchema, TestResponseSchema, type AppLogLine, type Execution, type TestResponse } from "../gen/dodil/ignite/v1/compute_pb.js";
 import type { ResultView } from "../output/render.js";
-import { displayId, enumLabel, formatTime, protoJson } from "./views.js";
+import { bodyValue, displayId, enumLabel, formatTime, protoJson } from "./views.js";
 
 /**
- * Views shared by the issue-6 commands (executions, builds, test runs, logs). Loaded through
- * deps.ts like views.ts, so nothing here costs start-up time.
+ * Views shared by the compute commands (executions, test runs, logs). Loaded through
+ * deps/compute.ts like views.ts, so nothing here costs start-up time.
  */
-
-/** Bytes as text when they are UTF-8 JSON or text, else a note with the size. */
-export function bodyValue(bytes: Uint8Array): unknown {
-  const text = Buffer.from(bytes).toString("utf8");
-  if (text === "") return "";
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
 
 function bodyText(bytes: Uint8Array): string {
   const text = Buffer.from(bytes).toString("utf8");
@@ -73,36 +61,6 @@ export function executionView(execution: Execution): ResultView {
         ["CREATED", formatTime(execution.createdAtMs)],
         ["STARTED", formatTime(execution.startedAtMs)],
         ["COMPLETED", formatTime(execution.completedAtMs)],
-      ],
-    },
-  };
-}
-
-export function buildStatusName(status: BuildStatus): string {
-  return `BUILD_STATUS_${BuildStatus[status] ?? "UNSPECIFIED"}`;
-}
-
-export function buildView(build: Build): ResultView {
-  return {
-    data: protoJson(BuildSchema, build),
-    human: {
-      kind: "record",
-      fields: [
-        ["BUILD", build.buildId],
-        ["NAME", build.name],
-        ["STATUS", enumLabel(buildStatusName(build.status), "BUILD_STATUS_")],
-        ["IMAGES", build.imageRefs.join(", ")],
-        ["ERROR", build.error],
-        ["CREATED", formatTime(build.createdAtMs)],
-      ],
-      wideFields: [
-        ["DOCKERFILE", build.dockerfile],
-        ["TAGS", build.tags.join(", ")],
-        ["PLATFORM", build.platform],
-        // Values from build secrets arrive as *** already; only the names are shown here.
-        ["BUILD ARGS", Object.keys(build.buildArgs).sort().join(", ")],
-        ["STARTED", formatTime(build.startedAtMs)],
-        ["FINISHED", formatTime(build.finishedAtMs)],
       ],
     },
   };

@@ -48,7 +48,7 @@ export function packageVersion(): string {
  */
 export async function run(argv: readonly string[], environment: RunEnvironment, binary: BinaryName = "dodil"): Promise<number> {
   const state: RunState = {};
-  const program = buildProgram(binary, environment, state);
+  const program = buildProgram(binary, environment, state, selectRoute(binary, argv));
   argv = nestedHelp(program, argv);
   if (argv[0] === "__complete") return completeForShell(program, argv.slice(argv[1] === "--" ? 2 : 1), environment);
   try {
@@ -65,30 +65,81 @@ export async function run(argv: readonly string[], environment: RunEnvironment, 
   }
 }
 
-export function buildProgram(binary: BinaryName, environment: RunEnvironment, state: RunState = {}): Command {
+/** The `ignite` group of the `dodil` binary, as a node of the tree selectRoute walks. */
+const IGNITE_GROUP: GroupSpec = { name: "ignite", summary: "deploy and run apps on Ignite", commands: igniteCommands };
+const IGNITE_DESCRIPTION = "Deploy, publish and invoke apps on the Ignite compute platform.";
+
+/** The commands a command line selects; undefined means the whole tree. */
+type Route = ReadonlySet<CommandSpec | GroupSpec> | undefined;
+
+/** The top-level commands of each binary, in help order (one list per binary, so specs compare by identity). */
+const topLevelCommands = new Map<BinaryName, Array<CommandSpec | GroupSpec>>();
+function topLevel(binary: BinaryName): Array<CommandSpec | GroupSpec> {
+  let commands = topLevelCommands.get(binary);
+  if (!commands) {
+    const completion = completionCommand(binary);
+    commands = binary === "dodil" ? [IGNITE_GROUP, dodilLoginCommand, dodilLogoutCommand, completion] : [...igniteCommands, completion];
+    topLevelCommands.set(binary, commands);
+  }
+  return commands;
+}
+
+/**
+ * The commands a command line selects (`ignite app list` -> ignite, app, list), so a run builds
+ * only that branch of the tree: every command carries copies of the global options, and building
+ * all of them is most of the CLI's start-up cost. Undefined (build everything) when the line asks
+ * for help or completion, whose output lists siblings. The last node selected is built in full, so
+ * a misspelt subcommand still gets commander's "Did you mean …?".
+ */
+export function selectRoute(binary: BinaryName, argv: readonly string[]): Route {
+  if (argv[0] === "__complete" || argv.some((word) => word === "help" || word === "--help" || word === "-h")) return undefined;
+  const takesValue = new Set(globalOptions().flatMap((o) => (o.required || o.optional ? [o.long, o.short] : [])));
+  const route = new Set<CommandSpec | GroupSpec>();
+  let children: Array<CommandSpec | GroupSpec> = topLevel(binary);
+  for (let i = 0; i < argv.length; i += 1) {
+    const word = argv[i] as string;
+    if (word === "--") break;
+    if (word.startsWith("-")) {
+      if (takesValue.has(word)) i += 1;
+      continue;
+    }
+    const next = children.find((c) => c.name === word || c.aliases?.includes(word));
+    if (!next) break;
+    route.add(next);
+    if (!isGroup(next)) break;
+    children = next.commands;
+  }
+  return route;
+}
+
+/** The specs to build among `children`: the one on the route, or all of them off it. */
+function onRoute<T extends CommandSpec | GroupSpec>(children: T[], route: Route): T[] {
+  const chosen = route && children.find((c) => route.has(c));
+  return chosen ? [chosen] : children;
+}
+
+export function buildProgram(binary: BinaryName, environment: RunEnvironment, state: RunState = {}, route?: Route): Command {
   const root = new Command(binary);
   configure(root, environment);
   root.version(packageVersion(), "-v, --version", "print the CLI version");
   if (binary === "dodil") {
     root.summary("the dodil command-line client").description("The dodil command-line client. Ignite commands live under `dodil ignite`.");
-    const ignite = root.command("ignite").summary("deploy and run apps on Ignite").description("Deploy, publish and invoke apps on the Ignite compute platform.");
-    populate(ignite, environment, state);
-    root.addCommand(buildCommand(dodilLoginCommand, environment, state));
-    root.addCommand(buildCommand(dodilLogoutCommand, environment, state));
-    root.addCommand(buildCommand(completionCommand(binary), environment, state));
+    for (const spec of onRoute(topLevel(binary), route)) {
+      if (spec === IGNITE_GROUP) populate(root.command("ignite").summary(IGNITE_GROUP.summary).description(IGNITE_DESCRIPTION), spec.commands, environment, state, route);
+      else root.addCommand(buildCommand(spec, environment, state, route));
+    }
   } else {
-    root.summary("deploy and run apps on Ignite").description("Deploy, publish and invoke apps on the Ignite compute platform.");
-    populate(root, environment, state);
-    root.addCommand(buildCommand(completionCommand(binary), environment, state));
+    root.summary(IGNITE_GROUP.summary).description(IGNITE_DESCRIPTION);
+    populate(root, topLevel(binary), environment, state, route);
   }
   return root;
 }
 
-/** The Ignite command tree under `parent`, with the global options shown there and accepted everywhere below. */
-function populate(parent: Command, environment: RunEnvironment, state: RunState): void {
+/** The Ignite commands `specs` under `parent`, with the global options shown there and accepted everywhere below. */
+function populate(parent: Command, specs: Array<CommandSpec | GroupSpec>, environment: RunEnvironment, state: RunState, route: Route): void {
   for (const option of globalOptions()) parent.addOption(option);
   parent.addHelpText("after", EXIT_CODE_HELP);
-  for (const spec of igniteCommands) parent.addCommand(buildCommand(spec, environment, state));
+  for (const spec of onRoute(specs, route)) parent.addCommand(buildCommand(spec, environment, state, route));
 }
 
 function configure(command: Command, environment: RunEnvironment): void {
@@ -110,14 +161,14 @@ function configure(command: Command, environment: RunEnvironment): void {
     });
 }
 
-function buildCommand(spec: CommandSpec | GroupSpec, environment: RunEnvironment, state: RunState): Command {
+function buildCommand(spec: CommandSpec | GroupSpec, environment: RunEnvironment, state: RunState, route: Route): Command {
   const command = new Command(spec.name);
   configure(command, environment);
   command.summary(spec.summary);
   if (spec.aliases) command.aliases(spec.aliases);
   if (isGroup(spec)) {
     addGlobalOptions(command, []);
-    for (const child of spec.commands) command.addCommand(buildCommand(child, environment, state));
+    for (const child of onRoute(spec.commands, route)) command.addCommand(buildCommand(child, environment, state, route));
     // A bare group prints its help on stdout and succeeds; a misspelt subcommand still gets
     // commander's own "unknown command … Did you mean …?" (unknownCommand is untyped in commander 14).
     command.allowExcessArguments(true).action(() => {
@@ -134,7 +185,7 @@ function buildCommand(spec: CommandSpec | GroupSpec, environment: RunEnvironment
     else command.option(option.flags, option.description);
   }
   addGlobalOptions(command, spec.options ?? []);
-  for (const sub of spec.subcommands ?? []) command.addCommand(buildCommand(sub, environment, state));
+  for (const sub of spec.subcommands ?? []) command.addCommand(buildCommand(sub, environment, state, undefined));
   if (spec.examples.length > 0) command.addHelpText("after", `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join("\n")}`);
   command.action(async (...actionArgs: unknown[]) => {
     const args = actionArgs.slice(0, (spec.args ?? []).length).map((a) => (typeof a === "string" ? a : ""));

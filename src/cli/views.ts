@@ -60,3 +60,14 @@ export function appRecord(app: AppMeta, json: unknown): ResultView {
     },
   };
 }
+
+/** Bytes as JSON when they parse as JSON, else as UTF-8 text. */
+export function bodyValue(bytes: Uint8Array): unknown {
+  const text = Buffer.from(bytes).toString("utf8");
+  if (text === "") return "";
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -5,7 +5,8 @@ import { ApiError } from "../errors.js";
 import type { AppRef } from "./app-ref.js";
 import { appPatchFromFlags, appSettingsFromFlags, isEmptyPatch, mergeScaling, type AppFlags } from "./app-settings.js";
 import { createApp, getApp, updateApp, type AppPatch, type AppSettings } from "./apps.js";
-import { publishDraft, saveDraft, type SaveDraftOptions, type SaveDraftResult } from "./drafts.js";
+import { publishDraft } from "./draft-runs.js";
+import { saveDraft, type SaveDraftOptions, type SaveDraftResult } from "./drafts.js";
 import { parseKeyValues } from "./key-values.js";
 
 export type DeployStep = "create" | "update" | "save" | "publish";

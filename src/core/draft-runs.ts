@@ -1,6 +1,14 @@
 import type { IgniteApi } from "../api/ignite-api.js";
-import { ComputeService, type CompileDraftResponse, type TestResponse } from "../gen/dodil/ignite/v1/compute_pb.js";
-import { appFields, type AppRef } from "./app-ref.js";
+import {
+  ComputeService,
+  type CompileDraftResponse,
+  type DraftInfo,
+  type PublishDraftResponse,
+  type StreamCompileLogsResponse,
+  type TestResponse,
+} from "../gen/dodil/ignite/v1/compute_pb.js";
+import { ApiError, CliError } from "../errors.js";
+import { appFields, formatAppRef, type AppRef } from "./app-ref.js";
 
 /** CompileDraft: starts (or returns) the draft's build/compile; `deployId` is empty for prebuilt drafts. */
 export function compileDraft(api: IgniteApi, ref: AppRef): Promise<CompileDraftResponse> {
@@ -18,3 +26,49 @@ export function testDraft(api: IgniteApi, ref: AppRef, payload: Uint8Array): Pro
 export function testVersion(api: IgniteApi, ref: AppRef, version: number, payload: Uint8Array): Promise<TestResponse> {
   return api.unary(ComputeService.method.testAppVersion, { ...appFields(ref), version, payload, http });
 }
+
+export async function getDraftInfo(api: IgniteApi, ref: AppRef): Promise<DraftInfo | undefined> {
+  return (await api.unary(ComputeService.method.getDraftInfo, appFields(ref))).draft;
+}
+
+export function publishDraft(api: IgniteApi, ref: AppRef): Promise<PublishDraftResponse> {
+  return api.unary(ComputeService.method.publishDraft, appFields(ref));
+}
+
+/** Reconnects of a followed build log after the server went away (e.g. a control-plane restart). */
+const FOLLOW_RECONNECTS = 10;
+
+/**
+ * The build log of the app's current draft; `follow` keeps streaming until the build ends. A
+ * followed stream that loses its server reconnects (a bounded number of times, with backoff) and
+ * resumes after the last line it yielded, so nothing is printed twice or skipped.
+ */
+export async function* streamDraftBuildLog(
+  api: IgniteApi,
+  ref: AppRef,
+  options: { follow: boolean; fromOffset?: number; onReconnect?: (attempt: number, error: ApiError) => void },
+): AsyncGenerator<StreamCompileLogsResponse["item"]> {
+  const draft = await getDraftInfo(api, ref);
+  if (!draft) throw new CliError("NOT_FOUND", `${formatAppRef(ref)} has no draft`, { hint: `save one with \`dodil ignite draft save ${formatAppRef(ref)} --code <dir> --dockerfile-path Dockerfile\`` });
+  if (!draft.deployId) throw new CliError("NOT_FOUND", `the draft of ${formatAppRef(ref)} has no build log (nothing to build for this source)`);
+  let next = BigInt(options.fromOffset ?? 0);
+  for (let reconnects = 0; ; ) {
+    try {
+      const stream = api.serverStream(ComputeService.method.streamCompileLogs, { deployId: draft.deployId, follow: options.follow, fromOffset: next });
+      for await (const message of stream) {
+        if (message.item.case === "entry") {
+          if (message.item.value.offset < next) continue;
+          next = message.item.value.offset + 1n;
+        }
+        yield message.item;
+      }
+      return;
+    } catch (error) {
+      if (!(options.follow && error instanceof ApiError && error.code === "UNAVAILABLE") || reconnects >= FOLLOW_RECONNECTS) throw error;
+      reconnects += 1;
+      options.onReconnect?.(reconnects, error);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** reconnects)));
+    }
+  }
+}
+

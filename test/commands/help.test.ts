@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { commandPaths, type CommandSpec, type GroupSpec } from "../../src/cli/command-spec.js";
 import { igniteCommands } from "../../src/cli/commands/index.js";
+import { selectRoute } from "../../src/cli/run.js";
 import { runCli } from "../helpers/run-cli.js";
 
 function leaves(specs: Array<CommandSpec | GroupSpec>): Array<[string, CommandSpec]> {
@@ -48,6 +49,51 @@ describe("help and usage", () => {
   it("prints the version", async () => {
     const result = await runCli(["--version"]);
     expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
+describe("the branch of the command tree a run builds (selectRoute)", () => {
+  const names = (argv: string[]) => {
+    const route = selectRoute("dodil", argv);
+    return route && [...route].map((spec) => spec.name);
+  };
+
+  // The walk stops at the first runnable command: one with subcommands (`dev`) is built in full.
+  const upToFirstCommand = (words: string[]) => {
+    let specs: Array<CommandSpec | GroupSpec> = igniteCommands;
+    const selected: string[] = [];
+    for (const word of words) {
+      const spec = specs.find((s) => s.name === word) as CommandSpec | GroupSpec;
+      selected.push(word);
+      if (!("commands" in spec)) break;
+      specs = spec.commands;
+    }
+    return selected;
+  };
+
+  it.each(leaves(igniteCommands))("ignite %s selects its path", (path) => {
+    expect(names(["ignite", ...path.split(" ")])).toEqual(["ignite", ...upToFirstCommand(path.split(" "))]);
+  });
+
+  it.each([
+    [["ignite", "-o", "json", "app", "ls", "--limit", "3"], ["ignite", "app", "list"]],
+    // An option's value is never read as a command, as commander reads it.
+    [["ignite", "--org", "app", "version", "list"], ["ignite", "version", "list"]],
+    [["ignite", "--output=json", "app", "get", "x"], ["ignite", "app", "get"]],
+    // A misspelt subcommand stops at its group, which is built in full for the suggestion.
+    [["ignite", "app", "lst"], ["ignite", "app"]],
+    [["login", "id", "secret"], ["login"]],
+    [["ignite", "app", "list", "--help"], undefined],
+    [["ignite", "help", "app"], undefined],
+    [["__complete", "ignite", "ap"], undefined],
+  ])("%j selects %j", (argv, expected) => {
+    expect(names(argv)).toEqual(expected);
+  });
+
+  it("runs a selected command with global flags before and after it", async () => {
+    const result = await runCli(["ignite", "-o", "json", "config", "view", "--output", "yaml"]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/^config_file: /m);
   });
 });
 

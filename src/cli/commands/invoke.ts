@@ -23,7 +23,7 @@ export const invokeCommand = defineCommand({
     `dodil ignite invoke greeter --async -p '{"name": "ada"}'`,
   ],
   async handler([id = ""], options, ctx) {
-    const { invokeApp, invokeAsync } = await loadDeps();
+    const { invokeApp, invokeAsync } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const body = await payloadFrom(options, ctx);
     const api = await ctx.api();

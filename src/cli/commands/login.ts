@@ -16,7 +16,7 @@ export const loginCommand = defineCommand({
     "dodil ignite login --token dev-token --api-endpoint 127.0.0.1:50051 --org acme-corp --debug",
   ],
   async handler(_args, _options, ctx) {
-    const { ComputeService } = await loadDeps();
+    const { ComputeService } = await loadDeps.compute();
     const { token, apiEndpoint, org, debug } = ctx.flags;
     if (!token) throw new UsageError("login needs --token <bearer_token>");
     if (!apiEndpoint) throw new UsageError("login needs --api-endpoint <host:port>");

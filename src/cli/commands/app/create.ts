@@ -15,7 +15,7 @@ export const appCreateCommand = defineCommand({
   ],
   examples: ['dodil ignite app create greeter --description "FastAPI greeter built from a Dockerfile"', "dodil ignite app create acme-corp:worker --tier medium --env LOG_LEVEL=debug"],
   async handler([name = ""], options, ctx) {
-    const { CreateAppResponseSchema, appSettingsFromFlags, createApp, displayId, enumLabel, protoJson } = await loadDeps();
+    const { CreateAppResponseSchema, appSettingsFromFlags, createApp, displayId, enumLabel, protoJson } = await loadDeps.compute();
     const ref = parseAppRef(name, ctx.settings().org.value);
     const settings = appSettingsFromFlags(appFlagsFrom(options));
     for (const flag of ["runtime", "rustTarget", "toolchain"]) {

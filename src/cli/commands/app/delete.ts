@@ -12,7 +12,7 @@ export const appDeleteCommand = defineCommand({
   options: [{ flags: "-y, --yes", description: "delete without asking" }],
   examples: ["dodil ignite app delete acme-corp:greeter", "dodil ignite app delete greeter --yes"],
   async handler([id = ""], options, ctx) {
-    const { deleteApp, displayId } = await loadDeps();
+    const { deleteApp, displayId } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     if (!opt.flag(options, "yes")) {
       if (!ctx.io.stdinIsTTY) throw new UsageError(`refusing to delete ${formatAppRef(ref)} without confirmation: pass --yes`);

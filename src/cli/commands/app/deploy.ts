@@ -32,7 +32,7 @@ export const appDeployCommand = defineCommand({
     "dodil ignite app deploy greeter --image-ref ghcr.io/acme-corp/greeter:1.0.0 -o json | jq -r .url",
   ],
   async handler([name = ""], options, ctx) {
-    const deps = await loadDeps();
+    const deps = await loadDeps.packing();
     const { checkDeployFlags, deployApp, protoJson, AppMetaSchema, DraftInfoSchema, displayId } = deps;
     const ref = parseAppRef(name, ctx.settings().org.value);
     // Every flag is checked before anything is packed or sent.

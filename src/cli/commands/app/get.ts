@@ -9,7 +9,7 @@ export const appGetCommand = defineCommand({
   args: [{ name: "id", description: "org:app, org/app or app" }],
   examples: ["dodil ignite app get acme-corp:greeter", "dodil ignite app get acme-corp:greeter -o json | jq '{active_version, public_urls}'"],
   async handler([id = ""], _options, ctx) {
-    const { AppMetaSchema, getApp, appRecord, protoJson } = await loadDeps();
+    const { AppMetaSchema, getApp, appRecord, protoJson } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const app = await getApp(await ctx.api(), ref);
     if (!app) throw new CliError("NOT_FOUND", `app ${formatAppRef(ref)} not found`);

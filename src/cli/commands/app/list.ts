@@ -9,7 +9,7 @@ export const appListCommand = defineCommand({
   options: [{ flags: "--limit <n>", description: "at most this many apps (default: all)" }],
   examples: ["dodil ignite app list", "dodil ignite app list -o json | jq -r '.[].id'"],
   async handler(_args, options, ctx) {
-    const { AppSummarySchema, listApps, displayId, enumLabel, formatTime, protoJson } = await loadDeps();
+    const { AppSummarySchema, listApps, displayId, enumLabel, formatTime, protoJson } = await loadDeps.compute();
     const limitText = opt.string(options, "limit");
     const limit = limitText === undefined ? 0 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 0) throw new UsageError(`invalid value "${limitText}" for --limit: use a whole number`);

@@ -21,7 +21,7 @@ export const appLogsCommand = defineCommand({
   ],
   examples: ["dodil ignite app logs acme-corp:greeter", "dodil ignite app logs greeter --follow --since 5m", "dodil ignite app logs greeter --limit 50 -o json | jq -r .message"],
   async handler([id = ""], options, ctx) {
-    const { formatLogLine, getAppLogs, logLineJson, parseLogLimit, streamAppLogs } = await loadDeps();
+    const { formatLogLine, getAppLogs, logLineJson, parseLogLimit, streamAppLogs } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const limit = parseLogLimit(opt.string(options, "limit"));
     const sinceText = opt.string(options, "since");

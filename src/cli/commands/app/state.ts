@@ -8,7 +8,7 @@ export const appStateCommand = defineCommand({
   args: [{ name: "id", description: "org:app, org/app or app" }],
   examples: ["dodil ignite app state acme-corp:greeter"],
   async handler([id = ""], _options, ctx) {
-    const { GetAppStateResponseSchema, getAppState, displayId, enumLabel, formatTime, protoJson } = await loadDeps();
+    const { GetAppStateResponseSchema, getAppState, displayId, enumLabel, formatTime, protoJson } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const state = await getAppState(await ctx.api(), ref);
     const json = protoJson(GetAppStateResponseSchema, state) as Record<string, string>;

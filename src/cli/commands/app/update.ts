@@ -12,7 +12,7 @@ export const appUpdateCommand = defineCommand({
   options: appOptions,
   examples: ["dodil ignite app update acme-corp:greeter --tier medium", "dodil ignite app update greeter --env LOG_LEVEL=debug --env OLD_KEY=", "dodil ignite app update greeter --auto-mode enabled --mcp-enabled"],
   async handler([id = ""], options, ctx) {
-    const { AppMetaSchema, appPatchFromFlags, getApp, hasScalingFlags, isEmptyPatch, mergeScaling, updateApp, appRecord, protoJson } = await loadDeps();
+    const { AppMetaSchema, appPatchFromFlags, getApp, hasScalingFlags, isEmptyPatch, mergeScaling, updateApp, appRecord, protoJson } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const flags = appFlagsFrom(options);
     const patch = appPatchFromFlags(flags);

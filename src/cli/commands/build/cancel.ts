@@ -8,7 +8,7 @@ export const buildCancelCommand = defineCommand({
   args: [{ name: "build-id", description: "the id `build create` printed" }],
   examples: ["dodil ignite build cancel bld_01J9Z8X4K2M3N4P5Q6R7S8T9VW"],
   async handler([id = ""], _options, ctx) {
-    const { buildView, cancelBuild, checkBuildId } = await loadDeps();
+    const { buildView, cancelBuild, checkBuildId } = await loadDeps.builds();
     const build = await cancelBuild(await ctx.api(), checkBuildId(id));
     ctx.output.success(`build ${build.buildId} cancelled`);
     return buildView(build);

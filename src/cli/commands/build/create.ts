@@ -36,7 +36,7 @@ export const buildCreateCommand = defineCommand({
     "dodil ignite build create greeter --git-url https://github.com/acme-corp/greeter --git-ref main --git-dir service",
   ],
   async handler([name = ""], options, ctx) {
-    const deps = await loadDeps();
+    const deps = await loadDeps.packing();
     const { checkBuildFlags, createBuild, prepareArchive, buildStatusName, enumLabel } = deps;
     const { request, source } = checkBuildFlags(buildFlagsFrom(name, options));
     const inlineDir = source.kind === "inline" ? await checkContextDir(source.dir, ctx) : undefined;

@@ -7,7 +7,7 @@ import { loadDeps } from "../../load-deps.js";
  * was cancelled. Under -o json: one JSON object per log line, then {"finished": <Build>}.
  */
 export async function followBuild(ctx: CommandContext, buildId: string, options: { follow?: boolean } = {}): Promise<void> {
-  const { BuildSchema, BuildStatus, buildStatusName, enumLabel, getBuild, isBuildEnded, protoJson, streamBuildLogs } = await loadDeps();
+  const { BuildSchema, BuildStatus, buildStatusName, enumLabel, getBuild, isBuildEnded, protoJson, streamBuildLogs } = await loadDeps.builds();
   const { output } = ctx;
   const api = await ctx.api();
   const follow = options.follow ?? true;

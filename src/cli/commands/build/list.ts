@@ -14,7 +14,7 @@ export const buildListCommand = defineCommand({
   ],
   examples: ["dodil ignite build list", "dodil ignite build list --status failed --limit 5", "dodil ignite build list -o json | jq -r '.[].build_id'"],
   async handler(_args, options, ctx) {
-    const { BuildSchema, buildStatusName, enumLabel, formatTime, listBuilds, parseBuildStatus, protoJson } = await loadDeps();
+    const { BuildSchema, buildStatusName, enumLabel, formatTime, listBuilds, parseBuildStatus, protoJson } = await loadDeps.builds();
     const limitText = opt.string(options, "limit");
     const limit = limitText === undefined ? 50 : Number(limitText);
     if (limitText !== undefined && !/^\d{1,6}$/.test(limitText)) throw new UsageError(`invalid value "${limitText}" for --limit: use a whole number`);

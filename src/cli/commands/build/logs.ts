@@ -12,7 +12,7 @@ export const buildLogsCommand = defineCommand({
   options: [{ flags: "-f, --follow", description: "keep streaming until the build ends" }],
   examples: ["dodil ignite build logs bld_01J9Z8X4K2M3N4P5Q6R7S8T9VW --follow"],
   async handler([id = ""], options, ctx) {
-    const { checkBuildId } = await loadDeps();
+    const { checkBuildId } = await loadDeps.builds();
     await followBuild(ctx, checkBuildId(id), { follow: opt.flag(options, "follow") });
   },
 });

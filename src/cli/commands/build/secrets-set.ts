@@ -19,7 +19,7 @@ export const buildSecretsSetCommand = defineCommand({
     "dodil ignite build secrets set --git-username ci-bot --git-password - < token.txt --build-secret NPM_TOKEN=$NPM_TOKEN",
   ],
   async handler(_args, options, ctx) {
-    const { checkBuildSecretFlags, saveBuildSecrets } = await loadDeps();
+    const { checkBuildSecretFlags, saveBuildSecrets } = await loadDeps.builds();
     let gitPassword = opt.string(options, "gitPassword");
     const request = checkBuildSecretFlags({
       registryCredentials: opt.list(options, "registryCredential"),

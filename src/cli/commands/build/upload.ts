@@ -19,7 +19,7 @@ export const buildUploadCommand = defineCommand({
   ],
   examples: ["dodil ignite build upload --folder ./app --name greeter", "ctx=$(dodil ignite build upload --folder ./app --name greeter -o json | jq -r .context_id)"],
   async handler(_args, options, ctx) {
-    const { checkImageName, prepareArchive, uploadContext } = await loadDeps();
+    const { checkImageName, prepareArchive, uploadContext } = await loadDeps.packing();
     const folder = opt.string(options, "folder");
     const name = opt.string(options, "name");
     if (folder === undefined) throw new UsageError("--folder <dir> is required");

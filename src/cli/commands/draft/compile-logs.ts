@@ -12,7 +12,7 @@ export const draftCompileLogsCommand = defineCommand({
   options: [{ flags: "-f, --follow", description: "keep streaming until the build ends" }],
   examples: ["dodil ignite draft compile-logs acme-corp:greeter", "dodil ignite draft compile-logs acme-corp:greeter --follow"],
   async handler([id = ""], options, ctx) {
-    const { BuildStatus, streamDraftBuildLog, enumLabel } = await loadDeps();
+    const { BuildStatus, streamDraftBuildLog, enumLabel } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const follow = opt.flag(options, "follow");
     const { output } = ctx;

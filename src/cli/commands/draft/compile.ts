@@ -14,7 +14,7 @@ export const draftCompileCommand = defineCommand({
   options: [{ flags: "-f, --follow", description: "stream the log until the compile ends" }],
   examples: ["dodil ignite draft compile acme-corp:hello-rs --follow", "dodil ignite draft compile greeter -o json | jq -r .deploy_id"],
   async handler([id = ""], options, ctx) {
-    const { BuildStatus, CompileDraftResponseSchema, compileDraft, enumLabel, protoJson, streamDraftBuildLog } = await loadDeps();
+    const { BuildStatus, CompileDraftResponseSchema, compileDraft, enumLabel, protoJson, streamDraftBuildLog } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const api = await ctx.api();
     const { output } = ctx;

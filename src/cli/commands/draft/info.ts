@@ -11,7 +11,7 @@ export const draftInfoCommand = defineCommand({
   args: [{ name: "id", description: "org:app, org/app or app" }],
   examples: ["dodil ignite draft info acme-corp:greeter", "dodil ignite draft status greeter -o json"],
   async handler([id = ""], _options, ctx) {
-    const { DraftInfoSchema, getDraftInfo, enumLabel, formatTime, protoJson } = await loadDeps();
+    const { DraftInfoSchema, getDraftInfo, enumLabel, formatTime, protoJson } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const draft = await getDraftInfo(await ctx.api(), ref);
     if (!draft) return { data: { status: "no draft" }, human: { kind: "text", text: "no draft" } };

@@ -10,7 +10,7 @@ export const draftPublishCommand = defineCommand({
   args: [{ name: "id", description: "org:app, org/app or app" }],
   examples: ["dodil ignite draft publish acme-corp:greeter", "dodil ignite draft publish greeter -o json | jq .version"],
   async handler([id = ""], _options, ctx) {
-    const { PublishDraftResponseSchema, publishDraft, protoJson } = await loadDeps();
+    const { PublishDraftResponseSchema, publishDraft, protoJson } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const spinner = await ctx.output.spinner(`Publishing ${formatAppRef(ref)}…`);
     try {

@@ -13,7 +13,7 @@ import type { PreparedArchive, SaveDraftResult } from "../../../core/drafts.js";
 import { loadDeps } from "../../load-deps.js";
 import { openLocalContext } from "../../local-context.js";
 
-type Deps = Awaited<ReturnType<typeof loadDeps>>;
+type Deps = Awaited<ReturnType<typeof loadDeps.packing>>;
 
 /** The source flags, shared with `app deploy`. */
 export const sourceOptions: OptionSpec[] = [
@@ -71,7 +71,7 @@ export const draftSaveCommand = defineCommand({
     "dodil ignite draft save acme-corp:greeter --image-ref ghcr.io/acme-corp/greeter:1.0.0",
   ],
   async handler([id = ""], options, ctx) {
-    const deps = await loadDeps();
+    const deps = await loadDeps.packing();
     const { isLocalSource, saveDraft } = deps;
     const ref = parseAppRef(id, ctx.settings().org.value);
     // Every source rule is checked before the network is touched.

@@ -13,7 +13,7 @@ export const draftTestCommand = defineCommand({
   options: payloadOptions,
   examples: [`dodil ignite draft test acme-corp:greeter --payload '{"name": "ada"}'`, "dodil ignite draft test greeter --payload-file request.json -o json | jq .body"],
   async handler([id = ""], options, ctx) {
-    const { testDraft, testResponseView } = await loadDeps();
+    const { testDraft, testResponseView } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const payload = await payloadFrom(options, ctx);
     const spinner = await ctx.output.spinner(`Testing the draft of ${formatAppRef(ref)}…`);

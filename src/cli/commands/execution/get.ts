@@ -8,7 +8,7 @@ export const executionGetCommand = defineCommand({
   args: [{ name: "execution-id", description: "the id `invoke --async` printed" }],
   examples: ["dodil ignite execution get 01J9Z8X4K2M3N4P5Q6R7S8T9VW", "dodil ignite exec get 01J9Z8X4K2M3N4P5Q6R7S8T9VW -o json | jq .status"],
   async handler([id = ""], _options, ctx) {
-    const { executionView, getExecution, parseExecutionId } = await loadDeps();
+    const { executionView, getExecution, parseExecutionId } = await loadDeps.compute();
     const executionId = parseExecutionId(id);
     return executionView(await getExecution(await ctx.api(), executionId));
   },

@@ -11,7 +11,7 @@ export const executionLogsCommand = defineCommand({
   args: [{ name: "execution-id", description: "the id `invoke --async` printed" }],
   examples: ["dodil ignite execution logs 01J9Z8X4K2M3N4P5Q6R7S8T9VW", "dodil ignite exec logs 01J9Z8X4K2M3N4P5Q6R7S8T9VW -o json | jq -r '.lines[].message'"],
   async handler([id = ""], _options, ctx) {
-    const { displayId, formatLogLine, formatTime, getExecutionLogs, logLineJson, parseExecutionId } = await loadDeps();
+    const { displayId, formatLogLine, formatTime, getExecutionLogs, logLineJson, parseExecutionId } = await loadDeps.compute();
     const executionId = parseExecutionId(id);
     const logs = await getExecutionLogs(await ctx.api(), executionId);
     const { output } = ctx;

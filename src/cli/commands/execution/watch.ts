@@ -12,7 +12,7 @@ export const executionWatchCommand = defineCommand({
   args: [{ name: "execution-id", description: "the id `invoke --async` printed" }],
   examples: ["dodil ignite execution watch 01J9Z8X4K2M3N4P5Q6R7S8T9VW", 'id=$(dodil ignite invoke greeter --async -p \'{"name": "ada"}\') && dodil ignite exec watch "$id"'],
   async handler([id = ""], _options, ctx) {
-    const { ExecutionStatus, enumLabel, executionJson, executionStatusName, executionView, isFailure, isTerminal, parseExecutionId, watchExecution } = await loadDeps();
+    const { ExecutionStatus, enumLabel, executionJson, executionStatusName, executionView, isFailure, isTerminal, parseExecutionId, watchExecution } = await loadDeps.compute();
     const executionId = parseExecutionId(id);
     const { output } = ctx;
     const api = await ctx.api();

@@ -20,7 +20,7 @@ export const modelsChatCommand = defineCommand({
   ],
   examples: ['dodil ignite models chat kimi-k2.5 "Summarise RFC 9110 in one line"', 'dodil ignite models chat kimi-k2.5 --system "Be terse" "Hello" --stream'],
   async handler([model = "", prompt], options, ctx) {
-    const { ChatCompletionChunkSchema, ChatCompletionResponseSchema, chatCompletion, chatMessages, checkModelId, parseNumberFlag, protoJson, streamChatCompletion } = await loadDeps();
+    const { ChatCompletionChunkSchema, ChatCompletionResponseSchema, chatCompletion, chatMessages, checkModelId, parseNumberFlag, protoJson, streamChatCompletion } = await loadDeps.models();
     const input = {
       model: checkModelId(model),
       messages: chatMessages(prompt || undefined, opt.list(options, "message"), opt.string(options, "system")),

@@ -22,7 +22,7 @@ export const modelsEmbedCommand = defineCommand({
   ],
   examples: ['dodil ignite models embed jina-embeddings-v4 "hello world" -o json | jq ".data[0].embedding | length"', "dodil ignite models embed embeddinggemma-300m --input-file lines.txt"],
   async handler([model = "", text], options, ctx) {
-    const { EmbedResponseSchema, checkModelId, embed, embedTexts, parseNumberFlag, protoJson } = await loadDeps();
+    const { EmbedResponseSchema, checkModelId, embed, embedTexts, parseNumberFlag, protoJson } = await loadDeps.models();
     const encodingFormat = opt.string(options, "encodingFormat");
     const inputFile = opt.string(options, "inputFile");
     if (encodingFormat !== undefined && encodingFormat !== "float" && encodingFormat !== "base64") throw new UsageError(`invalid value "${encodingFormat}" for --encoding-format: use float or base64`);

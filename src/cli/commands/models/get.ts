@@ -9,7 +9,7 @@ export const modelsGetCommand = defineCommand({
   args: [{ name: "model", description: "model id, e.g. kimi-k2.5" }],
   examples: ["dodil ignite models get kimi-k2.5", "dodil ignite models get jina-embeddings-v4 -o json | jq .input.format"],
   async handler([id = ""], _options, ctx) {
-    const { ModelSchema, checkModelId, getModel, protoJson } = await loadDeps();
+    const { ModelSchema, checkModelId, getModel, protoJson } = await loadDeps.models();
     const model = await getModel(await ctx.api(), checkModelId(id));
     if (!model) throw new CliError("NOT_FOUND", `model ${id} not found`);
     return {

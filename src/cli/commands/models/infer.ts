@@ -16,7 +16,7 @@ export const modelsInferCommand = defineCommand({
   ],
   examples: [`dodil ignite models infer kimi-k2.5 -p '{"prompt": "hi"}'`, "dodil ignite models infer whisper-large-v3 --payload-file talk.wav --content-type audio/wav"],
   async handler([model = ""], options, ctx) {
-    const { bodyValue, checkModelId, infer, streamInfer } = await loadDeps();
+    const { bodyValue, checkModelId, infer, streamInfer } = await loadDeps.models();
     const id = checkModelId(model);
     const payload = await payloadFrom(options, ctx);
     const contentType = opt.string(options, "contentType") ?? "application/json";

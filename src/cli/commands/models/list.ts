@@ -13,7 +13,7 @@ export const modelsListCommand = defineCommand({
   ],
   examples: ["dodil ignite models list", "dodil ignite models list --input-modality text -o json | jq -r '.[].id'"],
   async handler(_args, options, ctx) {
-    const { ModelSchema, listModels, protoJson } = await loadDeps();
+    const { ModelSchema, listModels, protoJson } = await loadDeps.models();
     const models = await listModels(await ctx.api(), { family: opt.string(options, "family"), inputModality: opt.string(options, "inputModality"), tags: opt.list(options, "tag") });
     return {
       data: models.map((m) => protoJson(ModelSchema, m)),

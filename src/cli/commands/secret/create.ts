@@ -21,7 +21,7 @@ export const secretCreateCommand = defineCommand({
     "dodil ignite secret create github-ci --type git --username acme-bot --token - < pat.txt",
   ],
   async handler([name = ""], options, ctx) {
-    const { SecretMetadataSchema, checkSecretName, createSecret, protoJson, secretTypeLabel, secretValueFromFlags } = await loadDeps();
+    const { SecretMetadataSchema, checkSecretName, createSecret, protoJson, secretTypeLabel, secretValueFromFlags } = await loadDeps.secrets();
     checkSecretName(name);
     const flags = {
       type: opt.string(options, "type"),

@@ -11,7 +11,7 @@ export const secretDeleteCommand = defineCommand({
   options: [{ flags: "-y, --yes", description: "delete without asking" }],
   examples: ["dodil ignite secret delete ghcr-pull", "dodil ignite secret delete ghcr-pull --yes"],
   async handler([name = ""], options, ctx) {
-    const { checkSecretName, deleteSecret } = await loadDeps();
+    const { checkSecretName, deleteSecret } = await loadDeps.secrets();
     checkSecretName(name);
     if (!opt.flag(options, "yes")) {
       if (!ctx.io.stdinIsTTY) throw new UsageError(`refusing to delete secret ${name} without confirmation: pass --yes`);

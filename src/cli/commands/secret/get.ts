@@ -8,7 +8,7 @@ export const secretGetCommand = defineCommand({
   args: [{ name: "name", description: "slot name" }],
   examples: ["dodil ignite secret get ghcr-pull", "dodil ignite secret get github-ci -o json | jq -r .value.git_secret.token"],
   async handler([name = ""], _options, ctx) {
-    const { GetSecretResponseSchema, checkSecretName, formatTime, getSecret, protoJson, secretTypeLabel } = await loadDeps();
+    const { GetSecretResponseSchema, checkSecretName, formatTime, getSecret, protoJson, secretTypeLabel } = await loadDeps.secrets();
     const response = await getSecret(await ctx.api(), checkSecretName(name));
     const meta = response.secret;
     const value = response.value?.value;

@@ -7,7 +7,7 @@ export const secretListCommand = defineCommand({
   summary: "List the organization's secret slots (names and types, never values)",
   examples: ["dodil ignite secret list", "dodil ignite secret list -o json | jq -r '.[].name'"],
   async handler(_args, _options, ctx) {
-    const { SecretMetadataSchema, formatTime, listSecrets, protoJson, secretTypeLabel } = await loadDeps();
+    const { SecretMetadataSchema, formatTime, listSecrets, protoJson, secretTypeLabel } = await loadDeps.secrets();
     const secrets = await listSecrets(await ctx.api());
     return {
       data: secrets.map((s) => protoJson(SecretMetadataSchema, s)),

@@ -22,7 +22,7 @@ export const versionCodeCommand = defineCommand({
   ],
   examples: ["dodil ignite version code acme-corp:greeter", "dodil ignite version code greeter --version 1 -O ./greeter-v1", "dodil ignite version code greeter --output-file - | tar tz"],
   async handler([id = ""], options, ctx) {
-    const { checkCodeTarget, defaultCodeFileName, extractCode, getAppCode, parseVersionNumber, writeCodeFile, enumLabel, CodeKind } = await loadDeps();
+    const { checkCodeTarget, defaultCodeFileName, extractCode, getAppCode, parseVersionNumber, writeCodeFile, enumLabel, CodeKind } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const versionText = opt.string(options, "version");
     const version = versionText === undefined ? 0 : parseVersionNumber(versionText);

@@ -12,7 +12,7 @@ export const versionGetCommand = defineCommand({
   ],
   examples: ["dodil ignite version get acme-corp:greeter 1"],
   async handler([id = "", versionText = ""], _options, ctx) {
-    const { AppMetaSchema, getVersion, parseVersionNumber, appRecord, protoJson } = await loadDeps();
+    const { AppMetaSchema, getVersion, parseVersionNumber, appRecord, protoJson } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const version = parseVersionNumber(versionText);
     const app = await getVersion(await ctx.api(), ref, version);

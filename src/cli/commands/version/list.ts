@@ -9,7 +9,7 @@ export const versionListCommand = defineCommand({
   args: [{ name: "id", description: "org:app, org/app or app" }],
   examples: ["dodil ignite version list acme-corp:greeter"],
   async handler([id = ""], _options, ctx) {
-    const { AppVersionInfoSchema, listVersions, enumLabel, formatTime, protoJson } = await loadDeps();
+    const { AppVersionInfoSchema, listVersions, enumLabel, formatTime, protoJson } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const versions = await listVersions(await ctx.api(), ref);
     const json = versions.map((v) => protoJson(AppVersionInfoSchema, v) as Record<string, string>);

@@ -11,7 +11,7 @@ export const versionRollbackCommand = defineCommand({
   ],
   examples: ["dodil ignite version rollback acme-corp:greeter 1"],
   async handler([id = "", versionText = ""], _options, ctx) {
-    const { RollbackAppResponseSchema, parseVersionNumber, rollbackApp, protoJson } = await loadDeps();
+    const { RollbackAppResponseSchema, parseVersionNumber, rollbackApp, protoJson } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const version = parseVersionNumber(versionText);
     const spinner = await ctx.output.spinner(`Rolling ${formatAppRef(ref)} back to version ${version}…`);

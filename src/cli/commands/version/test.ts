@@ -16,7 +16,7 @@ export const versionTestCommand = defineCommand({
   options: payloadOptions,
   examples: [`dodil ignite version test acme-corp:greeter 1 --payload '{"name": "ada"}'`, "dodil ignite version test greeter 2 --payload-file request.json -o json"],
   async handler([id = "", versionText = ""], options, ctx) {
-    const { parseVersionNumber, testVersion, testResponseView } = await loadDeps();
+    const { parseVersionNumber, testVersion, testResponseView } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const version = parseVersionNumber(versionText);
     const payload = await payloadFrom(options, ctx);
