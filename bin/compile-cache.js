@@ -17,7 +17,8 @@ const vm = require("node:vm");
 
 /** Evaluates the CommonJS file at `file` and returns its exports. */
 exports.loadWithCompileCache = function loadWithCompileCache(file) {
-  const source = readFileSync(file, "utf8");
+  // ASCII by construction (scripts/bundle.mjs checks), so latin1: the same text, decoded faster.
+  const source = readFileSync(file, "latin1");
   const cacheFile = process.env.NODE_DISABLE_COMPILE_CACHE ? undefined : cachePath(file);
   let cachedData;
   try {

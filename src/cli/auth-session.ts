@@ -6,7 +6,6 @@
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { requestClientCredentialsToken } from "../api/oauth.js";
 import type { ConfigStore } from "../config/config-store.js";
 import type { ConfigScope } from "../config/config-keys.js";
 import type { Settings } from "../config/settings.js";
@@ -61,6 +60,8 @@ export async function bearerToken(input: {
   const clientSecret = scope ? store.get(scope, "client_secret") : undefined;
   if (!scope || !clientId || !clientSecret) return token;
   input.trace(`the saved token expires at ${new Date((claims?.exp ?? 0) * 1000).toISOString()}: renewing it at ${settings.tokenUrl.value}`);
+  // Loaded only to renew: node:http and node:https are not on any other call's path.
+  const { requestClientCredentialsToken } = await import("../api/oauth.js");
   let grant;
   try {
     grant = await requestClientCredentialsToken({

@@ -229,7 +229,7 @@ async function createContext(command: Command, environment: RunEnvironment): Pro
   const format = settings?.output.value ?? safeFormat(flags.output) ?? safeFormat(env.IGNITE_OUTPUT) ?? "table";
   // Loaded here, not at start-up: --help and --version never need chalk or yaml.
   const { Output } = await import("../output/output.js");
-  const output = new Output(io, format, settings?.debug.value ?? flags.debug === true);
+  const output = await Output.create(io, format, settings?.debug.value ?? flags.debug === true);
 
   let api: Promise<IgniteApi> | undefined;
   const context: CommandContext = {
@@ -343,5 +343,5 @@ async function fallbackOutput(environment: RunEnvironment, argv: readonly string
   const inline = argv.find((a) => a.startsWith("--output=") || a.startsWith("-o="))?.split("=")[1];
   const format = safeFormat(index >= 0 ? argv[index + 1] : inline) ?? "table";
   const { Output } = await import("../output/output.js");
-  return new Output(environment.io, format, argv.includes("--debug"));
+  return Output.create(environment.io, format, argv.includes("--debug"));
 }

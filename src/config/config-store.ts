@@ -19,20 +19,17 @@ export class ConfigStore {
   private constructor(
     readonly location: ConfigLocation,
     private tree: ConfigTree,
-    private readonly yaml: typeof import("yaml"),
   ) {}
 
   static async open(location: ConfigLocation): Promise<ConfigStore> {
-    const loaded = await import("yaml");
-    // In the bundled CLI, yaml is CommonJS and its API may sit under `default` only.
-    const YAML = "parse" in loaded ? loaded : (loaded as { default: typeof loaded }).default;
     let text = "";
     try {
       text = existsSync(location.file) ? readFileSync(location.file, "utf8") : "";
     } catch (error) {
       throw unreadableConfig(location.file, error);
     }
-    return new ConfigStore(location, parseTree(YAML, text, location.file), YAML);
+    // No file (configuration from flags and environment only): nothing to parse, no yaml to load.
+    return new ConfigStore(location, text.trim() === "" ? {} : parseTree(await loadYaml(), text, location.file));
   }
 
   /** The raw value of one key in one section, or undefined. */
@@ -54,12 +51,19 @@ export class ConfigStore {
   private async write(change: (conf: ConfWriter) => void): Promise<void> {
     const file = this.location.file;
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    this.writer ??= await openConf(file, this.yaml);
+    const YAML = await loadYaml();
+    this.writer ??= await openConf(file, YAML);
     change(this.writer);
     // conf applies the mode only when it creates the file; tighten files created by others too.
     if (existsSync(file)) chmodSync(file, 0o600);
-    this.tree = parseTree(this.yaml, readFileSync(file, "utf8"), file);
+    this.tree = parseTree(YAML, readFileSync(file, "utf8"), file);
   }
+}
+
+async function loadYaml(): Promise<typeof import("yaml")> {
+  const loaded = await import("yaml");
+  // In the bundled CLI, yaml is CommonJS and its API may sit under `default` only.
+  return "parse" in loaded ? loaded : (loaded as { default: typeof loaded }).default;
 }
 
 async function openConf(file: string, YAML: typeof import("yaml")): Promise<ConfWriter> {

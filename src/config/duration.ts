@@ -6,7 +6,7 @@ const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1
 export function parseDuration(text: string, flag = "--timeout"): number {
   const trimmed = text.trim();
   if (trimmed === "0") return 0;
-  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|ms|s|m|h)/y;
   let total = 0;
   let index = 0;
   while (index < trimmed.length) {

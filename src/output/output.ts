@@ -19,16 +19,19 @@ const SILENT_SPINNER: Spinner = { update() {}, succeed() {}, fail() {}, stop() {
  * warnings, traces, spinners and errors go to stderr. Under json/yaml stdout holds only the result.
  */
 export class Output {
-  private readonly out: ChalkInstance;
-  private readonly err: ChalkInstance;
-
-  constructor(
+  private constructor(
     readonly io: IoStreams,
     readonly format: OutputFormat,
     private readonly debug: boolean,
-  ) {
-    this.out = createTheme(io.stdoutColor);
-    this.err = createTheme(io.stderrColor);
+    private readonly out: ChalkInstance,
+    private readonly err: ChalkInstance,
+    private readonly toYaml: ((value: unknown) => string) | undefined,
+  ) {}
+
+  /** An Output for `format`; chalk and yaml are loaded only when colour or yaml output needs them. */
+  static async create(io: IoStreams, format: OutputFormat, debug: boolean): Promise<Output> {
+    const [out, err, toYaml] = await Promise.all([createTheme(io.stdoutColor), createTheme(io.stderrColor), format === "yaml" ? loadYamlStringify() : undefined]);
+    return new Output(io, format, debug, out, err, toYaml);
   }
 
   get isMachine(): boolean {
@@ -36,7 +39,7 @@ export class Output {
   }
 
   result(view: ResultView): void {
-    this.io.stdout.write(renderResult(view, this.format, this.out));
+    this.io.stdout.write(renderResult(view, this.format, this.out, this.toYaml));
   }
 
   /** One JSON document per line, for streaming commands under -o json/yaml. */
@@ -106,4 +109,10 @@ export class Output {
     }
     return exitCode;
   }
+}
+
+async function loadYamlStringify(): Promise<(value: unknown) => string> {
+  const loaded = await import("yaml");
+  // In the bundled CLI, yaml is CommonJS and its API may sit under `default` only.
+  return ("stringify" in loaded ? loaded : (loaded as { default: typeof loaded }).default).stringify;
 }

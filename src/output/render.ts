@@ -1,5 +1,4 @@
 import type { ChalkInstance } from "chalk";
-import { stringify as toYaml } from "yaml";
 import type { OutputFormat } from "../config/config-keys.js";
 import { formatRecord, formatTable, type Column } from "./table.js";
 
@@ -17,9 +16,13 @@ export type HumanView =
   | { kind: "record"; fields: Array<[string, string]>; wideFields?: Array<[string, string]> }
   | { kind: "text"; text: string };
 
-export function renderResult(view: ResultView, format: OutputFormat, theme: ChalkInstance): string {
+/** Renders a result; `toYaml` is the yaml module's stringify, which only yaml output loads. */
+export function renderResult(view: ResultView, format: OutputFormat, theme: ChalkInstance, toYaml?: (value: unknown) => string): string {
   if (format === "json") return JSON.stringify(view.data, null, 2) + "\n";
-  if (format === "yaml") return toYaml(view.data ?? null);
+  if (format === "yaml") {
+    if (!toYaml) throw new Error("renderResult: yaml output without the yaml module");
+    return toYaml(view.data ?? null);
+  }
   const human = view.human ?? { kind: "text", text: JSON.stringify(view.data, null, 2) };
   const wide = format === "wide";
   switch (human.kind) {

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { decideColor } from "../../src/output/io-streams.js";
 import { renderResult, type ResultView } from "../../src/output/render.js";
 import { createTheme } from "../../src/output/theme.js";
 import { formatBytes } from "../../src/output/format-bytes.js";
 
-const plain = createTheme(false);
+const plain = await createTheme(false);
+const colored = await createTheme(true);
 const view: ResultView = {
   data: [{ id: "acme-corp/greeter", active_version: 1 }],
   human: {
@@ -36,7 +37,7 @@ describe("renderResult", () => {
 
   it("prints the data as JSON and YAML", () => {
     expect(JSON.parse(renderResult(view, "json", plain))).toEqual(view.data);
-    expect(parseYaml(renderResult(view, "yaml", plain))).toEqual(view.data);
+    expect(parseYaml(renderResult(view, "yaml", plain, toYaml))).toEqual(view.data);
   });
 
   it("prints [] for an empty list and the empty message for a table", () => {
@@ -46,8 +47,15 @@ describe("renderResult", () => {
   });
 
   it("uses ANSI only when colour is on", () => {
-    expect(renderResult(view, "table", createTheme(true))).toContain("\u001b[1m");
+    expect(renderResult(view, "table", colored)).toContain("\u001b[1m");
     expect(renderResult(view, "table", plain)).not.toContain("\u001b[");
+  });
+
+  it("styles without colour as chalk at level 0 does: chained or not, the arguments joined by spaces", () => {
+    expect(plain.bold("a")).toBe("a");
+    expect(plain.red.bold.dim("a", "b", 3)).toBe("a b 3");
+    expect(plain.level).toBe(0);
+    expect(colored.red.bold("a")).toBe("\u001b[31m\u001b[1ma\u001b[22m\u001b[39m");
   });
 });
 
