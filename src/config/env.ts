@@ -15,6 +15,10 @@ export const ENV_VARS = {
   IGNITE_TOKEN_URL: "OAuth2 token endpoint for `dodil login` and token renewal",
   DODIL_CONFIG_DIR: "Config directory (first in the search order)",
   IGNITE_CONFIG_DIR: "Config directory (second in the search order)",
+  NO_COLOR: "Set and non-empty: no colour, whatever the terminal",
+  FORCE_COLOR: "Set, non-empty and not 0/false: colour even on a pipe or file",
+  XDG_CACHE_HOME: "Cache root (default ~/.cache): dodil/ignite/contexts (build-context signatures) and dodil/compile (the CLI's code cache)",
+  NODE_DISABLE_COMPILE_CACHE: "Set: keep no V8 code cache of the CLI (read by bin/compile-cache.js, before the CLI loads)",
 } as const;
 
 export type EnvVarName = keyof typeof ENV_VARS;

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from "node:stream";
-import type { Env } from "../config/env.js";
+import { readEnv, type Env } from "../config/env.js";
 
 /** The process's streams plus what was decided about them once, at start-up. */
 export interface IoStreams {
@@ -22,7 +22,8 @@ export interface IoStreams {
 export function decideColor(options: { isTTY: boolean; env: Env; noColorFlag: boolean }): boolean {
   const { isTTY, env, noColorFlag } = options;
   if (noColorFlag) return false;
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
-  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "") return env.FORCE_COLOR !== "0" && env.FORCE_COLOR !== "false";
+  if (readEnv(env, "NO_COLOR") !== undefined) return false;
+  const force = readEnv(env, "FORCE_COLOR");
+  if (force !== undefined) return force !== "0" && force !== "false";
   return isTTY && env.TERM !== "dumb";
 }
