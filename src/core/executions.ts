@@ -3,7 +3,7 @@ import { ExecutionStatus } from "../gen/dodil/ignite/v1/common_pb.js";
 import { ComputeService, type AppLogLine, type Execution } from "../gen/dodil/ignite/v1/compute_pb.js";
 import { CliError, UsageError } from "../errors.js";
 import { appFields, type AppRef } from "./app-ref.js";
-import { getAppLogs } from "./app-logs.js";
+import { getAppLogs, streamAppLogs } from "./app-logs.js";
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
 
@@ -78,6 +78,69 @@ export async function getExecutionLogs(api: IgniteApi, id: string, now = Date.no
     fromMs,
     toMs,
   };
+}
+
+/** What `streamExecution` yields: the app's output as it arrives, then the final state. */
+export type ExecutionEvent = { kind: "log"; line: AppLogLine } | { kind: "end"; execution: Execution };
+
+/** How long output may trail the execution's end (lines are stamped when the platform reads them). */
+const TRAILING_OUTPUT_MS = 500;
+
+/**
+ * An execution's output live: the app's log lines (of the execution's version, from its start) as
+ * they arrive, then its final state once it has ended and trailing lines have had time to arrive.
+ * As with getExecutionLogs, lines of concurrent calls of the same app are included. The output is
+ * best effort: when the log stream fails, `onLogError` hears why and the final state still comes.
+ */
+export async function* streamExecution(
+  api: IgniteApi,
+  id: string,
+  options: { watch?: CallOptions; onLogError?: (error: unknown) => void } = {},
+): AsyncGenerator<ExecutionEvent> {
+  const first = await getExecution(api, id);
+  const fromMs = Number(first.startedAtMs || first.createdAtMs);
+  const stopLogs = new AbortController();
+  const events: ExecutionEvent[] = [];
+  let wake: (() => void) | undefined;
+  const push = (event: ExecutionEvent) => {
+    events.push(event);
+    wake?.();
+  };
+  const logs = (async () => {
+    try {
+      for await (const line of streamAppLogs(api, executionApp(first), { sinceMs: fromMs }, { timeoutMs: 0, signal: stopLogs.signal })) {
+        if (first.version === 0 || line.version === first.version) push({ kind: "log", line });
+      }
+    } catch (error) {
+      if (!stopLogs.signal.aborted) options.onLogError?.(error);
+    }
+  })();
+  const ended = (async () => {
+    let last = first;
+    try {
+      for await (const execution of watchExecution(api, id, options.watch)) last = execution;
+    } finally {
+      // Whatever ended the watch, the log stream ends soon after it.
+      setTimeout(() => stopLogs.abort(), isTerminal(last.status) ? TRAILING_OUTPUT_MS : 0).unref();
+    }
+    await logs;
+    push({ kind: "end", execution: last });
+  })();
+  ended.catch(() => wake?.());
+  try {
+    for (;;) {
+      const event = events.shift();
+      if (event) {
+        yield event;
+        if (event.kind === "end") return;
+        continue;
+      }
+      await Promise.race([new Promise<void>((resolve) => (wake = resolve)), ended]);
+      wake = undefined;
+    }
+  } finally {
+    stopLogs.abort();
+  }
 }
 
 export function getExecutionStats(api: IgniteApi, ref: AppRef) {

@@ -2,8 +2,17 @@ import { readFile } from "node:fs/promises";
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { IgniteApi } from "../api/ignite-api.js";
-import { ModelService, type ChatCompletionChunk, type ChatCompletionResponse, type EmbedResponse, type InferResponse, type Model } from "../gen/dodil/ignite/v1/model_pb.js";
-import { UsageError } from "../errors.js";
+import {
+  ModelService,
+  type ChatCompletionChunk,
+  type ChatCompletionResponse,
+  type EmbedResponse,
+  type InferResponse,
+  type Model,
+  type RerankResponse,
+  type TranscribeResponse,
+} from "../gen/dodil/ignite/v1/model_pb.js";
+import { CliError, UsageError } from "../errors.js";
 
 export interface ModelFilter {
   family?: string | undefined;
@@ -107,16 +116,72 @@ export function streamInfer(api: IgniteApi, model: string, payload: Uint8Array, 
 
 /** Texts for `models embed`: positional arguments, or one per line of --input-file. */
 export async function embedTexts(texts: string[], inputFile: string | undefined, readStdin: () => Promise<Buffer>): Promise<string[]> {
-  if (inputFile !== undefined) {
-    if (texts.length > 0) throw new UsageError("give texts as arguments or --input-file, not both");
-    let content: string;
-    try {
-      content = inputFile === "-" ? (await readStdin()).toString("utf8") : await readFile(inputFile, "utf8");
-    } catch (error) {
-      throw new UsageError(`--input-file ${inputFile} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-    texts = content.split("\n").filter((l) => l.trim() !== "");
+  const all = await textsFromArgsOrFile(texts, "texts as arguments", inputFile, "--input-file", readStdin);
+  if (all.length === 0) throw new UsageError("nothing to embed: give one or more texts, or --input-file <path>");
+  return all;
+}
+
+/** `texts` as given, or each non-empty line of the file named by `flag` (`-` reads stdin), never both. */
+async function textsFromArgsOrFile(texts: string[], given: string, file: string | undefined, flag: string, readStdin: () => Promise<Buffer>): Promise<string[]> {
+  if (file === undefined) return texts;
+  if (texts.length > 0) throw new UsageError(`give ${given} or ${flag}, not both`);
+  let content: string;
+  try {
+    content = file === "-" ? (await readStdin()).toString("utf8") : await readFile(file, "utf8");
+  } catch (error) {
+    throw new UsageError(`${flag} ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  if (texts.length === 0) throw new UsageError("nothing to embed: give one or more texts, or --input-file <path>");
-  return texts;
+  return content.split("\n").filter((l) => l.trim() !== "");
+}
+
+export interface RerankInput {
+  model: string;
+  query: string;
+  documents: string[];
+  topN?: number | undefined;
+  returnDocuments: boolean;
+}
+
+/** Documents for `models rerank`: repeated --document flags, or one per line of --documents-file. */
+export async function rerankDocuments(documents: string[], documentsFile: string | undefined, readStdin: () => Promise<Buffer>): Promise<string[]> {
+  const all = await textsFromArgsOrFile(documents, "--document", documentsFile, "--documents-file", readStdin);
+  if (all.length === 0) throw new UsageError("nothing to rank: give --document <text> (repeatable) or --documents-file <path>");
+  return all;
+}
+
+export function rerank(api: IgniteApi, input: RerankInput): Promise<RerankResponse> {
+  return api.unary(ModelService.method.rerank, rerankRequest(input));
+}
+
+export function streamRerank(api: IgniteApi, input: RerankInput): AsyncIterable<RerankResponse> {
+  return api.serverStream(ModelService.method.streamRerank, rerankRequest(input));
+}
+
+function rerankRequest(input: RerankInput) {
+  return { model: input.model, query: input.query, documents: input.documents, topN: input.topN ?? 0, returnDocuments: input.returnDocuments };
+}
+
+/** The response formats of the OpenAI transcription API, which the platform follows. */
+export const TRANSCRIPT_FORMATS = ["json", "text", "srt", "vtt", "verbose_json"] as const;
+
+/** Audio larger than this is refused before any upload (the OpenAI-compatible limit). */
+export const MAX_AUDIO_BYTES = 25 * 1024 * 1024;
+
+/** The audio file's bytes (`-` reads stdin), within MAX_AUDIO_BYTES. */
+export async function readAudio(file: string, readStdin: () => Promise<Buffer>): Promise<Uint8Array> {
+  let audio: Uint8Array;
+  try {
+    audio = file === "-" ? await readStdin() : await readFile(file);
+  } catch (error) {
+    throw new UsageError(`audio file ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (audio.length === 0) throw new UsageError(`audio file ${file} is empty`);
+  if (audio.length > MAX_AUDIO_BYTES) {
+    throw new CliError("RESOURCE_EXHAUSTED", `audio file ${file} is ${audio.length} bytes; transcription takes at most ${MAX_AUDIO_BYTES} (25 MiB)`, { hint: "split the recording, or compress it (e.g. to 16 kHz mono)" });
+  }
+  return audio;
+}
+
+export function transcribe(api: IgniteApi, input: { model: string; audio: Uint8Array; language?: string | undefined; responseFormat?: string | undefined }): Promise<TranscribeResponse> {
+  return api.unary(ModelService.method.transcribe, { model: input.model, audio: input.audio, language: input.language ?? "", responseFormat: input.responseFormat ?? "" });
 }

@@ -277,6 +277,28 @@ describe("invoke --async and execution get|watch|logs|list", () => {
     expect(JSON.parse(withoutTraces(watch.stderr)[0] as string)).toMatchObject({ code: "FAILURE", exit_code: 1 });
   });
 
+  it("stream prints the app's output, then the result on stdout and the outcome on stderr", async () => {
+    const id = (await cli(["invoke", "acme-corp:hello", "--async", "-p", '{"name": "streamed"}'])).stdout.trim();
+    const stream = await cli(["execution", "stream", id]);
+    expect(stream.exitCode, stream.stderr).toBe(0);
+    const output = stream.stdout.indexOf("handling streamed");
+    expect(output).toBeGreaterThanOrEqual(0);
+    // The result comes after the output, as the body the app returned.
+    expect(stream.stdout.indexOf('"hello": "streamed"')).toBeGreaterThan(output);
+    expect(withoutTraces(stream.stderr).join("\n")).toMatch(new RegExp(`execution ${id} succeeded \\(HTTP 200\\)`));
+  });
+
+  it("stream exits 1 for a failed execution and emits typed JSON lines, the execution last", async () => {
+    const id = (await cli(["invoke", "acme-corp:hello", "--async", "-p", '{"fail": true}'])).stdout.trim();
+    const stream = await cli(["exec", "stream", id, "-o", "json"]);
+    expect(stream.exitCode).toBe(1);
+    const events = stream.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(events.filter((e) => e.type === "log").map((e) => e.message)).toContain("handling None");
+    expect(events.at(-1)).toMatchObject({ type: "execution", execution_id: id, status: "EXECUTION_STATUS_FAILED", status_code: 500 });
+    expect(events.slice(0, -1).every((e) => e.type === "log")).toBe(true);
+    expect(JSON.parse(withoutTraces(stream.stderr)[0] as string)).toMatchObject({ code: "FAILURE", exit_code: 1 });
+  });
+
   it("execution list prints the documented unsupported-runtime error (exit 1)", async () => {
     const list = await cli(["execution", "list", "acme-corp:hello"]);
     expect(list.exitCode).toBe(1);
@@ -288,6 +310,8 @@ describe("invoke --async and execution get|watch|logs|list", () => {
     ["a malformed execution id", ["execution", "get", "not-an-id"], 2, /malformed execution id "not-an-id"/],
     ["an unknown execution", ["execution", "get", "01J9Z8X4K2M3N4P5Q6R7S8T9VW"], 5, /not found/],
     ["a watch of an unknown execution", ["execution", "watch", "01J9Z8X4K2M3N4P5Q6R7S8T9VW"], 5, /not found/],
+    ["a stream of an unknown execution", ["execution", "stream", "01J9Z8X4K2M3N4P5Q6R7S8T9VW"], 5, /not found/],
+    ["a stream with a malformed id", ["execution", "stream", "42"], 2, /malformed execution id "42"/],
     ["--async on an unpublished app", ["invoke", "acme-corp:cfg", "--async"], 1, /publish/],
   ])("rejects %s", async (_name, argv, code, message) => {
     const result = await cli(argv);

@@ -35,6 +35,7 @@ const RUNS: Array<[string, string[] | null]> = [
   ["app logs", ["acme-corp:contract"]],
   ["execution get", ["$EXECUTION"]],
   ["execution watch", ["$EXECUTION"]],
+  ["execution stream", ["$EXECUTION"]],
   ["execution logs", ["$EXECUTION"]],
   ["execution list", null], // always exits 1 (documented "unsupported runtime"): test/commands/app-surface.test.ts checks it
   ["version list", ["acme-corp:contract"]],
@@ -60,13 +61,15 @@ const RUNS: Array<[string, string[] | null]> = [
   ["models chat", null], // UNIMPLEMENTED on the local control plane (exit 1): test/commands/services-surface.test.ts
   ["models embed", null], // same
   ["models infer", null], // same
+  ["models rerank", null], // same; test/commands/models-inference.test.ts checks its JSON against a model server
+  ["models transcribe", null], // same
   ["dev", null], // foreground server: test/e2e/recipe.e2e.test.ts covers its -o json line
   ["dev doctor", []],
   ["dev setup", null], // installs base images (minutes on a fresh machine): .ci/run runs it through scripts/setup-base-images.sh
 ];
 
 /** Commands that print one JSON document per line (in the form RUNS calls them). */
-const STREAMING = new Set(["draft compile-logs", "execution watch", "build logs"]);
+const STREAMING = new Set(["draft compile-logs", "execution watch", "execution stream", "build logs"]);
 
 const cliJson = async (argv: string[]) => {
   const result = await runCli(["ignite", ...argv, "-o", "json"], { env: cp.env, cwd: work, home });

@@ -13,7 +13,7 @@ const DOCUMENTED = [
   "draft save", "draft info", "draft compile", "draft compile-logs", "draft test", "draft publish",
   "version list", "version get", "version rollback", "version code", "version test",
   "invoke",
-  "execution get", "execution logs", "execution watch", "execution list",
+  "execution get", "execution logs", "execution stream", "execution watch", "execution list",
   "build create", "build upload", "build get", "build list", "build logs", "build cancel", "build secrets set",
   "secret create", "secret get", "secret list", "secret delete",
   "models list",

@@ -16,6 +16,11 @@ beforeAll(async () => {
   mkdirSync(join(work, "big"));
   // Incompressible, so the packed context is over the 4 MB inline limit.
   writeFileSync(join(work, "big", "Dockerfile"), "FROM busybox\nCOPY blob /blob\n");
+  // Inputs of the model commands: documents to rank and recordings (their content is never decoded).
+  writeFileSync(join(work, "docs.txt"), "Run draft publish.\n\nCats sleep a lot.\n");
+  writeFileSync(join(work, "talk.wav"), Buffer.from("RIFF....WAVEfmt "));
+  writeFileSync(join(work, "empty.wav"), "");
+  writeFileSync(join(work, "huge.wav"), Buffer.alloc(25 * 1024 * 1024 + 1));
   writeFileSync(join(work, "big", "blob"), Buffer.from(Array.from({ length: 5 * 1024 * 1024 }, () => Math.floor(Math.random() * 256))));
 });
 
@@ -208,6 +213,9 @@ describe("models", () => {
     ["Embed", ["models", "embed", "jina-embeddings-v4", "hello"]],
     ["Infer", ["models", "infer", "kimi-k2.5", "-p", "{}"]],
     ["StreamInfer", ["models", "infer", "kimi-k2.5", "-p", "{}", "--stream"]],
+    ["Rerank", ["models", "rerank", "bge-reranker-v2", "deploy", "--document", "a", "--document", "b"]],
+    ["StreamRerank", ["models", "rerank", "bge-reranker-v2", "deploy", "--documents-file", "docs.txt", "--stream"]],
+    ["Transcribe", ["models", "transcribe", "whisper-large-v3", "talk.wav", "--language", "en"]],
   ])("%s answers UNIMPLEMENTED on the local control plane (exit 1, the method named)", async (method, argv) => {
     const result = await cli(argv);
     expect(result.exitCode).toBe(1);
@@ -225,6 +233,16 @@ describe("models", () => {
     ["a bad --encoding-format", ["models", "embed", "jina-embeddings-v4", "x", "--encoding-format", "hex"], 2, /invalid value "hex" for --encoding-format/],
     ["infer with bad JSON", ["models", "infer", "kimi-k2.5", "-p", "{x}"], 2, /--payload is not valid JSON/],
     ["chat without a token", ["models", "chat", "kimi-k2.5", "hi"], 3, /token/],
+    ["rerank without documents", ["models", "rerank", "bge-reranker-v2", "q"], 2, /nothing to rank/],
+    ["rerank with both document sources", ["models", "rerank", "bge-reranker-v2", "q", "--document", "a", "--documents-file", "docs.txt"], 2, /give --document or --documents-file, not both/],
+    ["rerank with an unreadable --documents-file", ["models", "rerank", "bge-reranker-v2", "q", "--documents-file", "missing.txt"], 2, /--documents-file .*missing\.txt cannot be read: ENOENT/],
+    ["a bad --top-n", ["models", "rerank", "bge-reranker-v2", "q", "--document", "a", "--top-n", "0"], 2, /invalid value "0" for --top-n/],
+    ["rerank with an unknown model", ["models", "rerank", "gpt-nope", "q", "--document", "a"], 5, /gpt-nope/],
+    ["transcribe without audio", ["models", "transcribe", "whisper-large-v3", "missing.wav"], 2, /audio file .*missing\.wav cannot be read: ENOENT/],
+    ["transcribe of an empty file", ["models", "transcribe", "whisper-large-v3", "empty.wav"], 2, /audio file .*empty\.wav is empty/],
+    ["transcribe of audio over 25 MiB", ["models", "transcribe", "whisper-large-v3", "huge.wav"], 7, /is 26214401 bytes; transcription takes at most 26214400/],
+    ["a bad --response-format", ["models", "transcribe", "whisper-large-v3", "talk.wav", "--response-format", "docx"], 2, /invalid value "docx" for --response-format: use json, text, srt, vtt, verbose_json/],
+    ["a bad --language", ["models", "transcribe", "whisper-large-v3", "talk.wav", "--language", "english!"], 2, /invalid value "english!" for --language/],
   ])("rejects %s", async (name, argv, code, message) => {
     const result = await cli(argv, name === "chat without a token" ? { IGNITE_TOKEN: "not-a-token" } : {});
     expect(result.exitCode).toBe(code);

@@ -85,7 +85,7 @@ describe("e2e: every command group through the spawned binary", () => {
     expect(test.stdout).toMatch(/^STATUS\s+200$/m);
   });
 
-  it("invoke --async, then execution watch, get and logs (alias exec)", async () => {
+  it("invoke --async, then execution watch, stream, get and logs (alias exec)", async () => {
     const queued = await cli(["invoke", "echo", "--async", "-p", '"later"']);
     expect(queued.code, queued.stderr).toBe(0);
     const id = queued.stdout.trim();
@@ -93,6 +93,9 @@ describe("e2e: every command group through the spawned binary", () => {
     const got = JSON.parse((await cli(["execution", "get", id, "-o", "json"])).stdout);
     expect(got).toMatchObject({ status: "EXECUTION_STATUS_SUCCEEDED", result: { echo: '"later"' } });
     expect((await cli(["execution", "logs", id])).stdout).toMatch(/got "later"/);
+    const streamed = await cli(["exec", "stream", id]);
+    expect(streamed.code, streamed.stderr).toBe(0);
+    expect(streamed.stdout).toMatch(/got "later"[\s\S]*"echo": "\\"later\\""/);
     expect((await cli(["execution", "list", "echo"])).code).toBe(1);
   });
 
@@ -115,11 +118,14 @@ describe("e2e: every command group through the spawned binary", () => {
     expect((await cli(["secret", "delete", "ghcr-pull", "--yes"])).code).toBe(0);
   });
 
-  it("models list and get; chat answers UNIMPLEMENTED (exit 1)", async () => {
+  it("models list and get; chat and rerank answer UNIMPLEMENTED (exit 1)", async () => {
     expect((await cli(["models", "list"])).stdout).toMatch(/jina-embeddings-v4/);
     expect((await cli(["models", "get", "kimi-k2.5", "-o", "json"])).code).toBe(0);
     const chat = await cli(["models", "chat", "kimi-k2.5", "hello", "--stream"]);
     expect(chat.code).toBe(1);
     expect(chat.stderr).toMatch(/ModelService\.StreamChatCompletion is not available on the local control plane/);
+    const rerank = await cli(["models", "rerank", "bge-reranker-v2", "deploy", "--document", "a"]);
+    expect(rerank.code).toBe(1);
+    expect(rerank.stderr).toMatch(/ModelService\.Rerank is not available on the local control plane/);
   });
 });
