@@ -11,6 +11,7 @@
 
 const { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } = require("node:fs");
 const { createRequire } = require("node:module");
+const { homedir } = require("node:os");
 const { dirname, join, resolve } = require("node:path");
 const { pathToFileURL } = require("node:url");
 const vm = require("node:vm");
@@ -42,15 +43,14 @@ exports.loadWithCompileCache = function loadWithCompileCache(file) {
 };
 
 function cacheRoot() {
-  const base = process.env.XDG_CACHE_HOME || (process.env.HOME ? join(process.env.HOME, ".cache") : "");
-  return base ? join(base, "dodil", "compile") : undefined;
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  return join(base, "dodil", "compile");
 }
 
 /** `<root>/main-<hash of the bundle's path>-<size>-<mtime>-<node version>-<arch>.cache`. */
 function cachePath(file) {
-  const root = cacheRoot();
-  if (!root) return undefined;
   try {
+    const root = cacheRoot();
     const { size, mtimeMs } = statSync(file);
     return join(root, `${cacheStem(file)}-${size}-${Math.trunc(mtimeMs)}-${process.version}-${process.arch}.cache`);
   } catch {
