@@ -87,6 +87,34 @@ describe("dodil login / logout (service account)", () => {
   });
 });
 
+describe("the standalone ignite binary: login <id> <secret> and logout", () => {
+  it("logs in with a service account as `dodil login` does, and logs out", async () => {
+    const h = mkdtempSync(join(tmpdir(), "ignite-auth-cmd-home-"));
+    const login = await runCli(["login", "ci-deployer", "-", "--token-url", plane.tokenUrl, "--ca-cert", plane.caCertFile!, "--api-endpoint", plane.grpcEndpoint, "-o", "json"], {
+      home: h,
+      stdin: SA_SECRET,
+      binary: "ignite",
+    });
+    expect(login.exitCode, login.stderr).toBe(0);
+    expect(JSON.parse(login.stdout)).toMatchObject({ client_id: "ci-deployer", organization: "acme-corp" });
+    expect(readFileSync(join(h, ".config", "unified-cli", "config.yaml"), "utf8")).toMatch(/global:[\s\S]*client_id: ci-deployer/);
+    const apps = await runCli(["app", "list"], { home: h, binary: "ignite" });
+    expect(apps.exitCode, apps.stderr).toBe(0);
+    const logout = await runCli(["logout"], { home: h, binary: "ignite" });
+    expect(logout.exitCode, logout.stderr).toBe(0);
+    expect(logout.stderr).toMatch(/logged out: removed global\.token, global\.client_id, global\.client_secret/);
+  });
+
+  it.each<[string, string[], RegExp]>([
+    ["a service account and --token", ["login", "ci-deployer", "x", "--token", "t0123456789"], /service account \(<id> <secret>\) or with --token, not both/],
+    ["an id without its secret", ["login", "ci-deployer"], /login ci-deployer needs the service account's secret too/],
+  ])("refuses %s (exit 2)", async (_name, argv, message) => {
+    const result = await runCli(argv, { home: mkdtempSync(join(tmpdir(), "ignite-auth-cmd-home-")), binary: "ignite" });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.split("\n")[0]).toMatch(message);
+  });
+});
+
 describe("dodil ignite login (direct token) over TLS", () => {
   it("checks the token over TLS with --ca-cert, then saves it", async () => {
     const h = mkdtempSync(join(tmpdir(), "ignite-auth-cmd-home-"));

@@ -66,6 +66,7 @@ const RUNS: Array<[string, string[] | null]> = [
   ["dev", null], // foreground server: test/e2e/recipe.e2e.test.ts covers its -o json line
   ["dev doctor", []],
   ["dev setup", null], // installs base images (minutes on a fresh machine): .ci/run runs it through scripts/setup-base-images.sh
+  ["logout", []], // last: it removes what `login` saved (the runs authenticate through the environment)
 ];
 
 /** Commands that print one JSON document per line (in the form RUNS calls them). */

@@ -6,6 +6,7 @@ import { devCommand } from "./dev.js";
 import { draftGroup } from "./draft/index.js";
 import { executionGroup } from "./execution/index.js";
 import { invokeCommand } from "./invoke.js";
+import { dodilLogoutCommand } from "./dodil-logout.js";
 import { loginCommand } from "./login.js";
 import { modelsGroup } from "./models/index.js";
 import { secretGroup } from "./secret/index.js";
@@ -23,5 +24,6 @@ export const igniteCommands: Array<CommandSpec | GroupSpec> = [
   modelsGroup,
   configGroup,
   loginCommand,
+  dodilLogoutCommand,
   devCommand,
 ];
