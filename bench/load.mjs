@@ -2,12 +2,11 @@
 // Load on one local control plane: N concurrent invokes and M concurrent 20 MB draft saves, through
 // the CLI's own client code (dist/), reporting throughput, p50/p99 latency and the control plane's
 // peak RSS (VmHWM). Usage: npm run build && node bench/load.mjs [invokes=200] [saves=20] [mb=20]
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { startBenchPlane } from "./lib/common.mjs";
 
 const [invokes = 200, saves = 20, mb = 20] = process.argv.slice(2).map(Number);
 const repo = new URL("..", import.meta.url).pathname;
@@ -15,13 +14,14 @@ const { GrpcIgniteApi } = await import(join(repo, "dist/api/grpc-ignite-api.js")
 const core = {
   ...(await import(join(repo, "dist/core/apps.js"))),
   ...(await import(join(repo, "dist/core/drafts.js"))),
+  ...(await import(join(repo, "dist/core/draft-runs.js"))),
   ...(await import(join(repo, "dist/core/invoke.js"))),
   ...(await import(join(repo, "dist/core/prepare-archive.js"))),
 };
 const work = mkdtempSync(join(tmpdir(), "ignite-load-"));
 const token = "load-token-0123456789abcdef";
-const plane = spawn(process.execPath, [join(repo, "bin/dodil.js"), "ignite", "dev", "--listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--data-dir", join(work, "data"), "--driver", "host", "--token", `load=${token}`, "-o", "json"], { stdio: ["ignore", "pipe", "ignore"] });
-const ready = JSON.parse(await new Promise((resolve) => createInterface({ input: plane.stdout }).once("line", resolve)));
+const plane = await startBenchPlane({ work, org: "load", token });
+const { ready } = plane;
 let peakRss = 0;
 const sampler = setInterval(() => {
   try {
@@ -87,8 +87,7 @@ const saveResult = await timed(saves, async (i) => {
 
 clearInterval(sampler);
 api.close();
-plane.kill("SIGTERM");
-await new Promise((resolve) => plane.once("exit", resolve));
+await plane.stop();
 rmSync(work, { recursive: true, force: true });
 
 const row = (name, r) => `${name.padEnd(28)} ${String(r.ok).padStart(5)} ok ${String(r.failures).padStart(3)} failed  ${r.perSecond.toFixed(1).padStart(7)}/s  p50 ${r.p50.toFixed(0).padStart(6)} ms  p99 ${r.p99.toFixed(0).padStart(6)} ms`;

@@ -2,12 +2,10 @@
 // A second `draft save` of an unchanged tree: bytes uploaded (target 0) and its wall time as a
 // ratio of the first save's (target <= 0.3x), both measured in this run against one local control
 // plane. Usage: node bench/resave.mjs [--files 20000] [--mb 200] [--no-build]
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
-import { build, makeTree, parseArgs, REPO, timed } from "./lib/common.mjs";
+import { build, makeTree, parseArgs, REPO, startBenchPlane, timed } from "./lib/common.mjs";
 
 const args = parseArgs(process.argv.slice(2));
 const files = Number(args.files ?? 20000);
@@ -20,10 +18,9 @@ const tree = makeTree({ files, bytes: megabytes * 1024 * 1024, seed: "resave" })
 // The cache trusts no file modified in the last 2 s, as git's index does; let the tree settle.
 await new Promise((resolve) => setTimeout(resolve, 2500));
 const token = "resave-token-0123456789";
-const plane = spawn(process.execPath, [cli, "ignite", "dev", "--listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--data-dir", path.join(work, "data"), "--driver", "host", "--token", `bench=${token}`, "-o", "json"], { stdio: ["ignore", "pipe", "ignore"] });
+const plane = await startBenchPlane({ work, org: "bench", token });
 try {
-  const ready = JSON.parse(await new Promise((resolve) => createInterface({ input: plane.stdout }).once("line", resolve)));
-  const env = { ...process.env, HOME: work, XDG_CACHE_HOME: path.join(work, "cache"), IGNITE_API_ENDPOINT: ready.grpc_endpoint, IGNITE_TOKEN: token, IGNITE_DEBUG: "1" };
+  const env = { ...process.env, ...plane.env, XDG_CACHE_HOME: path.join(work, "cache") };
   timed([process.execPath, cli, "ignite", "app", "create", "bench:resave"], { env });
   const save = () => timed([process.execPath, cli, "ignite", "draft", "save", "bench:resave", "--code", tree.dir, "--dockerfile-path", "Dockerfile", "--size-warning", "0", "-o", "json"], { env });
   const first = save();
@@ -36,8 +33,7 @@ try {
   const ratio = second.ms / first.ms;
   console.log(`second/first: ${ratio.toFixed(2)}x (target <= 0.3x): ${ratio <= 0.3 && b.uploaded_bytes === 0 ? "ok" : "OVER"}`);
 } finally {
-  plane.kill("SIGTERM");
-  await new Promise((resolve) => plane.once("exit", resolve));
+  await plane.stop();
   tree.remove();
   rmSync(work, { recursive: true, force: true });
 }

@@ -9,12 +9,12 @@
 // Usage: npm run build && node bench/runtime.mjs [--driver auto|podman|host] [--runs 10] [--concurrency 200]
 // The driver defaults to auto (podman when buildah/podman/runc and the base images work, else host);
 // the one used is printed. Everything listens on 127.0.0.1.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { appendFileSync, cpSync, mkdtempSync, rmSync } from "node:fs";
 import * as http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { startBenchPlane } from "./lib/common.mjs";
 
 const args = process.argv.slice(2);
 const flag = (name, dflt) => {
@@ -32,6 +32,7 @@ const { GrpcIgniteApi } = await import(join(repo, "dist/api/grpc-ignite-api.js")
 const core = {
   ...(await import(join(repo, "dist/core/apps.js"))),
   ...(await import(join(repo, "dist/core/drafts.js"))),
+  ...(await import(join(repo, "dist/core/draft-runs.js"))),
   ...(await import(join(repo, "dist/core/invoke.js"))),
   ...(await import(join(repo, "dist/core/prepare-archive.js"))),
 };
@@ -39,26 +40,12 @@ const core = {
 const work = mkdtempSync(join(tmpdir(), "ignite-runtime-bench-"));
 const org = "bench";
 const token = "bench-token-0123456789abcdef";
-const plane = spawn(
-  process.execPath,
-  [dodil, "ignite", "dev", "--listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--auth-listen", "127.0.0.1:0", "--data-dir", join(work, "data"), "--driver", driverWanted, "--token", `${org}=${token}`, "--idle-timeout", IDLE, "-o", "json"],
-  { stdio: ["ignore", "pipe", "pipe"] },
-);
-let planeErr = "";
-plane.stderr.on("data", (d) => (planeErr = (planeErr + d).slice(-20000)));
-const cleanupAll = () => {
-  try {
-    plane.kill("SIGTERM");
-  } catch {}
-};
+const plane = await startBenchPlane({ work, org, token, driver: driverWanted, extraArgs: ["--auth-listen", "127.0.0.1:0", "--idle-timeout", IDLE] });
 process.on("SIGINT", () => {
-  cleanupAll();
+  void plane.stop();
   process.exit(130);
 });
-const ready = await new Promise((resolve, reject) => {
-  createInterface({ input: plane.stdout }).once("line", (l) => resolve(JSON.parse(l)));
-  plane.once("exit", (code) => reject(new Error(`the control plane exited (${code}): ${planeErr}`)));
-});
+const { ready } = plane;
 const gateway = new URL(ready.gateway_url);
 if (gateway.hostname !== "127.0.0.1") throw new Error(`gateway not on loopback: ${ready.gateway_url}`);
 const api = new GrpcIgniteApi({ endpoint: ready.grpc_endpoint, token, plaintext: true, timeoutMs: 600_000 });
@@ -221,11 +208,10 @@ try {
     `${concurrency} concurrent gateway requests, max_replicas 4 (max_concurrency 50): first burst ${first.perSecond.toFixed(0)} req/s (scaling out); ` +
       `then with ${replicas} replicas ${r4.ok} ok, ${r4.failures} failed, ${r4.perSecond.toFixed(0)} req/s, p50 ${r4.p50.toFixed(0)} ms, p99 ${r4.p99.toFixed(0)} ms`,
   );
-  if (process.env.BENCH_DEBUG) console.error(planeErr);
+  if (process.env.BENCH_DEBUG) console.error(plane.stderr());
   if (r1.failures || r4.failures) process.exitCode = 1;
 } finally {
   api.close();
-  plane.kill("SIGTERM");
-  await new Promise((resolve) => (plane.exitCode !== null ? resolve() : plane.once("exit", resolve)));
+  await plane.stop();
   rmSync(work, { recursive: true, force: true });
 }

@@ -4,24 +4,20 @@
 // protobuf-es code, printed as proto JSON — no commander, config, output or error handling. Each
 // is bundled with esbuild and loaded the way bin/ loads the CLI (bin/compile-cache.js, warm code
 // cache). The CLI's own figure is printed last. Usage: npm run build && node bench/startup-floor.mjs [runs]
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { build } from "esbuild";
+import { REPO, interleavedMedians, startBenchPlane } from "./lib/common.mjs";
 
 const runs = Number(process.argv[2] ?? 15);
-const repo = new URL("..", import.meta.url).pathname;
-const dodil = join(repo, "bin", "dodil.js");
+
+const dodil = join(REPO, "bin", "dodil.js");
 const work = mkdtempSync(join(tmpdir(), "ignite-floor-"));
 const token = "bench-token-0123456789";
-
-const plane = spawn(process.execPath, [dodil, "ignite", "dev", "--listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--data-dir", join(work, "data"), "--driver", "host", "--token", `bench=${token}`, "-o", "json"], {
-  stdio: ["ignore", "pipe", "ignore"],
-});
-const ready = JSON.parse(await new Promise((resolve) => createInterface({ input: plane.stdout }).once("line", resolve)));
-const env = { PATH: process.env.PATH, HOME: work, IGNITE_API_ENDPOINT: ready.grpc_endpoint, IGNITE_TOKEN: token, IGNITE_DEBUG: "1" };
+const plane = await startBenchPlane({ work, org: "bench", token });
+const { ready, env } = plane;
 spawnSync(process.execPath, [dodil, "ignite", "app", "create", "bench:one"], { env });
 
 const header = `
@@ -60,10 +56,10 @@ client.makeUnaryRequest("/dodil.ignite.v1.ComputeService/ListApps", (m) => Buffe
 `,
 };
 const loader = join(work, "load.cjs");
-writeFileSync(loader, `require(${JSON.stringify(join(repo, "bin", "compile-cache.js"))}).loadWithCompileCache(require("node:path").resolve(process.argv[2]));\n`);
+writeFileSync(loader, `require(${JSON.stringify(join(REPO, "bin", "compile-cache.js"))}).loadWithCompileCache(require("node:path").resolve(process.argv[2]));\n`);
 for (const [name, contents] of Object.entries(programs)) {
   await build({
-    stdin: { contents, resolveDir: repo, sourcefile: `${name}.ts`, loader: "ts" },
+    stdin: { contents, resolveDir: REPO, sourcefile: `${name}.ts`, loader: "ts" },
     outfile: join(work, `${name}.cjs`),
     bundle: true,
     format: "cjs",
@@ -76,34 +72,23 @@ for (const [name, contents] of Object.entries(programs)) {
   });
 }
 
+const lists = (stdout) => stdout.includes('"bench/one"');
 const cases = [
   { name: "node -e 0 (baseline)", args: ["-e", "0"] },
   { name: "node: require(\"node:http2\")", args: ["-e", 'require("node:http2")'] },
   { name: "protobuf-es descriptors, no call", args: [loader, join(work, "descriptors.cjs")] },
-  { name: "ListApps, raw http2 + protobuf-es", args: [loader, join(work, "raw-http2.cjs")], lists: true },
-  { name: "ListApps, grpc-js + protobuf-es", args: [loader, join(work, "grpc-js.cjs")], lists: true },
-  { name: "dodil ignite app list -o json", args: [dodil, "ignite", "app", "list", "-o", "json"], lists: true },
+  { name: "ListApps, raw http2 + protobuf-es", args: [loader, join(work, "raw-http2.cjs")], check: lists },
+  { name: "ListApps, grpc-js + protobuf-es", args: [loader, join(work, "grpc-js.cjs")], check: lists },
+  { name: "dodil ignite app list -o json", args: [dodil, "ignite", "app", "list", "-o", "json"], check: lists },
 ];
-const samples = cases.map(() => []);
-for (let i = 0; i < runs + 2; i += 1) {
-  cases.forEach((c, index) => {
-    const started = process.hrtime.bigint();
-    const result = spawnSync(process.execPath, c.args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (result.status !== 0) throw new Error(`${c.name} failed: ${result.stderr}`);
-    if (c.lists && !String(result.stdout).includes('"bench/one"')) throw new Error(`${c.name} printed no app: ${result.stdout}`);
-    if (i >= 2) samples[index].push(ms); // two warm-up rounds (they also write the code caches)
-  });
-}
-plane.kill("SIGTERM");
-await new Promise((resolve) => plane.once("exit", resolve));
+// The warm-up rounds also write the code caches (HOME is the work directory).
+const medians = interleavedMedians(cases, runs, env);
+await plane.stop();
 rmSync(work, { recursive: true, force: true });
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const base = median(samples[0]);
+const base = medians[0];
 console.log(`start-up floor, median of ${runs} runs each (interleaved), against node -e 0 in the same run`);
 console.log("program                              median ms   ratio");
 cases.forEach((c, index) => {
-  const ms = median(samples[index]);
-  console.log(`${c.name.padEnd(36)} ${ms.toFixed(0).padStart(9)}   ${(ms / base).toFixed(2).padStart(5)}x`);
+  console.log(`${c.name.padEnd(36)} ${medians[index].toFixed(0).padStart(9)}   ${(medians[index] / base).toFixed(2).padStart(5)}x`);
 });

@@ -3,6 +3,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { generateTree } from "./gen-tree.mjs";
 
@@ -154,4 +155,55 @@ export function gnuTarVersion() {
   } catch {
     return "tar (unknown version)";
   }
+}
+
+/**
+ * Starts `dodil ignite dev` on free loopback ports with its data under `work`, for one org and
+ * token; resolves once it prints its ready line. `stop()` ends it and waits for it to exit.
+ */
+export async function startBenchPlane({ work, org, token, driver = "host", extraArgs = [] }) {
+  const plane = spawn(
+    process.execPath,
+    [CLI, "ignite", "dev", "--listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--data-dir", path.join(work, "data"), "--driver", driver, "--token", `${org}=${token}`, ...extraArgs, "-o", "json"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  plane.stderr.on("data", (d) => (stderr = (stderr + d).slice(-20000)));
+  const ready = await new Promise((resolve, reject) => {
+    createInterface({ input: plane.stdout }).once("line", (line) => resolve(JSON.parse(line)));
+    plane.once("exit", (code) => reject(new Error(`the control plane exited (${code}): ${stderr}`)));
+  });
+  const exited = new Promise((resolve) => plane.once("exit", resolve));
+  return {
+    ready,
+    pid: plane.pid,
+    /** The last 20 kB the plane wrote on stderr. */
+    stderr: () => stderr,
+    /** The environment a CLI run needs to reach this plane (plaintext: debug). */
+    env: { PATH: process.env.PATH, HOME: work, IGNITE_API_ENDPOINT: ready.grpc_endpoint, IGNITE_TOKEN: token, IGNITE_DEBUG: "1" },
+    async stop() {
+      if (plane.exitCode === null) plane.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/**
+ * Runs each case (`{ name, args }`, node arguments) `runs` times, interleaved so machine load hits
+ * every case alike, after two warm-up rounds; returns the median milliseconds per case. A case may
+ * give `check(stdout)` to refuse a run that did not do its job.
+ */
+export function interleavedMedians(cases, runs, env) {
+  const samples = cases.map(() => []);
+  for (let i = 0; i < runs + 2; i += 1) {
+    cases.forEach((c, index) => {
+      const started = process.hrtime.bigint();
+      const result = spawnSync(process.execPath, c.args, { env, stdio: ["ignore", "pipe", "pipe"] });
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (result.status !== 0) throw new Error(`${c.name} failed: ${result.stderr}`);
+      if (c.check && !c.check(String(result.stdout))) throw new Error(`${c.name} printed something else: ${result.stdout}`);
+      if (i >= 2) samples[index].push(ms);
+    });
+  }
+  return samples.map((values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]);
 }
