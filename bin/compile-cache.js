@@ -4,10 +4,15 @@
 // this; Node 20 offers only vm.Script's cachedData, hence a CommonJS bundle).
 //
 // The cache lives in $XDG_CACHE_HOME/dodil/compile (default ~/.cache/dodil/compile), one file per
-// installed bundle, named after the bundle's path, size and mtime and the Node version. It is written once, when
-// missing or rejected by V8, at the end of that run, so it holds the functions that run compiled.
-// V8 checks the source and its own version and flags before using it; anything wrong with the file
-// means an ordinary compile. NODE_DISABLE_COMPILE_CACHE=1 (Node's own switch) turns it off.
+// installed bundle, named after the bundle's path, size and mtime and the Node version. A cache
+// made at the end of a run holds the functions that run compiled, so it is made again (at the end
+// of the run) when it is missing, rejected by V8, or when a command area it has not seen runs
+// (`config set` first, then `app list`, which needs the gRPC and protobuf code): the new one holds
+// both, since everything the old cache gave is still compiled. That is one rewrite per area at most.
+// V8 checks the source and its own version and flags before using a cache; anything wrong with the
+// file means an ordinary compile. NODE_DISABLE_COMPILE_CACHE=1 (Node's own switch) turns it off.
+//
+// File format: a header line "IGNITE-CC1 <areas as JSON>\n", then V8's cached data.
 
 const { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } = require("node:fs");
 const { createRequire } = require("node:module");
@@ -16,31 +21,51 @@ const { dirname, join, resolve } = require("node:path");
 const { pathToFileURL } = require("node:url");
 const vm = require("node:vm");
 
-/** Evaluates the CommonJS file at `file` and returns its exports. */
-exports.loadWithCompileCache = function loadWithCompileCache(file) {
+const MAGIC = "IGNITE-CC1 ";
+
+/**
+ * Evaluates the CommonJS file at `file` and returns its exports. `area` names the part of the CLI
+ * this run uses (e.g. "ignite app"), so the cache grows to cover each part once.
+ */
+exports.loadWithCompileCache = function loadWithCompileCache(file, area) {
   // ASCII by construction (scripts/bundle.mjs checks), so latin1: the same text, decoded faster.
   const source = readFileSync(file, "latin1");
   const cacheFile = process.env.NODE_DISABLE_COMPILE_CACHE ? undefined : cachePath(file);
-  let cachedData;
-  try {
-    if (cacheFile) cachedData = readFileSync(cacheFile);
-  } catch {
-    // No cache yet: this run writes one.
-  }
+  const cache = cacheFile ? readCache(cacheFile) : undefined;
   // The CommonJS module wrapper, on the source's first line so stack positions stay right, plus
   // the bundle's import() for external ES modules (scripts/bundle.mjs says why it is a parameter).
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __ignite_import) {${source}\n})`, {
     filename: file,
-    cachedData,
+    cachedData: cache && cache.data,
   });
-  if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
-    process.once("exit", () => writeCache(cacheFile, script));
+  const covered = cache && !script.cachedDataRejected ? cache.areas : [];
+  if (cacheFile && (!cache || script.cachedDataRejected || !covered.includes(area))) {
+    process.once("exit", () => writeCache(cacheFile, script, [...covered, area]));
   }
   const module = { exports: {}, filename: file };
   const importFromBundle = (specifier) => import(specifier.startsWith(".") ? pathToFileURL(resolve(dirname(file), specifier)).href : specifier);
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file), importFromBundle);
   return module.exports;
 };
+
+/** The areas a cache covers and V8's data, or undefined when there is no usable file. */
+function readCache(cacheFile) {
+  let bytes;
+  try {
+    bytes = readFileSync(cacheFile);
+  } catch {
+    return undefined; // none yet: this run writes one
+  }
+  const end = bytes.indexOf(0x0a);
+  const header = end > 0 ? bytes.toString("latin1", 0, end) : "";
+  if (!header.startsWith(MAGIC)) return undefined;
+  try {
+    const areas = JSON.parse(header.slice(MAGIC.length));
+    return Array.isArray(areas) ? { areas, data: bytes.subarray(end + 1) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function cacheRoot() {
   const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
@@ -66,7 +91,7 @@ function cacheStem(file) {
 }
 
 /** Writes the cache atomically and removes this installation's older ones; never fails the run. */
-function writeCache(cacheFile, script) {
+function writeCache(cacheFile, script, areas) {
   const temporary = `${cacheFile}.${process.pid}.tmp`;
   try {
     const data = script.createCachedData();
@@ -74,6 +99,7 @@ function writeCache(cacheFile, script) {
     mkdirSync(root, { recursive: true, mode: 0o700 });
     const fd = openSync(temporary, "w", 0o600);
     try {
+      writeSync(fd, `${MAGIC}${JSON.stringify([...new Set(areas)])}\n`, null, "latin1");
       writeSync(fd, data);
     } finally {
       closeSync(fd);

@@ -31,7 +31,9 @@ exports.launch = function launch(binary) {
   process.stdout.on("error", (error) => {
     if (error.code === "EPIPE") process.exit(0);
   });
-  const { runMain } = require("./compile-cache.js").loadWithCompileCache(join(__dirname, "..", "dist", "bundle", "main.cjs"));
+  // The command's area ("ignite app", "login"): the code cache grows to cover each area once.
+  const area = args.filter((a) => !a.startsWith("-")).slice(0, binary === "dodil" && args.includes("ignite") ? 2 : 1).join(" ");
+  const { runMain } = require("./compile-cache.js").loadWithCompileCache(join(__dirname, "..", "dist", "bundle", "main.cjs"), area);
   runMain(binary).then((code) => {
     process.exitCode = code;
   });

@@ -40,6 +40,23 @@ describe("the V8 code cache of the CLI bundle", () => {
     expect(statSync(cache as string).mtimeMs).toBe(written);
   });
 
+  it("is made again once for each command area it has not seen, then holds them all", async () => {
+    await dodilRun(["ignite", "config", "view"]);
+    const [cache] = cacheFiles();
+    const header = () => readFileSync(cache as string, "latin1").split("\n")[0];
+    expect(header()).toBe('IGNITE-CC1 ["ignite config"]');
+    const before = statSync(cache as string).size;
+    const completion = await dodilRun(["completion", "bash"]);
+    expect(completion.stdout).toMatch(/complete -o default -F _dodil_complete dodil/);
+    expect(header()).toBe('IGNITE-CC1 ["ignite config","completion"]');
+    // Everything the first cache held is still compiled when the second is made: it only grows.
+    expect(statSync(cache as string).size).toBeGreaterThan(before);
+    const written = statSync(cache as string).mtimeMs;
+    await dodilRun(["completion", "bash"]);
+    await dodilRun(["ignite", "config", "path"]);
+    expect(statSync(cache as string).mtimeMs).toBe(written);
+  });
+
   it("still loads external ES modules (conf, for a config write) in a run from the cache", async () => {
     await dodilRun(["ignite", "config", "path"]);
     expect(cacheFiles()).toHaveLength(1);
