@@ -27,6 +27,12 @@ const HTTP_OF: Partial<Record<number, number>> = {
   [status.INVALID_ARGUMENT]: 400,
   [status.UNAUTHENTICATED]: 401,
   [status.PERMISSION_DENIED]: 403,
+  [status.RESOURCE_EXHAUSTED]: 429,
+};
+
+/** Headers telling the client when to try again: an app at max_concurrency frees a slot within seconds. */
+const RETRY_HEADERS: Partial<Record<number, Record<string, string>>> = {
+  [status.RESOURCE_EXHAUSTED]: { "retry-after": "1" },
 };
 
 export function createGateway(d: GatewayDeps): http.Server {
@@ -42,7 +48,7 @@ export function createGateway(d: GatewayDeps): http.Server {
 
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((e) => {
-      if (e instanceof RpcError) sendJson(res, HTTP_OF[e.code] ?? 500, e.message);
+      if (e instanceof RpcError) sendJson(res, HTTP_OF[e.code] ?? 500, e.message, RETRY_HEADERS[e.code]);
       else {
         d.log(`gateway error: ${errorMessage(e)}`);
         sendJson(res, 500, "internal gateway error");
@@ -72,7 +78,10 @@ export function createGateway(d: GatewayDeps): http.Server {
     }
     let port: number;
     const started = Date.now();
-    const { slot, coldStart, release } = await d.platform.ensureRunning(org, app);
+    // A client that hangs up while its call waits for a slot (max_concurrency) leaves the queue.
+    const gone = new AbortController();
+    res.once("close", () => gone.abort());
+    const { slot, coldStart, release } = await d.platform.ensureRunning(org, app, gone.signal);
     res.on("close", release);
     if (target.port !== undefined) {
       const mapped = slot.instance.portMap.get(target.port);

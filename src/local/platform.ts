@@ -48,7 +48,7 @@ import {
   resourceExhausted,
   unimplemented,
 } from "./errors.js";
-import type { AppRunSpec, Lease, RuntimeManager, ScalePolicy, Slot } from "./runtime.js";
+import { QUEUE_TIMEOUT_MS, type AppRunSpec, type Lease, type RuntimeManager, type ScalePolicy, type Slot } from "./runtime.js";
 import type { BuildRecord, DraftRecord, Store, VersionRecord } from "./store.js";
 import { isValidName, KeyedMutex, organizationId, sha256Hex } from "./util.js";
 import { MAX_MESSAGE_BYTES } from "../wire/grpc-service.js";
@@ -784,13 +784,17 @@ export class Platform {
 
   /**
    * Takes a replica of the app's active version for one call (starting it when none runs); used by
-   * Invoke, executions and the gateway. The caller must call `release()` when the call ends.
+   * Invoke, executions and the gateway. Under `max_concurrency` the call may wait for a slot, at most
+   * the app's timeout (and QUEUE_TIMEOUT_MS), or until `signal` aborts. The caller must call
+   * `release()` when the call ends.
    */
-  async ensureRunning(org: string, app: string): Promise<{ meta: AppMeta } & Lease> {
+  async ensureRunning(org: string, app: string, signal?: AbortSignal): Promise<{ meta: AppMeta } & Lease> {
     const meta = await this.requireApp(org, app);
     if (!meta.activeVersion) throw failedPrecondition(`app ${org}/${app} has no published version; publish a draft first`);
     const key = `${org}/${app}`;
-    const lease = await this.d.runtime.ensure(key, this.activeSpec(org, app), meta.activeVersion, scalePolicy(meta));
+    // No call waits for a slot longer than the app lets a call run: a short timeout_secs fails fast.
+    const timeoutMs = Math.min(QUEUE_TIMEOUT_MS, (meta.limits?.timeoutSecs || DEFAULT_TIMEOUT_SECS) * 1000);
+    const lease = await this.d.runtime.ensure(key, this.activeSpec(org, app), meta.activeVersion, scalePolicy(meta), { timeoutMs, signal });
     this.d.runtime.lastInvokedMs.set(key, Date.now());
     if (lease.coldStart) this.d.log(`${key}: cold start of version ${lease.slot.version}`);
     return { meta, ...lease };
@@ -830,5 +834,6 @@ export function scalePolicy(meta: AppMeta): ScalePolicy {
     reserved: sc?.reservedCapacity ?? 0,
     maxReplicas: sc?.maxReplicas || 1,
     target: meta.maxConcurrency || sc?.target || 1,
+    maxConcurrency: meta.maxConcurrency,
   };
 }

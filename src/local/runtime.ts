@@ -6,8 +6,14 @@
  * Scaling rules (the local stand-in for the platform's autoscaler):
  * - every call takes a replica (the least busy one) and releases it when done (`inflight`);
  * - when every replica already serves `target` calls (the app's `max_concurrency`, else the scaling
- *   target, else 1) a new replica starts in the background, while the call is served by the least
- *   busy existing replica (no call waits for a scale-out, only for a cold start from zero);
+ *   target, else 1) a new replica starts in the background;
+ * - without `max_concurrency` that target is soft: the call is served by the least busy existing
+ *   replica (no call waits for a scale-out, only for a cold start from zero);
+ * - with `max_concurrency` > 0 it is a hard limit per replica, as on the platform: a call only gets a
+ *   replica serving fewer calls, else it waits in a FIFO queue (per app, so a publish/rollback swap
+ *   hands it to the new replicas) until a call ends or a scale-out adds a replica; queued calls count
+ *   as load for scale-out. It gives up after its wait bound (QUEUE_TIMEOUT_MS or less, see
+ *   WaitOptions) with RESOURCE_EXHAUSTED, or UNAVAILABLE when the app or the control plane stops;
  * - replicas idle (no call in flight) for longer than the idle period are stopped, keeping
  *   `reserved_capacity` warm; reserved replicas are started (topped up) by the reaper;
  * - a new active version (publish, rollback) replaces the pool; the old replicas finish the calls
@@ -15,7 +21,7 @@
  */
 import * as http from "node:http";
 import type { BuiltImage, Driver, RunningInstance } from "./drivers/types.js";
-import { errorMessage, failedPrecondition } from "./errors.js";
+import { errorMessage, failedPrecondition, resourceExhausted, unavailable } from "./errors.js";
 import { sleep, ulid, freePort } from "./util.js";
 import type { Store } from "./store.js";
 
@@ -54,12 +60,31 @@ export interface ScalePolicy {
   maxReplicas: number;
   /** Calls in flight per replica before another replica starts (at least 1). */
   target: number;
+  /** Hard limit of calls in flight per replica (the app's `max_concurrency`); 0: none, calls never wait. */
+  maxConcurrency: number;
 }
 
-export const DEFAULT_POLICY: ScalePolicy = { reserved: 0, maxReplicas: 1, target: 1 };
+export const DEFAULT_POLICY: ScalePolicy = { reserved: 0, maxReplicas: 1, target: 1, maxConcurrency: 0 };
 
 /** How long old replicas may finish their calls after a new version took over. */
 export const DRAIN_MS = 30_000;
+
+/** How long a call may wait for a replica with room under `max_concurrency` (unless told less). */
+export const QUEUE_TIMEOUT_MS = 30_000;
+
+/** Bounds of a call's wait for a slot under `max_concurrency`. */
+export interface WaitOptions {
+  /** Gives up after this long (default and upper bound QUEUE_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /** The caller went away: stop waiting. */
+  signal?: AbortSignal;
+}
+
+/** A call waiting for a slot, first come first served. */
+interface Waiter {
+  admit: (slot: Slot) => void;
+  fail: (e: Error) => void;
+}
 
 interface Pool {
   version: number;
@@ -80,6 +105,8 @@ export interface Lease {
 export class RuntimeManager {
   private pools = new Map<string, Pool>();
   private starting = new Map<string, Promise<Slot>>();
+  /** Calls waiting for a slot, per app (not per pool: a swap hands them to the new version). */
+  private queues = new Map<string, Waiter[]>();
   readonly lastError = new Map<string, string>();
   readonly lastInvokedMs = new Map<string, number>();
   private stopped = false;
@@ -129,7 +156,7 @@ export class RuntimeManager {
     return best;
   }
 
-  private lease(slot: Slot, coldStart: boolean): Lease {
+  private lease(key: string, slot: Slot, coldStart: boolean): Lease {
     slot.inflight++;
     slot.lastUsedMs = Date.now();
     let done = false;
@@ -141,15 +168,17 @@ export class RuntimeManager {
         done = true;
         slot.inflight--;
         slot.lastUsedMs = Date.now();
+        this.admit(key);
       },
     };
   }
 
   /**
    * Takes a replica of the app at `version` for one call, starting one when none runs (cold start)
-   * and starting more in the background when all are busy. Call `release()` when the call ends.
+   * and starting more in the background when all are busy. Under a `max_concurrency` limit the call
+   * waits (bounded by `wait`) for a replica with room. Call `release()` when the call ends.
    */
-  async ensure(key: string, spec: () => Promise<AppRunSpec>, version: number, policy: ScalePolicy = DEFAULT_POLICY): Promise<Lease> {
+  async ensure(key: string, spec: () => Promise<AppRunSpec>, version: number, policy: ScalePolicy = DEFAULT_POLICY, wait: WaitOptions = {}): Promise<Lease> {
     policy = normalize(policy);
     let pool = this.pool(key);
     if (pool && pool.version !== version && pool.replicas.length) {
@@ -162,8 +191,9 @@ export class RuntimeManager {
     if (pool && pool.version === version && pool.replicas.length) {
       pool.policy = policy;
       pool.spec = spec;
+      if (policy.maxConcurrency) return this.enqueue(key, false, wait);
       const r = this.leastBusy(pool.replicas)!;
-      const lease = this.lease(r, false);
+      const lease = this.lease(key, r, false);
       this.maybeScaleOut(key, pool);
       return lease;
     }
@@ -181,21 +211,87 @@ export class RuntimeManager {
     }
     const slot = await p;
     this.hooks.event?.(key, "ColdStart", `cold start of version ${slot.version}`, slot.instance.id);
-    const lease = this.lease(slot, true);
+    // The callers that shared the cold start take turns like everyone else under a limit.
+    if (policy.maxConcurrency) return this.enqueue(key, true, wait);
+    const lease = this.lease(key, slot, true);
     const cur = this.pools.get(key);
     if (cur) this.maybeScaleOut(key, cur);
     return lease;
   }
 
-  /** Starts replicas while the pool is below its reserved capacity or its calls exceed `target` per replica. */
+  /** Queues the call behind earlier waiters; settles with a lease, or an error when its wait bound is hit. */
+  private enqueue(key: string, coldStart: boolean, wait: WaitOptions): Promise<Lease> {
+    // The app or the control plane stopped between the call's cold start and now: nothing will serve the queue.
+    if (this.stopped) return Promise.reject(unavailable("the control plane is stopping"));
+    if (!this.pools.has(key)) return Promise.reject(stoppedWhileWaiting(key));
+    if (wait.signal?.aborted) return Promise.reject(cancelledWhileWaiting());
+    const timeoutMs = Math.min(QUEUE_TIMEOUT_MS, wait.timeoutMs ?? QUEUE_TIMEOUT_MS);
+    return new Promise<Lease>((resolve, reject) => {
+      const end = () => {
+        clearTimeout(timer);
+        wait.signal?.removeEventListener("abort", onAbort);
+        const q = this.queues.get(key) ?? [];
+        const i = q.indexOf(w);
+        if (i >= 0) q.splice(i, 1);
+      };
+      const w: Waiter = {
+        admit: (slot) => {
+          end();
+          resolve(this.lease(key, slot, coldStart));
+        },
+        fail: (e) => {
+          end();
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => w.fail(this.atLimit(key, timeoutMs)), timeoutMs);
+      const onAbort = () => w.fail(cancelledWhileWaiting());
+      wait.signal?.addEventListener("abort", onAbort, { once: true });
+      const q = this.queues.get(key) ?? [];
+      q.push(w);
+      this.queues.set(key, q);
+      this.admit(key);
+    });
+  }
+
+  /** Gives waiting calls, in arrival order, a replica with room; the rest count as load for scale-out. */
+  private admit(key: string): void {
+    const q = this.queues.get(key);
+    if (!q?.length) return;
+    const pool = this.pool(key);
+    if (!pool) return;
+    for (let r = this.withRoom(pool); q.length && r; r = this.withRoom(pool)) q.shift()!.admit(r);
+    this.maybeScaleOut(key, pool);
+  }
+
+  /** The least busy replica that may take one more call (any replica when the app sets no limit). */
+  private withRoom(pool: Pool): Slot | undefined {
+    const limit = pool.policy.maxConcurrency;
+    return this.leastBusy(limit ? pool.replicas.filter((r) => r.inflight < limit) : pool.replicas);
+  }
+
+  private atLimit(key: string, waitedMs: number): Error {
+    const limit = this.pools.get(key)?.policy.maxConcurrency ?? 0;
+    const n = this.pool(key)?.replicas.length ?? 0;
+    return resourceExhausted(`app ${key} is at max_concurrency (${limit} per replica, ${n} replica${n === 1 ? "" : "s"}): no slot freed within ${formatWait(waitedMs)}`);
+  }
+
+  /** Fails the app's waiting calls (the app or the control plane stops). */
+  private failWaiting(key: string, e: Error): void {
+    const q = this.queues.get(key) ?? [];
+    this.queues.delete(key);
+    for (const w of q) w.fail(e);
+  }
+
+  /** Starts replicas while the pool is below its reserved capacity or its calls (in flight and waiting) exceed `target` per replica. */
   private maybeScaleOut(key: string, pool: Pool): void {
     if (this.stopped || !pool.spec) return;
     const { reserved, maxReplicas, target } = pool.policy;
-    const inflight = pool.replicas.reduce((n, r) => n + r.inflight, 0);
-    const wantByLoad = Math.ceil(inflight / target);
+    const load = pool.replicas.reduce((n, r) => n + r.inflight, 0) + (this.queues.get(key)?.length ?? 0);
+    const wantByLoad = Math.ceil(load / target);
     const want = Math.min(maxReplicas, Math.max(reserved, wantByLoad, 1));
     const have = pool.replicas.length + pool.starting;
-    for (let i = have; i < want; i++) this.scaleOut(key, pool, inflight > reserved * target ? "load" : "reserved capacity");
+    for (let i = have; i < want; i++) this.scaleOut(key, pool, load > reserved * target ? "load" : "reserved capacity");
   }
 
   private scaleOut(key: string, pool: Pool, why: string): void {
@@ -212,6 +308,7 @@ export class RuntimeManager {
         }
         pool.replicas.push(slot);
         this.log(`[${key}] scaled out (${why}): ${pool.replicas.length} replica(s) of version ${pool.version}`);
+        this.admit(key);
       } catch (e) {
         this.log(`[${key}] scale-out failed: ${errorMessage(e)}`);
       } finally {
@@ -280,6 +377,8 @@ export class RuntimeManager {
           this.log(`[${key}] ${msg}`);
           this.hooks.event?.(key, "Crashed", msg, inst.id);
         }
+        // Waiting calls need a replacement replica.
+        this.admit(key);
       }
     }, () => undefined);
     return inst;
@@ -295,10 +394,13 @@ export class RuntimeManager {
       if (!prev.replicas.includes(slot)) prev.replicas.push(slot);
       if (policy) prev.policy = normalize(policy);
       if (spec) prev.spec = spec;
+      this.admit(key);
       return;
     }
     const pool: Pool = { version: slot.version, replicas: [slot], starting: 0, policy: normalize(policy ?? prev?.policy ?? DEFAULT_POLICY), ...(spec ? { spec } : {}) };
     this.pools.set(key, pool);
+    // Waiting calls go to the new version now, not after the old replicas drained.
+    this.admit(key);
     if (prev) {
       const old = prev.replicas.filter((r) => r.instance !== slot.instance);
       prev.replicas = [];
@@ -323,6 +425,7 @@ export class RuntimeManager {
     if (pending) await pending.catch(() => undefined);
     const pool = this.pools.get(key);
     this.pools.delete(key);
+    this.failWaiting(key, stoppedWhileWaiting(key));
     for (const r of pool?.replicas ?? []) {
       this.hooks.event?.(key, "ReplicaStopped", `version ${r.version} stopped`, r.instance.id);
     }
@@ -332,6 +435,7 @@ export class RuntimeManager {
   async stopAll(): Promise<void> {
     this.stopped = true;
     if (this.reaper) clearInterval(this.reaper);
+    for (const key of [...this.queues.keys()]) this.failWaiting(key, unavailable("the control plane is stopping"));
     await Promise.allSettled([...this.starting.values()]);
     const all = [...this.pools.values()].flatMap((p) => p.replicas);
     this.pools.clear();
@@ -391,7 +495,20 @@ export class RuntimeManager {
 
 function normalize(p: ScalePolicy): ScalePolicy {
   const maxReplicas = Math.max(1, Math.floor(p.maxReplicas || 1), Math.floor(p.reserved || 0));
-  return { reserved: Math.min(maxReplicas, Math.max(0, Math.floor(p.reserved || 0))), maxReplicas, target: Math.max(1, Math.floor(p.target || 1)) };
+  return {
+    reserved: Math.min(maxReplicas, Math.max(0, Math.floor(p.reserved || 0))),
+    maxReplicas,
+    target: Math.max(1, Math.floor(p.target || 1)),
+    maxConcurrency: Math.max(0, Math.floor(p.maxConcurrency || 0)),
+  };
+}
+
+const stoppedWhileWaiting = (key: string) => unavailable(`app ${key} was stopped while the call waited for a slot`);
+const cancelledWhileWaiting = () => unavailable("the call was cancelled while it waited for a slot");
+
+/** "30s", or milliseconds below a second. */
+function formatWait(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${Math.round(ms / 1000)}s`;
 }
 
 /** The uid:gid a container driver runs an image without USER as (a warning is logged). */
