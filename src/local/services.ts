@@ -16,7 +16,7 @@ import {
   type ServerWritableStream,
   type UntypedHandleCall,
 } from "@grpc/grpc-js";
-import { BuildStatus, DeploymentState, LogEntrySchema } from "../gen/dodil/ignite/v1/common_pb.js";
+import { BuildStatus, LogEntrySchema } from "../gen/dodil/ignite/v1/common_pb.js";
 import {
   BuildService,
   GetBuildResponseSchema,

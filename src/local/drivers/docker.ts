@@ -13,9 +13,8 @@ import * as tar from "tar";
 import { DockerfileError } from "../dockerfile.js";
 import { errorMessage } from "../errors.js";
 import { DEFAULT_NON_ROOT_USER } from "../runtime.js";
-import { writeJson } from "../util.js";
 import { DockerApiError, dockerJson, dockerRequest, jsonLines, type DockerEndpoint } from "./docker-api.js";
-import { baseImages, DEFAULT_CONTAINER_HOME, imageConfigFromInspect } from "./podman.js";
+import { baseImages, builtImageFromInspect, DEFAULT_CONTAINER_HOME, recordBuiltImage, type PodmanImageInspect } from "./podman.js";
 import { BuildFailure, type BuildRequest, type BuiltImage, type Driver, type InstanceExit, type RunningInstance, type StartOptions } from "./types.js";
 import { hostNetworkInstance, InstanceOutput } from "./instance.js";
 import { contextDir, secretScrubber, unpackBuildContext } from "./unpack-context.js";
@@ -52,7 +51,7 @@ export class DockerDriver implements Driver {
 
   async inspectImage(ref: string) {
     try {
-      return await dockerJson<Parameters<typeof imageConfigFromInspect>[0]>(this.ep, { path: `/images/${encodeURIComponent(ref)}/json`, timeoutMs: 30_000 });
+      return await dockerJson<PodmanImageInspect>(this.ep, { path: `/images/${encodeURIComponent(ref)}/json`, timeoutMs: 30_000 });
     } catch (e) {
       if (e instanceof DockerApiError && e.status === 404) return undefined;
       throw e;
@@ -107,12 +106,7 @@ export class DockerDriver implements Driver {
       if (partial.trim()) out(partial);
       if (signal.aborted) throw new BuildFailure("build cancelled");
       if (failure) throw new BuildFailure(clean(failure.trim()));
-      const inspect = await this.inspectImage(req.imageRef);
-      if (!inspect) throw new BuildFailure(`the built image ${req.imageRef} cannot be found`);
-      const image: BuiltImage = { ref: req.imageRef, driver: this.name, dir: inspect.Id, config: imageConfigFromInspect(inspect), createdAtMs: Date.now() };
-      await writeJson(path.join(req.imageDir, "image.json"), image);
-      out(`Built image ${inspect.Id.replace(/^sha256:/, "").slice(0, 12)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      return image;
+      return await recordBuiltImage(this.name, req, await this.inspectImage(req.imageRef), t0, out);
     } catch (e) {
       if (e instanceof DockerfileError) throw new BuildFailure(e.message);
       throw e;
@@ -123,8 +117,7 @@ export class DockerDriver implements Driver {
 
   async localImage(ref: string): Promise<BuiltImage | undefined> {
     const i = await this.inspectImage(ref);
-    if (!i) return undefined;
-    return { ref, driver: this.name, dir: i.Id, config: imageConfigFromInspect(i), createdAtMs: Date.now() };
+    return i && builtImageFromInspect(ref, this.name, i);
   }
 
   async imageAvailable(image: BuiltImage): Promise<boolean> {

@@ -43,7 +43,8 @@ export interface PodmanDriverOptions {
   log?: (line: string) => void;
 }
 
-interface PodmanImageInspect {
+/** What `podman image inspect` and the Docker Engine's image inspect both answer (the part used here). */
+export interface PodmanImageInspect {
   Id: string;
   Created?: string;
   Config?: {
@@ -56,6 +57,24 @@ interface PodmanImageInspect {
     Labels?: Record<string, string> | null;
     StopSignal?: string;
   };
+}
+
+/** The BuiltImage record of an image in a container engine's storage. */
+export function builtImageFromInspect(ref: string, driver: string, i: PodmanImageInspect): BuiltImage {
+  return { ref, driver, dir: i.Id, config: imageConfigFromInspect(i), createdAtMs: (i.Created && Date.parse(i.Created)) || Date.now() };
+}
+
+/**
+ * The end of a container build: the image the engine now holds, recorded next to the build
+ * (image.json) and announced in the build log, with a warning when nothing could start it.
+ */
+export async function recordBuiltImage(driver: string, req: BuildRequest, inspect: PodmanImageInspect | undefined, startedMs: number, out: (line: string) => void): Promise<BuiltImage> {
+  if (!inspect) throw new BuildFailure(`the built image ${req.imageRef} cannot be found`);
+  const image = builtImageFromInspect(req.imageRef, driver, inspect);
+  if (!image.config.cmd && !image.config.entrypoint) out(`[Warning] the image has no CMD or ENTRYPOINT; it cannot be started`);
+  await writeJson(path.join(req.imageDir, "image.json"), image);
+  out(`Built image ${inspect.Id.replace(/^sha256:/, "").slice(0, 12)} in ${((Date.now() - startedMs) / 1000).toFixed(1)} s`);
+  return image;
 }
 
 export function imageConfigFromInspect(i: PodmanImageInspect): ImageConfig {
@@ -169,13 +188,7 @@ export class PodmanDriver implements Driver {
       if (r.code !== 0) {
         throw new BuildFailure(clean(r.timedOut ? "buildah timed out after 30 minutes" : tail(r.stderr, 2) || `buildah exited with ${r.code ?? r.signal}`));
       }
-      const inspect = await this.inspectImage(req.imageRef);
-      if (!inspect) throw new BuildFailure(`the built image ${req.imageRef} cannot be found`);
-      const image: BuiltImage = { ref: req.imageRef, driver: this.name, dir: inspect.Id, config: imageConfigFromInspect(inspect), createdAtMs: Date.now() };
-      if (!image.config.cmd && !image.config.entrypoint) out(`[Warning] the image has no CMD or ENTRYPOINT; it cannot be started`);
-      await writeJson(path.join(req.imageDir, "image.json"), image);
-      out(`Built image ${inspect.Id.slice(0, 12)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      return image;
+      return await recordBuiltImage(this.name, req, await this.inspectImage(req.imageRef), t0, out);
     } catch (e) {
       if (e instanceof DockerfileError) throw new BuildFailure(e.message);
       throw e;
@@ -187,8 +200,7 @@ export class PodmanDriver implements Driver {
   /** Describes an image already in local storage (for prebuilt images); undefined when absent. */
   async localImage(ref: string): Promise<BuiltImage | undefined> {
     const i = await this.inspectImage(ref);
-    if (!i) return undefined;
-    return { ref, driver: this.name, dir: i.Id, config: imageConfigFromInspect(i), createdAtMs: i.Created ? Date.parse(i.Created) || Date.now() : Date.now() };
+    return i && builtImageFromInspect(ref, this.name, i);
   }
 
   async imageAvailable(image: BuiltImage): Promise<boolean> {

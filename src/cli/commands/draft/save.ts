@@ -1,6 +1,6 @@
 import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
 import { resolveDraftSource } from "../../../core/draft-source.js";
-import { checkContextSize, DEFAULT_WARN_BYTES, parseSize } from "../../../core/context-size.js";
+import { DEFAULT_WARN_BYTES, parseSize } from "../../../core/context-size.js";
 import type { SourceFlags } from "../../../core/draft-source.js";
 import { UsageError } from "../../../errors.js";
 import { formatBytes } from "../../../output/format-bytes.js";
