@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { clone, create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { clone, create, fromJson, toJson } from "@bufbuild/protobuf";
 import * as tar from "tar";
 import {
   AppMetaSchema,
@@ -46,7 +46,6 @@ import {
   invalidArgument,
   notFound,
   resourceExhausted,
-  unimplemented,
 } from "./errors.js";
 import { QUEUE_TIMEOUT_MS, type AppRunSpec, type Lease, type RuntimeManager, type ScalePolicy, type Slot } from "./runtime.js";
 import type { BuildRecord, DraftRecord, Store, VersionRecord } from "./store.js";
