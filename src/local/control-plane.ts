@@ -154,7 +154,11 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
   const serviceAccounts = o.serviceAccounts?.length ? o.serviceAccounts : Object.keys(o.tokens).length === 0 ? await generatedServiceAccounts(dataDir) : [];
   const tokens = await resolveTokens(dataDir, o.tokens);
   const authority = await TokenAuthority.open({ dataDir, tokens, serviceAccounts, ...(o.tokenLifetimeSeconds ? { tokenLifetimeSeconds: o.tokenLifetimeSeconds } : {}) });
-  const tls = o.tls === "generate" ? await ensureGeneratedTls(dataDir, serverHosts(grpcAddr.host)) : o.tls ? await loadGivenTls(o.tls.certFile, o.tls.keyFile) : undefined;
+  // One certificate serves gRPC, the token endpoint and the gateway: a generated one also covers the
+  // gateway's listen host and every app host name under the base domain.
+  const tlsHosts = [...new Set([...serverHosts(grpcAddr.host), ...serverHosts(gwAddr.host), `*.${baseDomain}`])];
+  const tls = o.tls === "generate" ? await ensureGeneratedTls(dataDir, tlsHosts) : o.tls ? await loadGivenTls(o.tls.certFile, o.tls.keyFile) : undefined;
+  const gatewayScheme = tls ? "https" : "http";
   const driver = await chooseDriver(o.driver, dataDir, o.imageCacheDir, log);
 
   const store = new Store(dataDir);
@@ -163,11 +167,11 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
   await builds.recover();
   const runtime = new RuntimeManager(driver, store, log, o.readyTimeoutMs ?? 60_000, o.idleTimeoutMs ?? 15 * 60_000);
   let gatewayPort = 0;
-  const platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, log, driver });
+  const platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, gatewayScheme, log, driver });
   builds.onFinished = (b) => platform.onBuildFinished(b);
 
   // Gateway first: public URLs need its port.
-  const gateway = createGateway({ platform, tokens, authority, baseDomain, log });
+  const gateway = createGateway({ platform, tokens, authority, baseDomain, log, ...(tls ? { tls } : {}) });
   await new Promise<void>((resolve, reject) => {
     gateway.once("error", reject);
     gateway.listen(gwAddr.port, gwAddr.host, () => {
@@ -223,13 +227,13 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
   const authHost = authAddr.host.includes(":") ? `[${authAddr.host}]` : authAddr.host;
   const tokenUrl = `${tls ? "https" : "http"}://${authHost}:${(tokenServer.address() as AddressInfo).port}${TOKEN_PATH}`;
   log(`token endpoint ${tokenUrl}${tls ? ` (TLS${tls.caCertFile ? `, CA certificate ${tls.caCertFile}` : ""})` : ""}`);
-  log(`gateway listening on http://${gwHost}:${gatewayPort} (apps at http://<app>-<org>.${baseDomain}:${gatewayPort})`);
+  log(`gateway listening on ${gatewayScheme}://${gwHost}:${gatewayPort} (apps at ${gatewayScheme}://<app>-<org>.${baseDomain}:${gatewayPort})`);
   void platform.warmReserved();
 
   let stopping: Promise<void> | undefined;
   return {
     grpcEndpoint: `${hostForUrl}:${port}`,
-    gatewayUrl: `http://${gwHost}:${gatewayPort}`,
+    gatewayUrl: `${gatewayScheme}://${gwHost}:${gatewayPort}`,
     tokens: { ...tokens },
     driver: driver.name,
     tls: tls !== undefined,

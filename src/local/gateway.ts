@@ -1,9 +1,10 @@
 /**
- * Loopback HTTP gateway: routes `<app>-<org>.<baseDomain>[:port]` (and `<app>-<org>-<port>.…` for
+ * Loopback HTTP(S) gateway: routes `<app>-<org>.<baseDomain>[:port]` (and `<app>-<org>-<port>.…` for
  * extra declared ports) to the app's running instance, with the same auth and x-ignite-* header rules
  * as Invoke, cold-starting the active version when needed.
  */
 import * as http from "node:http";
+import * as https from "node:https";
 import type { TokenAuthority } from "./auth.js";
 import { RpcError, errorMessage } from "./errors.js";
 import type { Platform } from "./platform.js";
@@ -18,6 +19,8 @@ export interface GatewayDeps {
   authority?: TokenAuthority;
   baseDomain: string;
   log: (line: string) => void;
+  /** Serve HTTPS with this certificate (the control plane's TLS); absent: plain HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 const HTTP_OF: Partial<Record<number, number>> = {
@@ -35,7 +38,7 @@ const RETRY_HEADERS: Partial<Record<number, Record<string, string>>> = {
   [status.RESOURCE_EXHAUSTED]: { "retry-after": "1" },
 };
 
-export function createGateway(d: GatewayDeps): http.Server {
+export function createGateway(d: GatewayDeps): http.Server | https.Server {
   const sendJson = (res: http.ServerResponse, code: number, error: string, extra: Record<string, string> = {}) => {
     if (res.headersSent) {
       res.destroy();
@@ -46,7 +49,7 @@ export function createGateway(d: GatewayDeps): http.Server {
     res.end(body);
   };
 
-  const server = http.createServer((req, res) => {
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse) => {
     void handle(req, res).catch((e) => {
       if (e instanceof RpcError) sendJson(res, HTTP_OF[e.code] ?? 500, e.message, RETRY_HEADERS[e.code]);
       else {
@@ -54,7 +57,8 @@ export function createGateway(d: GatewayDeps): http.Server {
         sendJson(res, 500, "internal gateway error");
       }
     });
-  });
+  };
+  const server = d.tls ? https.createServer({ cert: d.tls.cert, key: d.tls.key }, serve) : http.createServer(serve);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const host = (req.headers.host ?? "").toLowerCase().replace(/:\d+$/, "").replace(/\.$/, "");

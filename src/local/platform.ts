@@ -72,6 +72,8 @@ export interface PlatformDeps {
   runtime: RuntimeManager;
   baseDomain: string;
   gatewayPort: () => number;
+  /** "https" when the gateway serves TLS. */
+  gatewayScheme?: "http" | "https";
   log: (line: string) => void;
   /** The build/run driver (prebuilt images are looked up in its local storage). */
   driver?: Driver;
@@ -135,8 +137,9 @@ export class Platform {
     if (!meta.activeVersion) return [];
     const host = `${meta.name.replace(/\./g, "-dot-")}-${meta.organizationName}`;
     const port = this.d.gatewayPort();
-    const urls = [`http://${host}.${this.d.baseDomain}:${port}`];
-    for (const p of meta.ports.slice(1)) urls.push(`http://${host}-${p}.${this.d.baseDomain}:${port}`);
+    const scheme = this.d.gatewayScheme ?? "http";
+    const urls = [`${scheme}://${host}.${this.d.baseDomain}:${port}`];
+    for (const p of meta.ports.slice(1)) urls.push(`${scheme}://${host}-${p}.${this.d.baseDomain}:${port}`);
     return urls;
   }
 
