@@ -216,7 +216,18 @@ export function buildServices(deps: ServiceDeps) {
     const h = req.http;
     const method = (h?.method || "POST").toUpperCase();
     if (!/^[A-Z]+$/.test(method)) throw invalidArgument(`invalid HTTP method '${h?.method}'`);
-    const { meta, slot, coldStart, release } = await platform.ensureRunning(org, app);
+    const deadline = call.getDeadline();
+    const dl = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+    // A caller that goes away, or whose deadline passes, while the call waits for a slot under
+    // max_concurrency leaves the queue instead of being served later for nobody.
+    const gone = new AbortController();
+    const leave = () => gone.abort();
+    call.on("cancelled", leave);
+    const waitTimer = Number.isFinite(dl) && dl > 0 ? setTimeout(leave, Math.max(0, dl - Date.now())) : undefined;
+    const { meta, slot, coldStart, release } = await platform.ensureRunning(org, app, gone.signal).finally(() => {
+      clearTimeout(waitTimer);
+      call.off("cancelled", leave);
+    });
     const executionId = ulid();
     let p = h?.path || "/";
     if (!p.startsWith("/")) p = "/" + p;
@@ -230,8 +241,6 @@ export function buildServices(deps: ServiceDeps) {
     const ac = new AbortController();
     const onCancel = () => ac.abort();
     call.on("cancelled", onCancel);
-    const deadline = call.getDeadline();
-    const dl = deadline instanceof Date ? deadline.getTime() : Number(deadline);
     const timeoutSecs = meta.limits?.timeoutSecs || 300;
     const limitMs = Math.min(Number.isFinite(dl) && dl > 0 ? dl - Date.now() : Infinity, timeoutSecs * 1000);
     let timedOut = false;

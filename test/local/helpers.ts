@@ -40,9 +40,9 @@ export class TestClient {
       );
     });
   }
-  stream<T>(method: string, req: unknown, token?: string): Promise<T[]> {
+  stream<T>(method: string, req: unknown, token?: string, deadlineMs = 90_000): Promise<T[]> {
     return new Promise((resolve, reject) => {
-      const call = this.raw[method]!(req, this.md(token ?? this.token), { deadline: Date.now() + 90_000 }) as grpc.ClientReadableStream<T>;
+      const call = this.raw[method]!(req, this.md(token ?? this.token), { deadline: Date.now() + deadlineMs }) as grpc.ClientReadableStream<T>;
       const out: T[] = [];
       call.on("data", (m: T) => out.push(m));
       call.on("error", reject);

@@ -62,8 +62,8 @@ async function publishApp(name: string, maxConcurrency: number, extra: Record<st
   await c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: name }));
 }
 
-async function invoke(app: string, body: Record<string, unknown>): Promise<Ran & { version: number }> {
-  const frames = await c.stream<InvokeResponse>("invoke", create(InvokeRequestSchema, { appName: app, http: { method: "POST", path: "/" }, body: Buffer.from(JSON.stringify(body)) }));
+async function invoke(app: string, body: Record<string, unknown>, deadlineMs?: number): Promise<Ran & { version: number }> {
+  const frames = await c.stream<InvokeResponse>("invoke", create(InvokeRequestSchema, { appName: app, http: { method: "POST", path: "/" }, body: Buffer.from(JSON.stringify(body)) }), undefined, deadlineMs);
   const head = frames[0]?.frame.case === "head" ? frames[0].frame.value : undefined;
   const out = Buffer.concat(frames.filter((f) => f.frame.case === "bodyChunk").map((f) => f.frame.value as Uint8Array));
   return { ...(JSON.parse(out.toString("utf8")) as Ran), version: head?.version ?? 0 };
@@ -105,6 +105,7 @@ beforeAll(async () => {
     publishApp("slow", 1, { limits: { timeoutSecs: 1 } }),
     publishApp("swap", 1),
     publishApp("pair", 1, { scaling: { maxReplicas: 2 } }),
+    publishApp("leave", 1),
   ]);
 });
 
@@ -148,6 +149,20 @@ describe.concurrent("max_concurrency is a hard limit per replica", () => {
     expect(gw.headers["retry-after"]).toBe("1");
     expect(gw.json.error).toBe(msg);
     expect((await holder).status).toBe(200);
+  });
+
+  it("a gRPC caller whose deadline passes while it waits leaves the queue: the next caller is served first", async () => {
+    const holder = invoke("leave", { id: 1, sleep: 1.0 });
+    await sleep(150);
+    // Waits behind the holder, then its 300 ms deadline passes; served anyway, it would hold the slot for 1 s.
+    const abandoned = invoke("leave", { id: 2, sleep: 1.0 }, 300).catch((e: unknown) => e);
+    await sleep(350);
+    const next = invoke("leave", { id: 3, sleep: 0 });
+    expect(grpcCode(await abandoned)).toBe(grpc.status.DEADLINE_EXCEEDED);
+    const [first, third] = await Promise.all([holder, next]);
+    expect(third.start - first.end).toBeLessThan(0.5);
+    // …and the abandoned call never reached the app, which served the next one alone.
+    expect(third.concurrent).toBe(1);
   });
 
   it("a waiting call makes the app scale out (up to max_replicas) and is served by the new replica", async () => {
