@@ -1,12 +1,12 @@
 // Bundles the CLI (src/cli/main.ts and what it loads) into one CommonJS file, dist/bundle/main.cjs,
-// so start-up reads one file instead of hundreds. CommonJS because bin/launch.js compiles it with
-// a V8 code cache (bin/compile-cache.js), which Node 20 offers for scripts, not for ES modules.
+// so start-up reads one file instead of hundreds. CommonJS because bin/launch.js compiles it with a
+// V8 code cache (bin/compile-cache.js), which Node 20 offers for scripts, not for ES modules.
 // import() of the external ES modules (conf, ora, dist/local) goes through `__ignite_import`, a
 // parameter bin/compile-cache.js passes in: V8 drops a script's dynamic-import handler when the
 // script comes from a code cache. Lazily imported parts (gRPC client, protobuf use cases, output)
-// stay lazy: esbuild wraps each module reached only through import() so it is evaluated on first use. The local control plane
-// (src/local, run by `dodil ignite dev`) stays the tsc output in dist/local: it reads files next to
-// its modules and is not on any start-up path.
+// stay lazy: esbuild wraps each module reached only through import() so it is evaluated on first
+// use. The local control plane (src/local, run by `dodil ignite dev`) stays the tsc output in
+// dist/local: it reads files next to its modules and is not on any start-up path.
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
