@@ -15,7 +15,7 @@ import { startControlPlane, type RunningControlPlane } from "../../src/local/con
 import { detectPipMirror } from "../../src/local/drivers/containers.js";
 import { baseImages } from "../../src/local/drivers/podman.js";
 import { runAsNonRootViolation } from "../../src/local/runtime.js";
-import { createApp, followBuild, invoke, NODE_SERVER, publish, saveContext } from "./container-helpers.js";
+import { createApp, expectBuildSucceeds, followBuild, invoke, NODE_SERVER, publish, saveContext } from "./container-helpers.js";
 import { cleanup, grpcCode, makeTarGz, SERVER_PY, TestClient, tempDir } from "./helpers.js";
 
 
@@ -81,7 +81,7 @@ describe("runtime rules under the host driver", () => {
     await createApp(c, "named");
     const df = 'FROM python:3.12-slim\nCOPY server.py .\nUSER app\nCMD ["python", "server.py"]\n';
     const saved = await saveContext(c, b, "named", await makeTarGz({ Dockerfile: df, "server.py": SERVER_PY }));
-    expect((await followBuild(c, saved.draft!.deployId)).status).toBe(BuildStatus.SUCCEEDED);
+    await expectBuildSucceeds(c, saved.draft!.deployId);
     const e = await publish(c, "named").catch((x: unknown) => x);
     expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(String((e as Error).message)).toMatch(/CreateContainerConfigError: USER app is not numeric, so the platform cannot verify that the user is non-root/);

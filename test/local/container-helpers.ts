@@ -91,6 +91,13 @@ export async function followBuild(c: TestClient, deployId: string): Promise<{ li
   return { lines, status: outcome?.status ?? BuildStatus.UNSPECIFIED, error: outcome?.error ?? "" };
 }
 
+/** Follows a build to its end and fails the test unless it succeeded, showing why and its last lines. */
+export async function expectBuildSucceeds(c: TestClient, deployId: string): Promise<{ lines: string[]; status: BuildStatus; error: string }> {
+  const build = await followBuild(c, deployId);
+  if (build.status !== BuildStatus.SUCCEEDED) throw new Error(`build ${deployId} ended ${BuildStatus[build.status]}: ${build.error}\n${build.lines.slice(-20).join("\n")}`);
+  return build;
+}
+
 export function publish(c: TestClient, app: string) {
   return c.unary<PublishDraftResponse>("publishDraft", create(PublishDraftRequestSchema, { appName: app }), undefined, 180_000);
 }

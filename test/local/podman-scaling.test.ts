@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BuildStatus, CodeKind, DeploymentState, ScalingConfigSchema } from "../../src/gen/dodil/ignite/v1/common_pb.js";
+import { CodeKind, DeploymentState, ScalingConfigSchema } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import {
   GetAppStateRequestSchema,
   ListAppReplicasRequestSchema,
@@ -22,7 +22,7 @@ import {
   type SaveDraftResponse,
 } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
 import type { RunningControlPlane } from "../../src/local/control-plane.js";
-import { busyboxAppFiles, createApp, followBuild, inCI, invoke, podmanMissing, publish, saveContext, startPodmanPlane, type PodmanPlane } from "./container-helpers.js";
+import { busyboxAppFiles, createApp, expectBuildSucceeds, inCI, invoke, podmanMissing, publish, saveContext, startPodmanPlane, type PodmanPlane } from "./container-helpers.js";
 import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
 
 const IDLE_MS = 1_500;
@@ -57,8 +57,7 @@ describe.skipIf(skip)(`podman driver: scaling and version changes${podmanMissing
   async function deploy(app: string, files: Record<string, string>, extra: Record<string, unknown> = {}) {
     await createApp(c, app, { healthPath: "/cgi-bin/app", ...extra });
     const saved = await saveContext(c, b, app, await makeTarGz(files));
-    const build = await followBuild(c, saved.draft!.deployId);
-    expect(build.status, build.lines.join("\n")).toBe(BuildStatus.SUCCEEDED);
+    await expectBuildSucceeds(c, saved.draft!.deployId);
     return publish(c, app);
   }
 
@@ -130,7 +129,7 @@ describe.skipIf(skip)(`podman driver: scaling and version changes${podmanMissing
   it("keeps serving calls while RollbackApp swaps versions", async () => {
     expect((await deploy("rb", appFiles({ greeting: "one" }))).version).toBe(1);
     const saved = await saveContext(c, b, "rb", await makeTarGz(appFiles({ greeting: "two" })));
-    expect((await followBuild(c, saved.draft!.deployId)).status).toBe(BuildStatus.SUCCEEDED);
+    await expectBuildSucceeds(c, saved.draft!.deployId);
     expect((await publish(c, "rb")).version).toBe(2);
     expect((await invoke(c, "rb", {}, "/cgi-bin/app")).json["built"]).toBe("two");
 
@@ -167,7 +166,7 @@ describe.skipIf(skip)(`podman driver: scaling and version changes${podmanMissing
     expect((await deploy("crashy", appFiles())).version).toBe(1);
     const files = { Dockerfile: 'FROM busybox\nUSER 1000\nCMD ["sh", "-c", "echo booting v2; echo fatal: missing DATABASE_URL >&2; exit 4"]\n' };
     const saved = await saveContext(c, b, "crashy", await makeTarGz(files));
-    expect((await followBuild(c, saved.draft!.deployId)).status).toBe(BuildStatus.SUCCEEDED);
+    await expectBuildSucceeds(c, saved.draft!.deployId);
     const err = await publish(c, "crashy").catch((e: unknown) => e);
     expect(grpcCode(err)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(String((err as Error).message)).toMatch(/exited before it was ready[\s\S]*--- last output ---[\s\S]*booting v2[\s\S]*fatal: missing DATABASE_URL/);
@@ -197,8 +196,7 @@ describe.skipIf(skip)(`podman driver: scaling and version changes${podmanMissing
         }),
       );
       expect(r.draft?.codeKind).toBe(CodeKind.GIT_IMAGE);
-      const build = await followBuild(c, r.draft!.deployId);
-      expect(build.status, build.lines.join("\n")).toBe(BuildStatus.SUCCEEDED);
+      const build = await expectBuildSucceeds(c, r.draft!.deployId);
       expect(build.lines.some((l) => /^STEP 1\/\d+: FROM busybox/.test(l))).toBe(true);
       expect((await publish(c, "gitapp")).version).toBe(1);
       const out = await invoke(c, "gitapp", {}, "/cgi-bin/app");

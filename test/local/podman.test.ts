@@ -19,6 +19,7 @@ import {
   busyboxAppFiles,
   containersOf,
   createApp,
+  expectBuildSucceeds,
   followBuild,
   imageCache,
   inCI,
@@ -100,7 +101,7 @@ describe.skipIf(skip)(`podman driver${podmanMissing ? ` (skipped: ${podmanMissin
       ["root:root", /CreateContainerConfigError: USER root:root is not numeric/],
     ] as const) {
       const saved = await saveContext(c, b, "users", await makeTarGz(busyboxAppFiles({ user })));
-      expect((await followBuild(c, saved.draft!.deployId)).status).toBe(BuildStatus.SUCCEEDED);
+      await expectBuildSucceeds(c, saved.draft!.deployId);
       const err = await publish(c, "users").catch((e: unknown) => e);
       expect(grpcCode(err)).toBe(grpc.status.FAILED_PRECONDITION);
       expect(String((err as Error).message)).toMatch(re);
@@ -114,7 +115,7 @@ describe.skipIf(skip)(`podman driver${podmanMissing ? ` (skipped: ${podmanMissin
     await createApp(c, "crash");
     const files = { Dockerfile: 'FROM busybox\nUSER 1000\nCMD ["sh", "-c", "echo booting; echo cannot bind to the port >&2; exit 3"]\n' };
     const saved = await saveContext(c, b, "crash", await makeTarGz(files));
-    expect((await followBuild(c, saved.draft!.deployId)).status).toBe(BuildStatus.SUCCEEDED);
+    await expectBuildSucceeds(c, saved.draft!.deployId);
     const err = await publish(c, "crash").catch((e: unknown) => e);
     expect(grpcCode(err)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(String((err as Error).message)).toMatch(/exited before it was ready[\s\S]*cannot bind to the port/);
