@@ -52,7 +52,7 @@ import type { BuildRecord, DraftRecord, Store, VersionRecord } from "./store.js"
 import { isValidName, KeyedMutex, organizationId, sha256Hex } from "./util.js";
 import { MAX_MESSAGE_BYTES } from "../wire/grpc-service.js";
 import { startDraftBuild } from "./draft-builds.js";
-import { requireSupportedRuntime, runtimeName } from "./managed-runtime/index.js";
+import { requireSupportedRuntime, unsupportedRuntime } from "./managed-runtime/index.js";
 import { SecretStore } from "./secrets.js";
 
 const execFileP = promisify(execFile);
@@ -513,8 +513,9 @@ export class Platform {
 
     return this.appLocks.run(key, async () => {
       await this.requireApp(org, app);
-      if (rec.source === "compile" && runtimeName(rec.runtime) !== "python") {
-        rec.error = `the ${runtimeName(rec.runtime)} managed runtime is not available on the local control plane (only python is)`;
+      const unsupported = rec.source === "compile" ? unsupportedRuntime(rec.runtime) : undefined;
+      if (unsupported) {
+        rec.error = unsupported;
       } else if (rec.source === "code" || rec.source === "git" || rec.source === "compile") {
         const b = await startDraftBuild(this.d.builds, this.d.store, this.secrets, org, app, rec);
         rec.deployId = b.id;

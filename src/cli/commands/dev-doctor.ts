@@ -3,7 +3,7 @@ import { defineCommand } from "../command-spec.js";
 /** `dodil ignite dev doctor`: what each driver of the local control plane found, and why one is unusable. */
 export const devDoctorCommand = defineCommand({
   name: "doctor",
-  summary: "Report which local control plane drivers work here (podman, docker, host) and why not",
+  summary: "Report which local control plane drivers and managed runtimes work here, and why not",
   examples: ["dodil ignite dev doctor", "dodil ignite dev doctor -o json"],
   async handler(_args, _options, ctx) {
     const { doctor } = await import("../../local/drivers/detect.js");
@@ -29,6 +29,12 @@ export const devDoctorCommand = defineCommand({
           })),
           { driver: "base images", usable: "", found: report.imageCache.dir, why: images || "none (run `dodil ignite dev setup`)" },
           { driver: "pip mirror", usable: "", found: report.pipMirror.indexUrl || "none", why: report.pipMirror.mounts.join(", ") },
+          ...report.runtimes.map((r) => ({
+            driver: `${r.runtime} runtime`,
+            usable: r.version ? "yes" : "no",
+            found: r.version || "-",
+            why: r.version ? `compiles ${r.runtime} apps with ${r.tool}` : `${r.tool} is not installed (fix: ${r.fix})`,
+          })),
         ],
       },
     };

@@ -30,6 +30,8 @@ export interface DoctorReport {
   auto: DriverName;
   imageCache: { dir: string; images: { ref: string; present: boolean }[] };
   pipMirror: { indexUrl: string; mounts: string[] };
+  /** The toolchains the compile path of each managed runtime uses on this machine (empty: missing). */
+  runtimes: { runtime: "python" | "go"; tool: string; version: string; fix: string }[];
 }
 
 const INSTALL = "apt-get install -y --no-install-recommends buildah podman runc fuse-overlayfs debootstrap busybox-static";
@@ -125,10 +127,15 @@ export async function doctor(o: { imageCacheDir?: string; env?: NodeJS.ProcessEn
     }
   }
   const pip = await detectPipMirror(o.env);
+  const [python, go] = await Promise.all([version("python3"), version("go", ["version"])]);
   return {
     drivers,
     auto: drivers.find((d) => d.usable)!.name,
     imageCache: { dir: cache, images },
     pipMirror: { indexUrl: pip.env["PIP_INDEX_URL"] ?? "", mounts: pip.mounts },
+    runtimes: [
+      { runtime: "python", tool: "python3", version: python ?? "", fix: python ? "" : "apt-get install -y python3" },
+      { runtime: "go", tool: "go", version: go ?? "", fix: go ? "" : "apt-get install -y --no-install-recommends golang-go" },
+    ],
   };
 }
