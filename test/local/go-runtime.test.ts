@@ -1,51 +1,13 @@
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkspace, withoutTraces, type Workspace } from "../helpers/workspace.js";
+import { goMissing, MAIN_GO } from "./go-app.js";
 
 // The Go managed runtime (reference §5.2, §6.2) on the local control plane, through the CLI:
 // `func main() { ignite.Start(handler) }` with `import "ignite"`, built offline by the machine's go.
-const goMissing = (() => {
-  try {
-    execFileSync("go", ["version"], { stdio: "ignore" });
-    return false;
-  } catch {
-    return true;
-  }
-})();
-const skip = goMissing && !process.env["CI"];
-if (skip) console.warn("[go runtime tests skipped] the Go toolchain (go) is not installed; CI installs golang-go");
-
-const MAIN_GO = `package main
-
-import (
-	"encoding/json"
-	"errors"
-	"fmt"
-
-	"ignite"
-)
-
-func handler(payload []byte, ctx *ignite.Context) ([]byte, error) {
-	var in struct {
-		Name string \`json:"name"\`
-		Fail bool   \`json:"fail"\`
-	}
-	if len(payload) > 0 {
-		if err := json.Unmarshal(payload, &in); err != nil {
-			return nil, err
-		}
-	}
-	fmt.Println("handling", in.Name)
-	if in.Fail {
-		return nil, errors.New("asked to fail")
-	}
-	return json.Marshal(map[string]string{"hello": in.Name, "execution_id": ctx.ExecutionID, "org": ctx.OrganizationID})
-}
-
-func main() { ignite.Start(handler) }
-`;
+const skip = !!goMissing && !process.env["CI"];
+if (skip) console.warn(`[go runtime tests skipped] ${goMissing}`);
 
 let workspace: Workspace;
 const cli: Workspace["cli"] = (argv, env, extra) => workspace.cli(argv, env, extra);

@@ -35,6 +35,7 @@ import {
 } from "./container-helpers.js";
 import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
 import { BASE_IMAGES, setupBaseImages } from "../../src/local/base-images.js";
+import { goMissing, MAIN_GO } from "./go-app.js";
 
 const skip = !!podmanMissing && !inCI;
 if (skip) console.warn(`[podman driver tests skipped] ${podmanMissing}`);
@@ -163,6 +164,15 @@ describe.skipIf(skip)(`podman driver${podmanMissing ? ` (skipped: ${podmanMissin
     },
     120_000,
   );
+
+  it.skipIf(!!goMissing && !inCI)(`builds and runs a Go managed-runtime app${goMissing ? ` (skipped: ${goMissing})` : ""}`, async () => {
+    const source = await makeTarGz({ "main.go": MAIN_GO, "go.mod": "module gopod\n\ngo 1.19\n" });
+    await createApp(c, "gopod", { code: { source: { case: "compile", value: { runtime: { kind: { case: "go", value: {} } }, sourceCode: source } } } });
+    expect((await publish(c, "gopod")).version).toBe(1);
+    const r = await invoke(c, "gopod", { name: "pod" });
+    expect(r.head.statusCode, r.text).toBe(200);
+    expect(r.json).toMatchObject({ hello: "pod", execution_id: r.head.executionId });
+  }, 180_000);
 
   it("runs a prebuilt image present locally and fails clearly when it is absent (--image-ref)", async () => {
     // a local image: the busybox app built by the first test is tagged under a user-chosen name
