@@ -17,7 +17,7 @@
 const { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } = require("node:fs");
 const { createRequire } = require("node:module");
 const { homedir } = require("node:os");
-const { dirname, join, resolve } = require("node:path");
+const { dirname, isAbsolute, join, resolve } = require("node:path");
 const { pathToFileURL } = require("node:url");
 const vm = require("node:vm");
 
@@ -68,8 +68,9 @@ function readCache(cacheFile) {
 }
 
 function cacheRoot() {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
-  return join(base, "dodil", "compile");
+  // The XDG spec ignores a relative XDG_CACHE_HOME; so does src/cli/local-context.ts.
+  const xdg = process.env.XDG_CACHE_HOME;
+  return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), ".cache"), "dodil", "compile");
 }
 
 /** `<root>/main-<hash of the bundle's path>-<size>-<mtime>-<node version>-<arch>.cache`. */

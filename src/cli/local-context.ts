@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { readEnv } from "../config/env.js";
 import { checkContextSize } from "../core/context-size.js";
 import type { DraftSource } from "../core/draft-source.js";
@@ -35,7 +35,9 @@ export async function openLocalContext(ctx: CommandContext, source: DraftSource,
   const deps = await loadDeps.packing();
   if (!deps.isLocalSource(source)) return none;
   const key = source.kind === "directory" ? { root: source.path, dockerfilePath: source.dockerfilePath, defaultExcludes: options.defaultExcludes } : undefined;
-  const cacheDir = join(readEnv(ctx.env, "XDG_CACHE_HOME") ?? join(ctx.home, ".cache"), "dodil", "ignite", "contexts");
+  // The XDG spec ignores a relative XDG_CACHE_HOME.
+  const xdg = readEnv(ctx.env, "XDG_CACHE_HOME");
+  const cacheDir = join(xdg && isAbsolute(xdg) ? xdg : join(ctx.home, ".cache"), "dodil", "ignite", "contexts");
   // A tree the walk cannot read falls through to packing, which reports the problem properly.
   const signature = key && !options.alwaysPack ? await deps.contextSignature(key).catch(() => undefined) : undefined;
   const cached = key && signature ? await deps.lookupContext(cacheDir, key, signature) : undefined;

@@ -84,4 +84,10 @@ describe("the V8 code cache of the CLI bundle", () => {
     const blocked = await dodilRun(["ignite", "config", "path"], { XDG_CACHE_HOME: blocker });
     expect(blocked).toEqual(disabled);
   });
+
+  it("ignores a relative XDG_CACHE_HOME, as the XDG spec says, and uses ~/.cache", async () => {
+    await dodilRun(["ignite", "config", "path"], { XDG_CACHE_HOME: "relative-cache" });
+    expect(cacheFiles()).toHaveLength(1);
+    expect(existsSync(join(home, "relative-cache"))).toBe(false);
+  });
 });
