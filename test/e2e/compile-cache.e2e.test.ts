@@ -17,7 +17,7 @@ beforeEach(() => {
 afterEach(() => removeDir(home));
 
 async function dodilRun(args: string[], env: Record<string, string> = {}) {
-  const result = await execFileAsync(process.execPath, [dodil, ...args], { env: { PATH: process.env.PATH ?? "", HOME: home, ...env } });
+  const result = await execFileAsync(process.execPath, [dodil, ...args], { cwd: home, env: { PATH: process.env.PATH ?? "", HOME: home, ...env } });
   return { stdout: result.stdout, stderr: result.stderr };
 }
 
