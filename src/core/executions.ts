@@ -4,6 +4,7 @@ import { ComputeService, type AppLogLine, type Execution } from "../gen/dodil/ig
 import { CliError, UsageError } from "../errors.js";
 import { appFields, type AppRef } from "./app-ref.js";
 import { getAppLogs, streamAppLogs } from "./app-logs.js";
+import { DEFAULT_HTTP, type HttpRequestShape } from "./invoke.js";
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
 
@@ -23,12 +24,8 @@ export function isFailure(status: ExecutionStatus): boolean {
 }
 
 /** InvokeAsync: queues the call and returns its execution id at once. */
-export async function invokeAsync(api: IgniteApi, ref: AppRef, body: Uint8Array): Promise<string> {
-  const response = await api.unary(ComputeService.method.invokeAsync, {
-    ...appFields(ref),
-    http: { method: "POST", path: "/", query: "", headers: { "content-type": "application/json" } },
-    body,
-  });
+export async function invokeAsync(api: IgniteApi, ref: AppRef, body: Uint8Array, http: HttpRequestShape = DEFAULT_HTTP): Promise<string> {
+  const response = await api.unary(ComputeService.method.invokeAsync, { ...appFields(ref), http, body });
   return response.executionId;
 }
 

@@ -9,27 +9,34 @@ export const invokeCommand = defineCommand({
   name: "invoke",
   summary: "Call an app and print its response",
   description:
-    "Send a payload to the app's POST / and print the response body as it arrives. A 5xx answer exits 1. With -o json, prints one object with status, headers, execution id, timing and the body. " +
+    "Send a payload to the app (POST / with content-type application/json unless --method, --path, --header or --content-type say otherwise) and print the response body as it arrives. " +
+    "A 5xx answer exits 1. With -o json, prints one object with status, headers, execution id, timing and the body. " +
     "With --async the call is queued (InvokeAsync) and only its execution id is printed; `execution get|watch|logs` follow it.",
   args: [{ name: "id", description: "org:app, org/app or app" }],
   options: [
     { flags: "-p, --payload <json>", description: "request body (must be valid JSON)" },
     { flags: "--payload-file <path>", description: "send this file's bytes as the body (- reads stdin)" },
+    { flags: "-X, --method <method>", description: "HTTP method (default POST)" },
+    { flags: "--path <path>", description: "request path, with an optional ?query (default /)" },
+    { flags: "-H, --header <header>", description: 'request header "Name: value" (repeatable)', repeatable: true },
+    { flags: "--content-type <type>", description: "the body's media type (default application/json)" },
     { flags: "--async", description: "queue the call (InvokeAsync) and print its execution id at once; follow it with `execution watch`" },
   ],
   examples: [
     `dodil ignite invoke acme-corp:greeter -p '{"name": "ada"}'`,
     "dodil ignite invoke greeter --payload-file request.json -o json | jq .status_code",
     `dodil ignite invoke greeter --async -p '{"name": "ada"}'`,
+    `dodil ignite invoke acme-corp:api -X GET --path '/items?limit=5' -H 'accept: application/json'`,
   ],
   async handler([id = ""], options, ctx) {
-    const { invokeApp, invokeAsync } = await loadDeps.compute();
+    const { httpRequestFromFlags, invokeApp, invokeAsync } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
+    const http = httpRequestFromFlags({ method: opt.string(options, "method"), path: opt.string(options, "path"), headers: opt.list(options, "header"), contentType: opt.string(options, "contentType") });
     const body = await payloadFrom(options, ctx);
     const api = await ctx.api();
     const { output } = ctx;
     if (opt.flag(options, "async")) {
-      const executionId = await invokeAsync(api, ref, body);
+      const executionId = await invokeAsync(api, ref, body, http);
       output.info(`queued; follow it with \`dodil ignite execution watch ${executionId}\``);
       // The bare id on stdout, so `id=$(dodil ignite invoke app --async)` works.
       return { data: { execution_id: executionId }, human: { kind: "text", text: executionId } };
@@ -38,7 +45,7 @@ export const invokeCommand = defineCommand({
     let trailer: InvokeTrailer | undefined;
     const chunks: Uint8Array[] = [];
     let lastByte = 0x0a;
-    for await (const event of invokeApp(api, ref, { body })) {
+    for await (const event of invokeApp(api, ref, { body, http })) {
       if (event.kind === "head") {
         head = event.head;
         output.trace(`execution ${head.executionId} on version ${head.version}${head.coldStart ? " (cold start)" : ""}: HTTP ${head.statusCode}`);
