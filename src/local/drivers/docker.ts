@@ -10,14 +10,12 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import * as tar from "tar";
-import { DockerfileError } from "../dockerfile.js";
 import { errorMessage } from "../errors.js";
 import { DEFAULT_NON_ROOT_USER } from "../runtime.js";
 import { DockerApiError, dockerJson, dockerRequest, jsonLines, type DockerEndpoint } from "./docker-api.js";
-import { baseImages, builtImageFromInspect, DEFAULT_CONTAINER_HOME, recordBuiltImage, type PodmanImageInspect } from "./podman.js";
+import { builtImageFromInspect, containerBuild, DEFAULT_CONTAINER_HOME, type PodmanImageInspect } from "./podman.js";
 import { BuildFailure, type BuildRequest, type BuiltImage, type Driver, type InstanceExit, type RunningInstance, type StartOptions } from "./types.js";
 import { hostNetworkInstance, InstanceOutput } from "./instance.js";
-import { contextDir, secretScrubber, unpackBuildContext } from "./unpack-context.js";
 
 const STOP_GRACE_SECS = 5;
 const LABEL = "org.dodil.ignite.control-plane";
@@ -59,60 +57,55 @@ export class DockerDriver implements Driver {
   }
 
   async build(req: BuildRequest, log: (line: string) => void, signal: AbortSignal): Promise<BuiltImage> {
-    const clean = secretScrubber(req.buildArgs);
-    const out = (line: string) => log(clean(line));
-    try {
-      const { root: ctxRoot, dockerfile: dfReal } = await unpackBuildContext(req, out);
-      for (const base of baseImages(await fsp.readFile(dfReal, "utf8"), req.buildArgs)) {
-        if (!(await this.inspectImage(base))) {
-          throw new BuildFailure(`image ${base} is not available offline: the local control plane cannot pull from a registry; load or tag a local image as ${base}`);
-        }
-      }
-      const entries = (await fsp.readdir(ctxRoot)).sort();
-      const stream = tar.c({ cwd: ctxRoot, portable: true }, entries);
-      const t0 = Date.now();
-      let res: IncomingMessage;
-      try {
-        res = await dockerRequest(this.ep, {
-          method: "POST",
-          path: "/build",
-          query: {
-            t: req.imageRef,
-            dockerfile: path.relative(ctxRoot, dfReal),
-            buildargs: JSON.stringify(req.buildArgs),
-            labels: JSON.stringify({ "org.dodil.ignite.build": req.buildId }),
-            pull: "0",
-            rm: "1",
-            networkmode: "host",
-          },
-          stream: stream as unknown as NodeJS.ReadableStream,
-          contentType: "application/x-tar",
-          signal,
-        });
-      } catch (e) {
-        throw new BuildFailure(clean(`the Docker Engine refused the build: ${errorMessage(e)}`));
-      }
-      let failure = "";
-      let partial = "";
-      await jsonLines(res, (o) => {
-        if (typeof o["error"] === "string") failure = o["error"];
-        const text = typeof o["stream"] === "string" ? o["stream"] : "";
-        const lines = (partial + text).split("\n");
-        partial = lines.pop() ?? "";
-        for (const l of lines) if (l.trim()) out(l.replace(/\s+$/, ""));
-      }).catch((e: unknown) => {
-        failure ||= errorMessage(e);
-      });
-      if (partial.trim()) out(partial);
-      if (signal.aborted) throw new BuildFailure("build cancelled");
-      if (failure) throw new BuildFailure(clean(failure.trim()));
-      return await recordBuiltImage(this.name, req, await this.inspectImage(req.imageRef), t0, out);
-    } catch (e) {
-      if (e instanceof DockerfileError) throw new BuildFailure(e.message);
-      throw e;
-    } finally {
-      await fsp.rm(contextDir(req), { recursive: true, force: true });
-    }
+    return containerBuild(
+      {
+        name: this.name,
+        imageExists: async (ref) => !!(await this.inspectImage(ref)),
+        inspectImage: (ref) => this.inspectImage(ref),
+        missingBaseImage: (base) => `image ${base} is not available offline: the local control plane cannot pull from a registry; load or tag a local image as ${base}`,
+        buildImage: async ({ root, dockerfile }, out, clean) => {
+          const entries = (await fsp.readdir(root)).sort();
+          const stream = tar.c({ cwd: root, portable: true }, entries);
+          let res: IncomingMessage;
+          try {
+            res = await dockerRequest(this.ep, {
+              method: "POST",
+              path: "/build",
+              query: {
+                t: req.imageRef,
+                dockerfile: path.relative(root, dockerfile),
+                buildargs: JSON.stringify(req.buildArgs),
+                labels: JSON.stringify({ "org.dodil.ignite.build": req.buildId }),
+                pull: "0",
+                rm: "1",
+                networkmode: "host",
+              },
+              stream: stream as unknown as NodeJS.ReadableStream,
+              contentType: "application/x-tar",
+              signal,
+            });
+          } catch (e) {
+            throw new BuildFailure(clean(`the Docker Engine refused the build: ${errorMessage(e)}`));
+          }
+          let failure = "";
+          let partial = "";
+          await jsonLines(res, (o) => {
+            if (typeof o["error"] === "string") failure = o["error"];
+            const text = typeof o["stream"] === "string" ? o["stream"] : "";
+            const lines = (partial + text).split("\n");
+            partial = lines.pop() ?? "";
+            for (const l of lines) if (l.trim()) out(l.replace(/\s+$/, ""));
+          }).catch((e: unknown) => {
+            failure ||= errorMessage(e);
+          });
+          if (partial.trim()) out(partial);
+          if (signal.aborted) throw new BuildFailure("build cancelled");
+          if (failure) throw new BuildFailure(clean(failure.trim()));
+        },
+      },
+      req,
+      log,
+    );
   }
 
   async localImage(ref: string): Promise<BuiltImage | undefined> {

@@ -64,17 +64,47 @@ export function builtImageFromInspect(ref: string, driver: string, i: PodmanImag
   return { ref, driver, dir: i.Id, config: imageConfigFromInspect(i), createdAtMs: (i.Created && Date.parse(i.Created)) || Date.now() };
 }
 
+/** What a container engine does for containerBuild: check and inspect images, and build one. */
+export interface ContainerEngine {
+  name: string;
+  imageExists(ref: string): Promise<boolean>;
+  inspectImage(ref: string): Promise<PodmanImageInspect | undefined>;
+  /** The error for a base image missing from local storage (how to get it differs per engine). */
+  missingBaseImage(ref: string): string;
+  /** Builds the unpacked context into `req.imageRef`, logging through `out`; throws a BuildFailure. */
+  buildImage(context: { root: string; dockerfile: string }, out: (line: string) => void, clean: (text: string) => string): Promise<void>;
+}
+
 /**
- * The end of a container build: the image the engine now holds, recorded next to the build
- * (image.json) and announced in the build log, with a warning when nothing could start it.
+ * A build on a container engine (the podman and docker drivers): build-arg values scrubbed from the
+ * log, the context unpacked, base images required locally (no registry is reachable), the engine's
+ * build, then the image recorded next to the build (image.json) and announced in its log, with a
+ * warning when nothing could start it. The unpacked context is always removed; a Dockerfile the
+ * parser refuses is a build failure.
  */
-export async function recordBuiltImage(driver: string, req: BuildRequest, inspect: PodmanImageInspect | undefined, startedMs: number, out: (line: string) => void): Promise<BuiltImage> {
-  if (!inspect) throw new BuildFailure(`the built image ${req.imageRef} cannot be found`);
-  const image = builtImageFromInspect(req.imageRef, driver, inspect);
-  if (!image.config.cmd && !image.config.entrypoint) out(`[Warning] the image has no CMD or ENTRYPOINT; it cannot be started`);
-  await writeJson(path.join(req.imageDir, "image.json"), image);
-  out(`Built image ${inspect.Id.replace(/^sha256:/, "").slice(0, 12)} in ${((Date.now() - startedMs) / 1000).toFixed(1)} s`);
-  return image;
+export async function containerBuild(engine: ContainerEngine, req: BuildRequest, log: (line: string) => void): Promise<BuiltImage> {
+  const clean = secretScrubber(req.buildArgs);
+  const out = (line: string) => log(clean(line));
+  try {
+    const context = await unpackBuildContext(req, out);
+    for (const base of baseImages(await fsp.readFile(context.dockerfile, "utf8"), req.buildArgs)) {
+      if (!(await engine.imageExists(base))) throw new BuildFailure(engine.missingBaseImage(base));
+    }
+    const startedMs = Date.now();
+    await engine.buildImage(context, out, clean);
+    const inspect = await engine.inspectImage(req.imageRef);
+    if (!inspect) throw new BuildFailure(`the built image ${req.imageRef} cannot be found`);
+    const image = builtImageFromInspect(req.imageRef, engine.name, inspect);
+    if (!image.config.cmd && !image.config.entrypoint) out(`[Warning] the image has no CMD or ENTRYPOINT; it cannot be started`);
+    await writeJson(path.join(req.imageDir, "image.json"), image);
+    out(`Built image ${inspect.Id.replace(/^sha256:/, "").slice(0, 12)} in ${((Date.now() - startedMs) / 1000).toFixed(1)} s`);
+    return image;
+  } catch (e) {
+    if (e instanceof DockerfileError) throw new BuildFailure(e.message);
+    throw e;
+  } finally {
+    await fsp.rm(contextDir(req), { recursive: true, force: true });
+  }
 }
 
 export function imageConfigFromInspect(i: PodmanImageInspect): ImageConfig {
@@ -149,52 +179,30 @@ export class PodmanDriver implements Driver {
   }
 
   async build(req: BuildRequest, log: (line: string) => void, signal: AbortSignal): Promise<BuiltImage> {
-    const clean = secretScrubber(req.buildArgs);
-    const out = (line: string) => log(clean(line));
-    try {
-      const { root: ctxRoot, dockerfile: dfReal } = await unpackBuildContext(req, out);
-      const text = await fsp.readFile(dfReal, "utf8");
-      // Base images must exist locally: say which one is missing instead of a registry error.
-      for (const base of baseImages(text, req.buildArgs)) {
-        if (!(await this.imageExists(base))) {
-          throw new BuildFailure(
-            `image ${base} is not available offline: the local control plane cannot pull from a registry. ` +
-              `Create local stand-ins with 'dodil ignite dev setup' (python:3.12-slim, busybox) or tag a local image as ${base}`,
-          );
-        }
-      }
-      const args = [
-        "bud",
-        "--isolation",
-        "chroot",
-        "--pull=never",
-        "--layers",
-        "--network",
-        "host",
-        "-f",
-        dfReal,
-        "-t",
-        req.imageRef,
-        "--label",
-        `org.dodil.ignite.build=${req.buildId}`,
-      ];
-      for (const [k, v] of Object.entries(req.buildArgs)) args.push("--build-arg", `${k}=${v}`);
-      for (const m of this.pip.mounts) args.push("-v", `${m}:${m}:ro`);
-      if (this.pip.mounts.length) out(`pip mirror of this machine mounted read-only into RUN steps: ${this.pip.mounts.join(", ")}`);
-      args.push(ctxRoot);
-      const t0 = Date.now();
-      const r = await run("buildah", args, { env: this.config.env, signal, timeoutMs: 30 * 60_000, onLine: (l) => l.trim() && out(l) });
-      if (signal.aborted) throw new BuildFailure("build cancelled");
-      if (r.code !== 0) {
-        throw new BuildFailure(clean(r.timedOut ? "buildah timed out after 30 minutes" : tail(r.stderr, 2) || `buildah exited with ${r.code ?? r.signal}`));
-      }
-      return await recordBuiltImage(this.name, req, await this.inspectImage(req.imageRef), t0, out);
-    } catch (e) {
-      if (e instanceof DockerfileError) throw new BuildFailure(e.message);
-      throw e;
-    } finally {
-      await fsp.rm(contextDir(req), { recursive: true, force: true });
-    }
+    return containerBuild(
+      {
+        name: this.name,
+        imageExists: (ref) => this.imageExists(ref),
+        inspectImage: (ref) => this.inspectImage(ref),
+        missingBaseImage: (base) =>
+          `image ${base} is not available offline: the local control plane cannot pull from a registry. ` +
+          `Create local stand-ins with 'dodil ignite dev setup' (python:3.12-slim, busybox) or tag a local image as ${base}`,
+        buildImage: async ({ root, dockerfile }, out, clean) => {
+          const args = ["bud", "--isolation", "chroot", "--pull=never", "--layers", "--network", "host", "-f", dockerfile, "-t", req.imageRef, "--label", `org.dodil.ignite.build=${req.buildId}`];
+          for (const [k, v] of Object.entries(req.buildArgs)) args.push("--build-arg", `${k}=${v}`);
+          for (const m of this.pip.mounts) args.push("-v", `${m}:${m}:ro`);
+          if (this.pip.mounts.length) out(`pip mirror of this machine mounted read-only into RUN steps: ${this.pip.mounts.join(", ")}`);
+          args.push(root);
+          const r = await run("buildah", args, { env: this.config.env, signal, timeoutMs: 30 * 60_000, onLine: (l) => l.trim() && out(l) });
+          if (signal.aborted) throw new BuildFailure("build cancelled");
+          if (r.code !== 0) {
+            throw new BuildFailure(clean(r.timedOut ? "buildah timed out after 30 minutes" : tail(r.stderr, 2) || `buildah exited with ${r.code ?? r.signal}`));
+          }
+        },
+      },
+      req,
+      log,
+    );
   }
 
   /** Describes an image already in local storage (for prebuilt images); undefined when absent. */
