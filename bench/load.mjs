@@ -6,18 +6,11 @@ import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBenchPlane } from "./lib/common.mjs";
+import { loadClientCode, startBenchPlane } from "./lib/common.mjs";
 
 const [invokes = 200, saves = 20, mb = 20] = process.argv.slice(2).map(Number);
 const repo = new URL("..", import.meta.url).pathname;
-const { GrpcIgniteApi } = await import(join(repo, "dist/api/grpc-ignite-api.js"));
-const core = {
-  ...(await import(join(repo, "dist/core/apps.js"))),
-  ...(await import(join(repo, "dist/core/drafts.js"))),
-  ...(await import(join(repo, "dist/core/draft-runs.js"))),
-  ...(await import(join(repo, "dist/core/invoke.js"))),
-  ...(await import(join(repo, "dist/core/prepare-archive.js"))),
-};
+const { GrpcIgniteApi, core } = await loadClientCode();
 const work = mkdtempSync(join(tmpdir(), "ignite-load-"));
 const token = "load-token-0123456789abcdef";
 const plane = await startBenchPlane({ work, org: "load", token });

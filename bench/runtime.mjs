@@ -14,7 +14,7 @@ import { appendFileSync, cpSync, mkdtempSync, rmSync } from "node:fs";
 import * as http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBenchPlane } from "./lib/common.mjs";
+import { loadClientCode, startBenchPlane } from "./lib/common.mjs";
 
 const args = process.argv.slice(2);
 const flag = (name, dflt) => {
@@ -28,14 +28,7 @@ const IDLE = "5s"; // short enough to measure cold starts, long enough to keep s
 
 const repo = new URL("..", import.meta.url).pathname;
 const dodil = join(repo, "bin/dodil.js");
-const { GrpcIgniteApi } = await import(join(repo, "dist/api/grpc-ignite-api.js"));
-const core = {
-  ...(await import(join(repo, "dist/core/apps.js"))),
-  ...(await import(join(repo, "dist/core/drafts.js"))),
-  ...(await import(join(repo, "dist/core/draft-runs.js"))),
-  ...(await import(join(repo, "dist/core/invoke.js"))),
-  ...(await import(join(repo, "dist/core/prepare-archive.js"))),
-};
+const { GrpcIgniteApi, core } = await loadClientCode();
 
 const work = mkdtempSync(join(tmpdir(), "ignite-runtime-bench-"));
 const org = "bench";

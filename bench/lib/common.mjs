@@ -207,3 +207,11 @@ export function interleavedMedians(cases, runs, env) {
   }
   return samples.map((values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]);
 }
+
+/** The CLI's own gRPC client and use cases, from the tsc output in dist/ (npm run build). */
+export async function loadClientCode() {
+  const from = (module) => import(path.join(REPO, "dist", module));
+  const { GrpcIgniteApi } = await from("api/grpc-ignite-api.js");
+  const parts = await Promise.all(["apps", "drafts", "draft-runs", "invoke", "prepare-archive"].map((name) => from(`core/${name}.js`)));
+  return { GrpcIgniteApi, core: Object.assign({}, ...parts) };
+}
