@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { IgniteApi } from "../api/ignite-api.js";
@@ -13,6 +12,7 @@ import {
   type TranscribeResponse,
 } from "../gen/dodil/ignite/v1/model_pb.js";
 import { CliError, UsageError } from "../errors.js";
+import { readFileOrStdin } from "./payload.js";
 
 export interface ModelFilter {
   family?: string | undefined;
@@ -125,12 +125,7 @@ export async function embedTexts(texts: string[], inputFile: string | undefined,
 async function textsFromArgsOrFile(texts: string[], given: string, file: string | undefined, flag: string, readStdin: () => Promise<Buffer>): Promise<string[]> {
   if (file === undefined) return texts;
   if (texts.length > 0) throw new UsageError(`give ${given} or ${flag}, not both`);
-  let content: string;
-  try {
-    content = file === "-" ? (await readStdin()).toString("utf8") : await readFile(file, "utf8");
-  } catch (error) {
-    throw new UsageError(`${flag} ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
+  const content = (await readFileOrStdin(file, flag, readStdin)).toString("utf8");
   return content.split("\n").filter((l) => l.trim() !== "");
 }
 
@@ -169,12 +164,7 @@ export const MAX_AUDIO_BYTES = 25 * 1024 * 1024;
 
 /** The audio file's bytes (`-` reads stdin), within MAX_AUDIO_BYTES. */
 export async function readAudio(file: string, readStdin: () => Promise<Buffer>): Promise<Uint8Array> {
-  let audio: Uint8Array;
-  try {
-    audio = file === "-" ? await readStdin() : await readFile(file);
-  } catch (error) {
-    throw new UsageError(`audio file ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
+  const audio = await readFileOrStdin(file, "audio file", readStdin);
   if (audio.length === 0) throw new UsageError(`audio file ${file} is empty`);
   if (audio.length > MAX_AUDIO_BYTES) {
     throw new CliError("RESOURCE_EXHAUSTED", `audio file ${file} is ${audio.length} bytes; transcription takes at most ${MAX_AUDIO_BYTES} (25 MiB)`, { hint: "split the recording, or compress it (e.g. to 16 kHz mono)" });

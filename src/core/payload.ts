@@ -24,13 +24,15 @@ export async function readPayload(input: PayloadInput): Promise<Uint8Array> {
     }
     return Buffer.from(input.payload, "utf8");
   }
-  if (input.payloadFile !== undefined) {
-    if (input.payloadFile === "-") return input.readStdin();
-    try {
-      return await readFile(input.payloadFile);
-    } catch (error) {
-      throw new UsageError(`--payload-file ${input.payloadFile} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-  }
+  if (input.payloadFile !== undefined) return readFileOrStdin(input.payloadFile, "--payload-file", input.readStdin);
   return new Uint8Array();
+}
+
+/** The bytes of `file`, or of stdin when it is `-`; unreadable is a usage error naming `what` (a flag). */
+export async function readFileOrStdin(file: string, what: string, readStdin: () => Promise<Buffer>): Promise<Buffer> {
+  try {
+    return file === "-" ? await readStdin() : await readFile(file);
+  } catch (error) {
+    throw new UsageError(`${what} ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
 }
