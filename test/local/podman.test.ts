@@ -5,7 +5,7 @@
  * read-only root filesystem, writable $HOME, $PORT), a crashing app, the seed's Dockerfile
  * unmodified, and no container left after the control plane stops.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { SaveDraftRequestSchema } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
@@ -83,6 +83,27 @@ describe.skipIf(skip)(`podman driver${podmanMissing ? ` (skipped: ${podmanMissin
     expect(Number(r.json["port"])).toBeGreaterThan(0);
     console.log(`[podman] busybox app: build ${buildMs} ms, publish (start + ready) ${startMs} ms`);
   }, 120_000);
+
+  it("no podman process mounts over the storage's overlay home (concurrent processes would unmount it under each other's layer mounts)", async () => {
+    // Seen in CI before storage.conf said skip_mount_home: a build's layer mount failed with "invalid
+    // argument" because another podman process, exiting, lazily unmounted the home it had bind-mounted.
+    const home = path.join(dataDir, "containers", "graph", "overlay");
+    const env = { ...process.env, CONTAINERS_CONF: `${dataDir}/containers/containers.conf`, CONTAINERS_STORAGE_CONF: `${dataDir}/containers/storage.conf` };
+    const mountPoints = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "");
+    const child = spawn("podman", ["run", "--rm", "--network", "host", BASE_IMAGES.busybox.refs[0]!, "sleep", "3"], { env, stdio: "ignore" });
+    const exited = new Promise((r) => child.once("exit", r));
+    try {
+      // wait until the container's root filesystem is mounted: podman is then fully set up and still running
+      const end = Date.now() + 20_000;
+      while (!mountPoints().some((m) => m.startsWith(`${home}/`) && m.endsWith("/merged")) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      const seen = mountPoints();
+      expect(seen.some((m) => m.startsWith(`${home}/`) && m.endsWith("/merged")), "the container's root filesystem was never mounted").toBe(true);
+      expect(seen).not.toContain(home);
+      expect(seen).not.toContain(path.join(imageCache, "storage", "graph", "overlay"));
+    } finally {
+      await exited; // on its own: --rm then unmounts and removes the container
+    }
+  }, 60_000);
 
   it("fails the build with a clear message when the base image is not available offline", async () => {
     await createApp(c, "nobase");

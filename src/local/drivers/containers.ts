@@ -3,7 +3,8 @@
  * control plane's data dir, handed to the tools through CONTAINERS_CONF / CONTAINERS_STORAGE_CONF,
  * so nothing in /etc is read for policy or changed. The settings are the ones that work on a VM
  * without CAP_SYS_RESOURCE and with hybrid cgroups: runc (crun cannot run there), cgroupfs, explicit
- * ulimits below the host's hard limits, native overlay storage, file-based events.
+ * ulimits below the host's hard limits, native overlay storage without the private bind mount of its
+ * home (see prepareContainersConfig), file-based events.
  *
  * A shared, read-only image store (the image cache that `dodil ignite dev setup` fills with offline
  * stand-ins for base images) is listed as an additional image store, so every data dir sees the
@@ -88,6 +89,14 @@ export async function prepareContainersConfig(dir: string, o: { additionalImageS
     "",
     "[storage.options]",
     `additionalimagestores = [${stores.map(tomlString).join(", ")}]`,
+    "",
+    "[storage.options.overlay]",
+    // Without this every buildah/podman process bind-mounts the overlay home onto itself at start and
+    // lazily unmounts it when it exits, even while another process is mounting a layer below it: that
+    // mount then fails with "creating overlay mount ... invalid argument" (the kernel logs "failed to
+    // clone lowerpath"). The control plane runs many of these processes at once against one storage,
+    // and every data dir reads the shared image cache, so none of them may touch the home's mount.
+    'skip_mount_home = "true"',
     "",
   ].join("\n");
   await fsp.writeFile(path.join(dir, "containers.conf"), containersConf, { mode: 0o600 });
