@@ -14,6 +14,7 @@ import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { atomicWrite } from "../util.js";
 import { run } from "./exec.js";
 
 export interface ContainersConfig {
@@ -99,8 +100,9 @@ export async function prepareContainersConfig(dir: string, o: { additionalImageS
     'skip_mount_home = "true"',
     "",
   ].join("\n");
-  await fsp.writeFile(path.join(dir, "containers.conf"), containersConf, { mode: 0o600 });
-  await fsp.writeFile(path.join(dir, "storage.conf"), storageConf, { mode: 0o600 });
+  // Atomic: the shared image cache's config is rewritten while other processes read it.
+  await atomicWrite(path.join(dir, "containers.conf"), containersConf);
+  await atomicWrite(path.join(dir, "storage.conf"), storageConf);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     CONTAINERS_CONF: path.join(dir, "containers.conf"),
