@@ -8,6 +8,7 @@ const OPTION_VALUES: Record<string, string[]> = {
   "--output": ["table", "wide", "json", "yaml"],
   "--tier": ["small", "medium", "large", "xlarge"],
   "--runtime": ["python", "rust", "go", "deno"],
+  "--rust-target": ["native", "wasm"],
   "--driver": ["auto", "host", "podman", "docker"],
 };
 

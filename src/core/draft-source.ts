@@ -19,13 +19,23 @@ export interface SourceFlags {
   registrySecretRef?: string | undefined;
   buildArg?: string[] | undefined;
   runtime?: string | undefined;
+  rustTarget?: string | undefined;
+  toolchain?: string | undefined;
+}
+
+export const RUST_TARGETS = ["native", "wasm"] as const;
+
+/** --rust-target and --toolchain, which go with --runtime rust. */
+export interface RustOptions {
+  target: (typeof RUST_TARGETS)[number];
+  toolchain: string;
 }
 
 /** A validated source: exactly one of a local path, a git repository or a prebuilt image. */
 export type DraftSource =
-  | { kind: "directory"; path: string; dockerfilePath: string | undefined; buildArgs: Record<string, string>; runtime: RuntimeName | undefined }
-  | { kind: "archive"; path: string; dockerfilePath: string | undefined; buildArgs: Record<string, string>; runtime: RuntimeName | undefined }
-  | { kind: "file"; path: string; runtime: RuntimeName | undefined }
+  | { kind: "directory"; path: string; dockerfilePath: string | undefined; buildArgs: Record<string, string>; runtime: RuntimeName | undefined; rust?: RustOptions }
+  | { kind: "archive"; path: string; dockerfilePath: string | undefined; buildArgs: Record<string, string>; runtime: RuntimeName | undefined; rust?: RustOptions }
+  | { kind: "file"; path: string; runtime: RuntimeName | undefined; rust?: RustOptions }
   | { kind: "git"; url: string; ref: string; contextDir: string; dockerfilePath: string | undefined; secretRef: string; buildArgs: Record<string, string> }
   | { kind: "image"; imageRef: string; registrySecretRef: string };
 
@@ -44,6 +54,8 @@ export async function resolveDraftSource(flags: SourceFlags, cwd: string): Promi
   const buildArgs = parseKeyValues(flags.buildArg ?? [], "--build-arg");
   const hasBuildArgs = (flags.buildArg ?? []).length > 0;
   const runtime = parseRuntime(flags.runtime);
+  const rust = parseRustOptions(flags, runtime);
+  const withRust = rust ? { rust } : {};
 
   if (flags.imageRef !== undefined) {
     if (flags.dockerfilePath !== undefined) throw new UsageError("--dockerfile-path cannot be used with --image-ref: a prebuilt image has no build step");
@@ -88,18 +100,32 @@ export async function resolveDraftSource(flags: SourceFlags, cwd: string): Promi
       const found = await stat(dockerfile).catch(() => undefined);
       if (!found?.isFile()) throw new UsageError(`--dockerfile-path ${dockerfilePath} not found in ${flags.code}: the path is relative to the context root`);
     }
-    return { kind: "directory", path, dockerfilePath, buildArgs, runtime };
+    return { kind: "directory", path, dockerfilePath, buildArgs, runtime, ...withRust };
   }
   if (!info.isFile()) throw new UsageError(`--code ${flags.code} is neither a file nor a directory`);
   if (ARCHIVE.test(path)) {
     const dockerfilePath = flags.dockerfilePath === undefined ? undefined : checkDockerfilePath(flags.dockerfilePath);
-    return { kind: "archive", path, dockerfilePath, buildArgs, runtime };
+    if (dockerfilePath !== undefined && runtime) throw new UsageError("--runtime and --dockerfile-path cannot be used together: a Dockerfile selects the image build, --runtime the managed runtime");
+    return { kind: "archive", path, dockerfilePath, buildArgs, runtime, ...withRust };
   }
   if (flags.dockerfilePath !== undefined) {
     throw new UsageError("--dockerfile-path requires a context: --code names a single file; point it at a directory or archive that contains the Dockerfile");
   }
   if (hasBuildArgs) throw new UsageError("--build-arg needs an image build: use --code <dir> with --dockerfile-path");
-  return { kind: "file", path, runtime };
+  return { kind: "file", path, runtime, ...withRust };
+}
+
+function parseRustOptions(flags: SourceFlags, runtime: RuntimeName | undefined): RustOptions | undefined {
+  if (flags.rustTarget === undefined && flags.toolchain === undefined) return undefined;
+  const flag = flags.rustTarget !== undefined ? "--rust-target" : "--toolchain";
+  if (runtime !== "rust") throw new UsageError(`${flag} goes with --runtime rust${runtime ? `, not --runtime ${runtime}` : ""}`);
+  const target = flags.rustTarget ?? "native";
+  if (!(RUST_TARGETS as readonly string[]).includes(target)) throw new UsageError(`invalid value "${target}" for --rust-target: use native or wasm`);
+  const toolchain = (flags.toolchain ?? "").trim();
+  if (flags.toolchain !== undefined && !/^(\d+\.\d+(\.\d+)?|stable|beta|nightly)$/.test(toolchain)) {
+    throw new UsageError(`invalid value "${flags.toolchain}" for --toolchain: a Rust version such as 1.82 (or stable)`);
+  }
+  return { target: target as RustOptions["target"], toolchain };
 }
 
 function parseRuntime(text: string | undefined): RuntimeName | undefined {

@@ -3,11 +3,11 @@ import { basename } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { IgniteApi } from "../api/ignite-api.js";
 import { BuildService } from "../gen/dodil/ignite/v1/build_pb.js";
-import type { CodeSourceSchema, RuntimeSchema } from "../gen/dodil/ignite/v1/common_pb.js";
+import { RustCompilationTarget, type CodeSourceSchema, type RuntimeSchema } from "../gen/dodil/ignite/v1/common_pb.js";
 import { ComputeService, type DraftInfo } from "../gen/dodil/ignite/v1/compute_pb.js";
 import { ApiError, CliError } from "../errors.js";
 import { appFields, formatAppRef, type AppRef } from "./app-ref.js";
-import type { DraftSource, RuntimeName } from "./draft-source.js";
+import type { DraftSource, RuntimeName, RustOptions } from "./draft-source.js";
 import { uploadBuildContext, type ArchiveToUpload } from "./upload.js";
 
 /** Largest archive sent inline when the server has no UploadBuildContext (the documented path). */
@@ -104,7 +104,7 @@ export async function saveDraft(api: IgniteApi, ref: AppRef, options: SaveDraftO
   const runtime = source.runtime ?? (source.kind === "file" ? runtimeForFile(source.path) : undefined);
   const code: MessageInitShape<typeof CodeSourceSchema> =
     runtime !== undefined
-      ? { source: { case: "compile", value: { runtime: runtimeMessage(runtime), contextId: sent.contextId, sourceCode: sent.inline } } }
+      ? { source: { case: "compile", value: { runtime: runtimeMessage(runtime, source.rust), contextId: sent.contextId, sourceCode: sent.inline } } }
       : {
           source: {
             case: "image",
@@ -201,6 +201,11 @@ function runtimeForFile(path: string): RuntimeName {
   return found[1];
 }
 
-function runtimeMessage(runtime: RuntimeName): MessageInitShape<typeof RuntimeSchema> {
+/** The Runtime message; Rust's target is native unless --rust-target says wasm. */
+function runtimeMessage(runtime: RuntimeName, rust: RustOptions | undefined): MessageInitShape<typeof RuntimeSchema> {
+  if (runtime === "rust") {
+    const target = rust?.target === "wasm" ? RustCompilationTarget.WASM : RustCompilationTarget.NATIVE;
+    return { kind: { case: "rust", value: { target, toolchainVersion: rust?.toolchain ?? "" } } };
+  }
   return { kind: { case: runtime, value: {} } };
 }

@@ -12,7 +12,7 @@ import { SaveDraftRequestSchema } from "../../src/gen/dodil/ignite/v1/compute_pb
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
+import { BuildStatus, RustCompilationTarget } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
 import { doctor } from "../../src/local/drivers/detect.js";
 import {
@@ -36,6 +36,7 @@ import {
 import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
 import { BASE_IMAGES, setupBaseImages } from "../../src/local/base-images.js";
 import { goMissing, MAIN_GO } from "./go-app.js";
+import { CARGO_TOML, LIB_RS, rustMissing } from "./rust-app.js";
 
 const skip = !!podmanMissing && !inCI;
 if (skip) console.warn(`[podman driver tests skipped] ${podmanMissing}`);
@@ -194,6 +195,15 @@ describe.skipIf(skip)(`podman driver${podmanMissing ? ` (skipped: ${podmanMissin
     expect(r.head.statusCode, r.text).toBe(200);
     expect(r.json).toMatchObject({ hello: "pod", execution_id: r.head.executionId });
   }, 180_000);
+
+  it.skipIf(!!rustMissing && !inCI)(`builds and runs a Rust managed-runtime app (a static binary on busybox)${rustMissing ? ` (skipped: ${rustMissing})` : ""}`, async () => {
+    const source = await makeTarGz({ "Cargo.toml": CARGO_TOML, "src/lib.rs": LIB_RS });
+    await createApp(c, "rustpod", { code: { source: { case: "compile", value: { runtime: { kind: { case: "rust", value: { target: RustCompilationTarget.NATIVE } } }, sourceCode: source } } } });
+    expect((await publish(c, "rustpod")).version).toBe(1);
+    const r = await invoke(c, "rustpod", { name: "pod" }, "/?who=me");
+    expect(r.head.statusCode, r.text).toBe(200);
+    expect(r.json).toMatchObject({ hello: "pod", execution_id: r.head.executionId, who: "me" });
+  }, 300_000);
 
   it("runs a prebuilt image present locally and fails clearly when it is absent (--image-ref)", async () => {
     // a local image: the busybox app built by the first test is tagged under a user-chosen name

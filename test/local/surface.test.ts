@@ -45,7 +45,7 @@ import {
   type TestResponse,
   type WatchExecutionResponse,
 } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
-import { BuildStatus, DeploymentMode, ExecutionStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
+import { BuildStatus, DeploymentMode, ExecutionStatus, RustCompilationTarget } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
 import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
 
@@ -74,12 +74,19 @@ def handler(payload, ctx):
 
 const handlerPy = (tag: string) => HANDLER_PY.replace("__TAG__", tag);
 
-function compileSource(bytes: Uint8Array, runtime: "python" | "rust" = "python") {
+type CompileRuntime = "python" | "rust-wasm" | "deno";
+
+function compileSource(bytes: Uint8Array, runtime: CompileRuntime = "python") {
   return {
     source: {
       case: "compile" as const,
       value: {
-        runtime: runtime === "python" ? { kind: { case: "python" as const, value: {} } } : { kind: { case: "rust" as const, value: { target: 1 } } },
+        runtime:
+          runtime === "python"
+            ? { kind: { case: "python" as const, value: {} } }
+            : runtime === "deno"
+              ? { kind: { case: "deno" as const, value: {} } }
+              : { kind: { case: "rust" as const, value: { target: RustCompilationTarget.WASM } } },
         sourceCode: bytes,
       },
     },
@@ -90,7 +97,7 @@ async function createApp(name: string, extra: Record<string, unknown> = {}) {
   await c.unary("createApp", create(CreateAppRequestSchema, { name, ...extra }));
 }
 
-async function saveCompile(app: string, bytes: Uint8Array, runtime: "python" | "rust" = "python") {
+async function saveCompile(app: string, bytes: Uint8Array, runtime: CompileRuntime = "python") {
   return c.unary<SaveDraftResponse>("saveDraft", create(SaveDraftRequestSchema, { appName: app, code: compileSource(bytes, runtime) }));
 }
 
@@ -190,19 +197,23 @@ describe("python managed runtime (compile path)", () => {
     expect(last.error).toContain("src/handler.py exists");
   });
 
-  it("answers UNIMPLEMENTED naming the runtime for rust", async () => {
-    await createApp("rusty");
-    const d = await saveCompile("rusty", await makeTarGz({ "Cargo.toml": "[package]\n", "src/lib.rs": "" }), "rust");
-    expect(d.draft?.error).toContain("rust managed runtime is not available");
+  it.each([
+    ["deno", "deno", { "main.ts": "" }, "the deno managed runtime is not available on the local control plane"],
+    ["rust's wasm target", "rust-wasm", { "Cargo.toml": "[package]\n", "src/lib.rs": "" }, "the rust managed runtime's wasm target is not available on the local control plane"],
+  ] as const)("answers UNIMPLEMENTED naming what is missing for %s", async (_name, runtime, files, why) => {
+    const app = `unsupported-${runtime}`;
+    await createApp(app);
+    const d = await saveCompile(app, await makeTarGz(files), runtime);
+    expect(d.draft?.error).toContain(why);
     const reqs = {
-      publishDraft: create(PublishDraftRequestSchema, { appName: "rusty" }),
-      compileDraft: create(CompileDraftRequestSchema, { appName: "rusty" }),
-      testDraft: create(TestDraftRequestSchema, { appName: "rusty" }),
+      publishDraft: create(PublishDraftRequestSchema, { appName: app }),
+      compileDraft: create(CompileDraftRequestSchema, { appName: app }),
+      testDraft: create(TestDraftRequestSchema, { appName: app }),
     };
     for (const [m, req] of Object.entries(reqs)) {
       const e = await c.unary(m, req).catch((x) => x);
       expect(grpcCode(e)).toBe(grpc.status.UNIMPLEMENTED);
-      expect(e.details).toContain("the rust managed runtime is not available on the local control plane");
+      expect(e.details).toContain(why);
     }
   });
 });

@@ -7,6 +7,7 @@ import { extractArchive, inspectArchive } from "../../src/wire/archive.js";
 import { HostDriver } from "../../src/local/drivers/host.js";
 import { ulid } from "../../src/local/util.js";
 import { cleanup, tempDir } from "./helpers.js";
+import { withSdkDependencies } from "../../src/local/managed-runtime/rust.js";
 
 describe("dockerfile parser", () => {
   it("handles continuations, comments, JSON/shell forms and flags", () => {
@@ -194,5 +195,35 @@ describe("control plane options", () => {
     } finally {
       cleanup(dataDir);
     }
+  });
+});
+
+describe("rust managed runtime: the app's Cargo.toml", () => {
+  const sdk = 'ignite = { path = ".ignite/sdk/ignite" }';
+  it("points ignite at the bundled SDK, whichever way the app listed it, and adds only the crates it does not list", () => {
+    const manifest = [
+      "[package]",
+      'name = "hello-rs"',
+      "",
+      "[dependencies]",
+      'ignite = "0.3"',
+      'serde = { version = "1.0", features = ["derive", "rc"] }',
+      "",
+      "[dependencies.ignite]",
+      'version = "9"',
+      "",
+      "[dev-dependencies]",
+      'ignite = "0.3"',
+    ].join("\n");
+    const out = withSdkDependencies(manifest, new Set(["serde"])).split("\n");
+    expect(out.slice(3, 8)).toEqual(["[dependencies]", sdk, 'serde_json = "1"', expect.stringMatching(/^tokio = \{ version = "1", features = \[/), 'serde = { version = "1.0", features = ["derive", "rc"] }']);
+    expect(out.filter((l) => /^ignite\s*=/.test(l))).toEqual([sdk, 'ignite = "0.3"']); // the dev-dependency stays
+    expect(out).not.toContain("[dependencies.ignite]");
+    expect(out).not.toContain('version = "9"');
+  });
+
+  it("adds a [dependencies] table when there is none", () => {
+    const out = withSdkDependencies('[package]\nname = "x"\n', new Set());
+    expect(out).toMatch(/\n\[dependencies\]\nignite = \{ path = "\.ignite\/sdk\/ignite" \}\nserde = \{ version = "1", features = \["derive"\] \}\nserde_json = "1"\ntokio = /);
   });
 });

@@ -30,6 +30,12 @@ describe("draft save source flags", () => {
     ["--git-ref without --git-url", { code: "app", gitRef: "main" }, /--git-ref needs --git-url/],
     ["--registry-secret-ref without --image-ref", { code: "app", registrySecretRef: "pull" }, /--registry-secret-ref needs --image-ref/],
     ["unknown runtime", { code: "app", runtime: "cobol" }, /invalid value "cobol" for --runtime/],
+    ["--rust-target without --runtime", { code: "app", rustTarget: "native" }, /^--rust-target goes with --runtime rust$/],
+    ["--rust-target with another runtime", { code: "handler.py", runtime: "python", rustTarget: "native" }, /--rust-target goes with --runtime rust, not --runtime python/],
+    ["--toolchain with an image", { imageRef: "ghcr.io/a/b:1", toolchain: "1.82" }, /--toolchain goes with --runtime rust/],
+    ["unknown --rust-target", { code: "app", runtime: "rust", rustTarget: "riscv" }, /invalid value "riscv" for --rust-target: use native or wasm/],
+    ["malformed --toolchain", { code: "app", runtime: "rust", toolchain: "latest!" }, /invalid value "latest!" for --toolchain/],
+    ["--runtime with --dockerfile-path on an archive", { code: "code.tar.gz", runtime: "python", dockerfilePath: "Dockerfile" }, /--runtime and --dockerfile-path cannot be used together/],
   ])("%s", async (_name, flags, message) => {
     const error = await resolveDraftSource(flags, cwd).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
@@ -46,5 +52,11 @@ describe("draft save source flags", () => {
     expect((await resolveDraftSource({ code: "handler.py", runtime: "python" }, cwd)).kind).toBe("file");
     expect(await resolveDraftSource({ gitUrl: "file:///repo", gitRef: "v1", dockerfilePath: "Dockerfile" }, cwd)).toMatchObject({ kind: "git", ref: "v1" });
     expect(await resolveDraftSource({ imageRef: "ghcr.io/acme/app:1.2.3", registrySecretRef: "pull" }, cwd)).toMatchObject({ kind: "image", registrySecretRef: "pull" });
+  });
+
+  it("carries --rust-target and --toolchain with --runtime rust (native when not given)", async () => {
+    expect(await resolveDraftSource({ code: "app", runtime: "rust", rustTarget: "wasm", toolchain: "1.82" }, cwd)).toMatchObject({ runtime: "rust", rust: { target: "wasm", toolchain: "1.82" } });
+    expect(await resolveDraftSource({ code: "app", runtime: "rust", toolchain: "stable" }, cwd)).toMatchObject({ rust: { target: "native", toolchain: "stable" } });
+    expect((await resolveDraftSource({ code: "app", runtime: "rust" }, cwd)).kind).toBe("directory");
   });
 });

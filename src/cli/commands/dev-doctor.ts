@@ -33,7 +33,7 @@ export const devDoctorCommand = defineCommand({
             driver: `${r.runtime} runtime`,
             usable: r.version ? "yes" : "no",
             found: r.version || "-",
-            why: r.version ? `compiles ${r.runtime} apps with ${r.tool}` : `${r.tool} is not installed (fix: ${r.fix})`,
+            why: r.version ? `compiles ${r.runtime} apps with ${r.tool}` : `not installed: ${r.tool} (fix: ${r.fix})`,
           })),
         ],
       },

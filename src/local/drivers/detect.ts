@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { BASE_IMAGES } from "../base-images.js";
 import { errorMessage } from "../errors.js";
+import { cargoRegistryDir } from "../managed-runtime/rust.js";
 import { cacheStoreGraphRoot, defaultImageCacheDir, detectPipMirror, prepareContainersConfig } from "./containers.js";
 import { dockerEndpoint, dockerPing } from "./docker-api.js";
 import { run, tail, which } from "./exec.js";
@@ -31,7 +32,7 @@ export interface DoctorReport {
   imageCache: { dir: string; images: { ref: string; present: boolean }[] };
   pipMirror: { indexUrl: string; mounts: string[] };
   /** The toolchains the compile path of each managed runtime uses on this machine (empty: missing). */
-  runtimes: { runtime: "python" | "go"; tool: string; version: string; fix: string }[];
+  runtimes: { runtime: "python" | "go" | "rust"; tool: string; version: string; fix: string }[];
 }
 
 const INSTALL = "apt-get install -y --no-install-recommends buildah podman runc fuse-overlayfs debootstrap busybox-static";
@@ -127,7 +128,8 @@ export async function doctor(o: { imageCacheDir?: string; env?: NodeJS.ProcessEn
     }
   }
   const pip = await detectPipMirror(o.env);
-  const [python, go] = await Promise.all([version("python3"), version("go", ["version"])]);
+  const [python, go, cargo] = await Promise.all([version("python3"), version("go", ["version"]), version("cargo")]);
+  const crates = await fsp.stat(cargoRegistryDir(o.env)).then((st) => st.isDirectory(), () => false);
   return {
     drivers,
     auto: drivers.find((d) => d.usable)!.name,
@@ -136,6 +138,12 @@ export async function doctor(o: { imageCacheDir?: string; env?: NodeJS.ProcessEn
     runtimes: [
       { runtime: "python", tool: "python3", version: python ?? "", fix: python ? "" : "apt-get install -y python3" },
       { runtime: "go", tool: "go", version: go ?? "", fix: go ? "" : "apt-get install -y --no-install-recommends golang-go" },
+      {
+        runtime: "rust",
+        tool: cargo && !crates ? `the crates in ${cargoRegistryDir(o.env)}` : "cargo",
+        version: cargo && crates ? cargo : "",
+        fix: cargo && crates ? "" : `apt-get install -y --no-install-recommends ${cargo ? "" : "cargo "}librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-tokio-dev`,
+      },
     ],
   };
 }

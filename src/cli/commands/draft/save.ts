@@ -27,6 +27,8 @@ export const sourceOptions: OptionSpec[] = [
   { flags: "--image-ref <image>", description: "run a prebuilt image instead (pin a tag or digest)" },
   { flags: "--registry-secret-ref <name>", description: "registry secret slot for pulling a private --image-ref" },
   { flags: "--runtime <runtime>", description: "managed runtime for the compile path: python, rust, go or deno" },
+  { flags: "--rust-target <target>", description: "with --runtime rust: native (default) or wasm" },
+  { flags: "--toolchain <version>", description: "with --runtime rust: the Rust toolchain version, e.g. 1.82" },
 ];
 
 export function sourceFlagsFrom(options: OptionValues): SourceFlags {
@@ -41,6 +43,8 @@ export function sourceFlagsFrom(options: OptionValues): SourceFlags {
     imageRef: opt.string(options, "imageRef"),
     registrySecretRef: opt.string(options, "registrySecretRef"),
     runtime: opt.string(options, "runtime"),
+    rustTarget: opt.string(options, "rustTarget"),
+    toolchain: opt.string(options, "toolchain"),
   };
 }
 
@@ -67,6 +71,7 @@ export const draftSaveCommand = defineCommand({
     "dodil ignite draft save acme-corp:greeter --code ./app --dockerfile-path Dockerfile",
     "dodil ignite draft save acme-corp:greeter --code ./app --dockerfile-path Dockerfile --build-arg APP_ENV=prod",
     "dodil ignite draft save acme-corp:greeter --code ./app --dockerfile-path Dockerfile --dry-run --explain",
+    "dodil ignite draft save hello-rs --code ./hello-rs --runtime rust --rust-target native",
     "dodil ignite draft save acme-corp:greeter --git-url https://github.com/acme-corp/greeter-service --git-ref main",
     "dodil ignite draft save acme-corp:greeter --image-ref ghcr.io/acme-corp/greeter:1.0.0",
   ],

@@ -1,0 +1,109 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorkspace, withoutTraces, type Workspace } from "../helpers/workspace.js";
+import { doctor } from "../../src/local/drivers/detect.js";
+import { CARGO_TOML, LIB_RS, rustMissing } from "./rust-app.js";
+
+// The Rust managed runtime (reference §5.2, §6.2, §6.3; target native) on the local control plane,
+// through the CLI: Cargo.toml + src/lib.rs with an #[ignite::main] handler, built offline by the
+// machine's cargo against the bundled `ignite` crate and the packaged crates.
+const skip = !!rustMissing && !process.env["CI"];
+if (skip) console.warn(`[rust runtime tests skipped] ${rustMissing}`);
+
+let workspace: Workspace;
+const cli: Workspace["cli"] = (argv, env, extra) => workspace.cli(argv, env, extra);
+
+describe.skipIf(skip)("the rust managed runtime", () => {
+  beforeAll(async () => {
+    workspace = await startWorkspace("rust-runtime");
+    const dir = (name: string, files: Record<string, string>) => {
+      for (const [file, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(workspace.work, name, file)), { recursive: true });
+        writeFileSync(join(workspace.work, name, file), text);
+      }
+    };
+    dir("hello-rs", { "Cargo.toml": CARGO_TOML, "src/lib.rs": LIB_RS });
+    dir("sync-rs", {
+      "lib.rs": '#[ignite::main]\nfn handler(req: ignite::Request, _ctx: ignite::Context) -> Result<String, String> {\n    Ok(format!("{} bytes", req.raw().len()))\n}\n',
+    });
+    dir("broken-rs", { "Cargo.toml": CARGO_TOML, "src/lib.rs": "#[ignite::main]\nfn handler(req: ignite::Request, ctx: ignite::Context) -> Result<i32, ignite::Error> {\n    Ok(nothere)\n}\n" });
+    dir("unmarked-rs", { "Cargo.toml": CARGO_TOML, "src/lib.rs": "pub fn handler() {}\n" });
+    dir("remote-rs", { "Cargo.toml": `${CARGO_TOML}reqwest = "0.11"\n`, "src/lib.rs": LIB_RS });
+  }, 120_000);
+
+  afterAll(async () => {
+    await workspace?.close();
+  });
+
+  it("builds the crate with the bundled SDK (adding serde, serde_json, tokio) and serves its async handler with the call's context", async () => {
+    const deploy = await cli(["app", "deploy", "acme-corp:hello-rs", "--code", "./hello-rs", "--runtime", "rust", "--rust-target", "native", "-o", "json"]);
+    expect(deploy.exitCode, deploy.stderr).toBe(0);
+    expect(JSON.parse(deploy.stdout)).toMatchObject({ created: true, version: 1 });
+    const logs = (await cli(["draft", "compile-logs", "acme-corp:hello-rs"])).stdout;
+    expect(logs).toMatch(/Compiling acme-corp\/hello-rs for the rust managed runtime \(target native\)/);
+    expect(logs).toMatch(/adding serde: the app does not list it/);
+    expect(logs).toMatch(/adding tokio/);
+    expect(logs).toMatch(/cargo: +Compiling hello-rs v0\.1\.0/);
+    expect(logs).toMatch(/Building a static linux binary \(cargo build --release/);
+
+    const invoke = await cli(["invoke", "acme-corp:hello-rs", "-p", '{"name": "ferris"}', "--path", "/greet?who=a%20crab", "-H", "X-Greeting: hi", "-o", "json"]);
+    expect(invoke.exitCode, invoke.stderr).toBe(0);
+    const result = JSON.parse(invoke.stdout);
+    expect(result.status_code).toBe(200);
+    expect(result.body).toMatchObject({ hello: "ferris", function_id: "acme-corp/hello-rs", method: "POST", path: "/greet", who: "a crab", header: "hi" });
+    expect(result.body.execution_id).toBe(result.execution_id);
+    expect((await cli(["app", "logs", "acme-corp:hello-rs"])).stdout).toMatch(/handling ferris/);
+    const test = await cli(["version", "test", "acme-corp:hello-rs", "1", "-p", '{"name": "tested"}']);
+    expect(test.exitCode, test.stderr).toBe(0);
+    expect(test.stdout).toMatch(/^STATUS\s+200$/m);
+    expect(test.stdout).toMatch(/"hello":"tested"/);
+  }, 300_000);
+
+  it("an Err, a panic and a body that does not parse are HTTP 500 with the error as JSON, and the server keeps serving", async () => {
+    const failed = await cli(["invoke", "acme-corp:hello-rs", "-p", '{"name": "x", "fail": true}', "-o", "json"]);
+    expect(failed.exitCode).toBe(1);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ status_code: 500, body: { error: "asked to fail" } });
+    const panicked = await cli(["invoke", "acme-corp:hello-rs", "-p", '{"name": "x", "panic": true}', "-o", "json"]);
+    expect(JSON.parse(panicked.stdout)).toMatchObject({ status_code: 500, body: { error: "panic: asked to panic" } });
+    const unparsed = await cli(["invoke", "acme-corp:hello-rs", "-p", '{"nom": 1}', "-o", "json"]);
+    expect(JSON.parse(unparsed.stdout).body.error).toMatch(/the request body is not the expected JSON: missing field `name`/);
+    expect((await cli(["invoke", "acme-corp:hello-rs", "-p", '{"name": "again"}'])).stdout).toMatch(/"hello":"again"/);
+  }, 60_000);
+
+  it("a single lib.rs without Cargo.toml is built too, and a sync handler's value is its JSON", async () => {
+    const deploy = await cli(["app", "deploy", "acme-corp:sync-rs", "--code", "./sync-rs/lib.rs", "--runtime", "rust"]);
+    expect(deploy.exitCode, deploy.stderr).toBe(0);
+    const invoke = await cli(["invoke", "acme-corp:sync-rs", "-p", "12345", "-o", "json"]);
+    expect(JSON.parse(invoke.stdout)).toMatchObject({ status_code: 200, body: "5 bytes" });
+  }, 300_000);
+
+  it.each([
+    ["a compile error", "broken-rs", /cannot find value `nothere`/],
+    ["a crate that is not available offline", "remote-rs", /cargo build failed: error: no matching package named `reqwest` found/],
+    ["a crate without #\\[ignite::main\\]", "unmarked-rs", /no #\[ignite::main\] handler in the crate's sources/],
+  ])("%s fails the build with a reason", async (_name, dir, message) => {
+    expect((await cli(["app", "create", `acme-corp:${dir}`])).exitCode).toBe(0);
+    const save = await cli(["draft", "save", `acme-corp:${dir}`, "--code", `./${dir}`, "--runtime", "rust"]);
+    expect(save.exitCode, save.stderr).toBe(0);
+    const logs = await cli(["draft", "compile-logs", `acme-corp:${dir}`, "--follow"]);
+    expect(logs.exitCode).not.toBe(0);
+    expect(withoutTraces(logs.stderr).join("\n")).toMatch(message);
+  }, 300_000);
+
+  it("the wasm target is refused with what to use instead", async () => {
+    expect((await cli(["app", "create", "acme-corp:wasm-rs"])).exitCode).toBe(0);
+    const save = await cli(["draft", "save", "acme-corp:wasm-rs", "--code", "./hello-rs", "--runtime", "rust", "--rust-target", "wasm"]);
+    const publish = save.exitCode === 0 ? await cli(["draft", "publish", "acme-corp:wasm-rs"]) : save;
+    expect(publish.exitCode).not.toBe(0);
+    expect(publish.stderr).toMatch(/wasm target is not available on the local control plane \(its native target is: --rust-target native\)/);
+  }, 60_000);
+
+  it("dev doctor reports the toolchain, and names the packages when the crates are missing", async () => {
+    const found = (await doctor()).runtimes.find((r) => r.runtime === "rust")!;
+    expect(found).toMatchObject({ tool: "cargo", version: expect.stringMatching(/^cargo \d+\.\d+/), fix: "" });
+    const noCrates = (await doctor({ env: { ...process.env, IGNITE_CARGO_REGISTRY: "/nonexistent/crates" } })).runtimes.find((r) => r.runtime === "rust")!;
+    expect(noCrates).toMatchObject({ tool: "the crates in /nonexistent/crates", version: "" });
+    expect(noCrates.fix).toMatch(/^apt-get install -y --no-install-recommends librust-serde-dev .*librust-tokio-dev$/);
+  }, 60_000);
+});
