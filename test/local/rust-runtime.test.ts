@@ -71,9 +71,17 @@ describe.skipIf(skip)("the rust managed runtime", () => {
     expect((await cli(["invoke", "acme-corp:hello-rs", "-p", '{"name": "again"}'])).stdout).toMatch(/"hello":"again"/);
   }, 60_000);
 
-  it("a single lib.rs without Cargo.toml is built too, and a sync handler's value is its JSON", async () => {
-    const deploy = await cli(["app", "deploy", "acme-corp:sync-rs", "--code", "./sync-rs/lib.rs", "--runtime", "rust"]);
-    expect(deploy.exitCode, deploy.stderr).toBe(0);
+  it("the documented flow: save a single lib.rs (no Cargo.toml), compile --follow, test, publish; a sync handler's value is its JSON", async () => {
+    expect((await cli(["app", "create", "acme-corp:sync-rs"])).exitCode).toBe(0);
+    const save = await cli(["draft", "save", "acme-corp:sync-rs", "--code", "./sync-rs/lib.rs", "--runtime", "rust", "--rust-target", "native"]);
+    expect(save.exitCode, save.stderr).toBe(0);
+    const compile = await cli(["draft", "compile", "acme-corp:sync-rs", "--follow"]);
+    expect(compile.exitCode, compile.stderr).toBe(0);
+    expect(compile.stdout).toMatch(/no Cargo.toml: creating one for src\/lib.rs/);
+    const test = await cli(["draft", "test", "acme-corp:sync-rs", "--payload", "12345", "-o", "json"]);
+    expect(test.exitCode, test.stderr).toBe(0);
+    expect(JSON.parse(test.stdout)).toMatchObject({ status_code: 200 });
+    expect((await cli(["draft", "publish", "acme-corp:sync-rs"])).exitCode).toBe(0);
     const invoke = await cli(["invoke", "acme-corp:sync-rs", "-p", "12345", "-o", "json"]);
     expect(JSON.parse(invoke.stdout)).toMatchObject({ status_code: 200, body: "5 bytes" });
   }, 300_000);
