@@ -1,20 +1,14 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach } from "vitest";
+import { removeTempDirs, tempDir as newTempDir } from "../helpers/temp-dirs.js";
 
-const created: string[] = [];
-
-/** A fresh temp directory, removed after the test. */
-export async function tempDir(prefix = "bc-test-"): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
-  created.push(dir);
-  return dir;
+/** A fresh temp directory (ignite-bc-test-*), removed after the test. */
+export async function tempDir(): Promise<string> {
+  return newTempDir("bc-test");
 }
 
-afterEach(async () => {
-  while (created.length > 0) await rm(created.pop()!, { recursive: true, force: true });
-});
+afterEach(removeTempDirs);
 
 /** Writes files (creating parent dirs). A value ending with "/" as key makes an empty dir. */
 export async function writeTree(root: string, tree: Record<string, string | Buffer>): Promise<void> {

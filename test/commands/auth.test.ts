@@ -1,19 +1,19 @@
 // `dodil login` / `dodil logout` and the direct-token `dodil ignite login`, in-process against a
 // local control plane serving TLS with a generated CA. The secret scan (test/helpers/secret-scan.ts)
 // fails this file if any run printed the service-account secret or a static token.
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
 import { runCli } from "../helpers/run-cli.js";
 import { SA_SECRET, TLS_TEST_TOKEN } from "../helpers/secrets.js";
+import { tempDir } from "../helpers/temp-dirs.js";
 
 let plane: RunningControlPlane;
 let home: string;
 
 beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), "ignite-auth-cmd-"));
+  home = tempDir("auth-cmd");
   plane = await startControlPlane({
     listen: "127.0.0.1:0",
     gatewayListen: "127.0.0.1:0",
@@ -67,7 +67,7 @@ describe("dodil login / logout (service account)", () => {
   });
 
   it("login replaces an ignite.token that would otherwise win over it", async () => {
-    const h = mkdtempSync(join(tmpdir(), "ignite-auth-cmd-home-"));
+    const h = tempDir("auth-cmd-home");
     expect((await runCli(["ignite", "config", "set", "token", TLS_TEST_TOKEN], { home: h })).exitCode).toBe(0);
     const login = await runCli(["login", "ci-deployer", SA_SECRET, "--token-url", plane.tokenUrl, "--ca-cert", plane.caCertFile!], { home: h });
     expect(login.exitCode, login.stderr).toBe(0);
@@ -75,13 +75,13 @@ describe("dodil login / logout (service account)", () => {
   });
 
   it("an http token URL on a non-loopback host is refused before anything is sent", async () => {
-    const result = await runCli(["login", "ci-deployer", SA_SECRET, "--token-url", "http://id.example.com/token"], { home: mkdtempSync(join(tmpdir(), "ignite-auth-cmd-home-")) });
+    const result = await runCli(["login", "ci-deployer", SA_SECRET, "--token-url", "http://id.example.com/token"], { home: tempDir("auth-cmd-home") });
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/plain http: use https:\/\//);
   });
 
   it("an unreachable token endpoint is exit 9 naming it", async () => {
-    const result = await runCli(["login", "ci-deployer", SA_SECRET, "--token-url", "https://127.0.0.1:1/oauth/token"], { home: mkdtempSync(join(tmpdir(), "ignite-auth-cmd-home-")) });
+    const result = await runCli(["login", "ci-deployer", SA_SECRET, "--token-url", "https://127.0.0.1:1/oauth/token"], { home: tempDir("auth-cmd-home") });
     expect(result.exitCode).toBe(9);
     expect(result.stderr).toContain("cannot reach the token endpoint https://127.0.0.1:1/oauth/token: connection refused");
   });
@@ -89,7 +89,7 @@ describe("dodil login / logout (service account)", () => {
 
 describe("the standalone ignite binary: login <id> <secret> and logout", () => {
   it("logs in with a service account as `dodil login` does, and logs out", async () => {
-    const h = mkdtempSync(join(tmpdir(), "ignite-auth-cmd-home-"));
+    const h = tempDir("auth-cmd-home");
     const login = await runCli(["login", "ci-deployer", "-", "--token-url", plane.tokenUrl, "--ca-cert", plane.caCertFile!, "--api-endpoint", plane.grpcEndpoint, "-o", "json"], {
       home: h,
       stdin: SA_SECRET,
@@ -109,7 +109,7 @@ describe("the standalone ignite binary: login <id> <secret> and logout", () => {
     ["a service account and --token", ["login", "ci-deployer", "x", "--token", "t0123456789"], /service account \(<id> <secret>\) or with --token, not both/],
     ["an id without its secret", ["login", "ci-deployer"], /login ci-deployer needs the service account's secret too/],
   ])("refuses %s (exit 2)", async (_name, argv, message) => {
-    const result = await runCli(argv, { home: mkdtempSync(join(tmpdir(), "ignite-auth-cmd-home-")), binary: "ignite" });
+    const result = await runCli(argv, { home: tempDir("auth-cmd-home"), binary: "ignite" });
     expect(result.exitCode).toBe(2);
     expect(result.stderr.split("\n")[0]).toMatch(message);
   });
@@ -117,10 +117,10 @@ describe("the standalone ignite binary: login <id> <secret> and logout", () => {
 
 describe("dodil ignite login (direct token) over TLS", () => {
   it("checks the token over TLS with --ca-cert, then saves it", async () => {
-    const h = mkdtempSync(join(tmpdir(), "ignite-auth-cmd-home-"));
+    const h = tempDir("auth-cmd-home");
     const ok = await runCli(["ignite", "login", "--token", TLS_TEST_TOKEN, "--api-endpoint", plane.grpcEndpoint, "--org", "acme-corp", "--ca-cert", plane.caCertFile!], { home: h });
     expect(ok.exitCode, ok.stderr).toBe(0);
-    const bad = await runCli(["ignite", "login", "--token", "not-a-known-token-000", "--api-endpoint", plane.grpcEndpoint, "--ca-cert", plane.caCertFile!], { home: mkdtempSync(join(tmpdir(), "ignite-auth-cmd-home-")) });
+    const bad = await runCli(["ignite", "login", "--token", "not-a-known-token-000", "--api-endpoint", plane.grpcEndpoint, "--ca-cert", plane.caCertFile!], { home: tempDir("auth-cmd-home") });
     expect(bad.exitCode).toBe(3);
   });
 });

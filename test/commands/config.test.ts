@@ -1,14 +1,14 @@
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/run-cli.js";
 import { CONFIG_TEST_TOKEN } from "../helpers/secrets.js";
+import { tempDir } from "../helpers/temp-dirs.js";
 
 const TOKEN = CONFIG_TEST_TOKEN;
 
 function freshHome(): string {
-  return mkdtempSync(join(tmpdir(), "ignite-home-"));
+  return tempDir("home");
 }
 
 describe("config set|get|unset|view|path", () => {

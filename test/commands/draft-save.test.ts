@@ -6,6 +6,7 @@ import { checkContextSize } from "../../src/core/context-size.js";
 import { CliError } from "../../src/errors.js";
 import { removeDir, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { runCli } from "../helpers/run-cli.js";
+import { tempDir } from "../helpers/temp-dirs.js";
 
 let cp: TestControlPlane;
 let work: string;
@@ -100,7 +101,7 @@ describe("draft save: the build context", () => {
     const past = new Date(Date.now() - 60_000);
     for (const name of ["Dockerfile", "server.py", ".dockerignore", "secret.env", "data/big.bin", "data", "node_modules/left-pad/index.js", ""]) utimesSync(join(tree, name), past, past);
     await cli(["app", "create", "acme-corp:settled"]);
-    const home = mkdtempSync(join(tmpdir(), "ignite-cache-home-"));
+    const home = tempDir("cache-home");
     const save = () => runCli(["ignite", "draft", "save", "acme-corp:settled", "--code", "settled", "--dockerfile-path", "Dockerfile", "-o", "json"], { env: cp.env, cwd: work, home });
     const first = JSON.parse((await save()).stdout);
     const second = await save();

@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkspace, withoutTraces, type Workspace } from "../helpers/workspace.js";
 import { runCli } from "../helpers/run-cli.js";
 import { ACME_TOKEN, OTHER_TOKEN, type TestControlPlane } from "../helpers/control-plane.js";
+import { tempDir } from "../helpers/temp-dirs.js";
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 let workspace: Workspace;
@@ -150,7 +150,7 @@ describe("the seed recipe, in process against a local control plane", () => {
 
 describe("login", () => {
   it("checks the token before saving anything", async () => {
-    const home = mkdtempSync(join(tmpdir(), "ignite-login-"));
+    const home = tempDir("login");
     const bad = await runCli(["ignite", "login", "--token", "wrong-token-123456", "--api-endpoint", cp.plane.grpcEndpoint, "--org", "acme-corp", "--debug"], { home });
     expect(bad.exitCode).toBe(3);
     const file = join(home, ".config", "unified-cli", "config.yaml");

@@ -2,8 +2,7 @@
 // short-lived JWTs, `dodil login`/`logout`, renewal on expiry, org from the token, TLS verification
 // failures (wrong CA, wrong host name, expired certificate), --debug as the only way to plaintext.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +13,7 @@ import { startControlPlane, type RunningControlPlane } from "../../src/local/con
 import { generateCertificate } from "../../src/local/tls.js";
 import { capturedOutputs } from "../helpers/run-cli.js";
 import { SA_SECRET, TLS_TEST_TOKEN } from "../helpers/secrets.js";
+import { tempDir } from "../helpers/temp-dirs.js";
 
 const repo = join(import.meta.dirname, "..", "..");
 const dodil = join(repo, "bin", "dodil.js");
@@ -70,7 +70,7 @@ async function login(config: string, extra: string[] = []): Promise<Result> {
 }
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), "ignite-auth-e2e-"));
+  work = tempDir("auth-e2e");
   plane = spawn(
     process.execPath,
     [
@@ -104,8 +104,12 @@ beforeAll(async () => {
   ready = JSON.parse(line);
 });
 
-afterAll(() => {
-  if (plane?.exitCode === null) plane.kill("SIGKILL");
+afterAll(async () => {
+  if (!plane || plane.exitCode !== null || plane.signalCode !== null) return;
+  // Gone before its data dir is removed (test/helpers/remove-temp-dirs.ts).
+  const exited = new Promise((resolve) => plane.once("exit", resolve));
+  plane.kill("SIGKILL");
+  await exited;
 });
 
 describe("e2e: TLS and service-account login against `dodil ignite dev --tls`", () => {
@@ -285,7 +289,7 @@ describe("e2e: certificates the client must refuse (given --tls-cert/--tls-key)"
   let caFile: string;
 
   async function planeWith(cert: { cert: string; key: string }, name: string): Promise<RunningControlPlane> {
-    const dir = mkdtempSync(join(tmpdir(), `ignite-tls-${name}-`));
+    const dir = tempDir(`tls-${name}`);
     writeFileSync(join(dir, "cert.pem"), cert.cert);
     writeFileSync(join(dir, "key.pem"), cert.key);
     const started = await startControlPlane({

@@ -1,10 +1,10 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "../helpers/temp-dirs.js";
 
 /**
  * The local control plane killed with SIGKILL at random moments of draft save, draft publish and
@@ -60,7 +60,7 @@ interface Version {
 }
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), "ignite-kill-"));
+  work = tempDir("kill");
   cpSync(join(repo, "examples", "greeter"), join(work, "app"), { recursive: true });
   await startPlane();
   expect((await cli(["app", "create", "acme-corp:greeter"])).code).toBe(0);

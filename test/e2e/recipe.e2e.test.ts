@@ -1,10 +1,10 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "../helpers/temp-dirs.js";
 
 const repo = join(import.meta.dirname, "..", "..");
 const dodil = join(repo, "bin", "dodil.js");
@@ -42,7 +42,7 @@ function processesUnder(dir: string): number[] {
 }
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), "ignite-e2e-"));
+  work = tempDir("e2e");
   cpSync(join(repo, "examples", "greeter"), join(work, "app"), { recursive: true });
   env = { PATH: process.env.PATH, HOME: work, DODIL_CONFIG_DIR: join(work, "config") };
   plane = spawn(process.execPath, [dodil, "ignite", "dev", "--listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--data-dir", join(work, "data"), "--driver", "host", "--token", `acme-corp=${TOKEN}`, "-o", "json"], {
@@ -56,8 +56,12 @@ beforeAll(async () => {
   ready = JSON.parse(line);
 });
 
-afterAll(() => {
-  if (plane.exitCode === null) plane.kill("SIGKILL");
+afterAll(async () => {
+  if (!plane || plane.exitCode !== null || plane.signalCode !== null) return;
+  // Gone before its data dir is removed (test/helpers/remove-temp-dirs.ts).
+  const exited = new Promise((resolve) => plane.once("exit", resolve));
+  plane.kill("SIGKILL");
+  await exited;
 });
 
 describe("e2e: both binaries against a spawned `dodil ignite dev`", () => {

@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
 
 import { ACME_TOKEN, OTHER_TOKEN } from "./secrets.js";
+import { removeDir, tempDir } from "./temp-dirs.js";
 
-export { ACME_TOKEN, OTHER_TOKEN };
+export { ACME_TOKEN, OTHER_TOKEN, removeDir };
 
 export interface TestControlPlane {
   plane: RunningControlPlane;
@@ -16,7 +14,7 @@ export interface TestControlPlane {
 }
 
 /** A real local control plane on free loopback ports with a temporary data dir. */
-export async function startTestControlPlane(dataDir = mkdtempSync(join(tmpdir(), "ignite-plane-"))): Promise<TestControlPlane> {
+export async function startTestControlPlane(dataDir = tempDir("plane")): Promise<TestControlPlane> {
   const plane = await startControlPlane({
     listen: "127.0.0.1:0",
     gatewayListen: "127.0.0.1:0",
@@ -32,8 +30,4 @@ export async function startTestControlPlane(dataDir = mkdtempSync(join(tmpdir(),
       await plane.stop();
     },
   };
-}
-
-export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { run, type BinaryName } from "../../src/cli/run.js";
 import type { IoStreams } from "../../src/output/io-streams.js";
+import { removeDir } from "./temp-dirs.js";
 
 export interface CliResult {
   exitCode: number;
@@ -25,7 +26,10 @@ export interface RunCliOptions {
 /** Every CLI output the suite produced, for the secret scan. */
 export const capturedOutputs: string[] = [];
 
-/** Runs the CLI in-process with fake streams and a private HOME; returns what a user would see. */
+/**
+ * Runs the CLI in-process with fake streams and a private HOME; returns what a user would see.
+ * Without `home` the run gets a fresh one, removed when it returns; a given `home` is the caller's.
+ */
 export async function runCli(argv: string[], options: RunCliOptions = {}): Promise<CliResult> {
   const stdout = collect();
   const stderr = collect();
@@ -40,11 +44,16 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
     stderrColor: false,
     columns: 100,
   };
-  const home = options.home ?? mkdtempSync(join(tmpdir(), "ignite-home-"));
-  const exitCode = await run(argv, { io, env: options.env ?? {}, cwd: options.cwd ?? process.cwd(), home, waitForShutdown: () => new Promise(() => {}) }, options.binary ?? "dodil");
-  const result = { exitCode, stdout: stdout.text(), stderr: stderr.text() };
-  capturedOutputs.push(result.stdout, result.stderr);
-  return result;
+  const ownHome = options.home === undefined ? mkdtempSync(join(tmpdir(), "ignite-home-")) : undefined;
+  const home = options.home ?? ownHome!;
+  try {
+    const exitCode = await run(argv, { io, env: options.env ?? {}, cwd: options.cwd ?? process.cwd(), home, waitForShutdown: () => new Promise(() => {}) }, options.binary ?? "dodil");
+    const result = { exitCode, stdout: stdout.text(), stderr: stderr.text() };
+    capturedOutputs.push(result.stdout, result.stderr);
+    return result;
+  } finally {
+    if (ownHome) removeDir(ownHome);
+  }
 }
 
 function collect() {

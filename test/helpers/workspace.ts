@@ -1,8 +1,8 @@
-import { cpSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync } from "node:fs";
 import { join } from "node:path";
-import { removeDir, startTestControlPlane, type TestControlPlane } from "./control-plane.js";
+import { startTestControlPlane, type TestControlPlane } from "./control-plane.js";
 import { runCli, type CliResult, type RunCliOptions } from "./run-cli.js";
+import { removeDir, tempDir } from "./temp-dirs.js";
 
 /** A local control plane plus a work directory holding the recipe's greeter in `app/`. */
 export interface Workspace {
@@ -15,7 +15,7 @@ export interface Workspace {
 
 export async function startWorkspace(prefix: string): Promise<Workspace> {
   const cp = await startTestControlPlane();
-  const work = mkdtempSync(join(tmpdir(), `ignite-${prefix}-`));
+  const work = tempDir(prefix);
   cpSync(join(import.meta.dirname, "..", "..", "examples", "greeter"), join(work, "app"), { recursive: true });
   return {
     cp,

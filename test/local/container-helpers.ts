@@ -3,6 +3,7 @@
  * offline base images, and the pipeline calls (upload, save, follow the build log, publish, invoke).
  */
 import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import {
   ComputeService,
@@ -121,11 +122,19 @@ export async function invoke(c: TestClient, app: string, body: unknown, p = "/")
 
 /** Containers in a data dir's own storage (what `podman ps -a` shows with the control plane's config). */
 export function containersOf(dataDir: string): string[] {
-  const out = execFileSync("podman", ["ps", "-a", "-q"], {
-    env: { ...process.env, CONTAINERS_CONF: `${dataDir}/containers/containers.conf`, CONTAINERS_STORAGE_CONF: `${dataDir}/containers/storage.conf` },
-    encoding: "utf8",
-  });
-  return out.split("\n").filter(Boolean);
+  // The run root under /tmp that the control plane removed when it stopped: `podman ps` makes it
+  // again, holding nothing but its own bookkeeping, so it goes again afterwards.
+  const runRoot = JSON.parse(/^runroot = (".*")$/m.exec(readFileSync(`${dataDir}/containers/storage.conf`, "utf8"))?.[1] ?? '""') as string;
+  const made = runRoot !== "" && !existsSync(runRoot);
+  try {
+    const out = execFileSync("podman", ["ps", "-a", "-q"], {
+      env: { ...process.env, CONTAINERS_CONF: `${dataDir}/containers/containers.conf`, CONTAINERS_STORAGE_CONF: `${dataDir}/containers/storage.conf` },
+      encoding: "utf8",
+    });
+    return out.split("\n").filter(Boolean);
+  } finally {
+    if (made) cleanup(runRoot);
+  }
 }
 
 /** A busybox httpd app answering POST /cgi-bin/app with JSON about its sandbox. */

@@ -26,6 +26,7 @@ if (skip) console.warn(`[docker driver tests skipped] ${podmanMissing} (they run
 describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? ` (skipped: ${podmanMissing})` : ""}`, () => {
   let svc: ChildProcess | undefined;
   let svcDir: string;
+  let runRoot: string | undefined;
   let dataDir: string;
   let cp: RunningControlPlane;
   let c: TestClient;
@@ -39,6 +40,7 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
     svcDir = tempDir("docker-svc");
     dataDir = tempDir("docker");
     const cfg = await prepareContainersConfig(path.join(svcDir, "containers"), { additionalImageStores: [cacheStoreGraphRoot(imageCache)] });
+    runRoot = cfg.runRoot;
     sock = path.join(svcDir, "podman.sock");
     svc = spawn("podman", ["system", "service", "--time=0", `unix://${sock}`], { env: cfg.env, stdio: "ignore" });
     for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
@@ -62,10 +64,12 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
     }
     // the service leaves its storage's private overlay mount behind
     for (const m of readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "")) {
-      if (svcDir && m.startsWith(svcDir)) spawnSync("umount", ["-l", m]);
+      if ((svcDir && m.startsWith(svcDir)) || (runRoot && m.startsWith(runRoot))) spawnSync("umount", ["-l", m]);
     }
     if (dataDir) cleanup(dataDir);
     if (svcDir) cleanup(svcDir);
+    // the service's run root (/tmp/ignite-run-*), which only the stopped service used
+    if (runRoot) cleanup(runRoot);
   }, 60_000);
 
   it("builds through the Engine API, redacts secrets, and runs under the platform's rules", async () => {

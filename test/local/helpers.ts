@@ -1,18 +1,12 @@
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as tar from "tar";
 import type { DescService } from "@bufbuild/protobuf";
 import { grpcServiceDefinition } from "../../src/wire/grpc-service.js";
+import { removeDir as cleanup, tempDir } from "../helpers/temp-dirs.js";
 
-export function tempDir(prefix: string): string {
-  return mkdtempSync(path.join(tmpdir(), `ignite-${prefix}-`));
-}
-
-export function cleanup(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-}
+export { cleanup, tempDir };
 
 type AnyClient = grpc.Client & Record<string, (...a: unknown[]) => unknown>;
 

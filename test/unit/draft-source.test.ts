@@ -1,13 +1,13 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { resolveDraftSource, type SourceFlags } from "../../src/core/draft-source.js";
 import { UsageError } from "../../src/errors.js";
+import { tempDir } from "../helpers/temp-dirs.js";
 
 let cwd: string;
 beforeAll(() => {
-  cwd = mkdtempSync(join(tmpdir(), "ignite-src-"));
+  cwd = tempDir("src");
   mkdirSync(join(cwd, "app"));
   writeFileSync(join(cwd, "app", "Dockerfile"), "FROM scratch\n");
   writeFileSync(join(cwd, "handler.py"), "def handler(payload, ctx):\n    return 'hi'\n");

@@ -1,13 +1,13 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigStore } from "../../src/config/config-store.js";
 import { locateConfigFile } from "../../src/config/paths.js";
 import { maskToken, resolveSettings, type GlobalFlags } from "../../src/config/settings.js";
+import { tempDir } from "../helpers/temp-dirs.js";
 
 async function storeWith(yaml: string): Promise<ConfigStore> {
-  const dir = mkdtempSync(join(tmpdir(), "ignite-cfg-"));
+  const dir = tempDir("cfg");
   writeFileSync(join(dir, "config.yaml"), yaml);
   return ConfigStore.open({ file: join(dir, "config.yaml"), source: "test" });
 }
@@ -60,7 +60,7 @@ describe("config file location", () => {
   });
 
   it("uses ~/.ignite when only that one exists", () => {
-    const home = mkdtempSync(join(tmpdir(), "ignite-home-"));
+    const home = tempDir("home");
     mkdirSync(join(home, ".ignite"));
     writeFileSync(join(home, ".ignite", "config.yaml"), "ignite: {}\n");
     expect(locateConfigFile({ home, cwd: "/", env: {} }).file).toBe(join(home, ".ignite", "config.yaml"));

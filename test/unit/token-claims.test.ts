@@ -1,10 +1,8 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeTokenClaims, needsRenewal } from "../../src/config/token-claims.js";
 import { resolveSettings } from "../../src/config/settings.js";
 import { TokenAuthority } from "../../src/local/auth.js";
+import { tempDir } from "../helpers/temp-dirs.js";
 
 const jwt = (claims: object) => `${Buffer.from('{"alg":"HS256"}').toString("base64url")}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.sig`;
 
@@ -52,7 +50,7 @@ describe("token claims (read, not verified, by the CLI)", () => {
 describe("the local control plane's token authority", () => {
   const open = async (lifetime = 3600) =>
     TokenAuthority.open({
-      dataDir: mkdtempSync(join(tmpdir(), "ignite-auth-")),
+      dataDir: tempDir("auth"),
       tokens: { "static-token-0123456789": "acme-corp" },
       serviceAccounts: [{ id: "ci", org: "acme-corp", secret: "s3cret-s3cret" }],
       tokenLifetimeSeconds: lifetime,
