@@ -91,9 +91,14 @@ async function chooseDriver(name: ControlPlaneOptions["driver"], dataDir: string
     return d;
   };
   const containersDir = path.join(dataDir, "containers");
+  const host = async () => {
+    const d = new HostDriver({ processDir: path.join(dataDir, "host-processes"), log });
+    await d.init();
+    return d;
+  };
   switch (name) {
     case "host":
-      return new HostDriver();
+      return host();
     case "auto": {
       const rep = await probePodman({ stateDir: containersDir, ...(imageCacheDir ? { imageCacheDir } : {}) });
       if (rep.usable) return podman();
@@ -106,7 +111,7 @@ async function chooseDriver(name: ControlPlaneOptions["driver"], dataDir: string
         return d;
       }
       log(`driver auto: podman is not usable (${rep.why}) and ${drep.why}; using the host-process driver`);
-      return new HostDriver();
+      return host();
     }
     case "podman": {
       const rep = await probePodman({ stateDir: containersDir, ...(imageCacheDir ? { imageCacheDir } : {}) });

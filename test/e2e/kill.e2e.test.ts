@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isRunning, processesUnder } from "../helpers/processes.js";
 import { tempDir } from "../helpers/temp-dirs.js";
 
 /**
@@ -69,7 +70,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await killPlane();
+  // SIGTERM: the control plane stops its apps on the way out (SIGKILL would leave them running)
+  if (plane && plane.exitCode === null) {
+    const exited = new Promise((resolve) => plane!.once("exit", resolve));
+    plane.kill("SIGTERM");
+    const force = setTimeout(() => plane?.kill("SIGKILL"), 15_000);
+    await exited;
+    clearTimeout(force);
+  }
 });
 
 describe(`SIGKILL during save, publish and rollback (${RUNS} runs)`, () => {
@@ -107,4 +115,18 @@ describe(`SIGKILL during save, publish and rollback (${RUNS} runs)`, () => {
       published = versions;
     }
   }, 60_000 + RUNS * 15_000);
+
+  it("a restart stops the app processes the killed control plane left running", async () => {
+    expect((await cli(["invoke", "acme-corp:greeter", "-p", '{"name": "orphan"}'])).code).toBe(0);
+    const apps = processesUnder(join(work, "data"));
+    expect(apps.length).toBeGreaterThan(0);
+    await killPlane();
+    // SIGKILL gives the control plane no chance to stop them
+    expect(apps.filter(isRunning)).toEqual(apps);
+    await startPlane();
+    const end = Date.now() + 5_000;
+    while (apps.some(isRunning) && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(apps.filter(isRunning)).toEqual([]);
+    expect((await cli(["invoke", "acme-corp:greeter", "-p", '{"name": "after"}'])).code).toBe(0);
+  }, 60_000);
 });

@@ -1,9 +1,10 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { cpSync, readdirSync, readlinkSync } from "node:fs";
+import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { processesUnder } from "../helpers/processes.js";
 import { tempDir } from "../helpers/temp-dirs.js";
 
 const repo = join(import.meta.dirname, "..", "..");
@@ -28,19 +29,6 @@ async function cli(bin: string, args: string[]): Promise<{ code: number; stdout:
 }
 
 /** Processes whose working directory lies inside `dir`: the apps the control plane started. */
-function processesUnder(dir: string): number[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readlinkSync(`/proc/${p}/cwd`).startsWith(dir);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
 beforeAll(async () => {
   work = tempDir("e2e");
   cpSync(join(repo, "examples", "greeter"), join(work, "app"), { recursive: true });

@@ -4,6 +4,10 @@
  * host's tools stand in for the base image), RUN (build commands are skipped) or USER (processes run
  * as the control plane's user), and says so in the build log. It never writes outside its own
  * directories under the data dir.
+ *
+ * Each running app process group is recorded under `processDir` (pid and start time), and the
+ * record removed when it stops: a control plane that was killed (SIGKILL, a crash) leaves its apps
+ * running, so the next start (init) stops the recorded groups that are still alive.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, promises as fsp, constants as fsc } from "node:fs";
@@ -12,7 +16,7 @@ import { extractArchive, detectArchiveKind, verifyTree } from "../../wire/archiv
 import { errorMessage } from "../errors.js";
 import { contextDir, unpackBuildContext } from "./unpack-context.js";
 import { DockerfileError, expandVars, parseDockerfile, parseJsonForm, parseKeyValues, splitWords, type Instruction } from "../dockerfile.js";
-import { exists, writeJson } from "../util.js";
+import { exists, readJson, writeJson } from "../util.js";
 import {
   BuildFailure,
   type BuildRequest,
@@ -37,8 +41,44 @@ interface Stage {
   args: Record<string, string>;
 }
 
+export interface HostDriverOptions {
+  /** Where running process groups are recorded (inside the data dir); none: no records. */
+  processDir?: string;
+  log?: (line: string) => void;
+}
+
+interface ProcessRecord {
+  pid: number;
+  /** The leader's start time (/proc/<pid>/stat field 22), which tells a reused pid apart. */
+  startTicks: string;
+  command: string;
+}
+
 export class HostDriver implements Driver {
   readonly name = "host";
+
+  constructor(private readonly o: HostDriverOptions = {}) {}
+
+  /** Stops the app processes a previous control plane on this data dir left running. */
+  async init(): Promise<void> {
+    const dir = this.o.processDir;
+    if (!dir) return;
+    await fsp.mkdir(dir, { recursive: true });
+    for (const name of await fsp.readdir(dir)) {
+      const file = path.join(dir, name);
+      const rec = await readJson<ProcessRecord>(file).catch(() => undefined); // a torn record: nothing to stop
+      if (rec && Number.isInteger(rec.pid) && rec.pid > 1) {
+        const now = await processStartTicks(rec.pid);
+        // The leader is gone: the group's number cannot be reused while members remain, so any
+        // process still in it is a leftover. The leader is alive with the recorded start time: it
+        // is the app. Otherwise the pid belongs to another process now: leave it alone.
+        if (now === undefined || now === rec.startTicks) {
+          if (killGroup(rec.pid, "SIGKILL")) this.o.log?.(`stopped an app process left by a previous run: pid ${rec.pid} (${rec.command})`);
+        }
+      }
+      await fsp.rm(file, { force: true });
+    }
+  }
 
   async build(req: BuildRequest, log: (line: string) => void, signal: AbortSignal): Promise<BuiltImage> {
     const stagesDir = path.join(req.imageDir, "stages");
@@ -441,6 +481,12 @@ export class HostDriver implements Driver {
       });
     });
     const pid = child.pid;
+    const record = pid !== undefined && this.o.processDir ? path.join(this.o.processDir, `${pid}.json`) : undefined;
+    if (record) {
+      const rec: ProcessRecord = { pid: pid!, startTicks: (await processStartTicks(pid!)) ?? "", command: argv.join(" ").slice(0, 200) };
+      await writeJson(record, rec).catch((e: unknown) => opts.log(`cannot record the process (${errorMessage(e)}): a killed control plane would leave it running`));
+      void exited.then(() => fsp.rm(record, { force: true }).catch(() => undefined));
+    }
     const stopSignal = (cfg.stopSignal || "SIGTERM") as NodeJS.Signals;
     let stopping: Promise<void> | undefined;
     const stop = () => {
@@ -472,17 +518,29 @@ export class HostDriver implements Driver {
   }
 }
 
-function killGroup(pid: number, sig: NodeJS.Signals | string): void {
+/** Signals a process group (or the process alone); false when nothing was there. */
+function killGroup(pid: number, sig: NodeJS.Signals | string): boolean {
   try {
     process.kill(-pid, sig as NodeJS.Signals);
+    return true;
   } catch {
     try {
       process.kill(pid, sig as NodeJS.Signals);
+      return true;
     } catch {
-      // already gone
+      return false; // already gone
     }
   }
 }
+
+/** A process's start time in clock ticks since boot (/proc/<pid>/stat field 22); undefined when it does not exist. */
+async function processStartTicks(pid: number): Promise<string | undefined> {
+  const stat = await fsp.readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
+  if (stat === undefined) return undefined;
+  // fields after the command name, which is in parentheses and may hold spaces: state is field 3
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[22 - 3] ?? "";
+}
+
 
 function isShellForm(argv: string[]): boolean {
   return argv.length === 3 && argv[0] === "/bin/sh" && argv[1] === "-c";
