@@ -55,7 +55,7 @@ export class GrpcIgniteApi implements IgniteApi {
     const retries = IDEMPOTENT.test(method.name) ? READ_RETRIES : 0;
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await this.unaryOnce(method, request, { ...options, timeoutMs: deadline === Infinity ? 0 : Math.max(1, deadline - Date.now()) });
+        return await this.unaryOnce(method, request, { ...options, timeoutMs }, deadline);
       } catch (error) {
         const delay = RETRY_BASE_MS * 2 ** attempt * (0.5 + Math.random());
         if (!(error instanceof ApiError && error.code === "UNAVAILABLE") || error instanceof TlsVerificationError || attempt >= retries || Date.now() + delay >= deadline || options.signal?.aborted) throw error;
@@ -65,8 +65,9 @@ export class GrpcIgniteApi implements IgniteApi {
     }
   }
 
-  private unaryOnce<I extends DescMessage, O extends DescMessage>(method: DescMethod & { input: I; output: O }, request: MessageInitShape<I>, options: CallOptions): Promise<MessageShape<O>> {
-    const call = this.prepare(method, options);
+  /** One attempt, ending at the `deadline` the attempts share (errors name the whole timeout). */
+  private unaryOnce<I extends DescMessage, O extends DescMessage>(method: DescMethod & { input: I; output: O }, request: MessageInitShape<I>, options: CallOptions, deadline: number): Promise<MessageShape<O>> {
+    const call = this.prepare(method, options, deadline);
     return new Promise((resolve, reject) => {
       const stream = this.client.makeUnaryRequest(
         call.path,
@@ -143,13 +144,14 @@ export class GrpcIgniteApi implements IgniteApi {
     this.client.close();
   }
 
-  private prepare(method: DescMethod, options: CallOptions) {
+  private prepare(method: DescMethod, options: CallOptions, deadline?: number) {
     const path = `/${method.parent.typeName}/${method.name}`;
     const label = `${method.parent.name}.${method.name}`;
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
     const metadata = new grpc.Metadata();
     if (this.options.token) metadata.set("authorization", `Bearer ${this.options.token}`);
-    const callOptions: grpc.CallOptions = timeoutMs > 0 ? { deadline: Date.now() + timeoutMs } : {};
+    const until = deadline ?? (timeoutMs > 0 ? Date.now() + timeoutMs : Infinity);
+    const callOptions: grpc.CallOptions = until !== Infinity ? { deadline: until } : {};
     const started = Date.now();
     const trace = this.options.trace;
     return {
