@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkspace, withoutTraces, type Workspace } from "../helpers/workspace.js";
@@ -73,17 +73,26 @@ describe.skipIf(skip)("the rust managed runtime", () => {
 
   it("the documented flow: save a single lib.rs (no Cargo.toml), compile --follow, test, publish; a sync handler's value is its JSON", async () => {
     expect((await cli(["app", "create", "acme-corp:sync-rs"])).exitCode).toBe(0);
-    const save = await cli(["draft", "save", "acme-corp:sync-rs", "--code", "./sync-rs/lib.rs", "--runtime", "rust", "--rust-target", "native"]);
+    const save = await cli(["draft", "save", "acme-corp:sync-rs", "--code", "./sync-rs/lib.rs", "--runtime", "rust", "--rust-target", "native", "--toolchain", "1.82"]);
     expect(save.exitCode, save.stderr).toBe(0);
     const compile = await cli(["draft", "compile", "acme-corp:sync-rs", "--follow"]);
     expect(compile.exitCode, compile.stderr).toBe(0);
     expect(compile.stdout).toMatch(/no Cargo.toml: creating one for src\/lib.rs/);
+    expect(compile.stdout).toMatch(/\[Warning\] toolchain 1\.82 was asked for; this machine builds with rustc \d+\.\d+/);
     const test = await cli(["draft", "test", "acme-corp:sync-rs", "--payload", "12345", "-o", "json"]);
     expect(test.exitCode, test.stderr).toBe(0);
     expect(JSON.parse(test.stdout)).toMatchObject({ status_code: 200 });
     expect((await cli(["draft", "publish", "acme-corp:sync-rs"])).exitCode).toBe(0);
     const invoke = await cli(["invoke", "acme-corp:sync-rs", "-p", "12345", "-o", "json"]);
     expect(JSON.parse(invoke.stdout)).toMatchObject({ status_code: 200, body: "5 bytes" });
+  }, 300_000);
+
+  it("deploys examples/hello-rs as the README shows", async () => {
+    cpSync(join(import.meta.dirname, "..", "..", "examples", "hello-rs"), join(workspace.work, "example-rs"), { recursive: true });
+    const deploy = await cli(["app", "deploy", "hello-rs", "--code", "./example-rs", "--runtime", "rust", "--rust-target", "native"]);
+    expect(deploy.exitCode, deploy.stderr).toBe(0);
+    const invoke = await cli(["invoke", "hello-rs", "-p", '{"name": "ferris"}', "-o", "json"]);
+    expect(JSON.parse(invoke.stdout).body).toMatchObject({ greeting: "Hello, ferris!" });
   }, 300_000);
 
   it.each([

@@ -140,7 +140,9 @@ export async function compileRust(store: Store, c: CompileInput, log: CompileLog
       ].join("\n"),
     );
     await fsp.writeFile(path.join(runner, "main.rs"), "fn main() {\n    app::__ignite_start()\n}\n");
-    const host = await hostTriple(env);
+    const { host, release } = await rustcInfo(env);
+    const wanted = String(((c.runtime as Record<string, Record<string, unknown>> | undefined)?.["rust"] ?? {})["toolchainVersion"] ?? "");
+    if (wanted && !release.startsWith(wanted)) log(`  [Warning] toolchain ${wanted} was asked for; this machine builds with rustc ${release}`);
     log(`Building a static linux binary (cargo build --release --target ${host})`);
     // An explicit --target keeps crt-static off the proc macros, which cannot be static.
     await cargo(["build", "--release", "--target", host], runner, { RUSTFLAGS: "-C target-feature=+crt-static" });
@@ -189,12 +191,12 @@ async function hasMainAttribute(srcDir: string): Promise<boolean> {
   return false;
 }
 
-/** The host's target triple (rustc -vV). */
-async function hostTriple(env: NodeJS.ProcessEnv): Promise<string> {
+/** The host's target triple and rustc's release (rustc -vV). */
+async function rustcInfo(env: NodeJS.ProcessEnv): Promise<{ host: string; release: string }> {
   try {
     const { stdout } = await execFileP("rustc", ["-vV"], { env, timeout: 30_000 });
-    const m = /^host:\s*(\S+)/m.exec(stdout);
-    if (m) return m[1]!;
+    const host = /^host:\s*(\S+)/m.exec(stdout)?.[1];
+    if (host) return { host, release: /^release:\s*(\S+)/m.exec(stdout)?.[1] ?? "" };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new BuildFailure(MISSING_CARGO.replace("(cargo)", "(rustc)"));
   }
