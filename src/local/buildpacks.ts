@@ -24,6 +24,22 @@ export function detectStack(files: string[]): "python" | "node" | "" {
   return "";
 }
 
+/**
+ * For a context no stack is recognised in: advice naming the managed runtime its files look like
+ * (", or save it for the rust managed runtime (Cargo.toml: a Rust crate)"); "" when none.
+ */
+export function managedRuntimeHint(files: string[]): string {
+  const top = new Set(files.map((f) => f.replace(/^\.\//, "")).filter((f) => !f.includes("/")));
+  const runtime = top.has("Cargo.toml")
+    ? "rust managed runtime (Cargo.toml: a Rust crate)"
+    : top.has("go.mod") || [...top].some((f) => f.endsWith(".go"))
+      ? "go managed runtime (Go sources)"
+      : top.has("handler.py")
+        ? "python managed runtime (handler.py)"
+        : "";
+  return runtime ? `, or save it for the ${runtime}` : "";
+}
+
 async function read(root: string, f: string): Promise<string | undefined> {
   return fsp.readFile(path.join(root, f), "utf8").catch(() => undefined);
 }

@@ -35,7 +35,7 @@ import {
 } from "../gen/dodil/ignite/v1/compute_pb.js";
 import { archiveHasFile, inspectArchive, type ArchiveInfo, type ArchiveKind, detectArchiveKind } from "../wire/archive.js";
 import type { BuildManager } from "./builds.js";
-import { detectStack } from "./buildpacks.js";
+import { detectStack, managedRuntimeHint } from "./buildpacks.js";
 import type { Driver } from "./drivers/types.js";
 import { prebuiltBuild } from "./prebuilt.js";
 import {
@@ -459,9 +459,11 @@ export class Platform {
           extra = { gitUrl: v.url, ...(v.ref ? { gitRef: v.ref } : {}) };
         }
         // No Dockerfile path: the buildpacks-like path generates one from the detected stack (buildpacks.ts).
-        if (!dockerfilePath && !detectStack(ctx.info.entries.map((e) => e.path))) {
+        const paths = ctx.info.entries.map((e) => e.path);
+        if (!dockerfilePath && !detectStack(paths)) {
           throw invalidArgument(
-            "no dockerfile_path and no recognised stack in the build context (requirements.txt, pyproject.toml or main.py for Python; package.json for Node): pass dockerfile_path",
+            "no dockerfile_path and no recognised stack in the build context (requirements.txt, pyproject.toml or main.py for Python; package.json for Node): pass dockerfile_path" +
+              managedRuntimeHint(paths),
           );
         }
         for (const k of Object.keys(buildArgs)) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw invalidArgument(`invalid build arg name '${k}'`);

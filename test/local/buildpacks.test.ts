@@ -68,11 +68,15 @@ describe("without a Dockerfile (host driver)", () => {
     expect(r.json).toMatchObject({ runtime: "node", path: "/x?y=2", got: { a: 1 }, env: "production" });
   }, 60_000);
 
-  it("rejects a context with neither a Dockerfile path nor a recognised stack", async () => {
-    await createApp(c, "none");
-    const e = await saveContext(c, b, "none", await makeTarGz({ "README.md": "hi\n" }), { dockerfilePath: "" }).catch((x: unknown) => x);
+  it.each([
+    ["nothing to go on", "none", { "README.md": "hi\n" }, /no recognised stack in the build context \([^)]*\): pass dockerfile_path$/],
+    ["a Rust crate", "crate", { "Cargo.toml": "[package]\n", "src/lib.rs": "" }, /pass dockerfile_path, or save it for the rust managed runtime \(Cargo\.toml: a Rust crate\)$/],
+    ["Go sources", "gosrc", { "main.go": "package main\n" }, /pass dockerfile_path, or save it for the go managed runtime \(Go sources\)$/],
+  ])("rejects a context with neither a Dockerfile path nor a recognised stack: %s", async (_name, app, files, message) => {
+    await createApp(c, app);
+    const e = await saveContext(c, b, app, await makeTarGz(files), { dockerfilePath: "" }).catch((x: unknown) => x);
     expect(grpcCode(e)).toBe(grpc.status.INVALID_ARGUMENT);
-    expect(String((e as Error).message)).toMatch(/no dockerfile_path and no recognised stack/);
+    expect(String((e as Error).message)).toMatch(message);
   });
 });
 

@@ -6,7 +6,7 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ArchiveError, extractArchive, safeEntryPath } from "../../wire/archive.js";
-import { ensureDockerfile } from "../buildpacks.js";
+import { ensureDockerfile, managedRuntimeHint } from "../buildpacks.js";
 import { redact } from "../builds.js";
 import { BuildFailure, type BuildRequest } from "./types.js";
 
@@ -33,7 +33,10 @@ export async function unpackBuildContext(req: BuildRequest, log: (line: string) 
   const root = await fsp.realpath(dir);
   const dockerfilePath = await ensureDockerfile(root, req.dockerfilePath, log);
   if (!dockerfilePath) {
-    throw new BuildFailure("no Dockerfile path was given and no stack was recognised in the context (requirements.txt, pyproject.toml or main.py for Python; package.json for Node): pass a Dockerfile path");
+    throw new BuildFailure(
+      "no Dockerfile path was given and no stack was recognised in the context (requirements.txt, pyproject.toml or main.py for Python; package.json for Node): pass a Dockerfile path" +
+        managedRuntimeHint(await fsp.readdir(root).catch(() => [] as string[])),
+    );
   }
   let relative: string;
   try {
