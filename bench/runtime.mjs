@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The local control plane's runtime (issue 5, "Measured"): build time of the seed greeter
 // (examples/greeter) cold (fresh data dir: no layer cache) and cached (second build, one source
-// line changed), cold-start latency of the first invoke after scale to zero, warm invoke latency of
+// line changed), cold-start latency of the first invoke after scale to zero, the same two for a
+// python and a rust managed-runtime app (examples/hello-rs), warm invoke latency of
 // `dodil ignite invoke` against `curl` to the gateway in the same run (interleaved), and throughput
 // with p50/p99 of N concurrent gateway requests (node http client, loopback), with max_replicas 1
 // and 4. Figures only: nothing here asserts a time.
@@ -10,7 +11,7 @@
 // The driver defaults to auto (podman when buildah/podman/runc and the base images work, else host);
 // the one used is printed. Everything listens on 127.0.0.1.
 import { spawnSync } from "node:child_process";
-import { appendFileSync, cpSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,8 +51,10 @@ const median = (v) => {
 const percentile = (v, p) => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor((v.length * p) / 100))];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function saveAndBuild(app, dir) {
-  const source = { kind: "directory", path: dir, dockerfilePath: "Dockerfile", buildArgs: {}, runtime: undefined };
+async function saveAndBuild(app, dir, runtime) {
+  const source = runtime
+    ? { kind: "directory", path: dir, dockerfilePath: undefined, buildArgs: {}, runtime, ...(runtime === "rust" ? { rust: { target: "native", toolchain: "" } } : {}) }
+    : { kind: "directory", path: dir, dockerfilePath: "Dockerfile", buildArgs: {}, runtime: undefined };
   const t0 = performance.now();
   const archive = await core.prepareArchive(source);
   try {
@@ -70,6 +73,22 @@ async function saveAndBuild(app, dir) {
     if (outcome && outcome.status !== 3) throw new Error(`build failed (${outcome.error}):\n${lines.slice(-15).join("\n")}`);
   }
   return { ms, steps: lines.filter((l) => /^STEP \d+\/\d+/.test(l)).length, cached: lines.filter((l) => /Using cache/.test(l)).length };
+}
+
+/** Three cold starts: each waits for the app to scale to zero, then times the first invoke. */
+async function coldStarts(app) {
+  const colds = [];
+  for (let i = 0; i < 3; i++) {
+    const until = Date.now() + 30_000;
+    while ((await core.getAppState(api, app)).readyReplicas > 0) {
+      if (Date.now() > until) throw new Error(`${app.name} did not scale to zero`);
+      await sleep(100);
+    }
+    const r = await invokeOnce(app);
+    if (!r.coldStart) throw new Error("the first invoke after scale to zero was not a cold start");
+    colds.push(r.ms);
+  }
+  return colds;
 }
 
 async function invokeOnce(app) {
@@ -138,19 +157,35 @@ try {
   await core.publishDraft(api, app);
   say(`publish (start + readiness): ${(performance.now() - t0).toFixed(0)} ms`);
 
-  // cold start after scale to zero
-  const colds = [];
-  for (let i = 0; i < 3; i++) {
-    const until = Date.now() + 30_000;
-    while ((await core.getAppState(api, app)).readyReplicas > 0) {
-      if (Date.now() > until) throw new Error("the app did not scale to zero");
-      await sleep(100);
-    }
-    const r = await invokeOnce(app);
-    if (!r.coldStart) throw new Error("the first invoke after scale to zero was not a cold start");
-    colds.push(r.ms);
-  }
+  const colds = await coldStarts(app);
   say(`cold start, first invoke after scale to zero (gRPC Invoke, in-process client): median ${median(colds).toFixed(0)} ms of ${colds.length} (${colds.map((x) => x.toFixed(0)).join(", ")})`);
+
+  // managed runtimes: the compile path's build (a fresh data dir: Rust compiles its crates the
+  // first time) and cold start, against the image build's above
+  const managed = [
+    { name: "py-managed", runtime: "python", files: { "handler.py": 'def handler(payload, ctx):\n    return {"hello": "bench"}\n' } },
+    { name: "rs-managed", runtime: "rust", from: "examples/hello-rs" },
+  ];
+  for (const m of managed) {
+    const mapp = { org, name: m.name };
+    const mdir = join(work, m.name);
+    if (m.from) cpSync(join(repo, m.from), mdir, { recursive: true });
+    else {
+      mkdirSync(mdir);
+      for (const [f, text] of Object.entries(m.files)) writeFileSync(join(mdir, f), text);
+    }
+    await core.createApp(api, mapp, {});
+    const first = await saveAndBuild(mapp, mdir, m.runtime);
+    const [file, comment] = m.runtime === "rust" ? ["src/lib.rs", "//"] : ["handler.py", "#"];
+    appendFileSync(join(mdir, file), `\n${comment} bench: a changed source line\n`);
+    const second = await saveAndBuild(mapp, mdir, m.runtime);
+    await core.publishDraft(api, mapp);
+    const mcolds = await coldStarts(mapp);
+    say(
+      `${m.runtime} managed runtime: compile + build ${(first.ms / 1000).toFixed(2)} s first, ${(second.ms / 1000).toFixed(2)} s after a source change; ` +
+        `cold start median ${median(mcolds).toFixed(0)} ms (${mcolds.map((x) => x.toFixed(0)).join(", ")}) -> ${(median(colds) / median(mcolds)).toFixed(1)}x faster than the greeter image's`,
+    );
+  }
 
   // warm: CLI invoke vs curl, interleaved
   const host = `${app.name}-${org}.ignite.localhost`;

@@ -51,6 +51,12 @@ class Handler(BaseHTTPRequestHandler):
         print(f"{self.command} {self.path} -> {args[1] if len(args) > 1 else ''}", flush=True)
 
 
+class Server(ThreadingHTTPServer):
+    # The default listen backlog (5) drops connections under a burst of concurrent calls.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 if __name__ == "__main__":
     port = int(os.environ.get("PORT", "8080"))
-    ThreadingHTTPServer(("0.0.0.0", port), Handler).serve_forever()
+    Server(("0.0.0.0", port), Handler).serve_forever()

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { expandVars, parseDockerfile, parseKeyValues } from "../../src/local/dockerfile.js";
 import { extractArchive, inspectArchive } from "../../src/wire/archive.js";
 import { HostDriver } from "../../src/local/drivers/host.js";
-import { ulid } from "../../src/local/util.js";
+import { freePort, ulid } from "../../src/local/util.js";
+import { PYTHON_BOOTSTRAP } from "../../src/local/managed-runtime/python-bootstrap.js";
 import { cleanup, tempDir } from "./helpers.js";
 import { withSdkDependencies } from "../../src/local/managed-runtime/rust.js";
 
@@ -225,5 +226,32 @@ describe("rust managed runtime: the app's Cargo.toml", () => {
   it("adds a [dependencies] table when there is none", () => {
     const out = withSdkDependencies('[package]\nname = "x"\n', new Set());
     expect(out).toMatch(/\n\[dependencies\]\nignite = \{ path = "\.ignite\/sdk\/ignite" \}\nserde = \{ version = "1", features = \["derive"\] \}\nserde_json = "1"\ntokio = /);
+  });
+});
+
+describe("python managed runtime: the bootstrap's server", () => {
+  it("listens with a backlog a burst of concurrent calls does not overflow (socketserver's default is 5)", async () => {
+    const dir = tempDir("bootstrap");
+    try {
+      mkdirSync(path.join(dir, ".ignite"));
+      writeFileSync(path.join(dir, "handler.py"), "def handler(payload, ctx):\n    return 'ok'\n");
+      writeFileSync(path.join(dir, ".ignite", "bootstrap.py"), PYTHON_BOOTSTRAP);
+      const port = await freePort();
+      const child = spawn("python3", [".ignite/bootstrap.py"], { cwd: dir, env: { ...process.env, PORT: String(port), IGNITE_BIND_HOST: "127.0.0.1" }, stdio: ["ignore", "pipe", "inherit"] });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          child.stdout!.on("data", (b: Buffer) => /serving/.test(b.toString()) && resolve());
+          child.once("exit", (code) => reject(new Error(`the bootstrap exited with ${code}`)));
+        });
+        // for a listening socket, ss's Send-Q column is its backlog
+        const line = execFileSync("ss", ["-ltnH", `sport = :${port}`], { encoding: "utf8" }).trim();
+        const somaxconn = Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8"));
+        expect(Number(line.split(/\s+/)[2])).toBe(Math.min(1024, somaxconn));
+      } finally {
+        child.kill("SIGKILL");
+      }
+    } finally {
+      cleanup(dir);
+    }
   });
 });

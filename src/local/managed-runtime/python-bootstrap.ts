@@ -111,12 +111,18 @@ class Handler(BaseHTTPRequestHandler):
     do_PUT = do_PATCH = do_DELETE = _not_allowed
 
 
+class Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: a burst of concurrent calls overflows it and the
+    # kernel drops connections, which the callers only retry after 1, 2, 4... seconds.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 def main():
     port = int(os.environ.get("PORT", "8080"))
     in_container = os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv")
     host = os.environ.get("IGNITE_BIND_HOST") or ("0.0.0.0" if in_container else "127.0.0.1")
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    server = Server((host, port), Handler)
     print("ignite python runtime: serving handler.handler on %s:%d" % (host, port), flush=True)
     try:
         server.serve_forever()
