@@ -31,7 +31,7 @@ import * as refl from "../../src/gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflAlpha from "../../src/gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { ChatCompletionRequestSchema, ModelService } from "../../src/gen/dodil/ignite/v1/model_pb.js";
 import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
-import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
+import { cleanup, grpcCode, makeTarGz, TestClient, tempDir, rpcError } from "./helpers.js";
 
 const ACME = "tok-acme";
 const OTHER = "tok-other";
@@ -89,15 +89,15 @@ describe("apps", () => {
     expect(page2.apps.map((a) => a.name)).toEqual(["greeter"]);
     expect(page2.nextCursor).toBe("");
 
-    const dup = await c.unary("createApp", create(CreateAppRequestSchema, { name: "greeter" })).catch((e) => e);
+    const dup = await rpcError(c.unary("createApp", create(CreateAppRequestSchema, { name: "greeter" })));
     expect(grpcCode(dup)).toBe(grpc.status.ALREADY_EXISTS);
     expect(dup.details).toBe("app acme-corp/greeter already exists");
 
-    const nf = await c.unary("getApp", create(GetAppRequestSchema, { appName: "nope" })).catch((e) => e);
+    const nf = await rpcError(c.unary("getApp", create(GetAppRequestSchema, { appName: "nope" })));
     expect(grpcCode(nf)).toBe(grpc.status.NOT_FOUND);
     expect(nf.details).toBe("app acme-corp/nope not found");
 
-    const bad = await c.unary("createApp", create(CreateAppRequestSchema, { name: "Bad_Name" })).catch((e) => e);
+    const bad = await rpcError(c.unary("createApp", create(CreateAppRequestSchema, { name: "Bad_Name" })));
     expect(grpcCode(bad)).toBe(grpc.status.INVALID_ARGUMENT);
   });
 
@@ -116,13 +116,13 @@ describe("apps", () => {
   });
 
   it("enforces auth and org scoping", async () => {
-    const none = await c.unary("getApp", create(GetAppRequestSchema, { appName: "greeter" }), null).catch((e) => e);
+    const none = await rpcError(c.unary("getApp", create(GetAppRequestSchema, { appName: "greeter" }), null));
     expect(grpcCode(none)).toBe(grpc.status.UNAUTHENTICATED);
     expect(none.details).toBe("missing bearer token");
-    const wrong = await c.unary("getApp", create(GetAppRequestSchema, { appName: "greeter" }), "nope").catch((e) => e);
+    const wrong = await rpcError(c.unary("getApp", create(GetAppRequestSchema, { appName: "greeter" }), "nope"));
     expect(grpcCode(wrong)).toBe(grpc.status.UNAUTHENTICATED);
     expect(wrong.details).toBe("invalid token");
-    const other = await c.unary("getApp", create(GetAppRequestSchema, { organizationName: "acme-corp", appName: "greeter" }), OTHER).catch((e) => e);
+    const other = await rpcError(c.unary("getApp", create(GetAppRequestSchema, { organizationName: "acme-corp", appName: "greeter" }), OTHER));
     expect(grpcCode(other)).toBe(grpc.status.PERMISSION_DENIED);
     expect(other.details).toBe("token for org other-org may not access org acme-corp");
     // the other org simply does not see acme's apps
@@ -135,7 +135,7 @@ describe("apps", () => {
   it("answers UNIMPLEMENTED naming the method for inference", async () => {
     const m = new TestClient(ModelService, cp.grpcEndpoint, ACME);
     try {
-      const e = await m.unary("chatCompletion", create(ChatCompletionRequestSchema, { model: "kimi-k2.5" })).catch((x) => x);
+      const e = await rpcError(m.unary("chatCompletion", create(ChatCompletionRequestSchema, { model: "kimi-k2.5" })));
       expect(grpcCode(e)).toBe(grpc.status.UNIMPLEMENTED);
       expect(e.details).toContain("ModelService.ChatCompletion is not available on the local control plane");
     } finally {
@@ -165,21 +165,19 @@ describe("build contexts", () => {
     expect(r.contextId).toBe(`ctx_${digest.slice(7, 31)}`);
     expect(Number(r.sizeBytes)).toBe(bytes.length);
 
-    const bad = await upload(bytes, { digest: `sha256:${"0".repeat(64)}` }).catch((e) => e);
+    const bad = await rpcError(upload(bytes, { digest: `sha256:${"0".repeat(64)}` }));
     expect(grpcCode(bad)).toBe(grpc.status.INVALID_ARGUMENT);
     expect(bad.details).toMatch(/digest mismatch/);
 
     // another org cannot use it
     await c.unary("createApp", create(CreateAppRequestSchema, { name: "thief" }), OTHER);
-    const stolen = await c
-      .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "thief", code: { source: { case: "image", value: { source: { case: "fromCode", value: { contextId: r.contextId, dockerfilePath: "Dockerfile" } } } } } }), OTHER)
-      .catch((e) => e);
+    const stolen = await rpcError(c
+      .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "thief", code: { source: { case: "image", value: { source: { case: "fromCode", value: { contextId: r.contextId, dockerfilePath: "Dockerfile" } } } } } }), OTHER));
     expect(grpcCode(stolen)).toBe(grpc.status.NOT_FOUND);
 
     await c.unary("createApp", create(CreateAppRequestSchema, { name: "ctxapp" }));
-    const noDf = await c
-      .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "ctxapp", code: { source: { case: "image", value: { source: { case: "fromCode", value: { contextId: r.contextId, dockerfilePath: "docker/Dockerfile" } } } } } }))
-      .catch((e) => e);
+    const noDf = await rpcError(c
+      .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "ctxapp", code: { source: { case: "image", value: { source: { case: "fromCode", value: { contextId: r.contextId, dockerfilePath: "docker/Dockerfile" } } } } } })));
     expect(grpcCode(noDf)).toBe(grpc.status.INVALID_ARGUMENT);
     expect(noDf.details).toBe("Dockerfile 'docker/Dockerfile' not found in the build context");
 
@@ -192,7 +190,7 @@ describe("build contexts", () => {
       create(SaveDraftRequestSchema, { appName: "ctxapp", code: { source: { case: "image", value: { source: { case: "prebuilt", value: { imageRef: "ghcr.io/acme/x:1" } } } } } }),
     );
     expect(pre.draft?.codeKind).toBe(CodeKind.PREBUILT);
-    const pub = await c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "ctxapp" })).catch((e) => e);
+    const pub = await rpcError(c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "ctxapp" })));
     expect(grpcCode(pub)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(pub.details).toMatch(/image ghcr.io\/acme\/x:1 is not available offline/);
   });
@@ -256,13 +254,12 @@ describe("build contexts", () => {
       ];
       for (const k of cases) {
         const bytes = k.build();
-        const e = await upload(bytes).catch((x) => x);
+        const e = await rpcError(upload(bytes));
         expect(grpcCode(e), k.name).toBe(grpc.status.INVALID_ARGUMENT);
         expect(e.details, k.name).toMatch(k.expect);
         // inline archives go through the same checks
-        const e2 = await c
-          .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "ctxapp", code: { source: { case: "image", value: { source: { case: "fromCode", value: { archive: bytes, dockerfilePath: "Dockerfile" } } } } } }))
-          .catch((x) => x);
+        const e2 = await rpcError(c
+          .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "ctxapp", code: { source: { case: "image", value: { source: { case: "fromCode", value: { archive: bytes, dockerfilePath: "Dockerfile" } } } } } })));
         expect(grpcCode(e2), k.name).toBe(grpc.status.INVALID_ARGUMENT);
       }
     } finally {
@@ -334,9 +331,8 @@ describe("git sources", () => {
       );
       expect(r.draft?.codeKind).toBe(CodeKind.GIT_IMAGE);
       expect(r.draft?.deployId).toMatch(/^bld_/);
-      const bad = await c
-        .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "fromgit", code: { source: { case: "image", value: { source: { case: "fromGit", value: { url: path.join(repo, "nope") } } } } } }))
-        .catch((e) => e);
+      const bad = await rpcError(c
+        .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "fromgit", code: { source: { case: "image", value: { source: { case: "fromGit", value: { url: path.join(repo, "nope") } } } } } })));
       expect(grpcCode(bad)).toBe(grpc.status.FAILED_PRECONDITION);
       expect(bad.details).toMatch(/git clone of .* failed/);
     } finally {

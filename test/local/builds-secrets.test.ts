@@ -52,7 +52,7 @@ import {
   type ListSecretsResponse,
 } from "../../src/gen/dodil/ignite/v1/secret_pb.js";
 import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
-import { cleanup, greeterContext, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
+import { cleanup, greeterContext, grpcCode, makeTarGz, TestClient, tempDir, rpcError } from "./helpers.js";
 
 const TOKEN = "tok-acme";
 const tokens = { [TOKEN]: "acme-corp", "tok-other": "other-org" };
@@ -107,7 +107,7 @@ describe("BuildService", () => {
     // without from_start a finished build's stream carries only the end
     const tail = await logs(r.buildId, false);
     expect(tail.map((x) => x.item.case)).toEqual(["finished"]);
-    const other = await b.unary("getBuild", create(GetBuildRequestSchema, { buildId: r.buildId }), "tok-other").catch((x) => x);
+    const other = await rpcError(b.unary("getBuild", create(GetBuildRequestSchema, { buildId: r.buildId }), "tok-other"));
     expect(grpcCode(other)).toBe(grpc.status.NOT_FOUND);
     // the secret file is private
     expect(statSync(path.join(dataDir, "orgs", "acme-corp", "build-secrets.json")).mode & 0o777).toBe(0o600);
@@ -137,13 +137,11 @@ describe("BuildService", () => {
       [{ name: "ok", source: { case: "gitSource", value: { url: "file:///nowhere", secretRef: "reg" } } }, grpc.status.FAILED_PRECONDITION, "secret 'reg' not found"],
     ];
     for (const [req, code, msg] of cases) {
-      const e = await b.unary("createBuild", create(CreateBuildRequestSchema, req as never)).catch((x) => x);
+      const e = await rpcError(b.unary("createBuild", create(CreateBuildRequestSchema, req as never)));
       expect(grpcCode(e), msg).toBe(code);
       expect(e.details).toContain(msg);
     }
-    const noDf = await b
-      .unary("createBuild", create(CreateBuildRequestSchema, { name: "ok", source: { case: "zippedCode", value: await makeTarGz({ "a.txt": "x" }) } }))
-      .catch((x) => x);
+    const noDf = await rpcError(b.unary("createBuild", create(CreateBuildRequestSchema, { name: "ok", source: { case: "zippedCode", value: await makeTarGz({ "a.txt": "x" }) } })));
     expect(grpcCode(noDf)).toBe(grpc.status.INVALID_ARGUMENT);
     expect(noDf.details).toContain("Dockerfile 'Dockerfile' not found");
   });
@@ -159,7 +157,7 @@ describe("BuildService", () => {
     const again = await b.unary<CancelBuildResponse>("cancelBuild", create(CancelBuildRequestSchema, { buildId: r.buildId }));
     expect(again.build?.status).toBe(BuildStatus.CANCELLED);
     const ok = await b.unary<ListBuildsResponse>("listBuilds", create(ListBuildsRequestSchema, { status: BuildStatus.SUCCEEDED, limit: 1 }));
-    const e = await b.unary("cancelBuild", create(CancelBuildRequestSchema, { buildId: ok.builds[0]!.buildId })).catch((x) => x);
+    const e = await rpcError(b.unary("cancelBuild", create(CancelBuildRequestSchema, { buildId: ok.builds[0]!.buildId })));
     expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
   });
 
@@ -203,44 +201,41 @@ describe("SecretService", () => {
     const g = await s.unary<GetSecretResponse>("getSecret", create(GetSecretRequestSchema, { name: "gh-token" }));
     expect(g.value?.value).toMatchObject({ case: "gitSecret", value: { username: "me", token: "t2" } });
     expect(statSync(path.join(dataDir, "orgs", "acme-corp", "secrets", "gh-token.json")).mode & 0o777).toBe(0o600);
-    const other = await s.unary("getSecret", create(GetSecretRequestSchema, { name: "gh-token" }), "tok-other").catch((x) => x);
+    const other = await rpcError(s.unary("getSecret", create(GetSecretRequestSchema, { name: "gh-token" }), "tok-other"));
     expect(grpcCode(other)).toBe(grpc.status.NOT_FOUND);
     await s.unary("deleteSecret", create(DeleteSecretRequestSchema, { name: "gh-token" }));
     await s.unary("deleteSecret", create(DeleteSecretRequestSchema, { name: "gh-token" }));
-    const gone = await s.unary("getSecret", create(GetSecretRequestSchema, { name: "gh-token" })).catch((x) => x);
+    const gone = await rpcError(s.unary("getSecret", create(GetSecretRequestSchema, { name: "gh-token" })));
     expect(grpcCode(gone)).toBe(grpc.status.NOT_FOUND);
   });
 
   it("validates names and values", async () => {
     for (const name of ["", "a".repeat(65), "bad name", "../x"]) {
-      const e = await s.unary("createSecret", git(name, "t")).catch((x) => x);
+      const e = await rpcError(s.unary("createSecret", git(name, "t")));
       expect(grpcCode(e), name).toBe(grpc.status.INVALID_ARGUMENT);
     }
-    const noValue = await s.unary("createSecret", create(CreateSecretRequestSchema, { name: "x" })).catch((x) => x);
+    const noValue = await rpcError(s.unary("createSecret", create(CreateSecretRequestSchema, { name: "x" })));
     expect(grpcCode(noValue)).toBe(grpc.status.INVALID_ARGUMENT);
-    const unauth = await s.unary("listSecrets", create(ListSecretsRequestSchema, {}), null).catch((x) => x);
+    const unauth = await rpcError(s.unary("listSecrets", create(ListSecretsRequestSchema, {}), null));
     expect(grpcCode(unauth)).toBe(grpc.status.UNAUTHENTICATED);
   });
 
   it("rejects a registry slot used as a git secret_ref and the reverse", async () => {
     await s.unary("createSecret", git("gitslot", "t"));
     await c.unary("createApp", create(CreateAppRequestSchema, { name: "sref" }));
-    const viaGit = await c
-      .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "sref", code: { source: { case: "image", value: { source: { case: "fromGit", value: { url: "file:///x", secretRef: "reg" } } } } } }))
-      .catch((x) => x);
+    const viaGit = await rpcError(c
+      .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "sref", code: { source: { case: "image", value: { source: { case: "fromGit", value: { url: "file:///x", secretRef: "reg" } } } } } })));
     expect(grpcCode(viaGit)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(viaGit.details).toContain("is a registry secret, but a git secret is required");
-    const viaReg = await c
+    const viaReg = await rpcError(c
       .unary(
         "saveDraft",
         create(SaveDraftRequestSchema, { appName: "sref", code: { source: { case: "image", value: { source: { case: "prebuilt", value: { imageRef: "ghcr.io/a/b:1", registrySecretRef: "gitslot" } } } } } }),
-      )
-      .catch((x) => x);
+      ));
     expect(grpcCode(viaReg)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(viaReg.details).toContain("is a git secret, but a registry secret is required");
-    const build = await b
-      .unary("createBuild", create(CreateBuildRequestSchema, { name: "g", source: { case: "gitSource", value: { url: "file:///x", secretRef: "reg" } } }))
-      .catch((x) => x);
+    const build = await rpcError(b
+      .unary("createBuild", create(CreateBuildRequestSchema, { name: "g", source: { case: "gitSource", value: { url: "file:///x", secretRef: "reg" } } })));
     expect(grpcCode(build)).toBe(grpc.status.FAILED_PRECONDITION);
   });
 });
@@ -255,15 +250,15 @@ describe("ModelService", () => {
     expect(emb.data.map((x) => x.id)).toEqual(["jina-embeddings-v4"]);
     const g = await m.unary<GetModelResponse>("getModel", create(GetModelRequestSchema, { model: "bge-reranker-v2" }), null);
     expect(g.data).toMatchObject({ id: "bge-reranker-v2", object: "model", family: "bge", input: { format: "rerank" } });
-    const nf = await m.unary("getModel", create(GetModelRequestSchema, { model: "gpt-9" }), null).catch((x) => x);
+    const nf = await rpcError(m.unary("getModel", create(GetModelRequestSchema, { model: "gpt-9" }), null));
     expect(grpcCode(nf)).toBe(grpc.status.NOT_FOUND);
   });
 
   it("answers inference with UNIMPLEMENTED naming the method", async () => {
-    const e = await m.unary("embed", create(EmbedRequestSchema, { model: "jina-embeddings-v4" })).catch((x) => x);
+    const e = await rpcError(m.unary("embed", create(EmbedRequestSchema, { model: "jina-embeddings-v4" })));
     expect(grpcCode(e)).toBe(grpc.status.UNIMPLEMENTED);
     expect(e.details).toBe("model 'jina-embeddings-v4' has no local model; ModelService.Embed is not available on the local control plane (use the hosted platform for inference)");
-    const st = await m.stream("streamChatCompletion", create(ChatCompletionRequestSchema, { model: "kimi-k2.5" })).catch((x) => x);
+    const st = await rpcError(m.stream("streamChatCompletion", create(ChatCompletionRequestSchema, { model: "kimi-k2.5" })));
     expect(grpcCode(st)).toBe(grpc.status.UNIMPLEMENTED);
     expect(st.details).toContain("ModelService.StreamChatCompletion");
   });

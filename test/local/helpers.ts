@@ -62,6 +62,16 @@ export function grpcCode(e: unknown): number | undefined {
   return (e as { code?: number }).code;
 }
 
+/** The gRPC error a call fails with; a call that succeeds fails the test. */
+export async function rpcError(call: Promise<unknown>): Promise<grpc.ServiceError> {
+  try {
+    await call;
+  } catch (e) {
+    return e as grpc.ServiceError;
+  }
+  throw new Error("the call succeeded; an error was expected");
+}
+
 /** Writes files into a new directory and packs it as tar.gz; returns the archive bytes. */
 export async function makeTarGz(files: Record<string, string>): Promise<Buffer> {
   const dir = tempDir("ctx");

@@ -29,7 +29,7 @@ import {
 import { BuildService, UploadBuildContextRequestSchema, type UploadBuildContextResponse } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { BuildStatus, DeploymentState, VersionStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
-import { cleanup, greeterContext, grpcCode, TestClient, tempDir, makeTarGz } from "./helpers.js";
+import { cleanup, greeterContext, grpcCode, TestClient, tempDir, makeTarGz, rpcError } from "./helpers.js";
 
 const TOKEN = "tok-acme";
 const tokens = { [TOKEN]: "acme-corp", "tok-other": "other-org" };
@@ -124,7 +124,7 @@ describe("draft -> build -> publish -> invoke", () => {
     // offsets are contiguous and resumable
     const again = await c.stream<StreamCompileLogsResponse>("streamCompileLogs", create(StreamCompileLogsRequestSchema, { deployId: saved.draft!.deployId, fromOffset: 3n }));
     expect(again[0]!.item.case === "entry" && again[0]!.item.value.offset).toBe(3n);
-    const other = await c.stream("streamCompileLogs", create(StreamCompileLogsRequestSchema, { deployId: saved.draft!.deployId }), "tok-other").catch((e) => e);
+    const other = await rpcError(c.stream("streamCompileLogs", create(StreamCompileLogsRequestSchema, { deployId: saved.draft!.deployId }), "tok-other"));
     expect(grpcCode(other)).toBe(grpc.status.NOT_FOUND);
 
     const draft = await c.unary<GetDraftInfoResponse>("getDraftInfo", create(GetDraftInfoRequestSchema, { appName: "greeter" }));
@@ -184,7 +184,7 @@ describe("draft -> build -> publish -> invoke", () => {
     const r1 = await invoke("greeter", {});
     expect(r1.json.tag).toBe("v1");
     expect(r1.head.version).toBe(1);
-    const missing = await c.unary("rollbackApp", create(RollbackAppRequestSchema, { appName: "greeter", version: 9 })).catch((e) => e);
+    const missing = await rpcError(c.unary("rollbackApp", create(RollbackAppRequestSchema, { appName: "greeter", version: 9 })));
     expect(grpcCode(missing)).toBe(grpc.status.NOT_FOUND);
     const code = await c.unary<GetAppCodeResponse>("getAppCode", create(GetAppCodeRequestSchema, { appName: "greeter" }));
     expect(code.version).toBe(1);
@@ -210,16 +210,16 @@ describe("draft -> build -> publish -> invoke", () => {
   it("reports failed builds and unready apps clearly", async () => {
     await c.unary("createApp", create(CreateAppRequestSchema, { name: "broken" }));
     await saveContext("broken", await makeTarGz({ Dockerfile: "FROM alpine\nFROBNICATE now\n" }));
-    const e = await c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "broken" })).catch((x) => x);
+    const e = await rpcError(c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "broken" })));
     expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(e.details).toMatch(/unknown instruction 'FROBNICATE'/);
 
     await saveContext("broken", await makeTarGz({ Dockerfile: 'FROM alpine\nCMD ["/bin/sh", "-c", "echo booting; echo cannot bind >&2; exit 3"]\n' }));
-    const e2 = await c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "broken" })).catch((x) => x);
+    const e2 = await rpcError(c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "broken" })));
     expect(grpcCode(e2)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(e2.details).toMatch(/exited before it was ready[\s\S]*cannot bind/);
 
-    const inv = await c.stream("invoke", create(InvokeRequestSchema, { appName: "broken" })).catch((x) => x);
+    const inv = await rpcError(c.stream("invoke", create(InvokeRequestSchema, { appName: "broken" })));
     expect(grpcCode(inv)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(inv.details).toMatch(/no published version/);
 

@@ -4,7 +4,7 @@
  * CompileDraft/TestDraft/TestAppVersion, MCP tools and the catalog.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import {
   ComputeService,
@@ -45,9 +45,9 @@ import {
   type TestResponse,
   type WatchExecutionResponse,
 } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
-import { BuildStatus, DeploymentMode, ExecutionStatus, RustCompilationTarget } from "../../src/gen/dodil/ignite/v1/common_pb.js";
+import { BuildStatus, DeploymentMode, ExecutionStatus, RustCompilationTarget, type CodeSourceSchema } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
-import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
+import { cleanup, grpcCode, makeTarGz, TestClient, tempDir, rpcError } from "./helpers.js";
 
 const TOKEN = "tok-acme";
 const tokens = { [TOKEN]: "acme-corp", "tok-other": "other-org" };
@@ -76,7 +76,7 @@ const handlerPy = (tag: string) => HANDLER_PY.replace("__TAG__", tag);
 
 type CompileRuntime = "python" | "rust-wasm" | "deno";
 
-function compileSource(bytes: Uint8Array, runtime: CompileRuntime = "python") {
+function compileSource(bytes: Uint8Array, runtime: CompileRuntime = "python"): MessageInitShape<typeof CodeSourceSchema> {
   return {
     source: {
       case: "compile" as const,
@@ -177,7 +177,7 @@ describe("python managed runtime (compile path)", () => {
   it("fails the compile of a broken handler.py with the line in the compile log", async () => {
     await createApp("broken");
     const d = await saveCompile("broken", await makeTarGz({ "handler.py": "def handler(payload, ctx):\n    return (\n" }));
-    const e = await c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "broken" })).catch((x) => x);
+    const e = await rpcError(c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "broken" })));
     expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
     const log = await c.stream<StreamCompileLogsResponse>("streamCompileLogs", create(StreamCompileLogsRequestSchema, { deployId: d.draft!.deployId, follow: true }));
     const text = log.filter((m) => m.item.case === "entry").map((m) => (m.item.value as { line: string }).line).join("\n");
@@ -211,7 +211,7 @@ describe("python managed runtime (compile path)", () => {
       testDraft: create(TestDraftRequestSchema, { appName: app }),
     };
     for (const [m, req] of Object.entries(reqs)) {
-      const e = await c.unary(m, req).catch((x) => x);
+      const e = await rpcError(c.unary(m, req));
       expect(grpcCode(e)).toBe(grpc.status.UNIMPLEMENTED);
       expect(e.details).toContain(why);
     }
@@ -234,13 +234,13 @@ describe("draft compile and tests", () => {
     const v = await c.unary<TestResponse>("testAppVersion", create(TestAppVersionRequestSchema, { appName: "py", version: 1, payload: Buffer.from('{"mode":"boom"}') }));
     expect(v.statusCode).toBe(500);
     expect(JSON.parse(Buffer.from(v.body).toString("utf8")).type).toBe("ValueError");
-    const missing = await c.unary("testAppVersion", create(TestAppVersionRequestSchema, { appName: "py", version: 9 })).catch((x) => x);
+    const missing = await rpcError(c.unary("testAppVersion", create(TestAppVersionRequestSchema, { appName: "py", version: 9 })));
     expect(grpcCode(missing)).toBe(grpc.status.NOT_FOUND);
   });
 
   it("TestDraft without a draft is FAILED_PRECONDITION", async () => {
     await createApp("empty");
-    const e = await c.unary("testDraft", create(TestDraftRequestSchema, { appName: "empty" })).catch((x) => x);
+    const e = await rpcError(c.unary("testDraft", create(TestDraftRequestSchema, { appName: "empty" })));
     expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
   });
 });
@@ -261,9 +261,9 @@ describe("executions", () => {
     expect(g.execution?.status).toBe(ExecutionStatus.SUCCEEDED);
     expect(Number(g.execution!.completedAtMs)).toBeGreaterThanOrEqual(Number(g.execution!.startedAtMs));
     // other orgs cannot see it; malformed ids are INVALID_ARGUMENT
-    const other = await c.unary("getExecution", create(GetExecutionRequestSchema, { executionId: r.executionId }), "tok-other").catch((x) => x);
+    const other = await rpcError(c.unary("getExecution", create(GetExecutionRequestSchema, { executionId: r.executionId }), "tok-other"));
     expect(grpcCode(other)).toBe(grpc.status.NOT_FOUND);
-    const bad = await c.unary("getExecution", create(GetExecutionRequestSchema, { executionId: "nope" })).catch((x) => x);
+    const bad = await rpcError(c.unary("getExecution", create(GetExecutionRequestSchema, { executionId: "nope" })));
     expect(grpcCode(bad)).toBe(grpc.status.INVALID_ARGUMENT);
   });
 
@@ -282,7 +282,7 @@ describe("executions", () => {
   });
 
   it("InvokeAsync on an unpublished app is FAILED_PRECONDITION", async () => {
-    const e = await c.unary("invokeAsync", create(InvokeRequestSchema, { appName: "empty" })).catch((x) => x);
+    const e = await rpcError(c.unary("invokeAsync", create(InvokeRequestSchema, { appName: "empty" })));
     expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
   });
 });
@@ -329,7 +329,7 @@ describe("logs and events", () => {
     call.cancel();
     call.on("error", () => undefined);
     expect(first.reason).toBe(e.events[0]!.reason);
-    const nf = await c.unary("getAppEvents", create(GetAppEventsRequestSchema, { appName: "nope" })).catch((x) => x);
+    const nf = await rpcError(c.unary("getAppEvents", create(GetAppEventsRequestSchema, { appName: "nope" })));
     expect(grpcCode(nf)).toBe(grpc.status.NOT_FOUND);
   });
 });
@@ -340,10 +340,10 @@ describe("MCP and catalog", () => {
     expect(t.tool).toMatchObject({ name: "ignite_acme-corp_py", description: "echoes its payload", inputSchema: '{"type":"object"}', appId: "acme-corp/py", version: 1, runtime: "python" });
     const list = await c.unary<ListMcpToolsResponse>("listMcpTools", create(ListMcpToolsRequestSchema, {}));
     expect(list.tools.map((x) => x.name)).toEqual(["ignite_acme-corp_py"]);
-    const off = await c.unary("getMcpToolDefinition", create(GetMcpToolDefinitionRequestSchema, { appName: "single" })).catch((x) => x);
+    const off = await rpcError(c.unary("getMcpToolDefinition", create(GetMcpToolDefinitionRequestSchema, { appName: "single" })));
     expect(grpcCode(off)).toBe(grpc.status.FAILED_PRECONDITION);
     await c.unary("updateAppConfig", create(UpdateAppConfigRequestSchema, { appName: "empty", mcpEnabled: true }));
-    const unpublished = await c.unary("getMcpToolDefinition", create(GetMcpToolDefinitionRequestSchema, { appName: "empty" })).catch((x) => x);
+    const unpublished = await rpcError(c.unary("getMcpToolDefinition", create(GetMcpToolDefinitionRequestSchema, { appName: "empty" })));
     expect(grpcCode(unpublished)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(unpublished.details).toContain("first publish");
   });
@@ -363,7 +363,7 @@ describe("MCP and catalog", () => {
     expect(pub.items.some((i) => i.id.startsWith("acme-corp/"))).toBe(false);
     const d = await c.unary<GetPublicCatalogDetailResponse>("getPublicCatalogDetail", create(GetPublicCatalogDetailRequestSchema, { name: "bge-reranker-v2" }), null);
     expect(d.item?.source.case).toBe("model");
-    const nf = await c.unary("getPublicCatalogDetail", create(GetPublicCatalogDetailRequestSchema, { name: "nope" }), null).catch((x) => x);
+    const nf = await rpcError(c.unary("getPublicCatalogDetail", create(GetPublicCatalogDetailRequestSchema, { name: "nope" }), null));
     expect(grpcCode(nf)).toBe(grpc.status.NOT_FOUND);
   });
 });
