@@ -1,4 +1,5 @@
-import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkspace, withoutTraces, type Workspace } from "../helpers/workspace.js";
@@ -59,6 +60,32 @@ describe.skipIf(skip)("the rust managed runtime", () => {
     expect(test.stdout).toMatch(/^STATUS\s+200$/m);
     expect(test.stdout).toMatch(/"hello":"tested"/);
   }, 300_000);
+
+  it("the SDK's server speaks HTTP/1.1 as a client would: keep-alive, chunked bodies, 413 for a body over 64 MiB", async () => {
+    expect((await cli(["invoke", "acme-corp:hello-rs", "-p", '{"name": "up"}'])).exitCode).toBe(0);
+    // the one app process running so far, from the host driver's records, and its $PORT
+    const records = readdirSync(join(workspace.cp.dataDir, "host-processes"));
+    expect(records).toHaveLength(1);
+    const pid = Number(records[0]!.replace(/\.json$/, ""));
+    const port = Number(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").find((v) => v.startsWith("PORT="))!.slice(5));
+    const exchange = (request: string, answers: number) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(port, "127.0.0.1", () => socket.end(request));
+        let text = "";
+        socket.on("data", (b) => {
+          text += b.toString("latin1");
+          if ((text.match(/^HTTP\/1\.1 /gm) ?? []).length >= answers && /\r\n\r\n[\s\S]*\}$/.test(text)) socket.destroy();
+        });
+        socket.on("close", () => resolve(text));
+        socket.on("error", reject);
+      });
+    const body = '{"name": "chunky"}';
+    const chunked = `POST /a HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n${(4).toString(16)}\r\n${body.slice(0, 4)}\r\n${(body.length - 4).toString(16)}\r\n${body.slice(4)}\r\n0\r\n\r\n`;
+    const twice = await exchange(chunked + `GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n`, 2);
+    expect(twice).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*"hello":"chunky"[\s\S]*HTTP\/1\.1 200 OK\r\n[\s\S]*\{"status":"ok"\}$/);
+    const tooLarge = await exchange(`POST / HTTP/1.1\r\nhost: x\r\ncontent-length: ${64 * 1024 * 1024 + 1}\r\n\r\n`, 1);
+    expect(tooLarge).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n[\s\S]*connection: close[\s\S]*\{"error":"the request body is larger than 64 MiB"\}$/);
+  }, 60_000);
 
   it("an Err, a panic and a body that does not parse are HTTP 500 with the error as JSON, and the server keeps serving", async () => {
     const failed = await cli(["invoke", "acme-corp:hello-rs", "-p", '{"name": "x", "fail": true}', "-o", "json"]);

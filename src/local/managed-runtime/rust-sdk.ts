@@ -239,6 +239,9 @@ impl IntoResponse for serde_json::Value {
 
 type Handler = dyn Fn(Request, Context) -> Result<Vec<u8>, String> + Send + Sync;
 
+/// Request bodies larger than this are refused with 413 before they are read.
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
 #[doc(hidden)]
 pub fn __serve_async<F, Fut>(handler: F)
 where
@@ -319,9 +322,24 @@ fn connection(stream: TcpStream, handler: &Handler) -> std::io::Result<()> {
             read_chunked(&mut reader)?
         } else {
             let n: usize = get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-            let mut b = vec![0u8; n];
-            reader.read_exact(&mut b)?;
-            b
+            if n > MAX_BODY {
+                None
+            } else {
+                let mut b = vec![0u8; n];
+                reader.read_exact(&mut b)?;
+                Some(b)
+            }
+        };
+        let body = match body {
+            Some(b) => b,
+            None => {
+                // the rest of the request is not read: answer and close
+                let out = json_object(&[("error", "the request body is larger than 64 MiB")]);
+                let head = format!("HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", out.len());
+                writer.write_all(head.as_bytes())?;
+                writer.write_all(&out)?;
+                return writer.flush();
+            }
         };
         let close = match get("connection") {
             Some(c) if c == "close" => true,
@@ -386,7 +404,8 @@ fn dispatch(handler: &Handler, method: String, path: String, query: String, head
     }
 }
 
-fn read_chunked<R: BufRead>(reader: &mut R) -> std::io::Result<Vec<u8>> {
+/// A chunked body; None once it grows past MAX_BODY.
+fn read_chunked<R: BufRead>(reader: &mut R) -> std::io::Result<Option<Vec<u8>>> {
     let mut body = Vec::new();
     loop {
         let mut size = String::new();
@@ -398,11 +417,14 @@ fn read_chunked<R: BufRead>(reader: &mut R) -> std::io::Result<Vec<u8>> {
             loop {
                 let mut t = String::new();
                 if reader.read_line(&mut t)? == 0 || t.trim_end().is_empty() {
-                    return Ok(body);
+                    return Ok(Some(body));
                 }
             }
         }
         let start = body.len();
+        if start + n > MAX_BODY {
+            return Ok(None);
+        }
         body.resize(start + n, 0);
         reader.read_exact(&mut body[start..])?;
         let mut crlf = String::new();
