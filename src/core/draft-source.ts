@@ -90,12 +90,14 @@ export async function resolveDraftSource(flags: SourceFlags, cwd: string): Promi
     throw new UsageError("no source given: pass one of --code <dir|archive|file>, --git-url <url> or --image-ref <image>");
   }
 
+  if (runtime && flags.dockerfilePath !== undefined) {
+    throw new UsageError("--runtime and --dockerfile-path cannot be used together: a Dockerfile selects the image build, --runtime the managed runtime");
+  }
   const path = join(isAbsolute(flags.code) ? "" : cwd, flags.code);
   const info = await statReadable(path, flags.code);
   if (info.isDirectory()) {
     const dockerfilePath = flags.dockerfilePath === undefined ? undefined : checkDockerfilePath(flags.dockerfilePath);
     if (dockerfilePath !== undefined) {
-      if (runtime) throw new UsageError("--runtime and --dockerfile-path cannot be used together: a Dockerfile selects the image build, --runtime the managed runtime");
       const dockerfile = join(path, dockerfilePath);
       const found = await stat(dockerfile).catch(() => undefined);
       if (!found?.isFile()) throw new UsageError(`--dockerfile-path ${dockerfilePath} not found in ${flags.code}: the path is relative to the context root`);
@@ -105,7 +107,6 @@ export async function resolveDraftSource(flags: SourceFlags, cwd: string): Promi
   if (!info.isFile()) throw new UsageError(`--code ${flags.code} is neither a file nor a directory`);
   if (ARCHIVE.test(path)) {
     const dockerfilePath = flags.dockerfilePath === undefined ? undefined : checkDockerfilePath(flags.dockerfilePath);
-    if (dockerfilePath !== undefined && runtime) throw new UsageError("--runtime and --dockerfile-path cannot be used together: a Dockerfile selects the image build, --runtime the managed runtime");
     return { kind: "archive", path, dockerfilePath, buildArgs, runtime, ...withRust };
   }
   if (flags.dockerfilePath !== undefined) {
