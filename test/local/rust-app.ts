@@ -13,7 +13,8 @@ export const rustMissing = (() => {
   return "";
 })();
 
-export const CARGO_TOML = '[package]\nname = "hello-rs"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n';
+/** A dev-dependency on serde_json, which the library (using serde_json) still needs added; [dependencies] last, so tests can append to it. */
+export const CARGO_TOML = '[package]\nname = "hello-rs"\nversion = "0.1.0"\nedition = "2021"\n\n[dev-dependencies]\nserde_json = "1"\n\n[dependencies]\n';
 
 /**
  * A Rust app for the managed runtime: greets the name in its body, fails or panics on request,

@@ -44,6 +44,7 @@ describe.skipIf(skip)("the rust managed runtime", () => {
     const logs = (await cli(["draft", "compile-logs", "acme-corp:hello-rs"])).stdout;
     expect(logs).toMatch(/Compiling acme-corp\/hello-rs for the rust managed runtime \(target native\)/);
     expect(logs).toMatch(/adding serde: the app does not list it/);
+    expect(logs).toMatch(/adding serde_json: the app does not list it/); // a dev-dependency does not count
     expect(logs).toMatch(/adding tokio/);
     expect(logs).toMatch(/cargo: +Compiling hello-rs v0\.1\.0/);
     expect(logs).toMatch(/Building a static linux binary \(cargo build --release/);

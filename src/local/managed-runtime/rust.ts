@@ -72,7 +72,8 @@ export function withSdkDependencies(manifest: string, listed: ReadonlySet<string
 
 interface CargoPackage {
   name: string;
-  dependencies: Array<{ name: string; rename?: string | null }>;
+  /** kind: null for [dependencies], "dev" or "build" for the others. */
+  dependencies: Array<{ name: string; rename?: string | null; kind?: string | null }>;
   targets: Array<{ name: string; kind: string[]; src_path: string }>;
 }
 
@@ -108,7 +109,8 @@ export async function compileRust(store: Store, c: CompileInput, log: CompileLog
     if (!(await hasMainAttribute(path.dirname(lib.src_path)))) {
       throw new BuildFailure("no #[ignite::main] handler in the crate's sources: mark it, e.g. #[ignite::main] fn handler(req: ignite::Request, ctx: ignite::Context) -> Result<serde_json::Value, ignite::Error>");
     }
-    const listed = new Set(pkg.dependencies.filter((d) => d.name !== "ignite").map((d) => d.rename || d.name));
+    // only [dependencies] count: a dev-dependency is not there when the library is built
+    const listed = new Set(pkg.dependencies.filter((d) => d.name !== "ignite" && !d.kind).map((d) => d.rename || d.name));
     for (const dep of INJECTED) if (!listed.has(dep.name)) log(`  adding ${dep.name}: the app does not list it`);
     const manifest = await fsp.readFile(path.join(dir, "Cargo.toml"), "utf8");
     await fsp.writeFile(path.join(dir, "Cargo.toml"), withSdkDependencies(manifest, listed));
