@@ -541,7 +541,6 @@ async function processStartTicks(pid: number): Promise<string | undefined> {
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[22 - 3] ?? "";
 }
 
-
 function isShellForm(argv: string[]): boolean {
   return argv.length === 3 && argv[0] === "/bin/sh" && argv[1] === "-c";
 }
