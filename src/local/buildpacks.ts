@@ -16,9 +16,14 @@ export interface GeneratedDockerfile {
   dockerfile: string;
 }
 
+/** The names at the top of a context listing (relative paths, maybe "./"-prefixed). */
+function topLevel(files: string[]): Set<string> {
+  return new Set(files.map((f) => f.replace(/^\.\//, "")).filter((f) => !f.includes("/")));
+}
+
 /** Stack markers looked for in a context listing (relative paths); "" when none is recognised. */
 export function detectStack(files: string[]): "python" | "node" | "" {
-  const top = new Set(files.map((f) => f.replace(/^\.\//, "")).filter((f) => !f.includes("/")));
+  const top = topLevel(files);
   if (top.has("package.json")) return "node";
   if (top.has("requirements.txt") || top.has("pyproject.toml") || ["main.py", "app.py", "server.py"].some((f) => top.has(f))) return "python";
   return "";
@@ -29,7 +34,7 @@ export function detectStack(files: string[]): "python" | "node" | "" {
  * (", or save it for the rust managed runtime (Cargo.toml: a Rust crate)"); "" when none.
  */
 export function managedRuntimeHint(files: string[]): string {
-  const top = new Set(files.map((f) => f.replace(/^\.\//, "")).filter((f) => !f.includes("/")));
+  const top = topLevel(files);
   const runtime = top.has("Cargo.toml")
     ? "rust managed runtime (Cargo.toml: a Rust crate)"
     : top.has("go.mod") || [...top].some((f) => f.endsWith(".go"))

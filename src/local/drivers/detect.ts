@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { BASE_IMAGES } from "../base-images.js";
 import { errorMessage } from "../errors.js";
-import { cargoRegistryDir } from "../managed-runtime/rust.js";
+import { cargoRegistryDir, CRATES_PACKAGES } from "../managed-runtime/rust.js";
 import { cacheStoreGraphRoot, defaultImageCacheDir, detectPipMirror, prepareContainersConfig } from "./containers.js";
 import { dockerEndpoint, dockerPing } from "./docker-api.js";
 import { run, tail, which } from "./exec.js";
@@ -142,7 +142,7 @@ export async function doctor(o: { imageCacheDir?: string; env?: NodeJS.ProcessEn
         runtime: "rust",
         tool: cargo && !crates ? `the crates in ${cargoRegistryDir(o.env)}` : "cargo",
         version: cargo && crates ? cargo : "",
-        fix: cargo && crates ? "" : `apt-get install -y --no-install-recommends ${cargo ? "" : "cargo "}librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-tokio-dev`,
+        fix: cargo && crates ? "" : `apt-get install -y --no-install-recommends ${cargo ? "" : "cargo "}${CRATES_PACKAGES}`,
       },
     ],
   };

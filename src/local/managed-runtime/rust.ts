@@ -31,7 +31,8 @@ import { binaryDockerfile, COMPILE_DOCKERFILE, extractSource, mustRunLogged, pac
 const execFileP = promisify(execFile);
 const CARGO_TIMEOUT_MS = 900_000;
 const MISSING_CARGO = "the Rust toolchain (cargo) is not installed on the control plane's machine: install it (apt-get install cargo) or use an image build";
-const CRATES_PACKAGES = "librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-tokio-dev";
+/** Debian's packages of the crates Rust apps build with (`apt-get install …`). */
+export const CRATES_PACKAGES = "librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-tokio-dev";
 
 /** The local crate directory cargo resolves dependencies from (no network). */
 export function cargoRegistryDir(env: NodeJS.ProcessEnv = process.env): string {
