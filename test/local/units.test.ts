@@ -7,6 +7,8 @@ import { extractArchive, inspectArchive } from "../../src/wire/archive.js";
 import { HostDriver } from "../../src/local/drivers/host.js";
 import { freePort, ulid } from "../../src/local/util.js";
 import { PYTHON_BOOTSTRAP } from "../../src/local/managed-runtime/python-bootstrap.js";
+import { mustRunLogged } from "../../src/local/managed-runtime/steps.js";
+import { BuildFailure } from "../../src/local/drivers/types.js";
 import { cleanup, tempDir } from "./helpers.js";
 import { withSdkDependencies } from "../../src/local/managed-runtime/rust.js";
 
@@ -253,5 +255,30 @@ describe("python managed runtime: the bootstrap's server", () => {
     } finally {
       cleanup(dir);
     }
+  });
+});
+
+describe("managed-runtime compile steps: toolchain runs", () => {
+  const opts = { cwd: ".", env: process.env, timeoutMs: 20_000, prefix: "tool", label: "tool build", missingHint: "the tool is not installed here" };
+  it("logs each line once, whole, even when it arrives in two pieces", async () => {
+    const lines: string[] = [];
+    await mustRunLogged("sh", ["-c", "printf 'par'; sleep 0.2; printf 'tial\\n'; echo second >&2"], opts, (l) => lines.push(l), new AbortController().signal);
+    expect(lines).toEqual(["  tool: partial", "  tool: second"]);
+  });
+
+  it("fails the build with the tool's first error line and the two after it, else its last lines", async () => {
+    const fail = (script: string) => mustRunLogged("sh", ["-c", script], opts, () => undefined, new AbortController().signal).catch((e: unknown) => e);
+    // as cargo does: everything on stderr (lines of two streams have no order between them)
+    const first = await fail("{ echo compiling; echo 'error[E0425]: cannot find value'; echo ' --> src/lib.rs:3:8'; echo '  |'; echo later; } >&2; exit 101");
+    expect(first).toBeInstanceOf(BuildFailure);
+    expect((first as Error).message).toBe("tool build failed: error[E0425]: cannot find value; --> src/lib.rs:3:8; |");
+    expect(((await fail("echo a; echo b; echo c; echo d; exit 1")) as Error).message).toBe("tool build failed: b; c; d");
+  });
+
+  it("names the missing tool's fix, and a timeout", async () => {
+    const missing = await mustRunLogged("no-such-tool-for-ignite", [], opts, () => undefined, new AbortController().signal).catch((e: unknown) => e);
+    expect((missing as Error).message).toBe("the tool is not installed here");
+    const slow = await mustRunLogged("sleep", ["5"], { ...opts, timeoutMs: 1_000 }, () => undefined, new AbortController().signal).catch((e: unknown) => e);
+    expect((slow as Error).message).toBe("tool build timed out after 1 s");
   });
 });

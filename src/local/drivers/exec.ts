@@ -26,6 +26,8 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** The error code when the command could not be started at all (ENOENT: not installed). */
+  spawnError?: string;
 }
 
 export function run(cmd: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
@@ -89,6 +91,7 @@ export function run(cmd: string, args: string[], o: RunOptions = {}): Promise<Ru
       else child.stdin.end(o.input);
     }
     let settled = false;
+    let spawnError: string | undefined;
     const finish = (code: number | null, sig: string | null) => {
       if (settled) return;
       settled = true;
@@ -96,10 +99,11 @@ export function run(cmd: string, args: string[], o: RunOptions = {}): Promise<Ru
       o.signal?.removeEventListener("abort", onAbort);
       so.end();
       se.end();
-      resolve({ code, signal: sig, stdout, stderr, timedOut });
+      resolve({ code, signal: sig, stdout, stderr, timedOut, ...(spawnError ? { spawnError } : {}) });
     };
     child.once("error", (e) => {
       stderr += e.message;
+      spawnError = (e as NodeJS.ErrnoException).code ?? "error";
       finish(null, null);
     });
     child.once("close", (code, sig) => finish(code, sig));

@@ -3,14 +3,14 @@
  * with its output streamed into the compile log, and packing the result as the build context the
  * driver builds (with COMPILE_DOCKERFILE).
  */
-import { spawn } from "node:child_process";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import type { JsonValue } from "@bufbuild/protobuf";
 import * as tar from "tar";
 import { detectArchiveKind, extractArchive } from "../../wire/archive.js";
 import { BuildFailure } from "../drivers/types.js";
-import { ArchiveError, errorMessage } from "../errors.js";
+import { run } from "../drivers/exec.js";
+import { ArchiveError } from "../errors.js";
 import type { Store } from "../store.js";
 
 export const COMPILE_DOCKERFILE = ".ignite/Dockerfile";
@@ -86,56 +86,26 @@ export interface ToolRun {
  * Runs a toolchain command, every output line going into the compile log as it comes (prefixed
  * with `prefix`), so a long compile shows progress. Never throws; the build is failed by the caller.
  */
-export function runLogged(
+export async function runLogged(
   cmd: string,
   args: string[],
   o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; prefix: string },
   log: CompileLog,
   signal: AbortSignal,
 ): Promise<ToolRun> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: o.cwd, env: o.env, stdio: ["ignore", "pipe", "pipe"] });
-    const tail: string[] = [];
-    const firstError: string[] = [];
-    let timedOut = false;
-    const onLine = (l: string) => {
-      const t = l.trimEnd();
-      if (!t.trim()) return;
-      log(`  ${o.prefix}: ${t}`);
-      tail.push(t.trim());
-      if (tail.length > 5) tail.shift();
-      if ((firstError.length > 0 && firstError.length < 3) || (firstError.length === 0 && /^error\b/i.test(t.trim()))) firstError.push(t.trim());
-    };
-    // A line can arrive in two chunks: each stream keeps its unfinished line until the next one.
-    const lines = (stream: NodeJS.ReadableStream) => {
-      let partial = "";
-      stream.setEncoding("utf8");
-      stream.on("data", (chunk: string) => {
-        const parts = (partial + chunk).split("\n");
-        partial = parts.pop() ?? "";
-        parts.forEach(onLine);
-      });
-      stream.on("end", () => onLine(partial));
-    };
-    lines(child.stdout);
-    lines(child.stderr);
-    const kill = () => child.kill("SIGKILL");
-    signal.addEventListener("abort", kill, { once: true });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill();
-    }, o.timeoutMs);
-    const done = (r: Omit<ToolRun, "tail" | "timedOut" | "firstError">) => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", kill);
-      resolve({ ...r, timedOut, tail, firstError });
-    };
-    child.on("error", (e) => {
-      tail.push(errorMessage(e));
-      done({ ok: false, missing: (e as NodeJS.ErrnoException).code === "ENOENT" });
-    });
-    child.on("close", (code) => done({ ok: code === 0, missing: false }));
-  });
+  const tail: string[] = [];
+  const firstError: string[] = [];
+  const onLine = (l: string) => {
+    const t = l.trimEnd();
+    if (!t.trim()) return;
+    log(`  ${o.prefix}: ${t}`);
+    tail.push(t.trim());
+    if (tail.length > 5) tail.shift();
+    if ((firstError.length > 0 && firstError.length < 3) || (firstError.length === 0 && /^error\b/i.test(t.trim()))) firstError.push(t.trim());
+  };
+  const r = await run(cmd, args, { cwd: o.cwd, env: o.env, timeoutMs: o.timeoutMs, signal, onLine, maxBuffer: 64 * 1024 });
+  if (r.spawnError) tail.push(r.stderr.trim());
+  return { ok: r.code === 0, missing: r.spawnError === "ENOENT", timedOut: r.timedOut, tail, firstError };
 }
 
 /**
