@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { access, stat } from "node:fs/promises";
+import { access, readFile, stat } from "node:fs/promises";
 import { isAbsolute, join, normalize } from "node:path";
 import { UsageError } from "../errors.js";
 import { parseKeyValues } from "./key-values.js";
@@ -33,7 +33,16 @@ export interface RustOptions {
 
 /** A validated source: exactly one of a local path, a git repository or a prebuilt image. */
 export type DraftSource =
-  | { kind: "directory"; path: string; dockerfilePath: string | undefined; buildArgs: Record<string, string>; runtime: RuntimeName | undefined; rust?: RustOptions }
+  | {
+      kind: "directory";
+      path: string;
+      dockerfilePath: string | undefined;
+      buildArgs: Record<string, string>;
+      runtime: RuntimeName | undefined;
+      rust?: RustOptions;
+      /** Set when the runtime was not a flag but the directory's info.yaml. */
+      runtimeFrom?: "info.yaml";
+    }
   | { kind: "archive"; path: string; dockerfilePath: string | undefined; buildArgs: Record<string, string>; runtime: RuntimeName | undefined; rust?: RustOptions }
   | { kind: "file"; path: string; runtime: RuntimeName | undefined; rust?: RustOptions }
   | { kind: "git"; url: string; ref: string; contextDir: string; dockerfilePath: string | undefined; secretRef: string; buildArgs: Record<string, string> }
@@ -102,6 +111,9 @@ export async function resolveDraftSource(flags: SourceFlags, cwd: string): Promi
       const found = await stat(dockerfile).catch(() => undefined);
       if (!found?.isFile()) throw new UsageError(`--dockerfile-path ${dockerfilePath} not found in ${flags.code}: the path is relative to the context root`);
     }
+    // The samples' info.yaml names the runtime: without --runtime or --dockerfile-path, it counts.
+    const declared = runtime === undefined && dockerfilePath === undefined ? await runtimeFromInfoYaml(path, flags.code) : undefined;
+    if (declared) return { kind: "directory", path, dockerfilePath, buildArgs, runtime: declared.runtime, ...(declared.rust ? { rust: declared.rust } : {}), runtimeFrom: "info.yaml" };
     return { kind: "directory", path, dockerfilePath, buildArgs, runtime, ...withRust };
   }
   if (!info.isFile()) throw new UsageError(`--code ${flags.code} is neither a file nor a directory`);
@@ -127,6 +139,20 @@ function parseRustOptions(flags: SourceFlags, runtime: RuntimeName | undefined):
     throw new UsageError(`invalid value "${flags.toolchain}" for --toolchain: a Rust version such as 1.82 (or stable)`);
   }
   return { target: target as RustOptions["target"], toolchain };
+}
+
+/**
+ * The runtime a directory's info.yaml declares (`runtime: deno`, also `rust-native`/`rust-wasm`,
+ * the platform's labels); undefined without the file or the key. Read with a pattern, not a YAML
+ * parser: only the top-level `runtime:` line matters.
+ */
+async function runtimeFromInfoYaml(dir: string, shown: string): Promise<{ runtime: RuntimeName; rust?: RustOptions } | undefined> {
+  const text = await readFile(join(dir, "info.yaml"), "utf8").catch(() => undefined);
+  const value = text === undefined ? undefined : /^runtime:[ \t]*["']?([^"'#\s]*)["']?[ \t]*(#.*)?$/m.exec(text)?.[1];
+  if (!value) return undefined;
+  if (value === "rust-native" || value === "rust-wasm") return { runtime: "rust", rust: { target: value === "rust-wasm" ? "wasm" : "native", toolchain: "" } };
+  if ((RUNTIMES as readonly string[]).includes(value)) return { runtime: value as RuntimeName };
+  throw new UsageError(`${join(shown, "info.yaml")} says runtime: ${value}: use one of ${RUNTIMES.join(", ")} there, or pass --runtime or --dockerfile-path`);
 }
 
 function parseRuntime(text: string | undefined): RuntimeName | undefined {

@@ -115,12 +115,18 @@ describe.skipIf(skip)("the rust managed runtime", () => {
     expect(JSON.parse(invoke.stdout)).toMatchObject({ status_code: 200, body: "5 bytes" });
   }, 300_000);
 
-  it("deploys examples/hello-rs as the README shows", async () => {
+  it("deploys examples/hello-rs as the README shows, and with the runtime named by an info.yaml instead of --runtime", async () => {
     cpSync(join(import.meta.dirname, "..", "..", "examples", "hello-rs"), join(workspace.work, "example-rs"), { recursive: true });
     const deploy = await cli(["app", "deploy", "hello-rs", "--code", "./example-rs", "--runtime", "rust", "--rust-target", "native"]);
     expect(deploy.exitCode, deploy.stderr).toBe(0);
     const invoke = await cli(["invoke", "hello-rs", "-p", '{"name": "ferris"}', "-o", "json"]);
     expect(JSON.parse(invoke.stdout).body).toMatchObject({ greeting: "Hello, ferris!" });
+
+    writeFileSync(join(workspace.work, "example-rs", "info.yaml"), "name: hello-rs\nruntime: rust-native\n");
+    const declared = await cli(["app", "deploy", "hello-info", "--code", "./example-rs"]);
+    expect(declared.exitCode, declared.stderr).toBe(0);
+    expect(declared.stderr).toMatch(/^runtime rust \(native\), from info\.yaml$/m);
+    expect(JSON.parse((await cli(["invoke", "hello-info", "-p", '{"name": "yaml"}', "-o", "json"])).stdout).body).toMatchObject({ greeting: "Hello, yaml!" });
   }, 300_000);
 
   it.each([

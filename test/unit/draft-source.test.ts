@@ -12,6 +12,14 @@ beforeAll(() => {
   writeFileSync(join(cwd, "app", "Dockerfile"), "FROM scratch\n");
   writeFileSync(join(cwd, "handler.py"), "def handler(payload, ctx):\n    return 'hi'\n");
   writeFileSync(join(cwd, "code.tar.gz"), "not really");
+  const sample = (dir: string, infoYaml: string) => {
+    mkdirSync(join(cwd, dir));
+    writeFileSync(join(cwd, dir, "info.yaml"), infoYaml);
+  };
+  sample("deno-sample", 'name: ask-your-notes\ndescription: "notes"\nruntime: deno # the sample\ninput:\n  runtime: python\n');
+  sample("rust-sample", "runtime: 'rust-wasm'\n");
+  sample("no-runtime", "name: x\ninput:\n  runtime: go\n");
+  sample("bad-runtime", "runtime: cobol\n");
 });
 
 describe("draft save source flags", () => {
@@ -34,6 +42,7 @@ describe("draft save source flags", () => {
     ["--rust-target with another runtime", { code: "handler.py", runtime: "python", rustTarget: "native" }, /--rust-target goes with --runtime rust, not --runtime python/],
     ["--toolchain with an image", { imageRef: "ghcr.io/a/b:1", toolchain: "1.82" }, /--toolchain goes with --runtime rust/],
     ["unknown --rust-target", { code: "app", runtime: "rust", rustTarget: "riscv" }, /invalid value "riscv" for --rust-target: use native or wasm/],
+    ["an info.yaml runtime that is not one", { code: "bad-runtime" }, /^bad-runtime\/info\.yaml says runtime: cobol: use one of python, rust, go, deno there, or pass --runtime or --dockerfile-path$/],
     ["malformed --toolchain", { code: "app", runtime: "rust", toolchain: "latest!" }, /invalid value "latest!" for --toolchain/],
     ["--runtime with --dockerfile-path on an archive", { code: "code.tar.gz", runtime: "python", dockerfilePath: "Dockerfile" }, /--runtime and --dockerfile-path cannot be used together/],
   ])("%s", async (_name, flags, message) => {
@@ -52,6 +61,19 @@ describe("draft save source flags", () => {
     expect((await resolveDraftSource({ code: "handler.py", runtime: "python" }, cwd)).kind).toBe("file");
     expect(await resolveDraftSource({ gitUrl: "file:///repo", gitRef: "v1", dockerfilePath: "Dockerfile" }, cwd)).toMatchObject({ kind: "git", ref: "v1" });
     expect(await resolveDraftSource({ imageRef: "ghcr.io/acme/app:1.2.3", registrySecretRef: "pull" }, cwd)).toMatchObject({ kind: "image", registrySecretRef: "pull" });
+  });
+
+  it("takes the runtime from the directory's info.yaml when no --runtime or --dockerfile-path says otherwise", async () => {
+    expect(await resolveDraftSource({ code: "deno-sample" }, cwd)).toMatchObject({ kind: "directory", runtime: "deno", runtimeFrom: "info.yaml" });
+    expect(await resolveDraftSource({ code: "rust-sample" }, cwd)).toMatchObject({ runtime: "rust", rust: { target: "wasm" }, runtimeFrom: "info.yaml" });
+    // a nested `runtime:` key is not the app's
+    expect(await resolveDraftSource({ code: "no-runtime" }, cwd)).toMatchObject({ runtime: undefined });
+    const flagged = await resolveDraftSource({ code: "deno-sample", runtime: "python" }, cwd);
+    expect(flagged).toMatchObject({ runtime: "python" });
+    expect(flagged).not.toHaveProperty("runtimeFrom");
+    mkdirSync(join(cwd, "deno-sample", "web"));
+    writeFileSync(join(cwd, "deno-sample", "web", "Dockerfile"), "FROM scratch\n");
+    expect(await resolveDraftSource({ code: "deno-sample", dockerfilePath: "web/Dockerfile" }, cwd)).toMatchObject({ runtime: undefined, dockerfilePath: "web/Dockerfile" });
   });
 
   it("carries --rust-target and --toolchain with --runtime rust (native when not given)", async () => {

@@ -4,7 +4,7 @@ import { resolveDraftSource } from "../../../core/draft-source.js";
 import { byteProgress } from "../../../output/progress.js";
 import { defineCommand, opt } from "../../command-spec.js";
 import { loadDeps } from "../../load-deps.js";
-import { sourceFlagsFrom, sourceOptions } from "../draft/save.js";
+import { noteDeclaredRuntime, sourceFlagsFrom, sourceOptions } from "../draft/save.js";
 import { openLocalContext } from "../../local-context.js";
 import { appFlagsFrom, appOptions } from "./app-options.js";
 
@@ -42,6 +42,7 @@ export const appDeployCommand = defineCommand({
     const warnText = opt.string(options, "sizeWarning");
     const warnBytes = warnText === undefined ? DEFAULT_WARN_BYTES : parseSize(warnText, "--size-warning");
     const { output } = ctx;
+    noteDeclaredRuntime(output, source);
     const local = await openLocalContext(ctx, source, { defaultExcludes: options.defaultExcludes !== false, warnBytes, alwaysPack: false });
     try {
       const api = await ctx.api();

@@ -1,7 +1,7 @@
 import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
 import { resolveDraftSource } from "../../../core/draft-source.js";
 import { DEFAULT_WARN_BYTES, parseSize } from "../../../core/context-size.js";
-import type { SourceFlags } from "../../../core/draft-source.js";
+import type { DraftSource, SourceFlags } from "../../../core/draft-source.js";
 import { UsageError } from "../../../errors.js";
 import { formatBytes } from "../../../output/format-bytes.js";
 import type { Output } from "../../../output/output.js";
@@ -31,6 +31,11 @@ export const sourceOptions: OptionSpec[] = [
   { flags: "--toolchain <version>", description: "with --runtime rust: the Rust toolchain version, e.g. 1.82" },
 ];
 
+/** Says so on stderr when the runtime came from the directory's info.yaml rather than a flag. */
+export function noteDeclaredRuntime(output: Output, source: DraftSource): void {
+  if (source.kind === "directory" && source.runtimeFrom) output.info(`runtime ${source.runtime}${source.rust ? ` (${source.rust.target})` : ""}, from ${source.runtimeFrom}`);
+}
+
 export function sourceFlagsFrom(options: OptionValues): SourceFlags {
   return {
     code: opt.string(options, "code"),
@@ -56,7 +61,8 @@ export const draftSaveCommand = defineCommand({
     "A directory is packed as a deterministic tar.gz, skipping .git, node_modules, __pycache__, target and .venv at any depth and what .dockerignore excludes " +
     "(Docker's rules; <Dockerfile>.dockerignore next to the Dockerfile wins). An archive the server already has (same digest) is not sent again. " +
     "Contexts over 100 MB get a warning naming the largest paths (--size-warning, 0 disables); archives over 2 GiB are refused before upload. " +
-    "With --dockerfile-path the image is built from your Dockerfile; the build starts right away (follow it with `draft compile-logs`).",
+    "With --dockerfile-path the image is built from your Dockerfile; the build starts right away (follow it with `draft compile-logs`). " +
+    "With --runtime (or, without --runtime and --dockerfile-path, a `runtime:` line in the directory's info.yaml, as in the platform's samples) the code goes to the managed runtime's compile path.",
   args: [{ name: "id", description: "org:app, org/app or app" }],
   options: [
     ...sourceOptions,
@@ -87,6 +93,7 @@ export const draftSaveCommand = defineCommand({
     const warnText = opt.string(options, "sizeWarning");
     const warnBytes = warnText === undefined ? DEFAULT_WARN_BYTES : parseSize(warnText, "--size-warning");
     const { output } = ctx;
+    noteDeclaredRuntime(output, source);
 
     const local = await openLocalContext(ctx, source, { defaultExcludes: options.defaultExcludes !== false, warnBytes, alwaysPack: dryRun });
     try {
