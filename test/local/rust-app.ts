@@ -18,7 +18,8 @@ export const CARGO_TOML = '[package]\nname = "hello-rs"\nversion = "0.1.0"\nedit
 
 /**
  * A Rust app for the managed runtime: greets the name in its body, fails or panics on request,
- * reports the call's context and request, and awaits tokio (an async handler).
+ * reports the call's context and request, and awaits tokio (an async handler taking references;
+ * examples/hello-rs takes its parameters by value).
  */
 export const LIB_RS = `use serde::Deserialize;
 use serde_json::{json, Value};
@@ -33,7 +34,7 @@ struct Input {
 }
 
 #[ignite::main]
-async fn handler(req: ignite::Request, ctx: ignite::Context) -> Result<Value, ignite::Error> {
+async fn handler(req: &ignite::Request, ctx: &ignite::Context) -> Result<Value, ignite::Error> {
     let input: Input = req.body()?;
     println!("handling {}", input.name);
     if input.fail {

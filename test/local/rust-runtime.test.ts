@@ -26,10 +26,12 @@ describe.skipIf(skip)("the rust managed runtime", () => {
     };
     dir("hello-rs", { "Cargo.toml": CARGO_TOML, "src/lib.rs": LIB_RS });
     dir("sync-rs", {
-      "lib.rs": '#[ignite::main]\nfn handler(req: ignite::Request, _ctx: ignite::Context) -> Result<String, String> {\n    Ok(format!("{} bytes", req.raw().len()))\n}\n',
+      // one parameter, by reference
+      "lib.rs": '#[ignite::main]\nfn handler(req: &ignite::Request) -> Result<String, String> {\n    Ok(format!("{} bytes", req.raw().len()))\n}\n',
     });
     dir("broken-rs", { "Cargo.toml": CARGO_TOML, "src/lib.rs": "#[ignite::main]\nfn handler(req: ignite::Request, ctx: ignite::Context) -> Result<i32, ignite::Error> {\n    Ok(nothere)\n}\n" });
     dir("unmarked-rs", { "Cargo.toml": CARGO_TOML, "src/lib.rs": "pub fn handler() {}\n" });
+    dir("arity-rs", { "Cargo.toml": CARGO_TOML, "src/lib.rs": "#[ignite::main]\nfn handler() -> Result<i32, String> {\n    Ok(1)\n}\n" });
     dir("remote-rs", { "Cargo.toml": `${CARGO_TOML}reqwest = "0.11"\n`, "src/lib.rs": LIB_RS });
   }, 120_000);
 
@@ -133,6 +135,7 @@ describe.skipIf(skip)("the rust managed runtime", () => {
     ["a compile error", "broken-rs", /cannot find value `nothere`/],
     ["a crate that is not available offline", "remote-rs", /cargo build failed: error: no matching package named `reqwest` found/],
     ["a crate without #\\[ignite::main\\]", "unmarked-rs", /no #\[ignite::main\] handler in the crate's sources/],
+    ["a handler without (req, ctx)", "arity-rs", /#\[ignite::main\] goes on the handler function: #\[ignite::main\] fn handler\(req: ignite::Request, ctx: ignite::Context\)/],
   ])("%s fails the build with a reason", async (_name, dir, message) => {
     expect((await cli(["app", "create", `acme-corp:${dir}`])).exitCode).toBe(0);
     const save = await cli(["draft", "save", `acme-corp:${dir}`, "--code", `./${dir}`, "--runtime", "rust"]);
