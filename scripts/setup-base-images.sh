@@ -18,7 +18,7 @@ fi
 npm run build >/dev/null
 echo "== offline base images"
 node --input-type=module -e '
-import { setupBaseImages } from "./dist/local/base-images.js";
+import { setupBaseImages } from "./dist/local/drivers/base-images.js";
 const r = await setupBaseImages({ log: (l) => console.log(l) });
 for (const i of r.images) console.log(`${i.refs[0]}: ${i.created ? `created in ${i.seconds} s` : "present"}`);
 '

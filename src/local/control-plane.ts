@@ -14,22 +14,23 @@ import { SecretService } from "../gen/dodil/ignite/v1/secret_pb.js";
 import * as reflV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { grpcServiceDefinition, MAX_MESSAGE_BYTES } from "../wire/grpc-service.js";
-import { BuildManager } from "./builds.js";
+import { BuildManager } from "./build/build-manager.js";
 import { probeDocker, probePodman } from "./drivers/detect.js";
 import { DockerDriver } from "./drivers/docker.js";
 import { dockerEndpoint } from "./drivers/docker-api.js";
 import { HostDriver } from "./drivers/host.js";
 import { PodmanDriver } from "./drivers/podman.js";
 import type { Driver } from "./drivers/types.js";
-import { createGateway } from "./gateway.js";
-import { createTokenServer, generatedServiceAccounts, TOKEN_PATH, TokenAuthority, type ServiceAccount } from "./auth.js";
-import { ensureGeneratedTls, loadGivenTls, serverHosts } from "./tls.js";
-import { Platform, checkOrgName } from "./platform.js";
-import { reflectionHandlers } from "./reflection.js";
-import { RuntimeManager } from "./runtime.js";
-import { buildServices } from "./services.js";
-import { Store } from "./store.js";
-import { parseListen, readJson, writeJson } from "./util.js";
+import { createGateway } from "./gateway/gateway.js";
+import { createTokenServer, generatedServiceAccounts, TOKEN_PATH, TokenAuthority, type ServiceAccount } from "./auth/token-authority.js";
+import { ensureGeneratedTls, loadGivenTls, serverHosts } from "./auth/tls.js";
+import { Platform, checkOrgName } from "./apps/platform.js";
+import { reflectionHandlers } from "./grpc/reflection.js";
+import { RuntimeManager } from "./runtime/runtime-manager.js";
+import { buildServices } from "./grpc/services.js";
+import { Store } from "./store/store.js";
+import { parseListen } from "./net.js";
+import { readJson, writeJson } from "./atomic-fs.js";
 
 export interface ControlPlaneOptions {
   /** gRPC listen address, e.g. "127.0.0.1:0" (0 picks a free port). */

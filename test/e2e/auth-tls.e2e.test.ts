@@ -10,7 +10,7 @@ import { GrpcIgniteApi } from "../../src/api/grpc-ignite-api.js";
 import { ComputeService } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
 import { ModelService } from "../../src/gen/dodil/ignite/v1/model_pb.js";
 import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
-import { generateCertificate } from "../../src/local/tls.js";
+import { generateCertificate } from "../../src/local/auth/tls.js";
 import { capturedOutputs } from "../helpers/run-cli.js";
 import { SA_SECRET, TLS_TEST_TOKEN } from "../helpers/secrets.js";
 import { tempDir } from "../helpers/temp-dirs.js";

@@ -10,11 +10,11 @@ import * as grpc from "@grpc/grpc-js";
 import { BuildService } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { ComputeService } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
-import { detectStack, generateDockerfile } from "../../src/local/buildpacks.js";
+import { detectStack, generateDockerfile } from "../../src/local/build/buildpacks.js";
 import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
 import { detectPipMirror } from "../../src/local/drivers/containers.js";
 import { baseImages } from "../../src/local/drivers/podman.js";
-import { runAsNonRootViolation } from "../../src/local/runtime.js";
+import { runAsNonRootViolation } from "../../src/local/runtime/runtime-manager.js";
 import { createApp, expectBuildSucceeds, followBuild, invoke, NODE_SERVER, publish, saveContext } from "./container-helpers.js";
 import { cleanup, grpcCode, makeTarGz, SERVER_PY, TestClient, tempDir } from "./helpers.js";
 

@@ -19,7 +19,7 @@ import {
 } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
 import { BuildService, UploadBuildContextRequestSchema, type UploadBuildContextResponse } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
-import { BASE_IMAGES, cacheStoreConfig, setupBaseImages } from "../../src/local/base-images.js";
+import { BASE_IMAGES, cacheStoreConfig, setupBaseImages } from "../../src/local/drivers/base-images.js";
 import { defaultImageCacheDir } from "../../src/local/drivers/containers.js";
 import { startControlPlane, type ControlPlaneOptions, type RunningControlPlane } from "../../src/local/control-plane.js";
 import { cleanup, TestClient, tempDir } from "./helpers.js";

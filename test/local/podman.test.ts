@@ -34,7 +34,7 @@ import {
   type PodmanPlane,
 } from "./container-helpers.js";
 import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
-import { BASE_IMAGES, setupBaseImages } from "../../src/local/base-images.js";
+import { BASE_IMAGES, setupBaseImages } from "../../src/local/drivers/base-images.js";
 import { goMissing, MAIN_GO } from "./go-app.js";
 import { CARGO_TOML, LIB_RS, rustMissing } from "./rust-app.js";
 

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { cargoRegistryDir } from "../../src/local/managed-runtime/rust.js";
+import { cargoRegistryDir } from "../../src/local/managed-runtime/rust/rust-runtime.js";
 
 /** Why the Rust managed runtime cannot be tested here, or "" (cargo and the packaged crates build it). */
 export const rustMissing = (() => {

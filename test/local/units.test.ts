@@ -2,15 +2,16 @@ import { describe, expect, it } from "vitest";
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { expandVars, parseDockerfile, parseKeyValues } from "../../src/local/dockerfile.js";
+import { expandVars, parseDockerfile, parseKeyValues } from "../../src/local/drivers/dockerfile.js";
 import { extractArchive, inspectArchive } from "../../src/wire/archive.js";
 import { HostDriver } from "../../src/local/drivers/host.js";
-import { freePort, ulid } from "../../src/local/util.js";
-import { PYTHON_BOOTSTRAP } from "../../src/local/managed-runtime/python-bootstrap.js";
-import { mustRunLogged } from "../../src/local/managed-runtime/steps.js";
+import { freePort } from "../../src/local/net.js";
+import { ulid } from "../../src/local/ids.js";
+import { PYTHON_BOOTSTRAP } from "../../src/local/managed-runtime/python/python-bootstrap.js";
+import { mustRunLogged } from "../../src/local/managed-runtime/toolchain-steps.js";
 import { BuildFailure } from "../../src/local/drivers/types.js";
 import { cleanup, tempDir } from "./helpers.js";
-import { withSdkDependencies } from "../../src/local/managed-runtime/rust.js";
+import { withSdkDependencies } from "../../src/local/managed-runtime/rust/rust-runtime.js";
 
 describe("dockerfile parser", () => {
   it("handles continuations, comments, JSON/shell forms and flags", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeTokenClaims, needsRenewal } from "../../src/config/token-claims.js";
 import { resolveSettings } from "../../src/config/settings.js";
-import { TokenAuthority } from "../../src/local/auth.js";
+import { TokenAuthority } from "../../src/local/auth/token-authority.js";
 import { tempDir } from "../helpers/temp-dirs.js";
 
 const jwt = (claims: object) => `${Buffer.from('{"alg":"HS256"}').toString("base64url")}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.sig`;

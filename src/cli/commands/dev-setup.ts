@@ -15,7 +15,7 @@ export const devSetupCommand = defineCommand({
   ],
   examples: ["dodil ignite dev setup", "dodil ignite dev setup --image busybox"],
   async handler(_args, options, ctx) {
-    const { setupBaseImages, BASE_IMAGES } = await import("../../local/base-images.js");
+    const { setupBaseImages, BASE_IMAGES } = await import("../../local/drivers/base-images.js");
     const { UsageError } = await import("../../errors.js");
     const names = opt.list(options, "image");
     for (const n of names) if (!(n in BASE_IMAGES)) throw new UsageError(`invalid value "${n}" for --image: use python, node or busybox`);

@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { atomicWrite } from "../util.js";
+import { atomicWrite } from "../atomic-fs.js";
 import { run } from "./exec.js";
 
 export interface ContainersConfig {

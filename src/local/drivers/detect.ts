@@ -5,9 +5,9 @@
 import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BASE_IMAGES } from "../base-images.js";
+import { BASE_IMAGES } from "./base-images.js";
 import { errorMessage } from "../errors.js";
-import { cargoRegistryDir, CRATES_PACKAGES } from "../managed-runtime/rust.js";
+import { cargoRegistryDir, CRATES_PACKAGES } from "../managed-runtime/rust/rust-runtime.js";
 import { cacheStoreGraphRoot, defaultImageCacheDir, detectPipMirror, prepareContainersConfig } from "./containers.js";
 import { dockerEndpoint, dockerPing } from "./docker-api.js";
 import { run, tail, which } from "./exec.js";

@@ -15,8 +15,8 @@ import * as path from "node:path";
 import { extractArchive, detectArchiveKind, verifyTree } from "../../wire/archive.js";
 import { errorMessage } from "../errors.js";
 import { contextDir, unpackBuildContext } from "./unpack-context.js";
-import { DockerfileError, expandVars, parseDockerfile, parseJsonForm, parseKeyValues, splitWords, type Instruction } from "../dockerfile.js";
-import { exists, readJson, writeJson } from "../util.js";
+import { DockerfileError, expandVars, parseDockerfile, parseJsonForm, parseKeyValues, splitWords, type Instruction } from "./dockerfile.js";
+import { exists, readJson, writeJson } from "../atomic-fs.js";
 import {
   BuildFailure,
   type BuildRequest,

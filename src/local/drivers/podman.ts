@@ -10,10 +10,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { DockerfileError, expandVars, parseDockerfile, splitWords } from "../dockerfile.js";
+import { DockerfileError, expandVars, parseDockerfile, splitWords } from "./dockerfile.js";
 import { errorMessage } from "../errors.js";
-import { DEFAULT_NON_ROOT_USER } from "../runtime.js";
-import { writeJson } from "../util.js";
+import { DEFAULT_NON_ROOT_USER } from "../runtime/runtime-manager.js";
+import { writeJson } from "../atomic-fs.js";
 import { cacheStoreGraphRoot, defaultImageCacheDir, detectPipMirror, prepareContainersConfig, type ContainersConfig, type PipMirror } from "./containers.js";
 import { run, tail } from "./exec.js";
 import {

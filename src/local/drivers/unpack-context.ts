@@ -6,8 +6,8 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ArchiveError, extractArchive, safeEntryPath } from "../../wire/archive.js";
-import { ensureDockerfile, managedRuntimeHint } from "../buildpacks.js";
-import { redact } from "../builds.js";
+import { ensureDockerfile, managedRuntimeHint } from "../build/buildpacks.js";
+import { redact } from "../build/build-manager.js";
 import { BuildFailure, type BuildRequest } from "./types.js";
 
 export interface UnpackedContext {

@@ -3,22 +3,22 @@
  * context that runs through the same driver seam as image builds. BuildParams.prepare runs the
  * runtime's compile, logged in the build/compile log:
  *
- *   python  python.ts  handler.py + requirements, with the runtime's bootstrap server
- *   go      go.ts      a static binary built against the bundled `ignite` package
- *   rust    rust.ts    a static binary built against the bundled `ignite` crate (target native)
+ *   python  python/    handler.py + requirements, with the runtime's bootstrap server
+ *   go      go/        a static binary built against the bundled `ignite` package
+ *   rust    rust/      a static binary built against the bundled `ignite` crate (target native)
  *
  * Rust's wasm target and Deno answer UNIMPLEMENTED naming what is missing.
  */
 import type { JsonValue } from "@bufbuild/protobuf";
-import type { BuildParams } from "../builds.js";
+import type { BuildParams } from "../build/build-manager.js";
 import { unimplemented } from "../errors.js";
-import type { Store } from "../store.js";
-import { compileGo } from "./go.js";
-import { compilePython } from "./python.js";
-import { compileRust } from "./rust.js";
-import { COMPILE_DOCKERFILE, type CompileInput } from "./steps.js";
+import type { Store } from "../store/store.js";
+import { compileGo } from "./go/go-runtime.js";
+import { compilePython } from "./python/python-runtime.js";
+import { compileRust } from "./rust/rust-runtime.js";
+import { COMPILE_DOCKERFILE, type CompileInput } from "./toolchain-steps.js";
 
-export type { CompileInput } from "./steps.js";
+export type { CompileInput } from "./toolchain-steps.js";
 
 export type RuntimeName = "python" | "rust" | "go" | "deno";
 

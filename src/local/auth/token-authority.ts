@@ -1,0 +1,206 @@
+/**
+ * Auth for the local control plane, shaped like the platform's: service accounts get short-lived
+ * JWTs from an OAuth2 token endpoint (client-credentials grant, form POST), and every authenticated
+ * RPC derives the caller's organization from the verified token's claims. Static `--token ORG=TOKEN`
+ * tokens still work alongside.
+ *
+ * Tokens are HS256 JWTs signed with a key kept in `<data-dir>/auth/jwt-hs256.key` (0600), so tokens
+ * survive a restart; `exp` is enforced; anything that does not verify is UNAUTHENTICATED.
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
+import * as path from "node:path";
+import { unauthenticated } from "../errors.js";
+import { checkOrgName } from "../apps/platform.js";
+import { atomicWrite, readJson, writeJson } from "../atomic-fs.js";
+import { organizationId, ulid } from "../ids.js";
+
+export const TOKEN_PATH = "/oauth/token";
+export const JWT_ISSUER = "dodil-ignite-local";
+export const JWT_AUDIENCE = "ignite";
+const SCOPES = "DeployApp InvokeApp GetExecution GetSecret";
+
+export interface ServiceAccount {
+  id: string;
+  org: string;
+  secret: string;
+}
+
+export interface AuthorityOptions {
+  dataDir: string;
+  /** Static bearer tokens: token -> organization. */
+  tokens: Record<string, string>;
+  serviceAccounts: ServiceAccount[];
+  /** Lifetime of issued access tokens (default 3600 s). */
+  tokenLifetimeSeconds?: number;
+}
+
+function b64url(data: Buffer | string): string {
+  return Buffer.from(data).toString("base64url");
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+/** Issues and verifies the control plane's tokens. */
+export class TokenAuthority {
+  private constructor(
+    private readonly key: Buffer,
+    private readonly tokens: Record<string, string>,
+    private readonly accounts: Map<string, { org: string; secretHash: Buffer }>,
+    readonly lifetimeSeconds: number,
+  ) {}
+
+  static async open(o: AuthorityOptions): Promise<TokenAuthority> {
+    const dir = path.join(o.dataDir, "auth");
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    const keyFile = path.join(dir, "jwt-hs256.key");
+    let key: Buffer;
+    try {
+      key = Buffer.from((await fsp.readFile(keyFile, "utf8")).trim(), "base64");
+      if (key.length < 32) throw new Error("short key");
+    } catch {
+      key = randomBytes(32);
+      await atomicWrite(keyFile, key.toString("base64") + "\n");
+    }
+    const accounts = new Map<string, { org: string; secretHash: Buffer }>();
+    for (const a of o.serviceAccounts) {
+      if (!a.id || !a.secret || /\s/.test(a.id + a.secret)) throw new Error("service account ids and secrets must be non-empty and contain no whitespace");
+      checkOrgName(a.org);
+      accounts.set(a.id, { org: a.org, secretHash: sha256(a.secret) });
+    }
+    const lifetime = o.tokenLifetimeSeconds ?? 3600;
+    if (!(lifetime >= 1)) throw new Error("the token lifetime must be at least 1 second");
+    return new TokenAuthority(key, { ...o.tokens }, accounts, Math.floor(lifetime));
+  }
+
+  get serviceAccountIds(): string[] {
+    return [...this.accounts.keys()];
+  }
+
+  /** The client-credentials grant: the account's org in a signed JWT, or undefined for bad credentials. */
+  issue(clientId: string, clientSecret: string, nowMs = Date.now()): { accessToken: string; expiresIn: number; org: string } | undefined {
+    const account = this.accounts.get(clientId);
+    const given = sha256(clientSecret);
+    // Compare even for an unknown id, so timing does not tell which ids exist.
+    const ok = timingSafeEqual(given, account?.secretHash ?? sha256(randomBytes(16).toString("hex"))) && account !== undefined;
+    if (!ok || !account) return undefined;
+    const iat = Math.floor(nowMs / 1000);
+    const claims = {
+      iss: JWT_ISSUER,
+      sub: `service-account-${clientId}`,
+      azp: clientId,
+      aud: JWT_AUDIENCE,
+      iat,
+      exp: iat + this.lifetimeSeconds,
+      jti: ulid(),
+      scope: SCOPES,
+      // The shape the platform's tokens carry (reference §2.5).
+      organization: { [account.org]: { id: organizationId(account.org) } },
+    };
+    const signingInput = `${b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64url(JSON.stringify(claims))}`;
+    const signature = createHmac("sha256", this.key).update(signingInput).digest();
+    return { accessToken: `${signingInput}.${b64url(signature)}`, expiresIn: this.lifetimeSeconds, org: account.org };
+  }
+
+  /** The organization a bearer token stands for; throws UNAUTHENTICATED otherwise. */
+  orgFor(token: string): string {
+    const fixed = this.tokens[token];
+    if (fixed) return fixed;
+    const parts = token.split(".");
+    if (parts.length !== 3) throw unauthenticated("invalid token");
+    const [header, payload, signature] = parts as [string, string, string];
+    let alg: unknown;
+    try {
+      alg = (JSON.parse(Buffer.from(header, "base64url").toString("utf8")) as { alg?: unknown }).alg;
+    } catch {
+      throw unauthenticated("invalid token");
+    }
+    // Only our own algorithm: never "none", never a key chosen by the token.
+    if (alg !== "HS256") throw unauthenticated("invalid token: unsupported signature algorithm");
+    const expected = createHmac("sha256", this.key).update(`${header}.${payload}`).digest();
+    const given = Buffer.from(signature, "base64url");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw unauthenticated("invalid token: bad signature");
+    let claims: { exp?: unknown; iss?: unknown; organization?: unknown };
+    try {
+      claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as typeof claims;
+    } catch {
+      throw unauthenticated("invalid token");
+    }
+    if (claims.iss !== JWT_ISSUER) throw unauthenticated("invalid token: unknown issuer");
+    if (typeof claims.exp !== "number" || claims.exp * 1000 <= Date.now()) throw unauthenticated("token expired: log in again (`dodil login`) or renew it");
+    const orgs = claims.organization && typeof claims.organization === "object" ? Object.keys(claims.organization) : [];
+    if (orgs.length !== 1) throw unauthenticated("invalid token: no organization claim");
+    return orgs[0] as string;
+  }
+}
+
+/**
+ * Service accounts when none were configured: one for org `local`, created once and kept in
+ * `<data-dir>/auth/service-accounts.json` (0600), like the generated token.
+ */
+export async function generatedServiceAccounts(dataDir: string): Promise<ServiceAccount[]> {
+  const file = path.join(dataDir, "auth", "service-accounts.json");
+  const saved = await readJson<{ accounts: ServiceAccount[] }>(file);
+  if (saved?.accounts?.length) return saved.accounts;
+  const accounts = [{ id: "local-dev", org: "local", secret: `igs_${randomBytes(24).toString("hex")}` }];
+  await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await writeJson(file, { accounts });
+  await fsp.chmod(file, 0o600);
+  return accounts;
+}
+
+/**
+ * The OAuth2 token endpoint (RFC 6749 §4.4): POST `TOKEN_PATH` with a form body `grant_type=
+ * client_credentials`, `client_id`, `client_secret` (or HTTP Basic client auth). HTTPS when the
+ * control plane serves TLS.
+ */
+export function createTokenServer(authority: TokenAuthority, tls: { cert: string; key: string } | undefined, log: (line: string) => void): http.Server {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const reply = (code: number, body: Record<string, unknown>, extra: Record<string, string> = {}) => {
+      const text = JSON.stringify(body) + "\n";
+      res.writeHead(code, { "content-type": "application/json", "cache-control": "no-store", pragma: "no-cache", "content-length": Buffer.byteLength(text), ...extra });
+      res.end(text);
+    };
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname !== TOKEN_PATH) return reply(404, { error: "not_found", error_description: `the token endpoint is POST ${TOKEN_PATH}` });
+    if (req.method !== "POST") return reply(405, { error: "invalid_request", error_description: "use POST" }, { allow: "POST" });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > 64 * 1024) req.destroy();
+      else chunks.push(c);
+    });
+    req.on("end", () => {
+      const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+      let clientId = form.get("client_id") ?? "";
+      let clientSecret = form.get("client_secret") ?? "";
+      const basic = /^\s*basic\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
+      if (basic) {
+        const decoded = Buffer.from(basic[1] as string, "base64").toString("utf8");
+        const colon = decoded.indexOf(":");
+        if (colon > 0) {
+          clientId = decodeURIComponent(decoded.slice(0, colon));
+          clientSecret = decodeURIComponent(decoded.slice(colon + 1));
+        }
+      }
+      const grant = form.get("grant_type");
+      if (grant !== "client_credentials") {
+        return reply(400, { error: "unsupported_grant_type", error_description: "only grant_type=client_credentials is supported" });
+      }
+      if (!clientId || !clientSecret) return reply(400, { error: "invalid_request", error_description: "client_id and client_secret are required" });
+      const issued = authority.issue(clientId, clientSecret);
+      if (!issued) {
+        log(`token endpoint: rejected credentials for client '${clientId.slice(0, 64)}'`);
+        return reply(401, { error: "invalid_client", error_description: "invalid client credentials" }, { "www-authenticate": 'Basic realm="ignite"' });
+      }
+      log(`token endpoint: issued a ${issued.expiresIn}s token to '${clientId}' (org ${issued.org})`);
+      reply(200, { access_token: issued.accessToken, token_type: "Bearer", expires_in: issued.expiresIn, scope: SCOPES });
+    });
+  };
+  return tls ? https.createServer({ cert: tls.cert, key: tls.key }, handler) : http.createServer(handler);
+}

@@ -1,0 +1,267 @@
+/**
+ * Build manager: runs driver builds in the background, persists each build's record and log
+ * (JSON lines, one entry per line, offset = line index), and lets readers replay and follow logs.
+ */
+import { appendFileSync, promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { BuildStatus } from "../../gen/dodil/ignite/v1/common_pb.js";
+import { BuildFailure, type BuiltImage, type Driver } from "../drivers/types.js";
+import { errorMessage } from "../errors.js";
+import type { BuildRecord, Store } from "../store/store.js";
+import { readJson } from "../atomic-fs.js";
+import { ulid } from "../ids.js";
+
+export interface LogLine {
+  offset: number;
+  timestampMs: number;
+  line: string;
+}
+
+interface ActiveBuild {
+  record: BuildRecord;
+  params: BuildParams;
+  timedOut?: boolean;
+  done: Promise<BuildRecord>;
+  lines: number;
+  listeners: Set<() => void>;
+  abort: AbortController;
+}
+
+export interface BuildParams {
+  org: string;
+  app: string;
+  contextDigest: string;
+  contextName?: string;
+  dockerfilePath: string;
+  buildArgs: Record<string, string>;
+  kind?: "draft" | "compile" | "standalone";
+  /** Standalone builds: image name, tags (refs local.ignite/<org>/<name>:<tag>), platform. */
+  name?: string;
+  tags?: string[];
+  platform?: string;
+  /** 0 = no limit. */
+  timeoutSecs?: number;
+  /** Build args from build secrets: passed to the driver, shown as *** and scrubbed from the log. */
+  secretArgs?: Record<string, string>;
+  /**
+   * Runs first, inside the build (its lines go to the build log): may replace the context, e.g. the
+   * managed runtime's compile step, which turns source code into a build context.
+   */
+  prepare?: (log: (line: string) => void, signal: AbortSignal) => Promise<{ contextDigest: string; contextName?: string; dockerfilePath?: string } | void>;
+}
+
+export class BuildManager {
+  private active = new Map<string, ActiveBuild>();
+  /** Called (not awaited) when a build ends. */
+  onFinished: (b: BuildRecord) => Promise<void> = async () => undefined;
+  /** Called when a build is created (PENDING). */
+  onStarted: (b: BuildRecord) => void = () => undefined;
+
+  constructor(
+    private store: Store,
+    private driver: Driver,
+    private log: (line: string) => void,
+  ) {}
+
+  /** Marks builds interrupted by a previous crash/stop as cancelled. */
+  async recover(): Promise<void> {
+    for (const id of await this.store.listBuildIds()) {
+      const b = await this.store.getBuild(id);
+      if (b && (b.status === BuildStatus.PENDING || b.status === BuildStatus.RUNNING)) {
+        b.status = BuildStatus.CANCELLED;
+        b.error = "the build was interrupted by a control plane restart";
+        b.finishedAtMs = Date.now();
+        await this.store.putBuild(b);
+      }
+    }
+  }
+
+  isActive(id: string): boolean {
+    return this.active.has(id);
+  }
+
+  async start(p: BuildParams): Promise<BuildRecord> {
+    const id = `bld_${ulid()}`;
+    const record: BuildRecord = {
+      id,
+      org: p.org,
+      app: p.app,
+      status: BuildStatus.PENDING,
+      contextDigest: p.contextDigest,
+      ...(p.contextName ? { contextName: p.contextName } : {}),
+      dockerfilePath: p.dockerfilePath,
+      buildArgs: p.buildArgs,
+      imageRef: p.name ? `local.ignite/${p.org}/${p.name}:${(p.tags ?? ["latest"])[0]}` : `local.ignite/${p.org}/${p.app}:${id.toLowerCase()}`,
+      createdAtMs: Date.now(),
+      ...(p.kind ? { kind: p.kind } : {}),
+      ...(p.name ? { name: p.name, tags: p.tags ?? ["latest"], imageRefs: (p.tags ?? ["latest"]).map((t) => `local.ignite/${p.org}/${p.name}:${t}`) } : {}),
+      ...(p.platform ? { platform: p.platform } : {}),
+      ...(p.timeoutSecs ? { timeoutSecs: p.timeoutSecs } : {}),
+      ...(p.secretArgs && Object.keys(p.secretArgs).length ? { secretArgNames: Object.keys(p.secretArgs).sort() } : {}),
+    };
+    await fsp.mkdir(this.store.buildDir(id), { recursive: true });
+    await fsp.writeFile(path.join(this.store.buildDir(id), "log.jsonl"), "");
+    await this.store.putBuild(record);
+    const a: ActiveBuild = { record, params: p, lines: 0, listeners: new Set(), abort: new AbortController(), done: undefined as unknown as Promise<BuildRecord> };
+    this.active.set(id, a);
+    a.done = this.run(a);
+    try {
+      this.onStarted({ ...record });
+    } catch {
+      // observers must not break builds
+    }
+    return { ...record };
+  }
+
+  /** Cancels an active build; false when it is not running in this process. */
+  cancel(id: string): boolean {
+    const a = this.active.get(id);
+    if (!a) return false;
+    if (!a.abort.signal.aborted) {
+      this.append(a, "Cancelling the build (CancelBuild)");
+      a.abort.abort();
+    }
+    return true;
+  }
+
+  private append(a: ActiveBuild, line: string): void {
+    for (const v of Object.values(a.params.secretArgs ?? {})) if (v.length >= 3) line = line.split(v).join("***");
+    const entry = { offset: a.lines, timestampMs: Date.now(), line };
+    // sync append: entries stay ordered and are on disk before listeners read them
+    appendFileSync(path.join(this.store.buildDir(a.record.id), "log.jsonl"), JSON.stringify(entry) + "\n");
+    a.lines++;
+    for (const l of a.listeners) l();
+  }
+
+  private async run(a: ActiveBuild): Promise<BuildRecord> {
+    const r = a.record;
+    await new Promise((res) => setImmediate(res));
+    r.status = BuildStatus.RUNNING;
+    r.startedAtMs = Date.now();
+    await this.store.putBuild(r);
+    this.log(`build ${r.id} started for ${r.org}/${r.app}`);
+    this.append(a, `Building ${r.org}/${r.app} with the ${this.driver.name} driver (build ${r.id})`);
+    const secretArgs = a.params.secretArgs ?? {};
+    const allArgs = { ...secretArgs, ...r.buildArgs };
+    const args = Object.keys(allArgs);
+    if (args.length) {
+      this.append(a, `Build args: ${args.sort().map((k) => `${k}=${k in r.buildArgs ? redact(k, r.buildArgs[k]!) : "***"}`).join(" ")}`);
+    }
+    const timer = r.timeoutSecs
+      ? setTimeout(() => {
+          a.timedOut = true;
+          this.append(a, `The build exceeded its timeout of ${r.timeoutSecs} s`);
+          a.abort.abort();
+        }, r.timeoutSecs * 1000)
+      : undefined;
+    try {
+      if (a.params.prepare) {
+        const prep = await a.params.prepare((line) => this.append(a, line), a.abort.signal);
+        if (a.abort.signal.aborted) throw new BuildFailure("build cancelled");
+        if (prep) {
+          r.contextDigest = prep.contextDigest;
+          if (prep.contextName) r.contextName = prep.contextName;
+          else delete r.contextName;
+          if (prep.dockerfilePath) r.dockerfilePath = prep.dockerfilePath;
+          await this.store.putBuild(r);
+        }
+      }
+      const imageDir = this.store.imageDir(r.id);
+      await fsp.rm(imageDir, { recursive: true, force: true });
+      await fsp.mkdir(imageDir, { recursive: true });
+      await this.driver.build(
+        {
+          buildId: r.id,
+          contextFile: this.store.blobPath(r.contextDigest),
+          ...(r.contextName ? { contextName: r.contextName } : {}),
+          dockerfilePath: r.dockerfilePath,
+          buildArgs: allArgs,
+          imageDir,
+          imageRef: r.imageRef,
+        },
+        (line) => this.append(a, line),
+        a.abort.signal,
+      );
+      r.status = BuildStatus.SUCCEEDED;
+      this.append(a, `Successfully built ${r.imageRef}`);
+    } catch (e) {
+      r.status = a.abort.signal.aborted && !a.timedOut ? BuildStatus.CANCELLED : BuildStatus.FAILED;
+      r.error = a.timedOut
+        ? `the build timed out after ${r.timeoutSecs} s`
+        : a.abort.signal.aborted
+          ? "the build was cancelled"
+          : e instanceof BuildFailure
+            ? e.message
+            : `internal error: ${errorMessage(e)}`;
+      this.append(a, `ERROR: ${r.error}`);
+      await fsp.rm(this.store.imageDir(r.id), { recursive: true, force: true }).catch(() => undefined);
+    }
+    if (timer) clearTimeout(timer);
+    r.finishedAtMs = Date.now();
+    await this.store.putBuild(r);
+    this.log(`build ${r.id} ${r.status === BuildStatus.SUCCEEDED ? "succeeded" : `failed: ${r.error}`}`);
+    this.active.delete(r.id);
+    for (const l of a.listeners) l();
+    // Not awaited here (a publish holding the app's lock waits for `done`), but tracked so that
+    // cancelAll, and so the control plane's stop(), returns only once the draft is written.
+    const applying = this.onFinished({ ...r }).catch((e) => this.log(`updating the draft after build ${r.id}: ${errorMessage(e)}`));
+    this.applying.add(applying);
+    void applying.finally(() => this.applying.delete(applying));
+    return { ...r };
+  }
+
+  /** Waits for a build to end; returns its final record (undefined when unknown). */
+  async wait(id: string): Promise<BuildRecord | undefined> {
+    const a = this.active.get(id);
+    if (a) return a.done;
+    return this.store.getBuild(id);
+  }
+
+  async image(b: BuildRecord): Promise<BuiltImage | undefined> {
+    const img = await readJson<BuiltImage>(path.join(this.store.imageDir(b.id), "image.json"));
+    if (!img || !(await this.driver.imageAvailable(img))) return undefined;
+    return img;
+  }
+
+  async readLog(id: string, fromOffset: number): Promise<LogLine[]> {
+    let text: string;
+    try {
+      text = await fsp.readFile(path.join(this.store.buildDir(id), "log.jsonl"), "utf8");
+    } catch {
+      return [];
+    }
+    const out: LogLine[] = [];
+    for (const l of text.split("\n")) {
+      if (!l) continue;
+      try {
+        const e = JSON.parse(l) as LogLine;
+        if (e.offset >= fromOffset) out.push(e);
+      } catch {
+        // a torn last line after a crash
+      }
+    }
+    return out;
+  }
+
+  /** Subscribes to new log lines / the end of an active build; returns an unsubscribe function. */
+  subscribe(id: string, fn: () => void): () => void {
+    const a = this.active.get(id);
+    if (!a) return () => undefined;
+    a.listeners.add(fn);
+    return () => a.listeners.delete(fn);
+  }
+
+  async cancelAll(): Promise<void> {
+    const pending = [...this.active.values()];
+    for (const a of pending) a.abort.abort();
+    await Promise.allSettled(pending.map((a) => a.done));
+    await Promise.allSettled([...this.applying]);
+  }
+
+  /** Draft updates of finished builds still being written. */
+  private readonly applying = new Set<Promise<void>>();
+}
+
+export function redact(key: string, value: string): string {
+  return /token|secret|password|passwd|key|credential|auth/i.test(key) && !/^https?:\/\/[^@]*$/.test(value) ? "***" : value;
+}

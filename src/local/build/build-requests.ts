@@ -1,0 +1,183 @@
+/**
+ * BuildService use cases beyond uploads: standalone builds (CreateBuild) through the same
+ * BuildManager and driver as draft builds, listing, cancelling, org-wide build secrets.
+ */
+import { create } from "@bufbuild/protobuf";
+import { BuildStatus } from "../../gen/dodil/ignite/v1/common_pb.js";
+import { BuildSchema, type Build, type CreateBuildRequest, type SaveBuildSecretsRequest } from "../../gen/dodil/ignite/v1/build_pb.js";
+import { archiveHasFile } from "../../wire/archive.js";
+import { redact, type BuildParams } from "./build-manager.js";
+import { BuildFailure } from "../drivers/types.js";
+import { errorMessage, failedPrecondition, invalidArgument, notFound, resourceExhausted } from "../errors.js";
+import type { Platform } from "../apps/platform.js";
+import { RpcError } from "../errors.js";
+import type { BuildRecord } from "../store/store.js";
+
+/** Inline `zipped_code` must be smaller than this (documented: < 4 MB). */
+export const MAX_INLINE_BUILD_BYTES = 4 * 1024 * 1024;
+const IMAGE_NAME_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
+const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const ARG_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function buildMessage(b: BuildRecord): Build {
+  const args: Record<string, string> = {};
+  for (const [k, v] of Object.entries(b.buildArgs)) args[k] = redact(k, v);
+  for (const k of b.secretArgNames ?? []) args[k] = "***";
+  return create(BuildSchema, {
+    buildId: b.id,
+    name: b.name ?? `${b.org}/${b.app}`,
+    status: b.status,
+    imageRefs: b.status === BuildStatus.SUCCEEDED ? (b.imageRefs ?? [b.imageRef]) : [],
+    buildArgs: args,
+    createdAtMs: BigInt(b.createdAtMs),
+    startedAtMs: BigInt(b.startedAtMs ?? 0),
+    finishedAtMs: BigInt(b.finishedAtMs ?? 0),
+    error: b.error ?? "",
+    organizationName: b.org,
+    dockerfile: b.dockerfilePath,
+    tags: b.tags ?? [],
+    platform: b.platform ?? "",
+  });
+}
+
+export async function createBuild(platform: Platform, org: string, req: CreateBuildRequest): Promise<BuildRecord> {
+  const name = req.name.trim();
+  if (!name) throw invalidArgument("name is required (the image name, e.g. my-app)");
+  if (name.length > 128 || !IMAGE_NAME_RE.test(name)) throw invalidArgument(`invalid image name '${req.name}': use lowercase letters, digits and . _ - / separators`);
+  const tags = req.tags.length ? [...new Set(req.tags)] : ["latest"];
+  for (const t of tags) if (!TAG_RE.test(t)) throw invalidArgument(`invalid tag '${t}': use up to 128 letters, digits, '_', '.', '-' (not starting with '.' or '-')`);
+  for (const k of Object.keys(req.buildArgs)) if (!ARG_RE.test(k)) throw invalidArgument(`invalid build arg name '${k}'`);
+  if (req.timeoutSecs < 0n) throw invalidArgument("timeout_secs must not be negative");
+  if (req.platform && !/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(req.platform)) throw invalidArgument(`invalid platform '${req.platform}' (e.g. linux/amd64)`);
+  const dockerfile = req.dockerfile || "Dockerfile";
+  const src = req.source;
+  if (!src.case) throw invalidArgument("a source is required: context_id, zipped_code (< 4 MB) or git_source");
+
+  let contextDigest = "";
+  let contextName: string | undefined;
+  let prepareGit: BuildParams["prepare"];
+  const checkDockerfile = (info: Parameters<typeof archiveHasFile>[0]) => {
+    let ok = false;
+    try {
+      ok = archiveHasFile(info, dockerfile);
+    } catch {
+      throw invalidArgument(`dockerfile '${dockerfile}' must be a relative path inside the build context`);
+    }
+    if (!ok) throw invalidArgument(`Dockerfile '${dockerfile}' not found in the build context (standalone builds always need a Dockerfile)`);
+  };
+  if (src.case === "contextId") {
+    const c = await platform.store.getContext(org, src.value);
+    if (!c) throw notFound(`build context ${src.value} not found (upload it with UploadBuildContext first)`);
+    const info = await platform.inspect(platform.store.blobPath(c.digest), c.name);
+    checkDockerfile(info);
+    contextDigest = c.digest;
+    if (info.kind === "file") contextName = c.name;
+  } else if (src.case === "zippedCode") {
+    if (src.value.length >= MAX_INLINE_BUILD_BYTES) {
+      throw resourceExhausted(`zipped_code is ${src.value.length} bytes; inline contexts must be under 4 MB: upload it with UploadBuildContext and pass context_id`);
+    }
+    if (!src.value.length) throw invalidArgument("zipped_code is empty");
+    const s = await platform.storeInline(src.value, "context");
+    if (s.info.kind === "file") throw invalidArgument("zipped_code must be a tar.gz, tar or zip archive");
+    checkDockerfile(s.info);
+    contextDigest = s.digest;
+  } else {
+    const g = src.value;
+    if (!g.url) throw invalidArgument("git_source.url is required");
+    let auth: { username: string; token: string } | undefined;
+    if (g.secretRef) {
+      const sv = await platform.secrets.resolve(org, g.secretRef, "git_secret", "git_source.secret_ref");
+      if (sv.value.case === "gitSecret") auth = { username: sv.value.value.username, token: sv.value.value.token };
+    } else {
+      const gc = (await platform.secrets.buildSecrets(org)).gitCredentials;
+      if (gc?.password) auth = { username: gc.username, token: gc.password };
+    }
+    prepareGit = async (log) => {
+      log(`Cloning ${g.url}${g.reference ? ` at ${g.reference}` : ""}${g.contextDir ? ` (context ${g.contextDir})` : ""}`);
+      let c;
+      try {
+        c = await platform.cloneGit(g.url, g.reference, g.contextDir, auth);
+      } catch (e) {
+        throw new BuildFailure(e instanceof RpcError ? e.message : `git clone failed: ${errorMessage(e)}`);
+      }
+      try {
+        checkDockerfile(c.info);
+      } catch (e) {
+        throw new BuildFailure(errorMessage(e));
+      }
+      return { contextDigest: c.digest };
+    };
+  }
+
+  const bs = await platform.secrets.buildSecrets(org);
+  const secretArgs: Record<string, string> = {};
+  for (const [k, v] of Object.entries(bs.buildSecrets)) if (!(k in req.buildArgs)) secretArgs[k] = v;
+  const notes: string[] = [];
+  if (req.platform) notes.push(`Platform ${req.platform}: recorded; the local driver builds for this machine`);
+  if (req.noCache) notes.push("no_cache: the local drivers do not reuse cached layers between builds anyway");
+  if (req.registry || req.repository) notes.push(`registry/repository (${[req.registry, req.repository].filter(Boolean).join("/")}): nothing is pushed; the image stays local`);
+  return platform.builds.start({
+    org,
+    app: "",
+    kind: "standalone",
+    name,
+    tags,
+    ...(req.platform ? { platform: req.platform } : {}),
+    timeoutSecs: Number(req.timeoutSecs),
+    contextDigest,
+    ...(contextName ? { contextName } : {}),
+    dockerfilePath: dockerfile,
+    buildArgs: { ...req.buildArgs },
+    secretArgs,
+    prepare: async (log, signal) => {
+      for (const n of notes) log(n);
+      if (prepareGit) return prepareGit(log, signal);
+    },
+  });
+}
+
+export async function listBuilds(
+  platform: Platform,
+  org: string,
+  o: { limit: number; cursor: string; status: BuildStatus; name: string },
+): Promise<{ builds: BuildRecord[]; nextCursor: string }> {
+  const ids = (await platform.store.listBuildIds()).sort().reverse(); // newest first (ULIDs)
+  let after = "";
+  if (o.cursor) {
+    after = Buffer.from(o.cursor, "base64url").toString("utf8");
+    if (!/^bld_[0-9A-Z]{26}$/.test(after)) throw invalidArgument(`invalid cursor '${o.cursor}'`);
+  }
+  const lim = Math.min(o.limit || 50, 1000);
+  const out: BuildRecord[] = [];
+  let more = false;
+  for (const id of ids) {
+    if (after && id >= after) continue;
+    const b = await platform.store.getBuild(id).catch(() => undefined);
+    if (!b || b.org !== org) continue;
+    if (o.status && b.status !== o.status) continue;
+    if (o.name && b.name !== o.name && `${b.org}/${b.app}` !== o.name && b.app !== o.name) continue;
+    if (out.length === lim) {
+      more = true;
+      break;
+    }
+    out.push(b);
+  }
+  return { builds: out, nextCursor: more ? Buffer.from(out[out.length - 1]!.id, "utf8").toString("base64url") : "" };
+}
+
+export async function cancelBuild(platform: Platform, b: BuildRecord): Promise<BuildRecord> {
+  if (platform.builds.cancel(b.id)) return (await platform.builds.wait(b.id)) ?? b;
+  if (b.status === BuildStatus.CANCELLED) return b;
+  if (b.status === BuildStatus.SUCCEEDED || b.status === BuildStatus.FAILED) {
+    throw failedPrecondition(`build ${b.id} already finished (${BuildStatus[b.status]}); only a pending or running build can be cancelled`);
+  }
+  return b;
+}
+
+export async function saveBuildSecrets(platform: Platform, org: string, req: SaveBuildSecretsRequest): Promise<void> {
+  await platform.secrets.saveBuildSecrets(org, {
+    registryCredentials: { ...req.registryCredentials },
+    ...(req.gitCredentials ? { gitCredentials: { username: req.gitCredentials.username, password: req.gitCredentials.password } } : {}),
+    buildSecrets: { ...req.buildSecrets },
+  });
+}

@@ -1,0 +1,28 @@
+/**
+ * Starting the build of a draft: image drafts (from_code, from_git) build their context with the
+ * Dockerfile; compile drafts run the managed runtime's compile step first (managed-runtime/).
+ * The org's build secrets (SaveBuildSecrets) are passed as build args to every build, redacted.
+ */
+import type { BuildManager } from "./build-manager.js";
+import { compileBuildParams } from "../managed-runtime/index.js";
+import type { SecretStore } from "../secrets/secret-store.js";
+import type { BuildRecord, DraftRecord, Store } from "../store/store.js";
+
+export async function startDraftBuild(builds: BuildManager, store: Store, secrets: SecretStore, org: string, app: string, d: DraftRecord): Promise<BuildRecord> {
+  if (d.source === "compile") {
+    return builds.start(compileBuildParams(store, { org, app, sourceDigest: d.contextDigest!, ...(d.contextName ? { sourceName: d.contextName } : {}), runtime: d.runtime }));
+  }
+  const bs = await secrets.buildSecrets(org);
+  const secretArgs: Record<string, string> = {};
+  for (const [k, v] of Object.entries(bs.buildSecrets)) if (!(k in d.buildArgs)) secretArgs[k] = v;
+  return builds.start({
+    org,
+    app,
+    kind: "draft",
+    contextDigest: d.contextDigest!,
+    ...(d.contextName ? { contextName: d.contextName } : {}),
+    dockerfilePath: d.dockerfilePath,
+    buildArgs: d.buildArgs,
+    secretArgs,
+  });
+}

@@ -1,0 +1,49 @@
+// Identifiers the plane mints (ULIDs, organization ids) and the rule for names users pick.
+import { createHash, randomBytes } from "node:crypto";
+
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+let lastTime = -1;
+let lastRand: number[] = [];
+
+/** A ULID: 48-bit ms timestamp + 80 random bits, 26 Crockford base32 chars, monotonic within a ms. */
+export function ulid(now: number = Date.now()): string {
+  let rand: number[];
+  if (now <= lastTime && lastRand.length === 16) {
+    now = lastTime;
+    rand = lastRand.slice();
+    // increment the 80-bit random part (16 base32 digits)
+    for (let i = 15; i >= 0; i--) {
+      if (rand[i]! < 31) {
+        rand[i] = rand[i]! + 1;
+        break;
+      }
+      rand[i] = 0;
+    }
+  } else {
+    const bytes = randomBytes(16);
+    rand = Array.from(bytes, (b) => b & 31);
+  }
+  lastTime = now;
+  lastRand = rand;
+  let time = "";
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32]! + time;
+    t = Math.floor(t / 32);
+  }
+  return time + rand.map((d) => CROCKFORD[d]).join("");
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** Stable organization id derived from its name. */
+export function organizationId(org: string): string {
+  return "org_" + sha256Hex(org).slice(0, 16);
+}
+
+const NAME_RE = /^[a-z][a-z0-9-]{0,62}$/;
+export function isValidName(name: string): boolean {
+  return NAME_RE.test(name);
+}

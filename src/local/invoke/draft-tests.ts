@@ -1,0 +1,105 @@
+/**
+ * CompileDraft, TestDraft and TestAppVersion: run a draft's or a version's image in a temporary
+ * instance (never the app's serving replica), POST the payload, return the answer, stop it.
+ */
+import { create } from "@bufbuild/protobuf";
+import { BuildStatus } from "../../gen/dodil/ignite/v1/common_pb.js";
+import { TestResponseSchema, type DraftInfo, type HttpContext, type TestResponse } from "../../gen/dodil/ignite/v1/compute_pb.js";
+import { CallError, callInstance } from "./app-call.js";
+import type { BuiltImage } from "../drivers/types.js";
+import { deadlineExceeded, failedPrecondition, unavailable } from "../errors.js";
+import { startDraftBuild } from "../build/draft-build.js";
+import { requireSupportedRuntime } from "../managed-runtime/index.js";
+import { DEFAULT_PORT, DEFAULT_TIMEOUT_SECS, type Platform } from "../apps/platform.js";
+import { ulid } from "../ids.js";
+
+export async function compileDraft(platform: Platform, org: string, app: string): Promise<{ deployId: string; draft: DraftInfo | undefined }> {
+  const key = `${org}/${app}`;
+  await platform.requireApp(org, app);
+  const d = await platform.store.getDraft(org, app);
+  if (!d) throw failedPrecondition(`app ${key} has no draft; save one first (SaveDraft)`);
+  if (d.source === "prebuilt") return { deployId: "", draft: await platform.getDraft(org, app) };
+  if (d.source === "compile") requireSupportedRuntime(d.runtime, `compile the draft of ${key}`);
+  // reuse the draft's build/compile unless it failed, was cancelled or its image is gone
+  const cur = d.deployId ? await platform.store.getBuild(d.deployId) : undefined;
+  const running = cur && platform.builds.isActive(cur.id);
+  const usable = cur && (running || (cur.status === BuildStatus.SUCCEEDED && (await platform.builds.image(cur))));
+  if (!usable) {
+    await platform.appLocks.run(key, async () => {
+      const again = await platform.store.getDraft(org, app);
+      if (!again || again.codeHash !== d.codeHash) throw failedPrecondition(`the draft of ${key} changed meanwhile; compile again`);
+      const b = await startDraftBuild(platform.builds, platform.store, platform.secrets, org, app, again);
+      again.deployId = b.id;
+      again.buildStatus = b.status;
+      delete again.error;
+      again.updatedAtMs = Date.now();
+      await platform.store.putDraft(org, app, again);
+    });
+  }
+  const info = await platform.getDraft(org, app);
+  return { deployId: info?.deployId ?? "", draft: info };
+}
+
+async function runOnce(
+  platform: Platform,
+  org: string,
+  app: string,
+  version: number,
+  label: string,
+  image: BuiltImage,
+  payload: Uint8Array,
+  http: HttpContext | undefined,
+  deadlineMs: number,
+): Promise<TestResponse> {
+  const meta = await platform.requireApp(org, app);
+  const inst = await platform.runtime.launch({
+    org,
+    app,
+    version,
+    image,
+    env: { ...meta.env },
+    ports: meta.ports.length ? [...meta.ports] : [DEFAULT_PORT],
+    healthPath: meta.healthPath,
+    label,
+  });
+  const executionId = ulid();
+  try {
+    const timeoutMs = Math.min((meta.limits?.timeoutSecs || DEFAULT_TIMEOUT_SECS) * 1000, Math.max(0, deadlineMs - Date.now()));
+    const res = await callInstance(inst.hostPort, { org, app, executionId, http, body: payload, timeoutMs }).catch((e) => {
+      if (e instanceof CallError && e.timedOut) throw deadlineExceeded(`${label} of ${org}/${app}: ${e.message}`);
+      throw unavailable(`${label} of ${org}/${app}: ${(e as Error).message}`);
+    });
+    return create(TestResponseSchema, { statusCode: res.statusCode, headers: res.headers, body: res.body, executionId, durationMs: BigInt(res.durationMs) });
+  } finally {
+    await inst.stop();
+  }
+}
+
+export async function testDraft(platform: Platform, org: string, app: string, payload: Uint8Array, http: HttpContext | undefined, deadlineMs: number): Promise<TestResponse> {
+  const key = `${org}/${app}`;
+  await platform.requireApp(org, app);
+  const d = await platform.store.getDraft(org, app);
+  if (!d) throw failedPrecondition(`app ${key} has no draft to test; save one first (SaveDraft)`);
+  if (d.source === "prebuilt") throw failedPrecondition(`image ${d.imageRef} is not available offline (the local control plane cannot pull images)`);
+  if (d.source === "compile") requireSupportedRuntime(d.runtime, `test the draft of ${key}`);
+  const b = await platform.draftBuild(org, app, d);
+  const image = await platform.builds.image(b);
+  if (!image) throw failedPrecondition(`the image of the draft of ${key} is no longer available; save the draft again`);
+  return runOnce(platform, org, app, 0, "draft test instance", image, payload, http, deadlineMs);
+}
+
+export async function testVersion(
+  platform: Platform,
+  org: string,
+  app: string,
+  version: number,
+  payload: Uint8Array,
+  http: HttpContext | undefined,
+  deadlineMs: number,
+): Promise<TestResponse> {
+  const { v } = await platform.requireVersion(org, app, version);
+  const b = await platform.store.getBuild(v.deployId);
+  const image = b ? await platform.builds.image(b) : undefined;
+  if (!image) throw failedPrecondition(`the image of version ${v.version} of ${org}/${app} (${v.imageRef}) is no longer available`);
+  return runOnce(platform, org, app, v.version, `test instance of version ${v.version}`, image, payload, http, deadlineMs);
+}

@@ -1,0 +1,548 @@
+/**
+ * Runtime manager: a pool of replicas per app (all of the active version's), cold starts on demand
+ * with de-duplication, readiness probing, swap-then-drain on publish/rollback, scale-out on
+ * concurrency up to `max_replicas`, idle scale-to-zero down to `reserved_capacity`.
+ *
+ * Scaling rules (the local stand-in for the platform's autoscaler):
+ * - every call takes a replica (the least busy one) and releases it when done (`inflight`);
+ * - when every replica already serves `target` calls (the app's `max_concurrency`, else the scaling
+ *   target, else 1) a new replica starts in the background;
+ * - without `max_concurrency` that target is soft: the call is served by the least busy existing
+ *   replica (no call waits for a scale-out, only for a cold start from zero);
+ * - with `max_concurrency` > 0 it is a hard limit per replica, as on the platform: a call only gets a
+ *   replica serving fewer calls, else it waits in a FIFO queue (per app, so a publish/rollback swap
+ *   hands it to the new replicas) until a call ends or a scale-out adds a replica; queued calls count
+ *   as load for scale-out. It gives up after its wait bound (QUEUE_TIMEOUT_MS or less, see
+ *   WaitOptions) with RESOURCE_EXHAUSTED, or UNAVAILABLE when the app or the control plane stops;
+ * - replicas idle (no call in flight) for longer than the idle period are stopped, keeping
+ *   `reserved_capacity` warm; reserved replicas are started (topped up) by the reaper;
+ * - a new active version (publish, rollback) replaces the pool; the old replicas finish the calls
+ *   they are serving (up to DRAIN_MS) before they stop.
+ */
+import * as http from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { BuiltImage, Driver, RunningInstance } from "../drivers/types.js";
+import { errorMessage, failedPrecondition, resourceExhausted, unavailable } from "../errors.js";
+import { ulid } from "../ids.js";
+import { freePort } from "../net.js";
+import type { Store } from "../store/store.js";
+
+export interface AppRunSpec {
+  org: string;
+  app: string;
+  version: number;
+  image: BuiltImage;
+  env: Record<string, string>;
+  ports: number[];
+  healthPath: string;
+  /** Shown in events, e.g. "test instance" for TestDraft/TestAppVersion. */
+  label?: string;
+}
+
+/** Observers of app output and lifecycle (logs and events, see observability/observability-hub.ts). */
+export interface RuntimeHooks {
+  output?: (key: string, version: number, replicaId: string, stream: "stdout" | "stderr", line: string) => void;
+  event?: (key: string, reason: "VersionStarted" | "ColdStart" | "ScaledToZero" | "ReplicaStopped" | "Crashed" | "StartFailed", message: string, replicaId: string) => void;
+}
+
+/** One running replica. */
+export interface Slot {
+  version: number;
+  instance: RunningInstance;
+  lastUsedMs: number;
+  /** Calls being served by this replica right now. */
+  inflight: number;
+}
+
+/** The app's scaling config as the runtime applies it. */
+export interface ScalePolicy {
+  /** Replicas kept warm (never scaled below). */
+  reserved: number;
+  /** Upper bound of replicas (at least 1). */
+  maxReplicas: number;
+  /** Calls in flight per replica before another replica starts (at least 1). */
+  target: number;
+  /** Hard limit of calls in flight per replica (the app's `max_concurrency`); 0: none, calls never wait. */
+  maxConcurrency: number;
+}
+
+export const DEFAULT_POLICY: ScalePolicy = { reserved: 0, maxReplicas: 1, target: 1, maxConcurrency: 0 };
+
+/** How long old replicas may finish their calls after a new version took over. */
+export const DRAIN_MS = 30_000;
+
+/** How long a call may wait for a replica with room under `max_concurrency` (unless told less). */
+export const QUEUE_TIMEOUT_MS = 30_000;
+
+/** Bounds of a call's wait for a slot under `max_concurrency`. */
+export interface WaitOptions {
+  /** Gives up after this long (default and upper bound QUEUE_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /** The caller went away: stop waiting. */
+  signal?: AbortSignal;
+}
+
+/** A call waiting for a slot, first come first served. */
+interface Waiter {
+  admit: (slot: Slot) => void;
+  fail: (e: Error) => void;
+}
+
+interface Pool {
+  version: number;
+  replicas: Slot[];
+  /** Scale-out starts in progress. */
+  starting: number;
+  policy: ScalePolicy;
+  spec?: () => Promise<AppRunSpec>;
+}
+
+export interface Lease {
+  slot: Slot;
+  coldStart: boolean;
+  /** Ends the call on the replica (idempotent). */
+  release: () => void;
+}
+
+export class RuntimeManager {
+  private pools = new Map<string, Pool>();
+  private starting = new Map<string, Promise<Slot>>();
+  /** Calls waiting for a slot, per app (not per pool: a swap hands them to the new version). */
+  private queues = new Map<string, Waiter[]>();
+  readonly lastError = new Map<string, string>();
+  readonly lastInvokedMs = new Map<string, number>();
+  private stopped = false;
+  private reaper: NodeJS.Timeout | undefined;
+  hooks: RuntimeHooks = {};
+
+  constructor(
+    private driver: Driver,
+    private store: Store,
+    private log: (line: string) => void,
+    private readyTimeoutMs = 60_000,
+    readonly idleTimeoutMs = 0,
+  ) {
+    const every = idleTimeoutMs > 0 ? Math.min(30_000, Math.max(250, idleTimeoutMs / 4)) : 30_000;
+    this.reaper = setInterval(() => void this.reap(), every);
+    this.reaper.unref();
+  }
+
+  private pool(key: string): Pool | undefined {
+    const p = this.pools.get(key);
+    if (p) p.replicas = p.replicas.filter((r) => r.instance.alive());
+    return p;
+  }
+
+  /** The app's replicas (all of one version), least busy first. */
+  replicas(key: string): Slot[] {
+    return [...(this.pool(key)?.replicas ?? [])];
+  }
+
+  /** Replicas being started to scale out. */
+  startingReplicas(key: string): number {
+    return (this.pool(key)?.starting ?? 0) + (this.starting.has(key) ? 1 : 0);
+  }
+
+  policyOf(key: string): ScalePolicy | undefined {
+    return this.pools.get(key)?.policy;
+  }
+
+  /** A running replica of the app (the least busy), if any. */
+  running(key: string): Slot | undefined {
+    return this.leastBusy(this.pool(key)?.replicas ?? []);
+  }
+
+  private leastBusy(rs: Slot[]): Slot | undefined {
+    let best: Slot | undefined;
+    for (const r of rs) if (!best || r.inflight < best.inflight) best = r;
+    return best;
+  }
+
+  private lease(key: string, slot: Slot, coldStart: boolean): Lease {
+    slot.inflight++;
+    slot.lastUsedMs = Date.now();
+    let done = false;
+    return {
+      slot,
+      coldStart,
+      release: () => {
+        if (done) return;
+        done = true;
+        slot.inflight--;
+        slot.lastUsedMs = Date.now();
+        this.admit(key);
+      },
+    };
+  }
+
+  /**
+   * Takes a replica of the app at `version` for one call, starting one when none runs (cold start)
+   * and starting more in the background when all are busy. Under a `max_concurrency` limit the call
+   * waits (bounded by `wait`) for a replica with room. Call `release()` when the call ends.
+   */
+  async ensure(key: string, spec: () => Promise<AppRunSpec>, version: number, policy: ScalePolicy = DEFAULT_POLICY, wait: WaitOptions = {}): Promise<Lease> {
+    policy = normalize(policy);
+    let pool = this.pool(key);
+    if (pool && pool.version !== version && pool.replicas.length) {
+      // The caller may have read the active version just before a publish/rollback replaced the pool:
+      // the spec reads the version that is active now.
+      const s = await spec();
+      pool = this.pool(key);
+      if (pool && s.version === pool.version) version = pool.version;
+    }
+    if (pool && pool.version === version && pool.replicas.length) {
+      pool.policy = policy;
+      pool.spec = spec;
+      if (policy.maxConcurrency) return this.enqueue(key, false, wait);
+      const r = this.leastBusy(pool.replicas)!;
+      const lease = this.lease(key, r, false);
+      this.maybeScaleOut(key, pool);
+      return lease;
+    }
+    let p = this.starting.get(key);
+    if (!p) {
+      p = (async () => {
+        const s = await spec();
+        const instance = await this.launch(s);
+        const slot: Slot = { version: s.version, instance, lastUsedMs: Date.now(), inflight: 0 };
+        await this.install(key, slot, policy, spec);
+        return slot;
+      })();
+      this.starting.set(key, p);
+      p.finally(() => this.starting.delete(key)).catch(() => undefined);
+    }
+    const slot = await p;
+    this.hooks.event?.(key, "ColdStart", `cold start of version ${slot.version}`, slot.instance.id);
+    // The callers that shared the cold start take turns like everyone else under a limit.
+    if (policy.maxConcurrency) return this.enqueue(key, true, wait);
+    const lease = this.lease(key, slot, true);
+    const cur = this.pools.get(key);
+    if (cur) this.maybeScaleOut(key, cur);
+    return lease;
+  }
+
+  /** Queues the call behind earlier waiters; settles with a lease, or an error when its wait bound is hit. */
+  private enqueue(key: string, coldStart: boolean, wait: WaitOptions): Promise<Lease> {
+    // The app or the control plane stopped between the call's cold start and now: nothing will serve the queue.
+    if (this.stopped) return Promise.reject(unavailable("the control plane is stopping"));
+    if (!this.pools.has(key)) return Promise.reject(stoppedWhileWaiting(key));
+    if (wait.signal?.aborted) return Promise.reject(cancelledWhileWaiting());
+    const timeoutMs = Math.min(QUEUE_TIMEOUT_MS, wait.timeoutMs ?? QUEUE_TIMEOUT_MS);
+    return new Promise<Lease>((resolve, reject) => {
+      const end = () => {
+        clearTimeout(timer);
+        wait.signal?.removeEventListener("abort", onAbort);
+        const q = this.queues.get(key) ?? [];
+        const i = q.indexOf(w);
+        if (i >= 0) q.splice(i, 1);
+      };
+      const w: Waiter = {
+        admit: (slot) => {
+          end();
+          resolve(this.lease(key, slot, coldStart));
+        },
+        fail: (e) => {
+          end();
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => w.fail(this.atLimit(key, timeoutMs)), timeoutMs);
+      const onAbort = () => w.fail(cancelledWhileWaiting());
+      wait.signal?.addEventListener("abort", onAbort, { once: true });
+      const q = this.queues.get(key) ?? [];
+      q.push(w);
+      this.queues.set(key, q);
+      this.admit(key);
+    });
+  }
+
+  /** Gives waiting calls, in arrival order, a replica with room; the rest count as load for scale-out. */
+  private admit(key: string): void {
+    const q = this.queues.get(key);
+    if (!q?.length) return;
+    const pool = this.pool(key);
+    if (!pool) return;
+    for (let r = this.withRoom(pool); q.length && r; r = this.withRoom(pool)) q.shift()!.admit(r);
+    this.maybeScaleOut(key, pool);
+  }
+
+  /** The least busy replica that may take one more call (any replica when the app sets no limit). */
+  private withRoom(pool: Pool): Slot | undefined {
+    const limit = pool.policy.maxConcurrency;
+    return this.leastBusy(limit ? pool.replicas.filter((r) => r.inflight < limit) : pool.replicas);
+  }
+
+  private atLimit(key: string, waitedMs: number): Error {
+    const limit = this.pools.get(key)?.policy.maxConcurrency ?? 0;
+    const n = this.pool(key)?.replicas.length ?? 0;
+    return resourceExhausted(`app ${key} is at max_concurrency (${limit} per replica, ${n} replica${n === 1 ? "" : "s"}): no slot freed within ${formatWait(waitedMs)}`);
+  }
+
+  /** Fails the app's waiting calls (the app or the control plane stops). */
+  private failWaiting(key: string, e: Error): void {
+    const q = this.queues.get(key) ?? [];
+    this.queues.delete(key);
+    for (const w of q) w.fail(e);
+  }
+
+  /** Starts replicas while the pool is below its reserved capacity or its calls (in flight and waiting) exceed `target` per replica. */
+  private maybeScaleOut(key: string, pool: Pool): void {
+    if (this.stopped || !pool.spec) return;
+    const { reserved, maxReplicas, target } = pool.policy;
+    const load = pool.replicas.reduce((n, r) => n + r.inflight, 0) + (this.queues.get(key)?.length ?? 0);
+    const wantByLoad = Math.ceil(load / target);
+    const want = Math.min(maxReplicas, Math.max(reserved, wantByLoad, 1));
+    const have = pool.replicas.length + pool.starting;
+    for (let i = have; i < want; i++) this.scaleOut(key, pool, load > reserved * target ? "load" : "reserved capacity");
+  }
+
+  private scaleOut(key: string, pool: Pool, why: string): void {
+    pool.starting++;
+    void (async () => {
+      try {
+        const s = await pool.spec!();
+        if (this.pools.get(key) !== pool || s.version !== pool.version) return;
+        const instance = await this.launch(s);
+        const slot: Slot = { version: s.version, instance, lastUsedMs: Date.now(), inflight: 0 };
+        if (this.stopped || this.pools.get(key) !== pool) {
+          await instance.stop();
+          return;
+        }
+        pool.replicas.push(slot);
+        this.log(`[${key}] scaled out (${why}): ${pool.replicas.length} replica(s) of version ${pool.version}`);
+        this.admit(key);
+      } catch (e) {
+        this.log(`[${key}] scale-out failed: ${errorMessage(e)}`);
+      } finally {
+        pool.starting--;
+      }
+    })();
+  }
+
+  /** Starts an instance and waits until it answers HTTP; throws FAILED_PRECONDITION otherwise. */
+  async launch(s: AppRunSpec): Promise<RunningInstance> {
+    if (this.stopped) throw failedPrecondition("the control plane is stopping");
+    const key = `${s.org}/${s.app}`;
+    const port = await freePort();
+    const instanceDir = this.store.instanceDir(s.org, s.app, `v${s.version}-${ulid().toLowerCase()}`);
+    const lines: string[] = [];
+    const log = (l: string) => {
+      lines.push(l);
+      this.log(`[${key} v${s.version}] ${l}`);
+    };
+    let inst: RunningInstance;
+    let replicaId = "";
+    const onOutput = (stream: "stdout" | "stderr", line: string) => this.hooks.output?.(key, s.version, replicaId, stream, line);
+    const what = `version ${s.version}${s.label ? ` (${s.label})` : ""}`;
+    const userProblem = runAsNonRootViolation(s.image.config.user);
+    if (userProblem) {
+      const msg = `version ${s.version} of ${key} could not start: ${userProblem}`;
+      log(msg);
+      this.lastError.set(key, msg);
+      this.hooks.event?.(key, "StartFailed", msg, "");
+      throw failedPrecondition(msg);
+    }
+    if (!s.image.config.user.trim()) {
+      log(
+        `warning: the image sets no USER; the platform runs pods as non-root and may refuse it: add a numeric USER such as 65534 (${this.driver.name === "host" ? "the host driver runs it as the control plane's user" : `running it as ${DEFAULT_NON_ROOT_USER}`})`,
+      );
+    }
+    try {
+      inst = await this.driver.start(s.image, { env: s.env, port, extraPorts: s.ports.slice(1), instanceDir, log, onOutput });
+      replicaId = inst.id;
+    } catch (e) {
+      const msg = `version ${s.version} of ${key} could not start: ${errorMessage(e)}`;
+      this.lastError.set(key, msg);
+      this.hooks.event?.(key, "StartFailed", msg, "");
+      throw failedPrecondition(msg);
+    }
+    try {
+      await this.waitReady(inst, s.healthPath || "/healthz", log);
+    } catch (e) {
+      await inst.stop();
+      const out = inst.recentOutput(15);
+      const msg = `version ${s.version} of ${key} did not become ready: ${errorMessage(e)}${out.length ? `\n--- last output ---\n${out.join("\n")}` : ""}`;
+      this.lastError.set(key, msg);
+      this.hooks.event?.(key, "StartFailed", `${what} did not become ready: ${errorMessage(e)}`, inst.id);
+      throw failedPrecondition(msg);
+    }
+    this.lastError.delete(key);
+    this.hooks.event?.(key, "VersionStarted", `${what} started and ready`, inst.id);
+    inst.exited.then((x) => {
+      const pool = this.pools.get(key);
+      const i = pool ? pool.replicas.findIndex((r) => r.instance === inst) : -1;
+      if (pool && i >= 0) {
+        pool.replicas.splice(i, 1);
+        if (!this.stopped) {
+          const msg = `version ${s.version} of ${key} exited (${x.signal ?? `code ${x.code}`})`;
+          this.lastError.set(key, msg);
+          this.log(`[${key}] ${msg}`);
+          this.hooks.event?.(key, "Crashed", msg, inst.id);
+        }
+        // Waiting calls need a replacement replica.
+        this.admit(key);
+      }
+    }, () => undefined);
+    return inst;
+  }
+
+  /**
+   * Makes `slot` the app's replica set: a slot of the pool's version joins it; another version
+   * replaces the pool, and the old replicas stop once their calls finished (up to DRAIN_MS).
+   */
+  async install(key: string, slot: Slot, policy?: ScalePolicy, spec?: () => Promise<AppRunSpec>): Promise<void> {
+    const prev = this.pools.get(key);
+    if (prev && prev.version === slot.version) {
+      if (!prev.replicas.includes(slot)) prev.replicas.push(slot);
+      if (policy) prev.policy = normalize(policy);
+      if (spec) prev.spec = spec;
+      this.admit(key);
+      return;
+    }
+    const pool: Pool = { version: slot.version, replicas: [slot], starting: 0, policy: normalize(policy ?? prev?.policy ?? DEFAULT_POLICY), ...(spec ? { spec } : {}) };
+    this.pools.set(key, pool);
+    // Waiting calls go to the new version now, not after the old replicas drained.
+    this.admit(key);
+    if (prev) {
+      const old = prev.replicas.filter((r) => r.instance !== slot.instance);
+      prev.replicas = [];
+      await Promise.all(
+        old.map(async (r) => {
+          await this.drain(r);
+          this.hooks.event?.(key, "ReplicaStopped", `version ${r.version} stopped (replaced by version ${slot.version})`, r.instance.id);
+          await r.instance.stop();
+        }),
+      );
+    }
+    this.maybeScaleOut(key, pool);
+  }
+
+  private async drain(r: Slot): Promise<void> {
+    const until = Date.now() + DRAIN_MS;
+    while (r.inflight > 0 && Date.now() < until && r.instance.alive()) await sleep(50);
+  }
+
+  async stopApp(key: string): Promise<void> {
+    const pending = this.starting.get(key);
+    if (pending) await pending.catch(() => undefined);
+    const pool = this.pools.get(key);
+    this.pools.delete(key);
+    this.failWaiting(key, stoppedWhileWaiting(key));
+    for (const r of pool?.replicas ?? []) {
+      this.hooks.event?.(key, "ReplicaStopped", `version ${r.version} stopped`, r.instance.id);
+    }
+    await Promise.allSettled((pool?.replicas ?? []).map((r) => r.instance.stop()));
+  }
+
+  async stopAll(): Promise<void> {
+    this.stopped = true;
+    if (this.reaper) clearInterval(this.reaper);
+    for (const key of [...this.queues.keys()]) this.failWaiting(key, unavailable("the control plane is stopping"));
+    await Promise.allSettled([...this.starting.values()]);
+    const all = [...this.pools.values()].flatMap((p) => p.replicas);
+    this.pools.clear();
+    await Promise.allSettled(all.map((s) => s.instance.stop()));
+  }
+
+  /** Stops replicas idle for longer than the idle period (down to the reserved capacity) and tops reserved capacity up. */
+  private async reap(): Promise<void> {
+    if (this.stopped) return;
+    const now = Date.now();
+    for (const [key, pool] of this.pools) {
+      pool.replicas = pool.replicas.filter((r) => r.instance.alive());
+      if (this.idleTimeoutMs > 0) {
+        const idle = pool.replicas.filter((r) => r.inflight === 0 && now - r.lastUsedMs > this.idleTimeoutMs).sort((a, b) => a.lastUsedMs - b.lastUsedMs);
+        const removable = Math.max(0, pool.replicas.length - pool.policy.reserved);
+        const victims = idle.slice(0, removable);
+        for (const r of victims) {
+          pool.replicas.splice(pool.replicas.indexOf(r), 1);
+          const secs = Math.round((now - r.lastUsedMs) / 1000);
+          const left = pool.replicas.length;
+          this.log(`[${key}] replica ${r.instance.id} idle for ${secs} s: ${left ? `scaling in to ${left} replica(s)` : "scaling to zero"}`);
+          if (left === 0) this.hooks.event?.(key, "ScaledToZero", `idle for ${secs} s: scaled to zero`, r.instance.id);
+          else this.hooks.event?.(key, "ReplicaStopped", `replica idle for ${secs} s: scaled in to ${left}`, r.instance.id);
+          await r.instance.stop();
+        }
+      }
+      if (pool.replicas.length + pool.starting < pool.policy.reserved) this.maybeScaleOut(key, pool);
+    }
+  }
+
+  private async waitReady(inst: RunningInstance, healthPath: string, log: (l: string) => void): Promise<void> {
+    const deadline = Date.now() + this.readyTimeoutMs;
+    let exited = false;
+    void inst.exited.then(() => (exited = true));
+    let lastErr = "";
+    while (Date.now() < deadline) {
+      if (exited || !inst.alive()) {
+        const x = await inst.exited;
+        throw new Error(`the process exited before it was ready (${x.signal ?? `exit code ${x.code}`})`);
+      }
+      try {
+        const code = await probe(inst.hostPort, healthPath);
+        if (code < 500) {
+          if (code === 404) log(`warning: GET ${healthPath} answered 404; set the app's health_path to a route it serves`);
+          log(`ready (GET ${healthPath} -> ${code})`);
+          return;
+        }
+        lastErr = `GET ${healthPath} answered ${code}`;
+      } catch (e) {
+        lastErr = errorMessage(e);
+      }
+      await sleep(100);
+    }
+    throw new Error(`no HTTP answer on port ${inst.hostPort} within ${Math.round(this.readyTimeoutMs / 1000)} s (${lastErr})`);
+  }
+}
+
+function normalize(p: ScalePolicy): ScalePolicy {
+  const maxReplicas = Math.max(1, Math.floor(p.maxReplicas || 1), Math.floor(p.reserved || 0));
+  return {
+    reserved: Math.min(maxReplicas, Math.max(0, Math.floor(p.reserved || 0))),
+    maxReplicas,
+    target: Math.max(1, Math.floor(p.target || 1)),
+    maxConcurrency: Math.max(0, Math.floor(p.maxConcurrency || 0)),
+  };
+}
+
+const stoppedWhileWaiting = (key: string) => unavailable(`app ${key} was stopped while the call waited for a slot`);
+const cancelledWhileWaiting = () => unavailable("the call was cancelled while it waited for a slot");
+
+/** "30s", or milliseconds below a second. */
+function formatWait(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${Math.round(ms / 1000)}s`;
+}
+
+/** The uid:gid a container driver runs an image without USER as (a warning is logged). */
+export const DEFAULT_NON_ROOT_USER = "65534:65534";
+
+/**
+ * The platform runs pods with runAsNonRoot: the kubelet must be able to tell from the image that
+ * the user is not root, which it can only do for a numeric uid. Returns why `user` (the image's
+ * USER, "uid", "uid:gid", "name" or "name:group") would fail like CreateContainerConfigError, or
+ * undefined when it is acceptable (an empty USER is reported separately, as a warning).
+ */
+export function runAsNonRootViolation(user: string): string | undefined {
+  const u = user.trim();
+  if (!u) return undefined;
+  const uid = u.split(":")[0]!;
+  if (!/^\d+$/.test(uid)) {
+    return `CreateContainerConfigError: USER ${u} is not numeric, so the platform cannot verify that the user is non-root (runAsNonRoot); use a numeric USER such as 65534 (e.g. USER 65534 or USER 1000:1000)`;
+  }
+  if (Number(uid) === 0) {
+    return `CreateContainerConfigError: USER ${u} is root, and the platform runs pods as non-root (runAsNonRoot); use a numeric non-root USER such as 65534`;
+  }
+  return undefined;
+}
+
+function probe(port: number, p: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path: p, method: "GET", timeout: 2_000, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("timeout", () => req.destroy(new Error("probe timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+}

@@ -1,0 +1,230 @@
+/**
+ * On-disk state. Every JSON file is written atomically (temp + fsync + rename + fsync dir), so a
+ * `kill -9` at any moment leaves either the old or the new file. Layout under the data dir:
+ *
+ *   tokens.json                                 generated token (only when none was configured)
+ *   orgs/<org>/apps/<app>/app.json              AppMeta (protobuf JSON)
+ *   orgs/<org>/apps/<app>/draft.json            DraftRecord
+ *   orgs/<org>/apps/<app>/versions/<N>.json     VersionRecord (immutable; written before app.json points at it)
+ *   orgs/<org>/contexts/<ctx_id>.json           ContextRecord (which contexts an org uploaded)
+ *   blobs/sha256/<hex>                          archives, content-addressed
+ *   builds/<build_id>/build.json, log.jsonl     builds and their persisted logs
+ *   images/<build_id>/                          images built by the driver
+ *   instances/<org>/<app>/<instance>/           HOME and output of running instances
+ *   tmp/                                        uploads in progress, deleted trees
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { AppMetaSchema, type AppMeta } from "../../gen/dodil/ignite/v1/common_pb.js";
+import { exists, fsyncDir, readJson, writeJson } from "../atomic-fs.js";
+
+export type SourceKind = "code" | "git" | "prebuilt" | "compile";
+
+export interface DraftRecord {
+  codeHash: string;
+  createdAtMs: number;
+  updatedAtMs: number;
+  /** CodeKind enum value. */
+  codeKind: number;
+  source: SourceKind;
+  contextDigest?: string;
+  contextName?: string;
+  sizeBytes: number;
+  dockerfilePath: string;
+  buildArgs: Record<string, string>;
+  imageRef?: string;
+  gitUrl?: string;
+  gitRef?: string;
+  deployId?: string;
+  /** BuildStatus enum value. */
+  buildStatus: number;
+  error?: string;
+  inputSchema?: string;
+  outputSchema?: string;
+  /** Runtime of a compile draft (protobuf JSON). */
+  runtime?: JsonValue;
+}
+
+export interface VersionRecord {
+  version: number;
+  codeHash: string;
+  createdAtMs: number;
+  resourceTier: number;
+  codeKind: number;
+  imageRef: string;
+  deployId: string;
+  contextDigest?: string;
+  contextName?: string;
+  /** AppMeta snapshot at publish time (protobuf JSON). */
+  app: JsonValue;
+}
+
+export interface ContextRecord {
+  contextId: string;
+  digest: string;
+  sizeBytes: number;
+  name: string;
+  contentType: string;
+  createdAtMs: number;
+}
+
+export interface BuildRecord {
+  id: string;
+  org: string;
+  app: string;
+  /** BuildStatus enum value. */
+  status: number;
+  contextDigest: string;
+  contextName?: string;
+  dockerfilePath: string;
+  buildArgs: Record<string, string>;
+  imageRef: string;
+  error?: string;
+  createdAtMs: number;
+  startedAtMs?: number;
+  finishedAtMs?: number;
+  /** Standalone (BuildService.CreateBuild) builds: the image name, tags, platform, all refs. */
+  name?: string;
+  tags?: string[];
+  platform?: string;
+  imageRefs?: string[];
+  /** "draft" (image draft), "compile" (managed runtime) or "standalone"; absent = draft. */
+  kind?: "draft" | "compile" | "standalone";
+  /** Names of build args whose values came from build secrets (values are never stored here). */
+  secretArgNames?: string[];
+  timeoutSecs?: number;
+}
+
+export class Store {
+  constructor(readonly dataDir: string) {}
+
+  async init(): Promise<void> {
+    for (const d of ["orgs", "blobs/sha256", "builds", "images", "instances", "tmp"]) {
+      await fsp.mkdir(path.join(this.dataDir, d), { recursive: true });
+    }
+    // leftovers of uploads and deletions interrupted by a crash
+    for (const n of await fsp.readdir(this.tmpDir())) await fsp.rm(path.join(this.tmpDir(), n), { recursive: true, force: true });
+  }
+
+  tmpDir(): string {
+    return path.join(this.dataDir, "tmp");
+  }
+  tmpPath(prefix: string): string {
+    return path.join(this.tmpDir(), `${prefix}-${randomBytes(8).toString("hex")}`);
+  }
+  appDir(org: string, app: string): string {
+    return path.join(this.dataDir, "orgs", org, "apps", app);
+  }
+  blobPath(digest: string): string {
+    const hex = digest.replace(/^sha256:/, "");
+    if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`bad digest ${digest}`);
+    return path.join(this.dataDir, "blobs", "sha256", hex);
+  }
+  buildDir(id: string): string {
+    return path.join(this.dataDir, "builds", id);
+  }
+  imageDir(id: string): string {
+    return path.join(this.dataDir, "images", id);
+  }
+  instanceDir(org: string, app: string, id: string): string {
+    return path.join(this.dataDir, "instances", org, app, id);
+  }
+
+  // ---- apps ----
+  async getApp(org: string, app: string): Promise<AppMeta | undefined> {
+    const j = await readJson<JsonValue>(path.join(this.appDir(org, app), "app.json"));
+    return j === undefined ? undefined : fromJson(AppMetaSchema, j, { ignoreUnknownFields: true });
+  }
+  async putApp(meta: AppMeta): Promise<void> {
+    await writeJson(path.join(this.appDir(meta.organizationName, meta.name), "app.json"), toJson(AppMetaSchema, meta));
+  }
+  async listOrgs(): Promise<string[]> {
+    return (await fsp.readdir(path.join(this.dataDir, "orgs")).catch(() => [] as string[])).sort();
+  }
+  async listApps(org: string): Promise<string[]> {
+    const dir = path.join(this.dataDir, "orgs", org, "apps");
+    const names = await fsp.readdir(dir).catch(() => [] as string[]);
+    const out: string[] = [];
+    for (const n of names) if (await exists(path.join(dir, n, "app.json"))) out.push(n);
+    return out.sort();
+  }
+  async deleteApp(org: string, app: string): Promise<void> {
+    const dir = this.appDir(org, app);
+    const trash = this.tmpPath("deleted-app");
+    // rename first: the app disappears atomically, the tree is removed afterwards
+    await fsp.rename(dir, trash);
+    await fsyncDir(path.dirname(dir));
+    await fsp.rm(trash, { recursive: true, force: true });
+    await fsp.rm(path.join(this.dataDir, "instances", org, app), { recursive: true, force: true });
+  }
+
+  // ---- drafts ----
+  async getDraft(org: string, app: string): Promise<DraftRecord | undefined> {
+    return readJson<DraftRecord>(path.join(this.appDir(org, app), "draft.json"));
+  }
+  async putDraft(org: string, app: string, d: DraftRecord): Promise<void> {
+    await writeJson(path.join(this.appDir(org, app), "draft.json"), d);
+  }
+
+  // ---- versions ----
+  async getVersion(org: string, app: string, v: number): Promise<VersionRecord | undefined> {
+    return readJson<VersionRecord>(path.join(this.appDir(org, app), "versions", `${v}.json`));
+  }
+  async putVersion(org: string, app: string, v: VersionRecord): Promise<void> {
+    await writeJson(path.join(this.appDir(org, app), "versions", `${v.version}.json`), v);
+  }
+  async listVersions(org: string, app: string): Promise<number[]> {
+    const names = await fsp.readdir(path.join(this.appDir(org, app), "versions")).catch(() => [] as string[]);
+    return names
+      .map((n) => /^(\d+)\.json$/.exec(n))
+      .filter((m): m is RegExpExecArray => !!m)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+  }
+
+  // ---- contexts and blobs ----
+  async getContext(org: string, id: string): Promise<ContextRecord | undefined> {
+    if (!/^ctx_[0-9a-f]{24}$/.test(id)) return undefined;
+    return readJson<ContextRecord>(path.join(this.dataDir, "orgs", org, "contexts", `${id}.json`));
+  }
+  async putContext(org: string, c: ContextRecord): Promise<void> {
+    await writeJson(path.join(this.dataDir, "orgs", org, "contexts", `${c.contextId}.json`), c);
+  }
+  /** Moves a fully written temp file into the blob store under its digest. */
+  async adoptBlob(tmpFile: string, digest: string): Promise<string> {
+    const dest = this.blobPath(digest);
+    if (await exists(dest)) {
+      await fsp.rm(tmpFile, { force: true });
+    } else {
+      const fh = await fsp.open(tmpFile, "r+");
+      await fh.sync();
+      await fh.close();
+      await fsp.rename(tmpFile, dest);
+      await fsyncDir(path.dirname(dest));
+    }
+    return dest;
+  }
+  async hashFile(file: string): Promise<{ digest: string; size: number }> {
+    const h = createHash("sha256");
+    let size = 0;
+    for await (const chunk of createReadStream(file)) {
+      h.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    return { digest: `sha256:${h.digest("hex")}`, size };
+  }
+
+  // ---- builds ----
+  async getBuild(id: string): Promise<BuildRecord | undefined> {
+    if (!/^bld_[0-9A-Z]{26}$/.test(id)) return undefined;
+    return readJson<BuildRecord>(path.join(this.buildDir(id), "build.json"));
+  }
+  async putBuild(b: BuildRecord): Promise<void> {
+    await writeJson(path.join(this.buildDir(b.id), "build.json"), b);
+  }
+  async listBuildIds(): Promise<string[]> {
+    return (await fsp.readdir(path.join(this.dataDir, "builds")).catch(() => [] as string[])).sort();
+  }
+}
