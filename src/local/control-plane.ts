@@ -29,6 +29,7 @@ import { reflectionHandlers } from "./grpc/reflection.js";
 import { RuntimeManager } from "./runtime/runtime-manager.js";
 import { buildServices } from "./grpc/services.js";
 import { Store } from "./store/store.js";
+import { DataDirLock } from "./store/data-dir-lock.js";
 import { parseListen } from "./net.js";
 import { readJson, writeJson } from "./atomic-fs.js";
 
@@ -151,12 +152,24 @@ async function resolveTokens(dataDir: string, given: Record<string, string>): Pr
 }
 
 export async function startControlPlane(o: ControlPlaneOptions): Promise<RunningControlPlane> {
+  const dataDir = path.resolve(o.dataDir);
+  await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // Before anything touches the data dir: start-up cleans up what "a previous run" left (containers,
+  // processes, builds), which on a dir in use would be another plane's live apps.
+  const lock = await DataDirLock.acquire(dataDir);
+  try {
+    return await startLocked(o, dataDir, lock);
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+}
+
+async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDirLock): Promise<RunningControlPlane> {
   const log = o.log ?? (() => undefined);
   const baseDomain = (o.baseDomain ?? "ignite.localhost").replace(/^\.+|\.+$/g, "");
   const grpcAddr = parseListen(o.listen);
   const gwAddr = parseListen(o.gatewayListen);
-  const dataDir = path.resolve(o.dataDir);
-  await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const serviceAccounts = o.serviceAccounts?.length ? o.serviceAccounts : Object.keys(o.tokens).length === 0 ? await generatedServiceAccounts(dataDir) : [];
   const tokens = await resolveTokens(dataDir, o.tokens);
   const authority = await TokenAuthority.open({ dataDir, tokens, serviceAccounts, ...(o.tokenLifetimeSeconds ? { tokenLifetimeSeconds: o.tokenLifetimeSeconds } : {}) });
@@ -266,6 +279,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
         await builds.cancelAll();
         await runtime.stopAll();
         await driver.close?.().catch((e: unknown) => log(`driver cleanup: ${e instanceof Error ? e.message : String(e)}`));
+        await lock.release();
         log("control plane stopped");
       })();
       return stopping;
