@@ -46,7 +46,7 @@ describe("one control plane per data directory", () => {
       () => ({ code: 0, stderr: "" }),
       (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
     );
-    expect(second.code).not.toBe(0);
+    expect(second.code).toBe(1);
     expect(second.stderr).toContain(`data directory ${first.dataDir} is in use by pid ${process.pid}`);
     expect(second.stderr).not.toMatch(/\n\s+at /);
 
