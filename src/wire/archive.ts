@@ -3,9 +3,13 @@
  * SaveDraft validation, the drivers) and the CLI (`version code -O DIR`). Accepts tar.gz, plain tar and zip (detected by magic bytes); anything else is a single file.
  * Every entry is checked before anything is written: no `..` components, no absolute paths, no links
  * that resolve outside the root, no devices or FIFOs, bounded entry count and total size.
+ * The size limits count the bytes actually inflated and written, never only what a header declares:
+ * a zip entry that inflates past its declared size (or CRC) is refused mid-stream, and the inflated
+ * tar stream is metered against what its entries account for.
  */
 import { createReadStream, createWriteStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
+import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as zlib from "node:zlib";
 import * as tar from "tar";
@@ -43,6 +47,12 @@ export interface ArchiveLimits {
 
 export const DEFAULT_MAX_ENTRIES = 100_000;
 export const DEFAULT_MAX_TOTAL_BYTES = 4 * 1024 ** 3;
+const MAX_PATH_BYTES = 4000;
+const MAX_PATH_DEPTH = 256;
+/** Tar headers, pax records and padding one entry may add to the inflated stream beyond its body. */
+const TAR_BYTES_PER_ENTRY = 12 * 1024;
+/** End-of-archive blocks and record padding (GNU tar pads to 10 KiB records). */
+const TAR_TRAILER_BYTES = 1024 * 1024;
 
 export async function detectArchiveKind(file: string): Promise<ArchiveKind> {
   const fh = await fsp.open(file, "r");
@@ -103,7 +113,14 @@ export function safeEntryPath(raw: string): string {
   if (p.startsWith("/") || /^[A-Za-z]:/.test(p)) throw new ArchiveError(`archive entry '${printable(raw)}' has an absolute path`);
   const parts = p.split("/").filter((s) => s !== "" && s !== ".");
   if (parts.includes("..")) throw new ArchiveError(`archive entry '${printable(raw)}' escapes the context directory ('..')`);
-  return parts.join("/");
+  const joined = parts.join("/");
+  // Linux refuses longer paths (PATH_MAX) and names (NAME_MAX) with ENAMETOOLONG halfway through an
+  // extraction; say so up front instead.
+  if (Buffer.byteLength(joined) > MAX_PATH_BYTES || parts.length > MAX_PATH_DEPTH) {
+    throw new ArchiveError(`archive entry '${printable(raw)}…' is nested too deep (over ${MAX_PATH_DEPTH} directories or ${MAX_PATH_BYTES} bytes)`);
+  }
+  if (parts.some((part) => Buffer.byteLength(part) > 255)) throw new ArchiveError(`archive entry '${printable(raw)}…' has a name over 255 bytes`);
+  return joined;
 }
 
 function checkLinkTarget(entry: string, target: string, hard: boolean): void {
@@ -134,6 +151,9 @@ class Collector {
   entries: ArchiveEntryInfo[] = [];
   totalSize = 0;
   constructor(private limits: Required<Pick<ArchiveLimits, "maxEntries" | "maxTotalBytes">>) {}
+  get maxTotalBytes(): number {
+    return this.limits.maxTotalBytes;
+  }
   add(rawPath: string, type: string, size: number, linkTarget?: string): void {
     let t: ArchiveEntryInfo["type"];
     switch (type) {
@@ -191,30 +211,100 @@ export async function inspectArchive(file: string, limits: ArchiveLimits = {}): 
   } else if (kind === "zip") {
     for (const e of await readZipDirectory(file)) c.add(e.name, e.type, e.size, e.linkTarget);
   } else {
-    let failure: unknown;
-    const warnings: string[] = [];
-    try {
-      await tar.t({
-        file,
-        onReadEntry: (e) => {
-          if (failure) return;
-          try {
-            c.add(e.path, e.type, e.size ?? 0, e.linkpath);
-          } catch (err) {
-            failure = err;
-          }
-        },
-        onwarn: (code, msg) => {
-          if (code === "TAR_BAD_ARCHIVE" || code === "TAR_ABORT" || code === "TAR_ENTRY_INVALID") warnings.push(String(msg));
-        },
-      });
-    } catch (err) {
-      if (!failure) throw new ArchiveError(`the context is not a readable ${kind} archive: ${(err as Error).message}`);
-    }
-    if (failure) throw failure;
-    if (warnings.length) throw new ArchiveError(`the context is not a valid ${kind} archive: ${warnings[0]}`);
+    await listTar(file, kind, c);
   }
   return { kind, entries: c.entries, totalSize: c.totalSize };
+}
+
+/**
+ * Lists a tar (or tar.gz) through our own inflater and meter: the parser stops at the first refused
+ * entry, and inflated bytes beyond what the entries seen so far account for (a bomb after the end
+ * marker, a huge meta header) are refused as soon as they appear.
+ */
+async function listTar(file: string, kind: ArchiveKind, c: Collector): Promise<void> {
+  let failure: unknown;
+  const warnings: string[] = [];
+  const meter = new InflatedMeter(() => c.totalSize + (c.entries.length + 1) * TAR_BYTES_PER_ENTRY + TAR_TRAILER_BYTES, c.maxTotalBytes);
+  const parser = tar.t({
+    zstd: false,
+    brotli: false,
+    maxMetaEntrySize: 64 * 1024,
+    onReadEntry: (e) => {
+      if (failure) return;
+      try {
+        c.add(e.path, e.type, e.size ?? 0, e.linkpath);
+      } catch (err) {
+        failure = err;
+        meter.destroy(err as Error);
+      }
+    },
+    onwarn: (code, msg) => {
+      if (code === "TAR_BAD_ARCHIVE" || code === "TAR_ABORT" || code === "TAR_ENTRY_INVALID") warnings.push(String(msg));
+    },
+  });
+  try {
+    await pipeline(tarBytes(file, kind), meter, parser as unknown as NodeJS.WritableStream);
+  } catch (err) {
+    if (!failure) {
+      if (err instanceof ArchiveError) throw err;
+      throw new ArchiveError(`the context is not a readable ${kind} archive: ${(err as Error).message}`);
+    }
+  }
+  if (failure) throw failure;
+  if (warnings.length) throw new ArchiveError(`the context is not a valid ${kind} archive: ${warnings[0]}`);
+}
+
+/** The file's tar bytes: inflated by us for tar.gz, so the meter sees what was actually inflated. */
+function tarBytes(file: string, kind: ArchiveKind): Readable {
+  const raw = createReadStream(file);
+  return kind === "tar.gz" ? raw.pipe(zlib.createGunzip()).on("close", () => raw.destroy()) : raw;
+}
+
+/** Passes bytes through, failing the stream once more than `budget()` bytes went by. */
+class InflatedMeter extends Transform {
+  private seen = 0;
+  constructor(
+    private readonly budget: () => number,
+    private readonly limit: number,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.budget()) {
+      done(new ArchiveError(`archive inflates to more than its entries account for (limit ${this.limit} bytes)`));
+      return;
+    }
+    done(null, chunk);
+  }
+}
+
+/**
+ * Counts one zip entry's inflated bytes against what its central directory declared (and so against
+ * the archive's limits, which were checked on declared sizes), and checks its CRC-32 at the end.
+ */
+class ZipEntryMeter extends Transform {
+  private seen = 0;
+  private crc = 0;
+  constructor(private readonly entry: ZipEntry) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.entry.size) {
+      done(new ArchiveError(`zip entry '${printable(this.entry.name)}' inflates to more than the ${this.entry.size} bytes it declares`));
+      return;
+    }
+    this.crc = zlib.crc32(chunk, this.crc);
+    done(null, chunk);
+  }
+  override _flush(done: TransformCallback): void {
+    if (this.seen !== this.entry.size) {
+      done(new ArchiveError(`zip entry '${printable(this.entry.name)}' inflates to ${this.seen} bytes, not the ${this.entry.size} it declares`));
+    } else if (this.crc >>> 0 !== this.entry.crc) {
+      done(new ArchiveError(`zip entry '${printable(this.entry.name)}' is corrupt (CRC-32 mismatch)`));
+    } else done();
+  }
 }
 
 function singleName(name: string | undefined): string {
@@ -231,12 +321,20 @@ export async function extractArchive(file: string, dest: string, limits: Archive
   const info = await inspectArchive(file, limits);
   await fsp.mkdir(dest, { recursive: true });
   const root = await fsp.realpath(dest);
-  if (info.kind === "file") {
-    await fsp.copyFile(file, path.join(root, info.entries[0]!.path));
-  } else if (info.kind === "zip") {
-    await extractZip(file, root, info);
-  } else {
-    await tar.x({ file, cwd: root, strict: true, preserveOwner: false, noMtime: false, unlink: true });
+  try {
+    if (info.kind === "file") {
+      await fsp.copyFile(file, path.join(root, info.entries[0]!.path));
+    } else if (info.kind === "zip") {
+      await extractZip(file, root);
+    } else {
+      // The same meter as the listing, fixed to what the listing found: extraction never inflates more.
+      const budget = info.totalSize + (info.entries.length + 1) * TAR_BYTES_PER_ENTRY + TAR_TRAILER_BYTES;
+      const unpack = tar.x({ cwd: root, strict: true, preserveOwner: false, noMtime: false, unlink: true, zstd: false, brotli: false, maxMetaEntrySize: 64 * 1024 });
+      await pipeline(tarBytes(file, info.kind), new InflatedMeter(() => budget, budget), unpack as unknown as NodeJS.WritableStream);
+    }
+  } catch (err) {
+    if (err instanceof ArchiveError) await fsp.rm(root, { recursive: true, force: true });
+    throw err;
   }
   await verifyTree(root);
   return info;
@@ -279,6 +377,7 @@ interface ZipEntry {
   type: string;
   size: number;
   compressedSize: number;
+  crc: number;
   method: number;
   localOffset: number;
   mode: number;
@@ -312,6 +411,7 @@ async function readZipDirectory(file: string): Promise<ZipEntry[]> {
     for (let i = 0; i < count; i++) {
       if (p + 46 > cd.length || cd.readUInt32LE(p) !== 0x02014b50) throw new ArchiveError("the context is not a valid zip archive (bad central directory entry)");
       const method = cd.readUInt16LE(p + 10);
+      const crc = cd.readUInt32LE(p + 16);
       const compressedSize = cd.readUInt32LE(p + 20);
       const uncompressed = cd.readUInt32LE(p + 24);
       const nameLen = cd.readUInt16LE(p + 28);
@@ -331,7 +431,10 @@ async function readZipDirectory(file: string): Promise<ZipEntry[]> {
       else if (fmt === 0o060000) type = "BlockDevice";
       else if (fmt === 0o010000) type = "FIFO";
       if (method !== 0 && method !== 8) throw new ArchiveError(`zip entry '${printable(name)}' uses unsupported compression method ${method}`);
-      const e: ZipEntry = { name, type, size: uncompressed, compressedSize, method, localOffset, mode };
+      if (method === 0 && compressedSize !== uncompressed) {
+        throw new ArchiveError(`zip entry '${printable(name)}' is stored uncompressed but declares ${uncompressed} bytes for ${compressedSize}`);
+      }
+      const e: ZipEntry = { name, type, size: uncompressed, compressedSize, crc, method, localOffset, mode };
       if (type === "SymbolicLink") e.linkTarget = (await readZipData(fh, e)).toString("utf8");
       out.push(e);
     }
@@ -353,10 +456,21 @@ async function readZipData(fh: fsp.FileHandle, e: ZipEntry): Promise<Buffer> {
   const start = await zipDataOffset(fh, e);
   const buf = Buffer.alloc(e.compressedSize);
   await fh.read(buf, 0, e.compressedSize, start);
-  return e.method === 8 ? zlib.inflateRawSync(buf) : buf;
+  // A link target is a path: bounded like one, whatever the entry claims to inflate to.
+  const target = e.method === 8 ? inflateBounded(buf, e) : buf;
+  if (target.length !== e.size) throw new ArchiveError(`zip entry '${printable(e.name)}' inflates to ${target.length} bytes, not the ${e.size} it declares`);
+  return target;
 }
 
-async function extractZip(file: string, root: string, info: ArchiveInfo): Promise<void> {
+function inflateBounded(buf: Buffer, e: ZipEntry): Buffer {
+  try {
+    return zlib.inflateRawSync(buf, { maxOutputLength: MAX_PATH_BYTES + 1 });
+  } catch (err) {
+    throw new ArchiveError(`zip entry '${printable(e.name)}' is not a valid link (${(err as Error).message})`);
+  }
+}
+
+async function extractZip(file: string, root: string): Promise<void> {
   const entries = await readZipDirectory(file);
   const fh = await fsp.open(file, "r");
   try {
@@ -378,15 +492,15 @@ async function extractZip(file: string, root: string, info: ArchiveInfo): Promis
         const out = createWriteStream(target, { mode });
         if (e.compressedSize === 0) {
           src.destroy();
+          if (e.size !== 0) throw new ArchiveError(`zip entry '${printable(e.name)}' has no data but declares ${e.size} bytes`);
           await new Promise<void>((r, j) => out.on("close", () => r()).on("error", j).end());
-        } else if (e.method === 8) await pipeline(src, zlib.createInflateRaw(), out);
-        else await pipeline(src, out);
+        } else if (e.method === 8) await pipeline(src, zlib.createInflateRaw(), new ZipEntryMeter(e), out);
+        else await pipeline(src, new ZipEntryMeter(e), out);
       }
     }
   } finally {
     await fh.close();
   }
-  void info;
 }
 
 /** Creates the parents of target, refusing to walk through a symlink. */
