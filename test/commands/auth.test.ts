@@ -4,29 +4,29 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
+import type { RunningControlPlane } from "../../src/local/control-plane.js";
+import { startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { runCli } from "../helpers/run-cli.js";
 import { SA_SECRET, TLS_TEST_TOKEN } from "../helpers/secrets.js";
 import { tempDir } from "../helpers/temp-dirs.js";
 
+let fixture: TestControlPlane;
 let plane: RunningControlPlane;
 let home: string;
 
 beforeAll(async () => {
   home = tempDir("auth-cmd");
-  plane = await startControlPlane({
-    listen: "127.0.0.1:0",
-    gatewayListen: "127.0.0.1:0",
+  fixture = await startTestControlPlane({
     dataDir: join(home, "data"),
-    driver: "host",
     tokens: { [TLS_TEST_TOKEN]: "acme-corp" },
     serviceAccounts: [{ org: "acme-corp", id: "ci-deployer", secret: SA_SECRET }],
     tls: "generate",
   });
+  plane = fixture.plane;
 });
 
 afterAll(async () => {
-  await plane?.stop();
+  await fixture?.stop();
 });
 
 const configFile = () => join(home, ".config", "unified-cli", "config.yaml");

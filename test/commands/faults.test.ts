@@ -4,8 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startControlPlane } from "../../src/local/control-plane.js";
-import { ACME_TOKEN, removeDir } from "../helpers/control-plane.js";
+import { ACME_TOKEN, removeDir, startTestControlPlane } from "../helpers/control-plane.js";
 import { runCli } from "../helpers/run-cli.js";
 
 const servers: Server[] = [];
@@ -29,7 +28,6 @@ async function tcpServer(onConnection: (socket: Socket) => void): Promise<string
   return `127.0.0.1:${address.port}`;
 }
 
-
 const env = (endpoint: string) => ({ IGNITE_API_ENDPOINT: endpoint, IGNITE_TOKEN: ACME_TOKEN, IGNITE_DEBUG: "1" });
 
 describe("faults: the CLI never hangs and says what it tried", () => {
@@ -50,8 +48,8 @@ describe("faults: the CLI never hangs and says what it tried", () => {
   });
 
   it("retries a read after the server dropped the first connection", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ignite-flaky-"));
-    const plane = await startControlPlane({ listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir, driver: "host", tokens: { [ACME_TOKEN]: "acme-corp" } });
+    const fixture = await startTestControlPlane({ label: "flaky" });
+    const { plane } = fixture;
     const [host, port] = plane.grpcEndpoint.split(":") as [string, string];
     // A loopback proxy that drops the first connection (UNAVAILABLE for the client) and forwards the rest.
     let connections = 0;
@@ -72,15 +70,14 @@ describe("faults: the CLI never hangs and says what it tried", () => {
       expect(connections).toBeGreaterThanOrEqual(2);
     } finally {
       for (const s of sockets.splice(0)) s.destroy();
-      await plane.stop();
-      removeDir(dataDir);
+      await fixture.stop();
     }
   });
 
   it("retries an upload cut off by a dropped connection", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ignite-cut-"));
+    const fixture = await startTestControlPlane({ label: "cut" });
+    const { plane } = fixture;
     const work = mkdtempSync(join(tmpdir(), "ignite-cut-work-"));
-    const plane = await startControlPlane({ listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir, driver: "host", tokens: { [ACME_TOKEN]: "acme-corp" } });
     const [host, port] = plane.grpcEndpoint.split(":") as [string, string];
     // The first connection dies once 300 kB went upstream: in the middle of the upload.
     let connections = 0;
@@ -113,8 +110,7 @@ describe("faults: the CLI never hangs and says what it tried", () => {
       expect(connections).toBeGreaterThanOrEqual(2);
     } finally {
       for (const s of sockets.splice(0)) s.destroy();
-      await plane.stop();
-      removeDir(dataDir);
+      await fixture.stop();
       removeDir(work);
     }
   });

@@ -58,7 +58,7 @@ describe("one control plane per data directory", () => {
 
   it("after the first stops, a plane starts on the same directory", async () => {
     await first.stop();
-    const again = await startTestControlPlane(first.dataDir);
+    const again = await startTestControlPlane({ dataDir: first.dataDir });
     await again.stop();
   });
 });

@@ -4,27 +4,26 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
-import { ACME_TOKEN } from "../helpers/secrets.js";
+import { ACME_TOKEN, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { runCli } from "../helpers/run-cli.js";
 
 /** A data directory on a 3 MB tmpfs: mounting needs root, as CI and the dev machines have. */
 const isRoot = process.getuid?.() === 0;
 let mountPoint = "";
-let plane: RunningControlPlane | undefined;
+let fixture: TestControlPlane | undefined;
 let work: string;
 
 beforeAll(async () => {
   if (!isRoot) return;
   mountPoint = mkdtempSync(join(tmpdir(), "ignite-full-"));
   execFileSync("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", mountPoint], { stdio: "ignore" });
-  plane = await startControlPlane({ listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir: join(mountPoint, "data"), driver: "host", tokens: { [ACME_TOKEN]: "acme-corp" } });
+  fixture = await startTestControlPlane({ dataDir: join(mountPoint, "data") });
   work = mkdtempSync(join(tmpdir(), "ignite-full-work-"));
   cpSync(join(import.meta.dirname, "..", "..", "examples", "greeter"), join(work, "app"), { recursive: true });
 });
 
 afterAll(async () => {
-  await plane?.stop();
+  await fixture?.stop();
   // Fails ("target is busy") if stop() left anything open in the data directory.
   if (mountPoint) execFileSync("umount", [mountPoint]);
   if (mountPoint) rmSync(mountPoint, { recursive: true, force: true });
@@ -33,7 +32,7 @@ afterAll(async () => {
 
 describe.skipIf(!isRoot && !process.env.CI)("a full data directory", () => {
   it("refuses the upload with exit 7, keeps the state, and works again once there is room", async () => {
-    const env = { IGNITE_API_ENDPOINT: plane!.grpcEndpoint, IGNITE_TOKEN: ACME_TOKEN, IGNITE_DEBUG: "1" };
+    const env = { IGNITE_API_ENDPOINT: fixture!.plane.grpcEndpoint, IGNITE_TOKEN: ACME_TOKEN, IGNITE_DEBUG: "1" };
     expect((await runCli(["ignite", "app", "create", "acme-corp:big"], { env })).exitCode).toBe(0);
     mkdirSync(join(work, "app", "data"));
     writeFileSync(join(work, "app", "data", "noise.bin"), randomBytes(4_000_000));

@@ -17,55 +17,33 @@ import {
   HealthCheckRequestSchema,
   GetDraftInfoRequestSchema,
   PublishDraftRequestSchema,
-  type CreateAppResponse,
-  type GetAppResponse,
-  type ListAppsResponse,
-  type UpdateAppConfigResponse,
-  type HealthCheckResponse,
-  type GetDraftInfoResponse,
-  type SaveDraftResponse,
 } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
-import { BuildService, UploadBuildContextRequestSchema, type UploadBuildContextResponse } from "../../src/gen/dodil/ignite/v1/build_pb.js";
+import { BuildService, UploadBuildContextRequestSchema, type UploadBuildContextRequest } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { DeploymentState, ResourceTier, CodeKind } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import * as refl from "../../src/gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflAlpha from "../../src/gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { ChatCompletionRequestSchema, ModelService } from "../../src/gen/dodil/ignite/v1/model_pb.js";
-import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
-import { cleanup, grpcCode, makeTarGz, TestClient, tempDir, rpcError } from "./helpers.js";
+import { OTHER_TOKEN as OTHER, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
+import { grpcCode, rpcError, type RpcClient } from "../helpers/rpc-client.js";
+import { cleanup, makeTarGz, tempDir } from "./helpers.js";
 
-const ACME = "tok-acme";
-const OTHER = "tok-other";
-
-let cp: RunningControlPlane;
-let dataDir: string;
-let c: TestClient;
-let b: TestClient;
+let fixture: TestControlPlane;
+let c: RpcClient<typeof ComputeService>;
+let b: RpcClient<typeof BuildService>;
 
 beforeAll(async () => {
-  dataDir = tempDir("api");
-  cp = await startControlPlane({
-    listen: "127.0.0.1:0",
-    gatewayListen: "127.0.0.1:0",
-    dataDir,
-    driver: "host",
-    tokens: { [ACME]: "acme-corp", [OTHER]: "other-org" },
-  });
-  c = new TestClient(ComputeService, cp.grpcEndpoint, ACME);
-  b = new TestClient(BuildService, cp.grpcEndpoint, ACME);
+  fixture = await startTestControlPlane({ label: "api" });
+  ({ compute: c, build: b } = fixture);
 });
 
 afterAll(async () => {
-  c?.close();
-  b?.close();
-  await cp?.stop();
-  cleanup(dataDir);
+  await fixture?.stop();
 });
 
 describe("apps", () => {
   it("creates, gets, lists, rejects duplicates and unknowns", async () => {
-    expect(cp.driver).toBe("host");
-    const res = await c.unary<CreateAppResponse>(
-      "createApp",
+    expect(fixture.plane.driver).toBe("host");
+    const res = await c.createApp(
       create(CreateAppRequestSchema, { name: "greeter", description: "FastAPI greeter", env: { A: "1" } }),
     );
     expect(res.appId).toBe("acme-corp/greeter");
@@ -76,77 +54,71 @@ describe("apps", () => {
     expect(res.app?.organizationId).toMatch(/^org_[0-9a-f]{16}$/);
     expect(res.app?.publicUrls).toEqual([]);
 
-    await c.unary("createApp", create(CreateAppRequestSchema, { organizationName: "acme-corp", name: "alpha", resourceTier: ResourceTier.LARGE }));
-    const got = await c.unary<GetAppResponse>("getApp", create(GetAppRequestSchema, { appName: "greeter" }));
+    await c.createApp(create(CreateAppRequestSchema, { organizationName: "acme-corp", name: "alpha", resourceTier: ResourceTier.LARGE }));
+    const got = await c.getApp(create(GetAppRequestSchema, { appName: "greeter" }));
     expect(got.app?.description).toBe("FastAPI greeter");
     expect(got.app?.env).toEqual({ A: "1" });
 
-    const list = await c.unary<ListAppsResponse>("listApps", create(ListAppsRequestSchema, {}));
+    const list = await c.listApps(create(ListAppsRequestSchema, {}));
     expect(list.apps.map((a) => a.name)).toEqual(["alpha", "greeter"]);
-    const page1 = await c.unary<ListAppsResponse>("listApps", create(ListAppsRequestSchema, { limit: 1 }));
+    const page1 = await c.listApps(create(ListAppsRequestSchema, { limit: 1 }));
     expect(page1.apps.map((a) => a.name)).toEqual(["alpha"]);
-    const page2 = await c.unary<ListAppsResponse>("listApps", create(ListAppsRequestSchema, { limit: 1, cursor: page1.nextCursor }));
+    const page2 = await c.listApps(create(ListAppsRequestSchema, { limit: 1, cursor: page1.nextCursor }));
     expect(page2.apps.map((a) => a.name)).toEqual(["greeter"]);
     expect(page2.nextCursor).toBe("");
 
-    const dup = await rpcError(c.unary("createApp", create(CreateAppRequestSchema, { name: "greeter" })));
+    const dup = await rpcError(c.createApp(create(CreateAppRequestSchema, { name: "greeter" })));
     expect(grpcCode(dup)).toBe(grpc.status.ALREADY_EXISTS);
     expect(dup.details).toBe("app acme-corp/greeter already exists");
 
-    const nf = await rpcError(c.unary("getApp", create(GetAppRequestSchema, { appName: "nope" })));
+    const nf = await rpcError(c.getApp(create(GetAppRequestSchema, { appName: "nope" })));
     expect(grpcCode(nf)).toBe(grpc.status.NOT_FOUND);
     expect(nf.details).toBe("app acme-corp/nope not found");
 
-    const bad = await rpcError(c.unary("createApp", create(CreateAppRequestSchema, { name: "Bad_Name" })));
+    const bad = await rpcError(c.createApp(create(CreateAppRequestSchema, { name: "Bad_Name" })));
     expect(grpcCode(bad)).toBe(grpc.status.INVALID_ARGUMENT);
   });
 
   it("patches config", async () => {
-    const r = await c.unary<UpdateAppConfigResponse>(
-      "updateAppConfig",
+    const r = await c.updateAppConfig(
       create(UpdateAppConfigRequestSchema, { appName: "greeter", envSet: { B: "2" }, envUnset: ["A"], healthPath: "/health", resourceTier: ResourceTier.MEDIUM }),
     );
     expect(r.app?.env).toEqual({ B: "2" });
     expect(r.app?.healthPath).toBe("/health");
     expect(r.app?.limits?.memoryMb).toBe(512);
     expect(r.app?.description).toBe("FastAPI greeter");
-    await c.unary("deleteApp", create(DeleteAppRequestSchema, { appName: "alpha" }));
-    const list = await c.unary<ListAppsResponse>("listApps", create(ListAppsRequestSchema, {}));
+    await c.deleteApp(create(DeleteAppRequestSchema, { appName: "alpha" }));
+    const list = await c.listApps(create(ListAppsRequestSchema, {}));
     expect(list.apps.map((a) => a.name)).toEqual(["greeter"]);
   });
 
   it("enforces auth and org scoping", async () => {
-    const none = await rpcError(c.unary("getApp", create(GetAppRequestSchema, { appName: "greeter" }), null));
+    const none = await rpcError(c.getApp(create(GetAppRequestSchema, { appName: "greeter" }), { token: null }));
     expect(grpcCode(none)).toBe(grpc.status.UNAUTHENTICATED);
     expect(none.details).toBe("missing bearer token");
-    const wrong = await rpcError(c.unary("getApp", create(GetAppRequestSchema, { appName: "greeter" }), "nope"));
+    const wrong = await rpcError(c.getApp(create(GetAppRequestSchema, { appName: "greeter" }), { token: "nope" }));
     expect(grpcCode(wrong)).toBe(grpc.status.UNAUTHENTICATED);
     expect(wrong.details).toBe("invalid token");
-    const other = await rpcError(c.unary("getApp", create(GetAppRequestSchema, { organizationName: "acme-corp", appName: "greeter" }), OTHER));
+    const other = await rpcError(c.getApp(create(GetAppRequestSchema, { organizationName: "acme-corp", appName: "greeter" }), { token: OTHER }));
     expect(grpcCode(other)).toBe(grpc.status.PERMISSION_DENIED);
     expect(other.details).toBe("token for org other-org may not access org acme-corp");
     // the other org simply does not see acme's apps
-    const list = await c.unary<ListAppsResponse>("listApps", create(ListAppsRequestSchema, {}), OTHER);
+    const list = await c.listApps(create(ListAppsRequestSchema, {}), { token: OTHER });
     expect(list.apps).toEqual([]);
-    const health = await c.unary<HealthCheckResponse>("healthCheck", create(HealthCheckRequestSchema, {}), null);
+    const health = await c.healthCheck(create(HealthCheckRequestSchema, {}), { token: null });
     expect(health.status).toBe("SERVING");
   });
 
   it("answers UNIMPLEMENTED naming the method for inference", async () => {
-    const m = new TestClient(ModelService, cp.grpcEndpoint, ACME);
-    try {
-      const e = await rpcError(m.unary("chatCompletion", create(ChatCompletionRequestSchema, { model: "kimi-k2.5" })));
-      expect(grpcCode(e)).toBe(grpc.status.UNIMPLEMENTED);
-      expect(e.details).toContain("ModelService.ChatCompletion is not available on the local control plane");
-    } finally {
-      m.close();
-    }
+    const e = await rpcError(fixture.model.chatCompletion(create(ChatCompletionRequestSchema, { model: "kimi-k2.5" })));
+    expect(grpcCode(e)).toBe(grpc.status.UNIMPLEMENTED);
+    expect(e.details).toContain("ModelService.ChatCompletion is not available on the local control plane");
   });
 });
 
 describe("build contexts", () => {
   const upload = (bytes: Buffer, opts: { digest?: string; name?: string; token?: string } = {}) => {
-    const msgs: unknown[] = [
+    const msgs: UploadBuildContextRequest[] = [
       create(UploadBuildContextRequestSchema, {
         payload: { case: "metadata", value: { contentType: "application/gzip", name: opts.name ?? "ctx.tar.gz", expectedSizeBytes: BigInt(bytes.length), digest: opts.digest ?? "" } },
       }),
@@ -154,7 +126,7 @@ describe("build contexts", () => {
     for (let off = 0; off < bytes.length; off += 1024 * 1024) {
       msgs.push(create(UploadBuildContextRequestSchema, { payload: { case: "chunk", value: bytes.subarray(off, off + 1024 * 1024) } }));
     }
-    return b.clientStream<UploadBuildContextResponse>("uploadBuildContext", msgs, opts.token);
+    return b.uploadBuildContext(msgs, { token: opts.token });
   };
 
   it("uploads, verifies digest, scopes contexts per org, validates the Dockerfile path", async () => {
@@ -170,27 +142,26 @@ describe("build contexts", () => {
     expect(bad.details).toMatch(/digest mismatch/);
 
     // another org cannot use it
-    await c.unary("createApp", create(CreateAppRequestSchema, { name: "thief" }), OTHER);
+    await c.createApp(create(CreateAppRequestSchema, { name: "thief" }), { token: OTHER });
     const stolen = await rpcError(c
-      .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "thief", code: { source: { case: "image", value: { source: { case: "fromCode", value: { contextId: r.contextId, dockerfilePath: "Dockerfile" } } } } } }), OTHER));
+      .saveDraft(create(SaveDraftRequestSchema, { appName: "thief", code: { source: { case: "image", value: { source: { case: "fromCode", value: { contextId: r.contextId, dockerfilePath: "Dockerfile" } } } } } }), { token: OTHER }));
     expect(grpcCode(stolen)).toBe(grpc.status.NOT_FOUND);
 
-    await c.unary("createApp", create(CreateAppRequestSchema, { name: "ctxapp" }));
+    await c.createApp(create(CreateAppRequestSchema, { name: "ctxapp" }));
     const noDf = await rpcError(c
-      .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "ctxapp", code: { source: { case: "image", value: { source: { case: "fromCode", value: { contextId: r.contextId, dockerfilePath: "docker/Dockerfile" } } } } } })));
+      .saveDraft(create(SaveDraftRequestSchema, { appName: "ctxapp", code: { source: { case: "image", value: { source: { case: "fromCode", value: { contextId: r.contextId, dockerfilePath: "docker/Dockerfile" } } } } } })));
     expect(grpcCode(noDf)).toBe(grpc.status.INVALID_ARGUMENT);
     expect(noDf.details).toBe("Dockerfile 'docker/Dockerfile' not found in the build context");
 
-    const none = await c.unary<GetDraftInfoResponse>("getDraftInfo", create(GetDraftInfoRequestSchema, { appName: "ctxapp" }));
+    const none = await c.getDraftInfo(create(GetDraftInfoRequestSchema, { appName: "ctxapp" }));
     expect(none.draft).toBeUndefined();
 
     // prebuilt images are stored but cannot be published offline
-    const pre = await c.unary<SaveDraftResponse>(
-      "saveDraft",
+    const pre = await c.saveDraft(
       create(SaveDraftRequestSchema, { appName: "ctxapp", code: { source: { case: "image", value: { source: { case: "prebuilt", value: { imageRef: "ghcr.io/acme/x:1" } } } } } }),
     );
     expect(pre.draft?.codeKind).toBe(CodeKind.PREBUILT);
-    const pub = await rpcError(c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "ctxapp" })));
+    const pub = await rpcError(c.publishDraft(create(PublishDraftRequestSchema, { appName: "ctxapp" })));
     expect(grpcCode(pub)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(pub.details).toMatch(/image ghcr.io\/acme\/x:1 is not available offline/);
   });
@@ -259,7 +230,7 @@ describe("build contexts", () => {
         expect(e.details, k.name).toMatch(k.expect);
         // inline archives go through the same checks
         const e2 = await rpcError(c
-          .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "ctxapp", code: { source: { case: "image", value: { source: { case: "fromCode", value: { archive: bytes, dockerfilePath: "Dockerfile" } } } } } })));
+          .saveDraft(create(SaveDraftRequestSchema, { appName: "ctxapp", code: { source: { case: "image", value: { source: { case: "fromCode", value: { archive: bytes, dockerfilePath: "Dockerfile" } } } } } })));
         expect(grpcCode(e2), k.name).toBe(grpc.status.INVALID_ARGUMENT);
       }
     } finally {
@@ -274,9 +245,9 @@ describe("reflection", () => {
     ["v1alpha", reflAlpha],
   ] as const) {
     it(`lists services and serves descriptors (${label})`, async () => {
-      const rc = new TestClient(mod.ServerReflection, cp.grpcEndpoint);
+      const rc = fixture.client(mod.ServerReflection as typeof refl.ServerReflection, null);
       try {
-        const call = rc.raw["serverReflectionInfo"]!() as grpc.ClientDuplexStream<unknown, refl.ServerReflectionResponse>;
+        const call = rc.serverReflectionInfo();
         const answers: refl.ServerReflectionResponse[] = [];
         const done = new Promise<void>((resolve, reject) => {
           call.on("data", (m) => answers.push(m));
@@ -324,15 +295,14 @@ describe("git sources", () => {
       git("init", "-q", "-b", "main");
       git("add", ".");
       git("commit", "-qm", "init");
-      await c.unary("createApp", create(CreateAppRequestSchema, { name: "fromgit" }));
-      const r = await c.unary<SaveDraftResponse>(
-        "saveDraft",
+      await c.createApp(create(CreateAppRequestSchema, { name: "fromgit" }));
+      const r = await c.saveDraft(
         create(SaveDraftRequestSchema, { appName: "fromgit", code: { source: { case: "image", value: { source: { case: "fromGit", value: { url: repo, ref: "main", contextDir: "svc", dockerfilePath: "Dockerfile" } } } } } }),
       );
       expect(r.draft?.codeKind).toBe(CodeKind.GIT_IMAGE);
       expect(r.draft?.deployId).toMatch(/^bld_/);
       const bad = await rpcError(c
-        .unary("saveDraft", create(SaveDraftRequestSchema, { appName: "fromgit", code: { source: { case: "image", value: { source: { case: "fromGit", value: { url: path.join(repo, "nope") } } } } } })));
+        .saveDraft(create(SaveDraftRequestSchema, { appName: "fromgit", code: { source: { case: "image", value: { source: { case: "fromGit", value: { url: path.join(repo, "nope") } } } } } })));
       expect(grpcCode(bad)).toBe(grpc.status.FAILED_PRECONDITION);
       expect(bad.details).toMatch(/git clone of .* failed/);
     } finally {

@@ -7,36 +7,27 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { BuildService } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
-import { ComputeService } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
 import { detectStack, generateDockerfile } from "../../src/local/build/buildpacks.js";
-import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
 import { detectPipMirror } from "../../src/local/drivers/containers.js";
 import { baseImages } from "../../src/local/drivers/podman.js";
 import { runAsNonRootViolation } from "../../src/local/runtime/runtime-manager.js";
 import { createApp, expectBuildSucceeds, followBuild, invoke, NODE_SERVER, publish, saveContext } from "./container-helpers.js";
-import { cleanup, grpcCode, makeTarGz, SERVER_PY, TestClient, tempDir } from "./helpers.js";
+import { startTestControlPlane, type BuildClient, type ComputeClient, type TestControlPlane } from "../helpers/control-plane.js";
+import { grpcCode } from "../helpers/rpc-client.js";
+import { cleanup, makeTarGz, SERVER_PY, tempDir } from "./helpers.js";
 
-
-const TOKEN = "tok-acme";
-let cp: RunningControlPlane;
-let dataDir: string;
-let c: TestClient;
-let b: TestClient;
+let fixture: TestControlPlane;
+let c: ComputeClient;
+let b: BuildClient;
 
 beforeAll(async () => {
-  dataDir = tempDir("buildpacks");
-  cp = await startControlPlane({ listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir, driver: "host", tokens: { [TOKEN]: "acme-corp" }, readyTimeoutMs: 20_000 });
-  c = new TestClient(ComputeService, cp.grpcEndpoint, TOKEN);
-  b = new TestClient(BuildService, cp.grpcEndpoint, TOKEN);
+  fixture = await startTestControlPlane({ label: "buildpacks" });
+  ({ compute: c, build: b } = fixture);
 });
 
 afterAll(async () => {
-  c?.close();
-  b?.close();
-  await cp?.stop();
-  cleanup(dataDir);
+  await fixture?.stop();
 });
 
 describe("without a Dockerfile (host driver)", () => {

@@ -12,17 +12,14 @@ import {
   PublishDraftRequestSchema,
   SaveDraftRequestSchema,
   StreamCompileLogsRequestSchema,
-  type InvokeResponse,
-  type PublishDraftResponse,
-  type SaveDraftResponse,
-  type StreamCompileLogsResponse,
 } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
-import { BuildService, UploadBuildContextRequestSchema, type UploadBuildContextResponse } from "../../src/gen/dodil/ignite/v1/build_pb.js";
+import { BuildService, UploadBuildContextRequestSchema } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { BASE_IMAGES, cacheStoreConfig, setupBaseImages } from "../../src/local/drivers/base-images.js";
 import { defaultImageCacheDir } from "../../src/local/drivers/containers.js";
-import { startControlPlane, type ControlPlaneOptions, type RunningControlPlane } from "../../src/local/control-plane.js";
-import { cleanup, TestClient, tempDir } from "./helpers.js";
+import type { RunningControlPlane } from "../../src/local/control-plane.js";
+import { startTestControlPlane, type BuildClient, type ComputeClient, type TestPlaneOptions } from "../helpers/control-plane.js";
+import { cleanup } from "./helpers.js";
 
 function has(cmd: string): boolean {
   try {
@@ -60,17 +57,16 @@ export async function ensureBusybox(): Promise<void> {
 
 export const pythonImagePresent = () => localImageExists(BASE_IMAGES.python.refs[0]!);
 
-export async function createApp(c: TestClient, name: string, extra: Record<string, unknown> = {}) {
-  return c.unary("createApp", create(CreateAppRequestSchema, { name, ...extra }));
+export async function createApp(c: ComputeClient, name: string, extra: Record<string, unknown> = {}) {
+  return c.createApp(create(CreateAppRequestSchema, { name, ...extra }));
 }
 
-export async function saveContext(c: TestClient, b: TestClient, app: string, bytes: Buffer, o: { buildArgs?: Record<string, string>; dockerfilePath?: string } = {}) {
-  const up = await b.clientStream<UploadBuildContextResponse>("uploadBuildContext", [
+export async function saveContext(c: ComputeClient, b: BuildClient, app: string, bytes: Buffer, o: { buildArgs?: Record<string, string>; dockerfilePath?: string } = {}) {
+  const up = await b.uploadBuildContext([
     create(UploadBuildContextRequestSchema, { payload: { case: "metadata", value: { name: "app.tar.gz", expectedSizeBytes: BigInt(bytes.length) } } }),
     create(UploadBuildContextRequestSchema, { payload: { case: "chunk", value: bytes } }),
   ]);
-  return c.unary<SaveDraftResponse>(
-    "saveDraft",
+  return c.saveDraft(
     create(SaveDraftRequestSchema, {
       appName: app,
       code: {
@@ -84,8 +80,8 @@ export async function saveContext(c: TestClient, b: TestClient, app: string, byt
 }
 
 /** Follows a build log to its end: the lines and the final status. */
-export async function followBuild(c: TestClient, deployId: string): Promise<{ lines: string[]; status: BuildStatus; error: string }> {
-  const items = await c.stream<StreamCompileLogsResponse>("streamCompileLogs", create(StreamCompileLogsRequestSchema, { deployId, follow: true }));
+export async function followBuild(c: ComputeClient, deployId: string): Promise<{ lines: string[]; status: BuildStatus; error: string }> {
+  const items = await c.streamCompileLogs(create(StreamCompileLogsRequestSchema, { deployId, follow: true }));
   const lines = items.filter((i) => i.item.case === "entry").map((i) => (i.item.value as { line: string }).line);
   const last = items[items.length - 1]?.item;
   const outcome = last?.case === "outcome" ? (last.value as { status: BuildStatus; error?: string }) : undefined;
@@ -93,19 +89,18 @@ export async function followBuild(c: TestClient, deployId: string): Promise<{ li
 }
 
 /** Follows a build to its end and fails the test unless it succeeded, showing why and its last lines. */
-export async function expectBuildSucceeds(c: TestClient, deployId: string): Promise<{ lines: string[]; status: BuildStatus; error: string }> {
+export async function expectBuildSucceeds(c: ComputeClient, deployId: string): Promise<{ lines: string[]; status: BuildStatus; error: string }> {
   const build = await followBuild(c, deployId);
   if (build.status !== BuildStatus.SUCCEEDED) throw new Error(`build ${deployId} ended ${BuildStatus[build.status]}: ${build.error}\n${build.lines.slice(-20).join("\n")}`);
   return build;
 }
 
-export function publish(c: TestClient, app: string) {
-  return c.unary<PublishDraftResponse>("publishDraft", create(PublishDraftRequestSchema, { appName: app }), undefined, 180_000);
+export function publish(c: ComputeClient, app: string) {
+  return c.publishDraft(create(PublishDraftRequestSchema, { appName: app }), { deadlineMs: 180_000 });
 }
 
-export async function invoke(c: TestClient, app: string, body: unknown, p = "/") {
-  const frames = await c.stream<InvokeResponse>(
-    "invoke",
+export async function invoke(c: ComputeClient, app: string, body: unknown, p = "/") {
+  const frames = await c.invoke(
     create(InvokeRequestSchema, { appName: app, http: { method: "POST", path: p, headers: {} }, body: Buffer.from(JSON.stringify(body)) }),
   );
   const head = frames[0]?.frame.case === "head" ? frames[0].frame.value : undefined;
@@ -177,45 +172,28 @@ http.createServer((req, res) => {
 }).listen(Number(process.env.PORT), "127.0.0.1");
 `;
 
-/** The token the podman-driver tests call with, for org acme-corp. */
-export const PODMAN_TOKEN = "tok-acme";
-
 export interface PodmanPlane {
   cp: RunningControlPlane;
   dataDir: string;
   /** ComputeService and BuildService clients as org acme-corp. */
-  c: TestClient;
-  b: TestClient;
+  c: ComputeClient;
+  b: BuildClient;
   stop(): Promise<void>;
 }
 
 /** A control plane on the podman driver with the shared offline images, in a fresh data dir. */
-export async function startPodmanPlane(label: string, extra: Partial<ControlPlaneOptions> = {}): Promise<PodmanPlane> {
+export async function startPodmanPlane(label: string, extra: TestPlaneOptions = {}): Promise<PodmanPlane> {
   if (podmanMissing) throw new Error(`the podman driver tests need ${podmanMissing} (CI must install buildah podman runc)`);
   await ensureBusybox();
-  const dataDir = tempDir(label);
-  const cp = await startControlPlane({
-    listen: "127.0.0.1:0",
-    gatewayListen: "127.0.0.1:0",
-    dataDir,
-    driver: "podman",
-    imageCacheDir: imageCache,
-    tokens: { [PODMAN_TOKEN]: "acme-corp" },
-    readyTimeoutMs: 20_000,
-    ...extra,
-  });
-  const c = new TestClient(ComputeService, cp.grpcEndpoint, PODMAN_TOKEN);
-  const b = new TestClient(BuildService, cp.grpcEndpoint, PODMAN_TOKEN);
+  const fixture = await startTestControlPlane({ label, driver: "podman", imageCacheDir: imageCache, ...extra });
   return {
-    cp,
-    dataDir,
-    c,
-    b,
+    cp: fixture.plane,
+    dataDir: fixture.dataDir,
+    c: fixture.compute,
+    b: fixture.build,
     async stop() {
-      c.close();
-      b.close();
-      await cp.stop();
-      cleanup(dataDir);
+      await fixture.stop();
+      cleanup(fixture.dataDir);
     },
   };
 }

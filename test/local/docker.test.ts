@@ -9,17 +9,15 @@ import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { BuildService } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
-import { ComputeService } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
-import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
+import { startTestControlPlane, type BuildClient, type ComputeClient, type TestControlPlane } from "../helpers/control-plane.js";
+import { grpcCode } from "../helpers/rpc-client.js";
 import { cacheStoreGraphRoot, prepareContainersConfig } from "../../src/local/drivers/containers.js";
 import { dockerJson } from "../../src/local/drivers/docker-api.js";
 import { probeDocker } from "../../src/local/drivers/detect.js";
 import { busyboxAppFiles, createApp, ensureBusybox, followBuild, imageCache, inCI, invoke, podmanMissing, publish, saveContext } from "./container-helpers.js";
-import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
+import { cleanup, makeTarGz, tempDir } from "./helpers.js";
 
-const TOKEN = "tok-acme";
 const skip = !!podmanMissing && !inCI;
 if (skip) console.warn(`[docker driver tests skipped] ${podmanMissing} (they run against podman system service)`);
 
@@ -28,9 +26,9 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
   let svcDir: string;
   let runRoot: string | undefined;
   let dataDir: string;
-  let cp: RunningControlPlane;
-  let c: TestClient;
-  let b: TestClient;
+  let fixture: TestControlPlane | undefined;
+  let c: ComputeClient;
+  let b: BuildClient;
   let sock: string;
   const savedDockerHost = process.env["DOCKER_HOST"];
 
@@ -47,15 +45,12 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
     process.env["DOCKER_HOST"] = `unix://${sock}`;
     const rep = await probeDocker();
     expect(rep.usable, rep.why).toBe(true);
-    cp = await startControlPlane({ listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir, driver: "docker", tokens: { [TOKEN]: "acme-corp" }, readyTimeoutMs: 20_000 });
-    c = new TestClient(ComputeService, cp.grpcEndpoint, TOKEN);
-    b = new TestClient(BuildService, cp.grpcEndpoint, TOKEN);
+    fixture = await startTestControlPlane({ dataDir, driver: "docker" });
+    ({ compute: c, build: b } = fixture);
   }, 120_000);
 
   afterAll(async () => {
-    c?.close();
-    b?.close();
-    await cp?.stop();
+    await fixture?.stop();
     if (savedDockerHost === undefined) delete process.env["DOCKER_HOST"];
     else process.env["DOCKER_HOST"] = savedDockerHost;
     if (svc?.pid) {
@@ -73,7 +68,7 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
   }, 60_000);
 
   it("builds through the Engine API, redacts secrets, and runs under the platform's rules", async () => {
-    expect(cp.driver).toBe("docker");
+    expect(fixture!.plane.driver).toBe("docker");
     await createApp(c, "bb", { healthPath: "/cgi-bin/app", env: { APP_SETTING: "via-docker" } });
     const saved = await saveContext(c, b, "bb", await makeTarGz(busyboxAppFiles()), { buildArgs: { GREETING_ARG: "hallo", API_TOKEN: "d0cker-secret-99" } });
     const build = await followBuild(c, saved.draft!.deployId);
@@ -105,7 +100,7 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
     const ep = { socketPath: sock, display: sock };
     const before = await dockerJson<unknown[]>(ep, { path: "/containers/json", query: { all: "1" } });
     expect(before.length).toBeGreaterThan(0);
-    await cp.stop();
+    await fixture!.stop();
     const after = await dockerJson<unknown[]>(ep, { path: "/containers/json", query: { all: "1" } });
     expect(after).toEqual([]);
   }, 60_000);

@@ -4,32 +4,27 @@ import * as https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
-import { removeDir } from "../helpers/control-plane.js";
+import type { RunningControlPlane } from "../../src/local/control-plane.js";
+import { removeDir, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { runCli } from "../helpers/run-cli.js";
 import { TLS_TEST_TOKEN } from "../helpers/secrets.js";
 
 // Under `dodil ignite dev --tls` the gateway serves HTTPS with the control plane's certificate, and
 // the apps' public URLs say https: a client trusting ca.pem reaches `<app>-<org>.ignite.localhost`.
+let fixture: TestControlPlane;
 let plane: RunningControlPlane;
 let work: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "ignite-gateway-tls-"));
-  plane = await startControlPlane({
-    listen: "127.0.0.1:0",
-    gatewayListen: "127.0.0.1:0",
-    dataDir: join(work, "data"),
-    driver: "host",
-    tokens: { [TLS_TEST_TOKEN]: "acme-corp" },
-    tls: "generate",
-  });
+  fixture = await startTestControlPlane({ dataDir: join(work, "data"), tokens: { [TLS_TEST_TOKEN]: "acme-corp" }, tls: "generate" });
+  plane = fixture.plane;
   mkdirSync(join(work, "fn"));
   writeFileSync(join(work, "fn", "handler.py"), 'import json\n\ndef handler(payload, ctx):\n    return {"hello": json.loads(payload or b"{}").get("name", "world")}\n');
 });
 
 afterAll(async () => {
-  await plane?.stop();
+  await fixture?.stop();
   removeDir(work ?? "");
 });
 

@@ -1,76 +1,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import * as grpc from "@grpc/grpc-js";
 import * as tar from "tar";
-import type { DescService } from "@bufbuild/protobuf";
-import { grpcServiceDefinition } from "../../src/wire/grpc-service.js";
 import { removeDir as cleanup, tempDir } from "../helpers/temp-dirs.js";
 
 export { cleanup, tempDir };
-
-type AnyClient = grpc.Client & Record<string, (...a: unknown[]) => unknown>;
-
-/** A small promise-based client over grpcServiceDefinition. */
-export class TestClient {
-  readonly raw: AnyClient;
-  token: string | undefined;
-  constructor(service: DescService, endpoint: string, token?: string) {
-    const Ctor = grpc.makeGenericClientConstructor(grpcServiceDefinition(service), service.typeName);
-    this.raw = new Ctor(endpoint, grpc.credentials.createInsecure(), {
-      "grpc.max_receive_message_length": 64 * 1024 * 1024,
-      "grpc.max_send_message_length": 64 * 1024 * 1024,
-    }) as unknown as AnyClient;
-    this.token = token;
-  }
-  md(token: string | undefined): grpc.Metadata {
-    const md = new grpc.Metadata();
-    if (token) md.set("authorization", `Bearer ${token}`);
-    return md;
-  }
-  unary<T>(method: string, req: unknown, token?: string | null, deadlineMs = 90_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      this.raw[method]!(req, this.md(token === null ? undefined : (token ?? this.token)), { deadline: Date.now() + deadlineMs }, (err: unknown, res: T) =>
-        err ? reject(err) : resolve(res),
-      );
-    });
-  }
-  stream<T>(method: string, req: unknown, token?: string, deadlineMs = 90_000): Promise<T[]> {
-    return new Promise((resolve, reject) => {
-      const call = this.raw[method]!(req, this.md(token ?? this.token), { deadline: Date.now() + deadlineMs }) as grpc.ClientReadableStream<T>;
-      const out: T[] = [];
-      call.on("data", (m: T) => out.push(m));
-      call.on("error", reject);
-      call.on("end", () => resolve(out));
-    });
-  }
-  /** Client-streaming call: writes messages, returns the response. */
-  clientStream<T>(method: string, msgs: unknown[], token?: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const call = this.raw[method]!(this.md(token ?? this.token), { deadline: Date.now() + 90_000 }, (err: unknown, res: T) =>
-        err ? reject(err) : resolve(res),
-      ) as grpc.ClientWritableStream<unknown>;
-      for (const m of msgs) call.write(m);
-      call.end();
-    });
-  }
-  close(): void {
-    this.raw.close();
-  }
-}
-
-export function grpcCode(e: unknown): number | undefined {
-  return (e as { code?: number }).code;
-}
-
-/** The gRPC error a call fails with; a call that succeeds fails the test. */
-export async function rpcError(call: Promise<unknown>): Promise<grpc.ServiceError> {
-  try {
-    await call;
-  } catch (e) {
-    return e as grpc.ServiceError;
-  }
-  throw new Error("the call succeeded; an error was expected");
-}
 
 /** Writes files into a new directory and packs it as tar.gz; returns the archive bytes. */
 export async function makeTarGz(files: Record<string, string>): Promise<Buffer> {

@@ -9,21 +9,19 @@ import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import * as http from "node:http";
 import {
-  ComputeService,
   CreateAppRequestSchema,
   InvokeRequestSchema,
   PublishDraftRequestSchema,
   SaveDraftRequestSchema,
   UpdateAppConfigRequestSchema,
-  type InvokeResponse,
 } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
-import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
-import { cleanup, grpcCode, TestClient, tempDir } from "./helpers.js";
+import type { RunningControlPlane } from "../../src/local/control-plane.js";
+import { ACME_TOKEN, startTestControlPlane, type ComputeClient, type TestControlPlane } from "../helpers/control-plane.js";
+import { grpcCode } from "../helpers/rpc-client.js";
 
-const TOKEN = "tok-acme";
+let fixture: TestControlPlane;
 let cp: RunningControlPlane;
-let dataDir: string;
-let c: TestClient;
+let c: ComputeClient;
 
 /** Sleeps `sleep` s and reports when it ran and how many calls the process was serving when it began. */
 const HANDLER_PY = `
@@ -58,12 +56,12 @@ function code(tag = "v1") {
 
 /** Creates and publishes the app (version 1). */
 async function publishApp(name: string, maxConcurrency: number, extra: Record<string, unknown> = {}): Promise<void> {
-  await c.unary("createApp", create(CreateAppRequestSchema, { name, maxConcurrency, scaling: { maxReplicas: 1 }, code: code(), ...extra }));
-  await c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: name }));
+  await c.createApp(create(CreateAppRequestSchema, { name, maxConcurrency, scaling: { maxReplicas: 1 }, code: code(), ...extra }));
+  await c.publishDraft(create(PublishDraftRequestSchema, { appName: name }));
 }
 
 async function invoke(app: string, body: Record<string, unknown>, deadlineMs?: number): Promise<Ran & { version: number }> {
-  const frames = await c.stream<InvokeResponse>("invoke", create(InvokeRequestSchema, { appName: app, http: { method: "POST", path: "/" }, body: Buffer.from(JSON.stringify(body)) }), undefined, deadlineMs);
+  const frames = await c.invoke(create(InvokeRequestSchema, { appName: app, http: { method: "POST", path: "/" }, body: Buffer.from(JSON.stringify(body)) }), { deadlineMs });
   const head = frames[0]?.frame.case === "head" ? frames[0].frame.value : undefined;
   const out = Buffer.concat(frames.filter((f) => f.frame.case === "bodyChunk").map((f) => f.frame.value as Uint8Array));
   return { ...(JSON.parse(out.toString("utf8")) as Ran), version: head?.version ?? 0 };
@@ -73,7 +71,7 @@ function gateway(app: string, body: Record<string, unknown>): Promise<{ status: 
   const u = new URL(cp.gatewayUrl);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: u.hostname, port: u.port, method: "POST", path: "/", headers: { host: `${app}-acme-corp.ignite.localhost`, authorization: `Bearer ${TOKEN}`, "content-type": "application/json" } },
+      { host: u.hostname, port: u.port, method: "POST", path: "/", headers: { host: `${app}-acme-corp.ignite.localhost`, authorization: `Bearer ${ACME_TOKEN}`, "content-type": "application/json" } },
       (res) => {
         const parts: Buffer[] = [];
         res.on("data", (d: Buffer) => parts.push(d));
@@ -94,9 +92,8 @@ function staggered<T>(n: number, gapMs: number, call: (i: number) => Promise<T>)
 }
 
 beforeAll(async () => {
-  dataDir = tempDir("maxconc");
-  cp = await startControlPlane({ listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir, driver: "host", tokens: { [TOKEN]: "acme-corp" }, readyTimeoutMs: 20_000 });
-  c = new TestClient(ComputeService, cp.grpcEndpoint, TOKEN);
+  fixture = await startTestControlPlane({ label: "maxconc" });
+  ({ plane: cp, compute: c } = fixture);
   await Promise.all([
     publishApp("one", 1),
     publishApp("two", 2),
@@ -110,9 +107,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  c?.close();
-  await cp?.stop();
-  cleanup(dataDir);
+  await fixture?.stop();
 });
 
 describe.concurrent("max_concurrency is a hard limit per replica", () => {
@@ -181,8 +176,8 @@ describe("queued calls across version changes and stops", () => {
     const holder = gateway("swap", { sleep: 2 });
     await sleep(200);
     const queued = invoke("swap", { sleep: 0 });
-    await c.unary("saveDraft", create(SaveDraftRequestSchema, { appName: "swap", code: code("v2") }));
-    await c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "swap" }));
+    await c.saveDraft(create(SaveDraftRequestSchema, { appName: "swap", code: code("v2") }));
+    await c.publishDraft(create(PublishDraftRequestSchema, { appName: "swap" }));
     const served = await queued;
     expect(served.version).toBe(2);
     expect(served.tag).toBe("v2");
@@ -197,7 +192,7 @@ describe("queued calls across version changes and stops", () => {
     const queued2 = invoke("swap", { sleep: 0 }).catch((e: unknown) => e);
     await sleep(100);
     const stoppedAt = Date.now();
-    await c.unary("updateAppConfig", create(UpdateAppConfigRequestSchema, { appName: "swap", envSet: { RESTART: "1" } }));
+    await c.updateAppConfig(create(UpdateAppConfigRequestSchema, { appName: "swap", envSet: { RESTART: "1" } }));
     const err = await queued2;
     expect(Date.now() - stoppedAt).toBeLessThan(1_000);
     expect(grpcCode(err)).toBe(grpc.status.UNAVAILABLE);

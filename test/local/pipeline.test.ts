@@ -16,51 +16,36 @@ import {
   StreamCompileLogsRequestSchema,
   GetAppCodeRequestSchema,
   UpdateAppConfigRequestSchema,
-  type GetAppResponse,
-  type GetDraftInfoResponse,
-  type InvokeResponse,
-  type ListAppVersionsResponse,
-  type PublishDraftResponse,
-  type RollbackAppResponse,
-  type SaveDraftResponse,
-  type StreamCompileLogsResponse,
-  type GetAppCodeResponse,
 } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
-import { BuildService, UploadBuildContextRequestSchema, type UploadBuildContextResponse } from "../../src/gen/dodil/ignite/v1/build_pb.js";
+import { BuildService, UploadBuildContextRequestSchema } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { BuildStatus, DeploymentState, VersionStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
-import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
-import { cleanup, greeterContext, grpcCode, TestClient, tempDir, makeTarGz, rpcError } from "./helpers.js";
+import { ACME_TOKEN, OTHER_TOKEN, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
+import { grpcCode, rpcError, type RpcClient } from "../helpers/rpc-client.js";
+import { greeterContext, makeTarGz, tempDir } from "./helpers.js";
 
-const TOKEN = "tok-acme";
-const tokens = { [TOKEN]: "acme-corp", "tok-other": "other-org" };
-let cp: RunningControlPlane;
+let fixture: TestControlPlane;
+let cp: TestControlPlane["plane"];
 let dataDir: string;
-let c: TestClient;
-let b: TestClient;
+let c: RpcClient<typeof ComputeService>;
+let b: RpcClient<typeof BuildService>;
 
-const start = () => startControlPlane({ listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir, driver: "host", tokens, readyTimeoutMs: 20_000 });
-
-function connect() {
-  c = new TestClient(ComputeService, cp.grpcEndpoint, TOKEN);
-  b = new TestClient(BuildService, cp.grpcEndpoint, TOKEN);
+/** Starts (or restarts) the plane on the same data dir. */
+async function start() {
+  fixture = await startTestControlPlane({ dataDir });
+  ({ plane: cp, compute: c, build: b } = fixture);
 }
 
 beforeAll(async () => {
   dataDir = tempDir("pipeline");
-  cp = await start();
-  connect();
+  await start();
 });
 
 afterAll(async () => {
-  c?.close();
-  b?.close();
-  await cp?.stop();
-  cleanup(dataDir);
+  await fixture?.stop();
 });
 
 async function invoke(app: string, body: unknown, extra: Partial<{ path: string; headers: Record<string, string> }> = {}) {
-  const frames = await c.stream<InvokeResponse>(
-    "invoke",
+  const frames = await c.invoke(
     create(InvokeRequestSchema, {
       appName: app,
       http: { method: "POST", path: extra.path ?? "/", headers: extra.headers ?? {} },
@@ -74,12 +59,11 @@ async function invoke(app: string, body: unknown, extra: Partial<{ path: string;
 }
 
 async function saveContext(app: string, bytes: Buffer, buildArgs: Record<string, string> = {}) {
-  const up = await b.clientStream<UploadBuildContextResponse>("uploadBuildContext", [
+  const up = await b.uploadBuildContext([
     create(UploadBuildContextRequestSchema, { payload: { case: "metadata", value: { name: "app.tar.gz", expectedSizeBytes: BigInt(bytes.length) } } }),
     create(UploadBuildContextRequestSchema, { payload: { case: "chunk", value: bytes } }),
   ]);
-  return c.unary<SaveDraftResponse>(
-    "saveDraft",
+  return c.saveDraft(
     create(SaveDraftRequestSchema, {
       appName: app,
       code: { source: { case: "image", value: { source: { case: "fromCode", value: { contextId: up.contextId, dockerfilePath: "Dockerfile", buildArgs } } } } },
@@ -105,14 +89,14 @@ function gatewayRequest(host: string, token?: string, body = "{}"): Promise<{ st
 
 describe("draft -> build -> publish -> invoke", () => {
   it("runs the seed recipe end to end", async () => {
-    await c.unary("createApp", create(CreateAppRequestSchema, { name: "greeter", healthPath: "/health", env: { GREETING: "from app env" } }));
+    await c.createApp(create(CreateAppRequestSchema, { name: "greeter", healthPath: "/health", env: { GREETING: "from app env" } }));
     const saved = await saveContext("greeter", await greeterContext("v1"), { APP_ENV: "prod" });
     expect(saved.draft?.deployId).toMatch(/^bld_[0-9A-Z]{26}$/);
     expect(saved.draft?.codeHash).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect([BuildStatus.PENDING, BuildStatus.RUNNING]).toContain(saved.draft?.buildStatus);
 
     // follow the build log to its end
-    const items = await c.stream<StreamCompileLogsResponse>("streamCompileLogs", create(StreamCompileLogsRequestSchema, { deployId: saved.draft!.deployId, follow: true }));
+    const items = await c.streamCompileLogs(create(StreamCompileLogsRequestSchema, { deployId: saved.draft!.deployId, follow: true }));
     const lines = items.filter((i) => i.item.case === "entry").map((i) => (i.item.value as { line: string }).line);
     const outcome = items[items.length - 1]!.item;
     expect(outcome.case).toBe("outcome");
@@ -122,16 +106,16 @@ describe("draft -> build -> publish -> invoke", () => {
     expect(lines.some((l) => /FROM python:3.12-slim: not honoured/.test(l))).toBe(true);
     expect(lines.some((l) => /USER 65534: recorded/.test(l))).toBe(true);
     // offsets are contiguous and resumable
-    const again = await c.stream<StreamCompileLogsResponse>("streamCompileLogs", create(StreamCompileLogsRequestSchema, { deployId: saved.draft!.deployId, fromOffset: 3n }));
+    const again = await c.streamCompileLogs(create(StreamCompileLogsRequestSchema, { deployId: saved.draft!.deployId, fromOffset: 3n }));
     expect(again[0]!.item.case === "entry" && again[0]!.item.value.offset).toBe(3n);
-    const other = await rpcError(c.stream("streamCompileLogs", create(StreamCompileLogsRequestSchema, { deployId: saved.draft!.deployId }), "tok-other"));
+    const other = await rpcError(c.streamCompileLogs(create(StreamCompileLogsRequestSchema, { deployId: saved.draft!.deployId }), { token: OTHER_TOKEN }));
     expect(grpcCode(other)).toBe(grpc.status.NOT_FOUND);
 
-    const draft = await c.unary<GetDraftInfoResponse>("getDraftInfo", create(GetDraftInfoRequestSchema, { appName: "greeter" }));
+    const draft = await c.getDraftInfo(create(GetDraftInfoRequestSchema, { appName: "greeter" }));
     expect(draft.draft?.buildStatus).toBe(BuildStatus.SUCCEEDED);
     expect(draft.draft?.imageRef).toMatch(/^local\.ignite\/acme-corp\/greeter:/);
 
-    const pub = await c.unary<PublishDraftResponse>("publishDraft", create(PublishDraftRequestSchema, { appName: "greeter" }));
+    const pub = await c.publishDraft(create(PublishDraftRequestSchema, { appName: "greeter" }));
     expect(pub.version).toBe(1);
     expect(pub.app?.activeVersion).toBe(1);
     expect(pub.app?.deploymentState).toBe(DeploymentState.ACTIVE);
@@ -158,9 +142,9 @@ describe("draft -> build -> publish -> invoke", () => {
     // gateway: host routing, auth, header injection
     const host = `greeter-acme-corp.ignite.localhost:${port}`;
     expect((await gatewayRequest(host)).status).toBe(401);
-    expect((await gatewayRequest(host, "tok-other")).status).toBe(403);
+    expect((await gatewayRequest(host, OTHER_TOKEN)).status).toBe(403);
     expect((await gatewayRequest("nope-acme-corp.ignite.localhost")).status).toBe(404);
-    const g = await gatewayRequest(host, TOKEN, JSON.stringify({ name: "gw" }));
+    const g = await gatewayRequest(host, ACME_TOKEN, JSON.stringify({ name: "gw" }));
     expect(g.status).toBe(200);
     expect(g.json.greeting).toBe("Hello, gw!");
     expect(g.json.path).toBe("/hello?x=1");
@@ -170,71 +154,67 @@ describe("draft -> build -> publish -> invoke", () => {
 
   it("publishes v2, rolls back to v1, keeps state across a restart and cold-starts", async () => {
     await saveContext("greeter", await greeterContext("v2"));
-    const pub = await c.unary<PublishDraftResponse>("publishDraft", create(PublishDraftRequestSchema, { appName: "greeter" }));
+    const pub = await c.publishDraft(create(PublishDraftRequestSchema, { appName: "greeter" }));
     expect(pub.version).toBe(2);
     expect((await invoke("greeter", {})).json.tag).toBe("v2");
-    const versions = await c.unary<ListAppVersionsResponse>("listAppVersions", create(ListAppVersionsRequestSchema, { appName: "greeter" }));
+    const versions = await c.listAppVersions(create(ListAppVersionsRequestSchema, { appName: "greeter" }));
     expect(versions.versions.map((v) => [v.version, v.status])).toEqual([
       [1, VersionStatus.SUPERSEDED],
       [2, VersionStatus.ACTIVE],
     ]);
-    const rb = await c.unary<RollbackAppResponse>("rollbackApp", create(RollbackAppRequestSchema, { appName: "greeter", version: 1 }));
+    const rb = await c.rollbackApp(create(RollbackAppRequestSchema, { appName: "greeter", version: 1 }));
     expect(rb.previousVersion).toBe(2);
     expect(rb.app?.activeVersion).toBe(1);
     const r1 = await invoke("greeter", {});
     expect(r1.json.tag).toBe("v1");
     expect(r1.head.version).toBe(1);
-    const missing = await rpcError(c.unary("rollbackApp", create(RollbackAppRequestSchema, { appName: "greeter", version: 9 })));
+    const missing = await rpcError(c.rollbackApp(create(RollbackAppRequestSchema, { appName: "greeter", version: 9 })));
     expect(grpcCode(missing)).toBe(grpc.status.NOT_FOUND);
-    const code = await c.unary<GetAppCodeResponse>("getAppCode", create(GetAppCodeRequestSchema, { appName: "greeter" }));
+    const code = await c.getAppCode(create(GetAppCodeRequestSchema, { appName: "greeter" }));
     expect(code.version).toBe(1);
     expect(code.contentType).toBe("application/gzip");
 
     // restart on the same data dir
-    c.close();
-    b.close();
-    await cp.stop();
-    cp = await start();
-    connect();
-    const got = await c.unary<GetAppResponse>("getApp", create(GetAppRequestSchema, { appName: "greeter" }));
+    await fixture.stop();
+    await start();
+    const got = await c.getApp(create(GetAppRequestSchema, { appName: "greeter" }));
     expect(got.app?.activeVersion).toBe(1);
     expect(got.app?.deploymentState).toBe(DeploymentState.SCALED_TO_ZERO);
     const cold = await invoke("greeter", { name: "again" });
     expect(cold.head.coldStart).toBe(true);
     expect(cold.json.tag).toBe("v1");
     expect((await invoke("greeter", {})).head.coldStart).toBe(false);
-    const after = await c.unary<GetAppResponse>("getApp", create(GetAppRequestSchema, { appName: "greeter" }));
+    const after = await c.getApp(create(GetAppRequestSchema, { appName: "greeter" }));
     expect(after.app?.deploymentState).toBe(DeploymentState.ACTIVE);
   });
 
   it("reports failed builds and unready apps clearly", async () => {
-    await c.unary("createApp", create(CreateAppRequestSchema, { name: "broken" }));
+    await c.createApp(create(CreateAppRequestSchema, { name: "broken" }));
     await saveContext("broken", await makeTarGz({ Dockerfile: "FROM alpine\nFROBNICATE now\n" }));
-    const e = await rpcError(c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "broken" })));
+    const e = await rpcError(c.publishDraft(create(PublishDraftRequestSchema, { appName: "broken" })));
     expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(e.details).toMatch(/unknown instruction 'FROBNICATE'/);
 
     await saveContext("broken", await makeTarGz({ Dockerfile: 'FROM alpine\nCMD ["/bin/sh", "-c", "echo booting; echo cannot bind >&2; exit 3"]\n' }));
-    const e2 = await rpcError(c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "broken" })));
+    const e2 = await rpcError(c.publishDraft(create(PublishDraftRequestSchema, { appName: "broken" })));
     expect(grpcCode(e2)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(e2.details).toMatch(/exited before it was ready[\s\S]*cannot bind/);
 
-    const inv = await rpcError(c.stream("invoke", create(InvokeRequestSchema, { appName: "broken" })));
+    const inv = await rpcError(c.invoke(create(InvokeRequestSchema, { appName: "broken" })));
     expect(grpcCode(inv)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(inv.details).toMatch(/no published version/);
 
     // a config change on a running app takes effect at the next (cold) start
-    await c.unary("updateAppConfig", create(UpdateAppConfigRequestSchema, { appName: "greeter", envSet: { GREETING: "changed" } }));
+    await c.updateAppConfig(create(UpdateAppConfigRequestSchema, { appName: "greeter", envSet: { GREETING: "changed" } }));
     const r = await invoke("greeter", {});
     expect(r.head.coldStart).toBe(true);
     expect(r.json.greeting_env).toBe("changed");
   });
 
   it("leaves no process behind after stop", async () => {
-    await cp.stop();
+    await fixture.stop();
     const ps = execSync("ps -eo pid,args").toString();
     expect(ps).not.toContain(dataDir);
-    cp = await start();
-    connect();
+    await start();
   });
 });

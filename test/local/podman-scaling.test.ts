@@ -17,13 +17,12 @@ import {
   ListAppReplicasRequestSchema,
   RollbackAppRequestSchema,
   SaveDraftRequestSchema,
-  type GetAppStateResponse,
-  type ListAppReplicasResponse,
-  type SaveDraftResponse,
 } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
 import type { RunningControlPlane } from "../../src/local/control-plane.js";
 import { busyboxAppFiles, createApp, expectBuildSucceeds, inCI, invoke, podmanMissing, publish, saveContext, startPodmanPlane, type PodmanPlane } from "./container-helpers.js";
-import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
+import type { BuildClient, ComputeClient } from "../helpers/control-plane.js";
+import { grpcCode } from "../helpers/rpc-client.js";
+import { cleanup, makeTarGz, tempDir } from "./helpers.js";
 
 const IDLE_MS = 1_500;
 const skip = !!podmanMissing && !inCI;
@@ -40,10 +39,10 @@ function appFiles(o: { greeting?: string; sleep?: number } = {}): Record<string,
 describe.skipIf(skip)(`podman driver: scaling and version changes${podmanMissing ? ` (skipped: ${podmanMissing})` : ""}`, () => {
   let cp: RunningControlPlane;
   let dataDir: string;
-  let c: TestClient;
-  let b: TestClient;
-  const state = (app: string) => c.unary<GetAppStateResponse>("getAppState", create(GetAppStateRequestSchema, { appName: app }));
-  const replicas = async (app: string) => (await c.unary<ListAppReplicasResponse>("listAppReplicas", create(ListAppReplicasRequestSchema, { appName: app }))).replicas;
+  let c: ComputeClient;
+  let b: BuildClient;
+  const state = (app: string) => c.getAppState(create(GetAppStateRequestSchema, { appName: app }));
+  const replicas = async (app: string) => (await c.listAppReplicas(create(ListAppReplicasRequestSchema, { appName: app }))).replicas;
   async function until<T>(what: string, f: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
     const end = Date.now() + ms;
     let v = await f();
@@ -147,7 +146,7 @@ describe.skipIf(skip)(`podman driver: scaling and version changes${podmanMissing
       }
     });
     await new Promise((r) => setTimeout(r, 300));
-    await c.unary("rollbackApp", create(RollbackAppRequestSchema, { appName: "rb", version: 1 }));
+    await c.rollbackApp(create(RollbackAppRequestSchema, { appName: "rb", version: 1 }));
     const after = seen.length;
     await new Promise((r) => setTimeout(r, 500));
     go = false;
@@ -188,8 +187,7 @@ describe.skipIf(skip)(`podman driver: scaling and version changes${podmanMissing
       git("commit", "-qm", "init");
       git("tag", "v1");
       await createApp(c, "gitapp", { healthPath: "/cgi-bin/app" });
-      const r = await c.unary<SaveDraftResponse>(
-        "saveDraft",
+      const r = await c.saveDraft(
         create(SaveDraftRequestSchema, {
           appName: "gitapp",
           code: { source: { case: "image", value: { source: { case: "fromGit", value: { url: `file://${repo}`, ref: "v1", contextDir: "svc", dockerfilePath: "Dockerfile" } } } } },

@@ -13,7 +13,9 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
 import { BuildStatus, RustCompilationTarget } from "../../src/gen/dodil/ignite/v1/common_pb.js";
-import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
+import type { RunningControlPlane } from "../../src/local/control-plane.js";
+import { startTestControlPlane, type BuildClient, type ComputeClient } from "../helpers/control-plane.js";
+import { grpcCode } from "../helpers/rpc-client.js";
 import { doctor } from "../../src/local/drivers/detect.js";
 import {
   busyboxAppFiles,
@@ -33,7 +35,7 @@ import {
   startPodmanPlane,
   type PodmanPlane,
 } from "./container-helpers.js";
-import { cleanup, grpcCode, makeTarGz, TestClient, tempDir } from "./helpers.js";
+import { makeTarGz } from "./helpers.js";
 import { BASE_IMAGES, setupBaseImages } from "../../src/local/drivers/base-images.js";
 import { goMissing, MAIN_GO } from "./go-app.js";
 import { CARGO_TOML, LIB_RS, rustMissing } from "./rust-app.js";
@@ -44,8 +46,8 @@ if (skip) console.warn(`[podman driver tests skipped] ${podmanMissing}`);
 describe.skipIf(skip)(`podman driver${podmanMissing ? ` (skipped: ${podmanMissing})` : ""}`, () => {
   let cp: RunningControlPlane;
   let dataDir: string;
-  let c: TestClient;
-  let b: TestClient;
+  let c: ComputeClient;
+  let b: BuildClient;
 
   let plane: PodmanPlane | undefined;
 
@@ -212,7 +214,7 @@ describe.skipIf(skip)(`podman driver${podmanMissing ? ` (skipped: ${podmanMissin
     execFileSync("podman", ["tag", built, "registry.example.invalid/team/bb:1.0"], { env });
     await createApp(c, "pre", { healthPath: "/cgi-bin/app" });
     const prebuilt = (imageRef: string) =>
-      c.unary("saveDraft", create(SaveDraftRequestSchema, { appName: "pre", code: { source: { case: "image", value: { source: { case: "prebuilt", value: { imageRef } } } } } }));
+      c.saveDraft(create(SaveDraftRequestSchema, { appName: "pre", code: { source: { case: "image", value: { source: { case: "prebuilt", value: { imageRef } } } } } }));
     await prebuilt("registry.example.invalid/team/bb:1.0");
     const pub = await publish(c, "pre");
     expect(pub.version).toBe(1);
@@ -232,13 +234,11 @@ describe.skipIf(skip)(`podman driver${podmanMissing ? ` (skipped: ${podmanMissin
     expect(podman.found["buildah"]).toMatch(/\d+\.\d+/);
     expect(rep.auto).toBe("podman");
     expect(rep.imageCache.images.find((i) => i.ref.endsWith("busybox:latest"))?.present).toBe(true);
-    const dir = tempDir("auto");
+    const auto = await startTestControlPlane({ label: "auto", driver: "auto", imageCacheDir: imageCache });
     try {
-      const auto = await startControlPlane({ listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir: dir, driver: "auto", imageCacheDir: imageCache, tokens: { t: "acme-corp" } });
-      expect(auto.driver).toBe("podman");
-      await auto.stop();
+      expect(auto.plane.driver).toBe("podman");
     } finally {
-      cleanup(dir);
+      await auto.stop();
     }
   }, 60_000);
 

@@ -29,31 +29,14 @@ import {
   UpdateAppConfigRequestSchema,
   type AppEvent,
   type AppLogLine,
-  type CompileDraftResponse,
-  type GetAppEventsResponse,
-  type GetAppLogsResponse,
-  type GetExecutionResponse,
-  type GetExecutionStatsResponse,
-  type GetMcpToolDefinitionResponse,
-  type GetPublicCatalogDetailResponse,
-  type InvokeAsyncResponse,
-  type InvokeResponse,
-  type ListCatalogResponse,
-  type ListMcpToolsResponse,
-  type SaveDraftResponse,
-  type StreamCompileLogsResponse,
-  type TestResponse,
-  type WatchExecutionResponse,
 } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
 import { BuildStatus, DeploymentMode, ExecutionStatus, RustCompilationTarget, type CodeSourceSchema } from "../../src/gen/dodil/ignite/v1/common_pb.js";
-import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
-import { cleanup, grpcCode, makeTarGz, TestClient, tempDir, rpcError } from "./helpers.js";
+import { OTHER_TOKEN, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
+import { grpcCode, rpcError, type RpcClient } from "../helpers/rpc-client.js";
+import { makeTarGz } from "./helpers.js";
 
-const TOKEN = "tok-acme";
-const tokens = { [TOKEN]: "acme-corp", "tok-other": "other-org" };
-let cp: RunningControlPlane;
-let dataDir: string;
-let c: TestClient;
+let fixture: TestControlPlane;
+let c: RpcClient<typeof ComputeService>;
 
 export const HANDLER_PY = `
 import json
@@ -94,16 +77,15 @@ function compileSource(bytes: Uint8Array, runtime: CompileRuntime = "python"): M
 }
 
 async function createApp(name: string, extra: Record<string, unknown> = {}) {
-  await c.unary("createApp", create(CreateAppRequestSchema, { name, ...extra }));
+  await c.createApp(create(CreateAppRequestSchema, { name, ...extra }));
 }
 
 async function saveCompile(app: string, bytes: Uint8Array, runtime: CompileRuntime = "python") {
-  return c.unary<SaveDraftResponse>("saveDraft", create(SaveDraftRequestSchema, { appName: app, code: compileSource(bytes, runtime) }));
+  return c.saveDraft(create(SaveDraftRequestSchema, { appName: app, code: compileSource(bytes, runtime) }));
 }
 
 async function invoke(app: string, body: unknown) {
-  const frames = await c.stream<InvokeResponse>(
-    "invoke",
+  const frames = await c.invoke(
     create(InvokeRequestSchema, { appName: app, http: { method: "POST", path: "/" }, body: Buffer.from(JSON.stringify(body)) }),
   );
   const head = frames[0]?.frame.case === "head" ? frames[0].frame.value : undefined;
@@ -111,20 +93,32 @@ async function invoke(app: string, body: unknown) {
   return { head: head!, body: body_ };
 }
 
+/** Resolves once the app's log has a line `matches` (already written or new): StreamAppLogs replays the backlog after it subscribed. */
+async function untilLogLine(app: string, matches: (line: AppLogLine) => boolean): Promise<void> {
+  const call = c.open.streamAppLogs(create(GetAppLogsRequestSchema, { appName: app }));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      call.on("data", (line: AppLogLine) => matches(line) && resolve());
+      call.on("error", reject);
+      call.on("end", () => reject(new Error("the log stream ended before the line came")));
+    });
+  } finally {
+    call.on("error", () => undefined);
+    call.cancel();
+  }
+}
+
 beforeAll(async () => {
-  dataDir = tempDir("surface");
-  cp = await startControlPlane({ listen: "127.0.0.1:0", gatewayListen: "127.0.0.1:0", dataDir, driver: "host", tokens, readyTimeoutMs: 20_000 });
-  c = new TestClient(ComputeService, cp.grpcEndpoint, TOKEN);
+  fixture = await startTestControlPlane({ label: "surface" });
+  c = fixture.compute;
   // one published Python app shared by most tests
   await createApp("py", { description: "echoes its payload", mcpEnabled: true, inputSchema: '{"type":"object"}' });
   await saveCompile("py", await makeTarGz({ "handler.py": handlerPy("v1"), "requirements.txt": "# nothing\n" }));
-  await c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "py" }));
+  await c.publishDraft(create(PublishDraftRequestSchema, { appName: "py" }));
 });
 
 afterAll(async () => {
-  c?.close();
-  await cp?.stop();
-  cleanup(dataDir);
+  await fixture?.stop();
 });
 
 describe("python managed runtime (compile path)", () => {
@@ -160,16 +154,16 @@ describe("python managed runtime (compile path)", () => {
   });
 
   it("records the version as DEPLOYMENT_MODE_COMPILE with the python runtime", async () => {
-    const app = await c.unary<{ app: { deploymentMode: number; runtime?: { kind: { case: string } } } }>("getApp", create(GetAppRequestSchema, { appName: "py" }));
-    expect(app.app.deploymentMode).toBe(DeploymentMode.COMPILE);
-    expect(app.app.runtime?.kind.case).toBe("python");
+    const app = await c.getApp(create(GetAppRequestSchema, { appName: "py" }));
+    expect(app.app?.deploymentMode).toBe(DeploymentMode.COMPILE);
+    expect(app.app?.runtime?.kind.case).toBe("python");
   });
 
   it("publishes a single-file handler.py (no archive)", async () => {
     await createApp("single");
     const d = await saveCompile("single", Buffer.from(handlerPy("single")));
     expect(d.draft?.deployId).toMatch(/^bld_/);
-    await c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "single" }));
+    await c.publishDraft(create(PublishDraftRequestSchema, { appName: "single" }));
     const r = await invoke("single", {});
     expect(JSON.parse(r.body.toString("utf8")).tag).toBe("single");
   });
@@ -177,9 +171,9 @@ describe("python managed runtime (compile path)", () => {
   it("fails the compile of a broken handler.py with the line in the compile log", async () => {
     await createApp("broken");
     const d = await saveCompile("broken", await makeTarGz({ "handler.py": "def handler(payload, ctx):\n    return (\n" }));
-    const e = await rpcError(c.unary("publishDraft", create(PublishDraftRequestSchema, { appName: "broken" })));
+    const e = await rpcError(c.publishDraft(create(PublishDraftRequestSchema, { appName: "broken" })));
     expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
-    const log = await c.stream<StreamCompileLogsResponse>("streamCompileLogs", create(StreamCompileLogsRequestSchema, { deployId: d.draft!.deployId, follow: true }));
+    const log = await c.streamCompileLogs(create(StreamCompileLogsRequestSchema, { deployId: d.draft!.deployId, follow: true }));
     const text = log.filter((m) => m.item.case === "entry").map((m) => (m.item.value as { line: string }).line).join("\n");
     expect(text).toMatch(/handler\.py: line \d+/);
     const last = log[log.length - 1]!;
@@ -190,7 +184,7 @@ describe("python managed runtime (compile path)", () => {
   it("rejects an archive without handler.py at the root", async () => {
     await createApp("nohandler");
     const d = await saveCompile("nohandler", await makeTarGz({ "src/handler.py": handlerPy("x") }));
-    const out = await c.stream<StreamCompileLogsResponse>("streamCompileLogs", create(StreamCompileLogsRequestSchema, { deployId: d.draft!.deployId, follow: true }));
+    const out = await c.streamCompileLogs(create(StreamCompileLogsRequestSchema, { deployId: d.draft!.deployId, follow: true }));
     const last = out[out.length - 1]!.item.value as { status: number; error: string };
     expect(last.status).toBe(BuildStatus.FAILED);
     expect(last.error).toContain("handler.py not found at the root");
@@ -205,15 +199,15 @@ describe("python managed runtime (compile path)", () => {
     await createApp(app);
     const d = await saveCompile(app, await makeTarGz(files), runtime);
     expect(d.draft?.error).toContain(why);
-    const reqs = {
-      publishDraft: create(PublishDraftRequestSchema, { appName: app }),
-      compileDraft: create(CompileDraftRequestSchema, { appName: app }),
-      testDraft: create(TestDraftRequestSchema, { appName: app }),
+    const calls = {
+      publishDraft: () => c.publishDraft(create(PublishDraftRequestSchema, { appName: app })),
+      compileDraft: () => c.compileDraft(create(CompileDraftRequestSchema, { appName: app })),
+      testDraft: () => c.testDraft(create(TestDraftRequestSchema, { appName: app })),
     };
-    for (const [m, req] of Object.entries(reqs)) {
-      const e = await rpcError(c.unary(m, req));
-      expect(grpcCode(e)).toBe(grpc.status.UNIMPLEMENTED);
-      expect(e.details).toContain(why);
+    for (const [m, call] of Object.entries(calls)) {
+      const e = await rpcError(call());
+      expect(grpcCode(e), m).toBe(grpc.status.UNIMPLEMENTED);
+      expect(e.details, m).toContain(why);
     }
   });
 });
@@ -221,35 +215,35 @@ describe("python managed runtime (compile path)", () => {
 describe("draft compile and tests", () => {
   it("CompileDraft returns the draft's compile (deploy_id); TestDraft runs the draft without publishing", async () => {
     await saveCompile("py", await makeTarGz({ "handler.py": handlerPy("v2") }));
-    const comp = await c.unary<CompileDraftResponse>("compileDraft", create(CompileDraftRequestSchema, { appName: "py" }));
+    const comp = await c.compileDraft(create(CompileDraftRequestSchema, { appName: "py" }));
     expect(comp.deployId).toMatch(/^bld_/);
     expect(comp.draft?.deployId).toBe(comp.deployId);
-    const t = await c.unary<TestResponse>("testDraft", create(TestDraftRequestSchema, { appName: "py", payload: Buffer.from('{"k":1}') }));
+    const t = await c.testDraft(create(TestDraftRequestSchema, { appName: "py", payload: Buffer.from('{"k":1}') }));
     expect(t.statusCode).toBe(200);
     const j = JSON.parse(Buffer.from(t.body).toString("utf8"));
     expect(j.tag).toBe("v2");
     expect(j.ctx.execution_id).toBe(t.executionId);
     // the active version still serves v1
     expect(JSON.parse((await invoke("py", {})).body.toString("utf8")).tag).toBe("v1");
-    const v = await c.unary<TestResponse>("testAppVersion", create(TestAppVersionRequestSchema, { appName: "py", version: 1, payload: Buffer.from('{"mode":"boom"}') }));
+    const v = await c.testAppVersion(create(TestAppVersionRequestSchema, { appName: "py", version: 1, payload: Buffer.from('{"mode":"boom"}') }));
     expect(v.statusCode).toBe(500);
     expect(JSON.parse(Buffer.from(v.body).toString("utf8")).type).toBe("ValueError");
-    const missing = await rpcError(c.unary("testAppVersion", create(TestAppVersionRequestSchema, { appName: "py", version: 9 })));
+    const missing = await rpcError(c.testAppVersion(create(TestAppVersionRequestSchema, { appName: "py", version: 9 })));
     expect(grpcCode(missing)).toBe(grpc.status.NOT_FOUND);
   });
 
   it("TestDraft without a draft is FAILED_PRECONDITION", async () => {
     await createApp("empty");
-    const e = await rpcError(c.unary("testDraft", create(TestDraftRequestSchema, { appName: "empty" })));
+    const e = await rpcError(c.testDraft(create(TestDraftRequestSchema, { appName: "empty" })));
     expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
   });
 });
 
 describe("executions", () => {
   it("InvokeAsync creates a durable execution; WatchExecution streams it to the end", async () => {
-    const r = await c.unary<InvokeAsyncResponse>("invokeAsync", create(InvokeRequestSchema, { appName: "py", body: Buffer.from('{"a":1}') }));
+    const r = await c.invokeAsync(create(InvokeRequestSchema, { appName: "py", body: Buffer.from('{"a":1}') }));
     expect(r.executionId).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
-    const states = await c.stream<WatchExecutionResponse>("watchExecution", create(GetExecutionRequestSchema, { executionId: r.executionId }));
+    const states = await c.watchExecution(create(GetExecutionRequestSchema, { executionId: r.executionId }));
     const last = states[states.length - 1]!.execution!;
     expect(last.status).toBe(ExecutionStatus.SUCCEEDED);
     expect(states.map((s) => s.execution!.status)).toEqual([...new Set(states.map((s) => s.execution!.status))]);
@@ -257,24 +251,24 @@ describe("executions", () => {
     expect(last.appId).toBe("acme-corp/py");
     expect(last.version).toBe(1);
     expect(JSON.parse(Buffer.from(last.result).toString("utf8")).ctx.execution_id).toBe(r.executionId);
-    const g = await c.unary<GetExecutionResponse>("getExecution", create(GetExecutionRequestSchema, { executionId: r.executionId }));
+    const g = await c.getExecution(create(GetExecutionRequestSchema, { executionId: r.executionId }));
     expect(g.execution?.status).toBe(ExecutionStatus.SUCCEEDED);
     expect(Number(g.execution!.completedAtMs)).toBeGreaterThanOrEqual(Number(g.execution!.startedAtMs));
     // other orgs cannot see it; malformed ids are INVALID_ARGUMENT
-    const other = await rpcError(c.unary("getExecution", create(GetExecutionRequestSchema, { executionId: r.executionId }), "tok-other"));
+    const other = await rpcError(c.getExecution(create(GetExecutionRequestSchema, { executionId: r.executionId }), { token: OTHER_TOKEN }));
     expect(grpcCode(other)).toBe(grpc.status.NOT_FOUND);
-    const bad = await rpcError(c.unary("getExecution", create(GetExecutionRequestSchema, { executionId: "nope" })));
+    const bad = await rpcError(c.getExecution(create(GetExecutionRequestSchema, { executionId: "nope" })));
     expect(grpcCode(bad)).toBe(grpc.status.INVALID_ARGUMENT);
   });
 
   it("a 5xx answer makes the execution FAILED; stats count every invocation", async () => {
-    const r = await c.unary<InvokeAsyncResponse>("invokeAsync", create(InvokeRequestSchema, { appName: "py", body: Buffer.from('{"mode":"boom"}') }));
-    const states = await c.stream<WatchExecutionResponse>("watchExecution", create(GetExecutionRequestSchema, { executionId: r.executionId }));
+    const r = await c.invokeAsync(create(InvokeRequestSchema, { appName: "py", body: Buffer.from('{"mode":"boom"}') }));
+    const states = await c.watchExecution(create(GetExecutionRequestSchema, { executionId: r.executionId }));
     const last = states[states.length - 1]!.execution!;
     expect(last.status).toBe(ExecutionStatus.FAILED);
     expect(last.statusCode).toBe(500);
     expect(last.error).toContain("HTTP 500");
-    const s = await c.unary<GetExecutionStatsResponse>("getExecutionStats", create(GetExecutionStatsRequestSchema, { appName: "py" }));
+    const s = await c.getExecutionStats(create(GetExecutionStatsRequestSchema, { appName: "py" }));
     expect(Number(s.total)).toBeGreaterThanOrEqual(2);
     expect(Number(s.failed)).toBeGreaterThanOrEqual(1);
     expect(Number(s.total)).toBe(Number(s.succeeded) + Number(s.failed));
@@ -282,7 +276,7 @@ describe("executions", () => {
   });
 
   it("InvokeAsync on an unpublished app is FAILED_PRECONDITION", async () => {
-    const e = await rpcError(c.unary("invokeAsync", create(InvokeRequestSchema, { appName: "empty" })));
+    const e = await rpcError(c.invokeAsync(create(InvokeRequestSchema, { appName: "empty" })));
     expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
   });
 });
@@ -290,28 +284,34 @@ describe("executions", () => {
 describe("logs and events", () => {
   it("GetAppLogs returns the app's output lines with replica id and version; StreamAppLogs follows", async () => {
     await invoke("py", { mode: "print", n: 1 });
-    await new Promise((r) => setTimeout(r, 100));
-    const l = await c.unary<GetAppLogsResponse>("getAppLogs", create(GetAppLogsRequestSchema, { appName: "py" }));
+    // The app's output reaches the log store through its pipes, after the call returned.
+    await untilLogLine("py", (x) => x.message === "log line from handler 1");
+    await untilLogLine("py", (x) => x.stream === "stderr" && x.message.includes("ValueError: bad input"));
+    const l = await c.getAppLogs(create(GetAppLogsRequestSchema, { appName: "py" }));
     const line = l.lines.find((x) => x.message === "log line from handler 1");
     expect(line).toBeDefined();
     expect(line!.version).toBe(1);
     expect(line!.replicaId).not.toBe("");
     expect(line!.stream).toBe("stdout");
-    const lim = await c.unary<GetAppLogsResponse>("getAppLogs", create(GetAppLogsRequestSchema, { appName: "py", limit: 1 }));
+    const lim = await c.getAppLogs(create(GetAppLogsRequestSchema, { appName: "py", limit: 1 }));
     expect(lim.lines.length).toBe(1);
     // the traceback of the failing call went to stderr
     expect(l.lines.some((x) => x.stream === "stderr" && x.message.includes("ValueError: bad input"))).toBe(true);
 
-    const call = c.raw["streamAppLogs"]!(create(GetAppLogsRequestSchema, { appName: "py", limit: 1 }), c.md(TOKEN)) as grpc.ClientReadableStream<AppLogLine>;
+    const call = c.open.streamAppLogs(create(GetAppLogsRequestSchema, { appName: "py", limit: 1 }));
     const got: string[] = [];
+    let backlog: () => void = () => undefined;
+    const following = new Promise<void>((resolve) => (backlog = resolve));
     const seen = new Promise<void>((resolve) => {
       call.on("data", (m: AppLogLine) => {
         got.push(m.message);
+        // The server subscribes to new lines before it replays the backlog: after this line, nothing is missed.
+        backlog();
         if (m.message === "log line from handler 2") resolve();
       });
     });
     call.on("error", () => undefined);
-    await new Promise((r) => setTimeout(r, 100));
+    await following;
     await invoke("py", { mode: "print", n: 2 });
     await seen;
     call.cancel();
@@ -319,51 +319,51 @@ describe("logs and events", () => {
   });
 
   it("GetAppEvents lists build and lifecycle events; StreamAppEvents replays them", async () => {
-    const e = await c.unary<GetAppEventsResponse>("getAppEvents", create(GetAppEventsRequestSchema, { appName: "py" }));
+    const e = await c.getAppEvents(create(GetAppEventsRequestSchema, { appName: "py" }));
     const reasons = e.events.map((x) => x.reason);
     expect(reasons).toContain("BuildStarted");
     expect(reasons).toContain("BuildSucceeded");
     expect(reasons).toContain("VersionStarted");
-    const call = c.raw["streamAppEvents"]!(create(GetAppEventsRequestSchema, { appName: "py" }), c.md(TOKEN)) as grpc.ClientReadableStream<AppEvent>;
+    const call = c.open.streamAppEvents(create(GetAppEventsRequestSchema, { appName: "py" }));
     const first = await new Promise<AppEvent>((resolve) => call.on("data", resolve));
     call.cancel();
     call.on("error", () => undefined);
     expect(first.reason).toBe(e.events[0]!.reason);
-    const nf = await rpcError(c.unary("getAppEvents", create(GetAppEventsRequestSchema, { appName: "nope" })));
+    const nf = await rpcError(c.getAppEvents(create(GetAppEventsRequestSchema, { appName: "nope" })));
     expect(grpcCode(nf)).toBe(grpc.status.NOT_FOUND);
   });
 });
 
 describe("MCP and catalog", () => {
   it("exposes published MCP-enabled apps as tools named ignite_{org}_{name}", async () => {
-    const t = await c.unary<GetMcpToolDefinitionResponse>("getMcpToolDefinition", create(GetMcpToolDefinitionRequestSchema, { appName: "py" }));
+    const t = await c.getMcpToolDefinition(create(GetMcpToolDefinitionRequestSchema, { appName: "py" }));
     expect(t.tool).toMatchObject({ name: "ignite_acme-corp_py", description: "echoes its payload", inputSchema: '{"type":"object"}', appId: "acme-corp/py", version: 1, runtime: "python" });
-    const list = await c.unary<ListMcpToolsResponse>("listMcpTools", create(ListMcpToolsRequestSchema, {}));
+    const list = await c.listMcpTools(create(ListMcpToolsRequestSchema, {}));
     expect(list.tools.map((x) => x.name)).toEqual(["ignite_acme-corp_py"]);
-    const off = await rpcError(c.unary("getMcpToolDefinition", create(GetMcpToolDefinitionRequestSchema, { appName: "single" })));
+    const off = await rpcError(c.getMcpToolDefinition(create(GetMcpToolDefinitionRequestSchema, { appName: "single" })));
     expect(grpcCode(off)).toBe(grpc.status.FAILED_PRECONDITION);
-    await c.unary("updateAppConfig", create(UpdateAppConfigRequestSchema, { appName: "empty", mcpEnabled: true }));
-    const unpublished = await rpcError(c.unary("getMcpToolDefinition", create(GetMcpToolDefinitionRequestSchema, { appName: "empty" })));
+    await c.updateAppConfig(create(UpdateAppConfigRequestSchema, { appName: "empty", mcpEnabled: true }));
+    const unpublished = await rpcError(c.getMcpToolDefinition(create(GetMcpToolDefinitionRequestSchema, { appName: "empty" })));
     expect(grpcCode(unpublished)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(unpublished.details).toContain("first publish");
   });
 
   it("lists the org's published apps and the models in the catalog; the public catalog needs no token", async () => {
-    const cat = await c.unary<ListCatalogResponse>("listCatalog", create(ListCatalogRequestSchema, {}));
+    const cat = await c.listCatalog(create(ListCatalogRequestSchema, {}));
     const ids = cat.items.map((i) => i.id);
     expect(ids).toContain("acme-corp/py");
     expect(ids).toContain("kimi-k2.5");
     expect(ids).not.toContain("acme-corp/empty");
-    const page1 = await c.unary<ListCatalogResponse>("listCatalog", create(ListCatalogRequestSchema, { limit: 2 }));
+    const page1 = await c.listCatalog(create(ListCatalogRequestSchema, { limit: 2 }));
     expect(page1.items.length).toBe(2);
-    const page2 = await c.unary<ListCatalogResponse>("listCatalog", create(ListCatalogRequestSchema, { limit: 2, cursor: page1.nextCursor }));
+    const page2 = await c.listCatalog(create(ListCatalogRequestSchema, { limit: 2, cursor: page1.nextCursor }));
     expect(page2.items[0]!.id > page1.items[1]!.id).toBe(true);
-    const pub = await c.unary<ListCatalogResponse>("listPublicCatalog", create(ListPublicCatalogRequestSchema, {}), null);
+    const pub = await c.listPublicCatalog(create(ListPublicCatalogRequestSchema, {}), { token: null });
     expect(pub.items.some((i) => i.id === "jina-embeddings-v4" && i.source.case === "model")).toBe(true);
     expect(pub.items.some((i) => i.id.startsWith("acme-corp/"))).toBe(false);
-    const d = await c.unary<GetPublicCatalogDetailResponse>("getPublicCatalogDetail", create(GetPublicCatalogDetailRequestSchema, { name: "bge-reranker-v2" }), null);
+    const d = await c.getPublicCatalogDetail(create(GetPublicCatalogDetailRequestSchema, { name: "bge-reranker-v2" }), { token: null });
     expect(d.item?.source.case).toBe("model");
-    const nf = await rpcError(c.unary("getPublicCatalogDetail", create(GetPublicCatalogDetailRequestSchema, { name: "nope" }), null));
+    const nf = await rpcError(c.getPublicCatalogDetail(create(GetPublicCatalogDetailRequestSchema, { name: "nope" }), { token: null }));
     expect(grpcCode(nf)).toBe(grpc.status.NOT_FOUND);
   });
 });
