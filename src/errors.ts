@@ -63,3 +63,20 @@ export class ApiError extends CliError {
     this.name = "ApiError";
   }
 }
+
+/**
+ * A failure of the machine around the CLI (a Node system error: EACCES, ENOENT, EPERM, ENOSPC …
+ * from a syscall on a path the user named or the CLI keeps) as a CliError: one line naming the
+ * call, the path and the reason, never a stack trace, because it is not a bug. Undefined for
+ * anything else.
+ */
+export function environmentalError(error: unknown): CliError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { code, syscall, path, dest } = error as NodeJS.ErrnoException & { dest?: string };
+  if (typeof code !== "string" || !/^E[A-Z0-9]+$/.test(code) || typeof syscall !== "string") return undefined;
+  // Node's message is "EACCES: permission denied, readlink '/proc/1/cwd'"; keep its reason text.
+  const reason = /^E[A-Z0-9]+: ([^,]+)/.exec(error.message)?.[1] ?? code;
+  const target = path ? ` ${path}${dest ? ` -> ${dest}` : ""}` : "";
+  const exit: ErrorCode = code === "ENOSPC" || code === "EDQUOT" ? "RESOURCE_EXHAUSTED" : "FAILURE";
+  return new CliError(exit, `cannot ${syscall}${target}: ${reason} (${code})`, { cause: error });
+}

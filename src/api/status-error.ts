@@ -28,6 +28,9 @@ export function toApiError(error: ServiceError, context: { endpoint: string; met
     case "UNAVAILABLE": {
       const tlsFailure = describeTlsFailure(details, context, error);
       if (tlsFailure) return tlsFailure;
+      // The server answered, and said what is unavailable (an app that did not answer, a plane
+      // that is stopping): its words, not "cannot reach" and a hint to check the endpoint.
+      if (!isTransportFailure(details)) return new ApiError(code, details, { cause: error });
       const reason = describeConnectFailure(details);
       const hint = /ssl|tls|handshake|wrong version|EPROTO/i.test(details)
         ? context.plaintext
@@ -94,6 +97,19 @@ export function describeTlsFailure(details: string, context: { endpoint: string;
     );
   }
   return undefined;
+}
+
+/**
+ * Whether an UNAVAILABLE status is grpc-js's own report of a connection that failed (no server
+ * status reached us): these are the details grpc-js and Node write for it, and an HTTP status from
+ * a proxy in between. Any other text came from the server.
+ */
+export function isTransportFailure(details: string): boolean {
+  return (
+    details === "" ||
+    /^(No connection established|Connection dropped|Stream refused by server|Channel closed|Write (error|failed)|Received HTTP status code|Name resolution failed|DNS resolution failed|Failed to (connect|start HTTP\/2 stream)|getaddrinfo|connect |read |write )/i.test(details) ||
+    /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE|EPROTO)\b|ssl|tls|handshake|wrong version/i.test(details)
+  );
 }
 
 function describeConnectFailure(details: string): string {

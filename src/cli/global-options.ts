@@ -12,7 +12,7 @@ export function globalOptions(): Option[] {
     new Option("--org <org>", "organization for bare app names"),
     new Option("--debug", "plaintext transport (no TLS) and request traces on stderr"),
     new Option("--ca-cert <file>", "PEM file of extra CA certificates to trust, with the system roots (also IGNITE_CA_CERT)"),
-    new Option("--timeout <duration>", "request timeout, Go-style (default 5m)"),
+    new Option("--timeout <duration>", "request timeout, Go-style (default 5m, at most 168h; 0 = no deadline)"),
     new Option("--config <path>", "config file or directory to use"),
     new Option("--no-color", "disable colour (also NO_COLOR)"),
   ].map((option) => option.helpGroup(GLOBAL_GROUP));

@@ -36,7 +36,13 @@ export function httpRequestFromFlags(flags: { method?: string | undefined; path?
     const name = colon > 0 ? header.slice(0, colon).trim().toLowerCase() : "";
     if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) throw new UsageError(`invalid value "${header}" for --header: use "Name: value"`);
     if (name.startsWith("x-ignite-")) throw new UsageError(`--header ${name}: x-ignite-* headers are set by the platform, not by callers`);
-    headers[name] = header.slice(colon + 1).trim();
+    const value = header.slice(colon + 1).trim();
+    // HTTP field values (RFC 9110 §5.5): visible characters, spaces and tabs; no other control
+    // characters (a CR/LF would split the request) and nothing beyond Latin-1, which HTTP/1.1 cannot carry.
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) {
+      throw new UsageError(`invalid value for --header ${name}: a header value may hold only visible characters, spaces and tabs (it has a control or non-Latin-1 character)`);
+    }
+    headers[name] = value;
   }
   if (flags.contentType !== undefined) headers["content-type"] = flags.contentType;
   return { method, path: at < 0 ? target : target.slice(0, at), query: at < 0 ? "" : target.slice(at + 1), headers };

@@ -1,6 +1,6 @@
 import type { ChalkInstance } from "chalk";
 import type { OutputFormat } from "../config/config-keys.js";
-import { CliError, EXIT_CODES } from "../errors.js";
+import { CliError, EXIT_CODES, environmentalError } from "../errors.js";
 import type { IoStreams } from "./io-streams.js";
 import { renderResult, type ResultView } from "./render.js";
 import { createTheme } from "./theme.js";
@@ -92,10 +92,10 @@ export class Output {
    * code. An unexpected error (a bug, not a CliError) also shows its stack with --debug.
    */
   error(error: unknown): number {
-    const cliError = error instanceof CliError ? error : undefined;
+    const cliError = error instanceof CliError ? error : environmentalError(error);
     const code = cliError?.code ?? "UNKNOWN";
     const exitCode = cliError?.exitCode ?? EXIT_CODES.FAILURE;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = cliError?.message ?? (error instanceof Error ? error.message : String(error));
     const stack = this.debug && !cliError && error instanceof Error ? error.stack : undefined;
     if (this.isMachine) {
       const body: Record<string, unknown> = { code, message, exit_code: exitCode };

@@ -76,7 +76,8 @@ export const invokeCommand = defineCommand({
     } else if (ctx.io.stdoutIsTTY && lastByte !== 0x0a) {
       output.raw("\n");
     }
-    if (trailer?.error) throw new CliError("UNAVAILABLE", `the response from ${formatAppRef(ref)} was cut short: ${trailer.error}`);
+    // The API was reached and the app answered, then failed mid-answer: like a 5xx, exit 1.
+    if (trailer?.error) throw new CliError("FAILURE", `${formatAppRef(ref)} failed during its answer (HTTP ${head.statusCode}, execution ${head.executionId}): ${trailer.error}`);
     if (head.statusCode >= 500) throw new CliError("FAILURE", `${formatAppRef(ref)} answered HTTP ${head.statusCode} (execution ${head.executionId})`);
   },
 });

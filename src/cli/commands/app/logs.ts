@@ -4,6 +4,9 @@ import { ApiError, UsageError } from "../../../errors.js";
 import { defineCommand, opt } from "../../command-spec.js";
 import { loadDeps } from "../../load-deps.js";
 
+/** A year back: the oldest lines --since can ask for. */
+const SINCE_LIMIT_MS = 8760 * 3_600_000;
+
 export const appLogsCommand = defineCommand({
   name: "logs",
   summary: "Print an app's output (stdout and stderr of its replicas)",
@@ -25,7 +28,7 @@ export const appLogsCommand = defineCommand({
     const ref = parseAppRef(id, ctx.settings().org.value);
     const limit = parseLogLimit(opt.string(options, "limit"));
     const sinceText = opt.string(options, "since");
-    const sinceSpan = sinceText === undefined ? undefined : parseDuration(sinceText, "--since");
+    const sinceSpan = sinceText === undefined ? undefined : parseDuration(sinceText, "--since", SINCE_LIMIT_MS);
     if (sinceSpan === 0) throw new UsageError(`invalid value "${sinceText}" for --since: use a duration above 0, such as 10m`);
     const sinceMs = sinceSpan === undefined ? undefined : Date.now() - sinceSpan;
     const replicaId = opt.string(options, "replica");
