@@ -12,6 +12,7 @@ export const ENV_VARS = {
   IGNITE_OUTPUT: "Default output format: table, wide, json or yaml",
   IGNITE_TIMEOUT: "Default request timeout (Go-style duration, e.g. 5m)",
   IGNITE_CA_CERT: "PEM file of extra CA certificates to trust (with the system roots), e.g. a local control plane's ca.pem or a corporate proxy's CA",
+  IGNITE_DEV_TOKENS: "`dodil ignite dev`: credentials to accept, one ORG=TOKEN or ORG:ID=SECRET a line (as in --token-file; not shown by ps, unlike --token)",
   IGNITE_TOKEN_URL: "OAuth2 token endpoint for `dodil login` and token renewal",
   DODIL_CONFIG_DIR: "Config directory (first in the search order)",
   IGNITE_CONFIG_DIR: "Config directory (second in the search order)",

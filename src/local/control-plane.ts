@@ -188,6 +188,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   let gatewayPort = 0;
   const platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, gatewayScheme, log, driver });
   builds.onFinished = (b) => platform.onBuildFinished(b);
+  for (const line of await platform.hostNames.collisions(baseDomain)) log(line);
 
   // Gateway first: public URLs need its port.
   const gateway = createGateway({ platform, tokens, authority, baseDomain, log, ...(tls ? { tls } : {}) });

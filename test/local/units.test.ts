@@ -83,7 +83,7 @@ CMD ["-m", "src.pkg.m"]
       mkdirSync(imageDir);
       const lines: string[] = [];
       const img = await new HostDriver().build(
-        { buildId: "b1", contextFile: archive, dockerfilePath: "Dockerfile", buildArgs: { MODE: "prod", UNUSED: "1" }, imageDir, imageRef: "local/x:1" },
+        { buildId: "b1", org: "acme-corp", contextFile: archive, dockerfilePath: "Dockerfile", buildArgs: { MODE: "prod", UNUSED: "1" }, imageDir, imageRef: "local/x:1" },
         (l) => lines.push(l),
         new AbortController().signal,
       );

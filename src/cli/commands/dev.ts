@@ -1,6 +1,8 @@
 import { join, resolve } from "node:path";
 import { parseEndpoint } from "../../config/config-keys.js";
 import { parseDuration } from "../../config/duration.js";
+import { readEnv } from "../../config/env.js";
+import { mergeCredentials, parseCredentialLines, parseServiceAccountItem, parseTokenItem, readCredentialFile } from "../../core/dev-credentials.js";
 import { UsageError } from "../../errors.js";
 import { defineCommand, opt } from "../command-spec.js";
 import { devDoctorCommand } from "./dev-doctor.js";
@@ -22,7 +24,8 @@ export const devCommand = defineCommand({
     { flags: "--gateway-listen <host:port>", description: "HTTP gateway address (loopback)", defaultValue: "127.0.0.1:8080" },
     { flags: "--data-dir <dir>", description: "state directory (default ~/.local/share/dodil/ignite-dev)" },
     { flags: "--driver <driver>", description: "builder/runtime: auto, host, podman or docker", defaultValue: "auto" },
-    { flags: "--token <ORG=TOKEN>", description: "accept TOKEN as organization ORG (repeatable)", repeatable: true },
+    { flags: "--token <ORG=TOKEN>", description: "accept TOKEN as organization ORG (repeatable; visible to every local user in ps: prefer --token-file)", repeatable: true },
+    { flags: "--token-file <file>", description: "accept the credentials in FILE (mode 0600): one ORG=TOKEN or ORG:ID=SECRET (service account) a line; also read from $IGNITE_DEV_TOKENS" },
     { flags: "--base-domain <domain>", description: "domain of app URLs on the gateway", defaultValue: "ignite.localhost" },
     { flags: "--tls", description: "serve TLS with a CA and server certificate generated into <data-dir>/tls (prints the CA certificate to trust)" },
     { flags: "--tls-cert <file>", description: "serve TLS with this PEM certificate (chain); needs --tls-key" },
@@ -47,23 +50,25 @@ export const devCommand = defineCommand({
     parseEndpoint(gatewayListen, "--gateway-listen", { allowPortZero: true });
     const driver = (opt.string(options, "driver") ?? "auto") as DriverName;
     if (!DRIVERS.includes(driver)) throw new UsageError(`invalid value "${driver}" for --driver: use one of ${DRIVERS.join(", ")}`);
-    const tokens: Record<string, string> = {};
-    for (const item of opt.list(options, "token")) {
-      const match = /^([a-z][a-z0-9-]{0,62})=(\S+)$/.exec(item);
-      if (!match) throw new UsageError(`invalid --token "${item.replace(/=.*/, "=…")}": use ORG=TOKEN with a lowercase org name`);
-      tokens[match[2] as string] = match[1] as string;
-    }
+    const flagTokens = opt.list(options, "token").map((item) => parseTokenItem(item));
+    const flagAccounts = opt.list(options, "serviceAccount").map((item) => parseServiceAccountItem(item));
+    const tokenFile = opt.string(options, "tokenFile");
+    const envLines = readEnv(ctx.env, "IGNITE_DEV_TOKENS");
+    const credentials = mergeCredentials([
+      { tokens: Object.fromEntries(flagTokens.map((t) => [t.token, t.org])), serviceAccounts: flagAccounts },
+      ...(tokenFile ? [await readCredentialFile(resolve(ctx.cwd, tokenFile))] : []),
+      ...(envLines ? [parseCredentialLines(envLines, "$IGNITE_DEV_TOKENS")] : []),
+    ]);
+    if (flagTokens.length) ctx.output.warn("--token puts the token on the command line, where every local user can read it (ps, /proc/<pid>/cmdline); use --token-file FILE (mode 0600) or $IGNITE_DEV_TOKENS");
+    if (flagAccounts.length) ctx.output.warn("--service-account puts the secret on the command line, where every local user can read it (ps); use --token-file FILE (mode 0600) or $IGNITE_DEV_TOKENS");
+    const tokens = credentials.tokens;
+    const serviceAccounts = credentials.serviceAccounts;
     const dataDir = resolve(ctx.cwd, opt.string(options, "dataDir") ?? join(ctx.home, ".local", "share", "dodil", "ignite-dev"));
     const tlsCert = opt.string(options, "tlsCert");
     const tlsKey = opt.string(options, "tlsKey");
     if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
     if (tlsCert && opt.flag(options, "tls")) throw new UsageError("--tls generates a certificate; with --tls-cert/--tls-key give neither or drop --tls");
     const tls = tlsCert && tlsKey ? { certFile: resolve(ctx.cwd, tlsCert), keyFile: resolve(ctx.cwd, tlsKey) } : opt.flag(options, "tls") ? ("generate" as const) : undefined;
-    const serviceAccounts = opt.list(options, "serviceAccount").map((item) => {
-      const match = /^([a-z][a-z0-9-]{0,62}):([A-Za-z0-9._@-]{1,128})=(\S+)$/.exec(item);
-      if (!match) throw new UsageError(`invalid --service-account "${item.replace(/=.*/, "=…")}": use ORG:ID=SECRET with a lowercase org name`);
-      return { org: match[1] as string, id: match[2] as string, secret: match[3] as string };
-    });
     const authListenFlag = opt.string(options, "authListen");
     const authListen = authListenFlag ?? "127.0.0.1:8081";
     parseEndpoint(authListen, "--auth-listen", { allowPortZero: true });

@@ -38,6 +38,8 @@ import type { BuildManager } from "../build/build-manager.js";
 import { detectStack, managedRuntimeHint } from "../build/buildpacks.js";
 import type { Driver } from "../drivers/types.js";
 import { prebuiltBuild } from "../build/prebuilt.js";
+import { checkImageRefOwner } from "../drivers/image-ownership.js";
+import { checkNewAppName, hostLabels, HostNames, type HostTarget } from "./host-names.js";
 import {
   alreadyExists,
   ArchiveError,
@@ -116,9 +118,11 @@ function contentTypeOf(kind: ArchiveKind): string {
 export class Platform {
   readonly appLocks = new KeyedMutex();
   readonly secrets: SecretStore;
+  readonly hostNames: HostNames;
 
   constructor(private d: PlatformDeps) {
     this.secrets = new SecretStore(d.store.dataDir);
+    this.hostNames = new HostNames(d.store);
   }
 
   get builds(): BuildManager {
@@ -136,12 +140,9 @@ export class Platform {
 
   publicUrls(meta: AppMeta): string[] {
     if (!meta.activeVersion) return [];
-    const host = `${meta.name.replace(/\./g, "-dot-")}-${meta.organizationName}`;
     const port = this.d.gatewayPort();
     const scheme = this.d.gatewayScheme ?? "http";
-    const urls = [`${scheme}://${host}.${this.d.baseDomain}:${port}`];
-    for (const p of meta.ports.slice(1)) urls.push(`${scheme}://${host}-${p}.${this.d.baseDomain}:${port}`);
-    return urls;
+    return hostLabels(meta.organizationName, meta.name, meta.ports).map((l) => `${scheme}://${l}.${this.d.baseDomain}:${port}`);
   }
 
   /** AppMeta as callers see it: live deployment state, URLs, org id. */
@@ -197,11 +198,11 @@ export class Platform {
   }
 
   async createApp(org: string, req: CreateAppRequest): Promise<AppMeta> {
-    checkAppName(req.name);
+    checkNewAppName(req.name);
     checkPorts(req.ports);
     checkHealthPath(req.healthPath);
     const key = `${org}/${req.name}`;
-    const meta = await this.appLocks.run(key, async () => {
+    const meta = await this.hostNames.claim(org, req.name, req.ports, this.d.baseDomain, () => this.appLocks.run(key, async () => {
       if (await this.d.store.getApp(org, req.name)) throw alreadyExists(`app ${key} already exists`);
       const tier = req.resourceTier || ResourceTier.SMALL;
       const now = BigInt(Date.now());
@@ -231,7 +232,7 @@ export class Platform {
       });
       await this.d.store.putApp(meta);
       return meta;
-    });
+    }));
     this.d.log(`app ${key} created`);
     if (req.code?.source.case) {
       await this.saveDraft(org, req.name, req.code, req.inputSchema, req.outputSchema);
@@ -258,7 +259,7 @@ export class Platform {
     const key = `${org}/${req.appName}`;
     checkAppName(req.appName);
     let restart = false;
-    const meta = await this.appLocks.run(key, async () => {
+    const change = () => this.appLocks.run(key, async () => {
       const m = await this.requireApp(org, req.appName);
       if (req.description !== undefined) m.description = req.description;
       if (req.resourceTier !== undefined && req.resourceTier !== ResourceTier.UNSPECIFIED) {
@@ -283,8 +284,7 @@ export class Platform {
       if (JSON.stringify(m.env) !== envBefore) restart = true;
       checkPorts(req.ports);
       const portsBefore = m.ports.join(",");
-      if (req.replacePorts) m.ports = [...req.ports];
-      else for (const p of req.ports) if (!m.ports.includes(p)) m.ports.push(p);
+      m.ports = await this.portsAfter(org, req);
       if (m.ports.join(",") !== portsBefore) restart = true;
       if (req.healthPath !== undefined) {
         checkHealthPath(req.healthPath);
@@ -299,12 +299,20 @@ export class Platform {
       await this.d.store.putApp(m);
       return m;
     });
+    // new ports are new host names (`<app>-<org>-<port>`): claimed like an app's name
+    const meta = req.ports.length ? await this.hostNames.claim(org, req.appName, await this.portsAfter(org, req), this.d.baseDomain, change) : await change();
     // Config that the process sees takes effect on the next (cold) start.
     if (restart && this.d.runtime.running(key)) {
       this.d.log(`${key}: configuration changed; stopping the running instance (next call cold-starts it)`);
       await this.d.runtime.stopApp(key);
     }
     return meta;
+  }
+
+  /** The ports an UpdateAppConfig leaves the app with (as the update applies them). */
+  private async portsAfter(org: string, req: UpdateAppConfigRequest): Promise<number[]> {
+    const m = await this.requireApp(org, req.appName);
+    return req.replacePorts ? [...req.ports] : [...m.ports, ...req.ports.filter((p) => !m.ports.includes(p))];
   }
 
   async deleteApp(org: string, app: string): Promise<void> {
@@ -421,6 +429,7 @@ export class Platform {
       if (img.case === "prebuilt") {
         const ref = img.value.imageRef.trim();
         if (!ref || /\s/.test(ref)) throw invalidArgument("image.prebuilt.image_ref is required");
+        checkImageRefOwner(org, ref);
         if (img.value.registrySecretRef) await this.secrets.resolve(org, img.value.registrySecretRef, "registry_secret", "registry_secret_ref");
         rec = {
           codeHash: `sha256:${sha256Hex(ref)}`,
@@ -819,17 +828,8 @@ export class Platform {
   }
 
   /** Finds the app a gateway host label names: "<app>-<org>" or "<app>-<org>-<port>". */
-  async resolveHostLabel(label: string): Promise<{ org: string; app: string; port?: number } | undefined> {
-    const orgs = await this.d.store.listOrgs();
-    const decoded = label.replace(/-dot-/g, ".");
-    for (const org of orgs.sort((a, b) => b.length - a.length)) {
-      const m = new RegExp(`^(.+)-${org.replace(/[-]/g, "\\-")}(?:-(\\d{1,5}))?$`).exec(decoded);
-      if (!m) continue;
-      const app = m[1]!;
-      if (!isValidName(app)) continue;
-      if (await this.d.store.getApp(org, app)) return { org, app, ...(m[2] ? { port: Number(m[2]) } : {}) };
-    }
-    return undefined;
+  resolveHostLabel(label: string): Promise<HostTarget | undefined> {
+    return this.hostNames.resolve(label);
   }
 }
 

@@ -10,6 +10,7 @@ import { errorMessage } from "../errors.js";
 import type { BuildRecord, Store } from "../store/store.js";
 import { readJson } from "../atomic-fs.js";
 import { ulid } from "../ids.js";
+import { localImageRef } from "../drivers/image-ownership.js";
 
 export interface LogLine {
   offset: number;
@@ -91,10 +92,10 @@ export class BuildManager {
       ...(p.contextName ? { contextName: p.contextName } : {}),
       dockerfilePath: p.dockerfilePath,
       buildArgs: p.buildArgs,
-      imageRef: p.name ? `local.ignite/${p.org}/${p.name}:${(p.tags ?? ["latest"])[0]}` : `local.ignite/${p.org}/${p.app}:${id.toLowerCase()}`,
+      imageRef: p.name ? localImageRef(p.org, p.name, (p.tags ?? ["latest"])[0]!) : localImageRef(p.org, p.app, id.toLowerCase()),
       createdAtMs: Date.now(),
       ...(p.kind ? { kind: p.kind } : {}),
-      ...(p.name ? { name: p.name, tags: p.tags ?? ["latest"], imageRefs: (p.tags ?? ["latest"]).map((t) => `local.ignite/${p.org}/${p.name}:${t}`) } : {}),
+      ...(p.name ? { name: p.name, tags: p.tags ?? ["latest"], imageRefs: (p.tags ?? ["latest"]).map((t) => localImageRef(p.org, p.name!, t)) } : {}),
       ...(p.platform ? { platform: p.platform } : {}),
       ...(p.timeoutSecs ? { timeoutSecs: p.timeoutSecs } : {}),
       ...(p.secretArgs && Object.keys(p.secretArgs).length ? { secretArgNames: Object.keys(p.secretArgs).sort() } : {}),
@@ -172,6 +173,7 @@ export class BuildManager {
       await this.driver.build(
         {
           buildId: r.id,
+          org: r.org,
           contextFile: this.store.blobPath(r.contextDigest),
           ...(r.contextName ? { contextName: r.contextName } : {}),
           dockerfilePath: r.dockerfilePath,

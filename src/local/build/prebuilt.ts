@@ -1,7 +1,8 @@
 /**
  * Prebuilt images (`--image-ref`): no registry can be reached, so the image must already be in the
  * driver's local storage (podman or docker). Publishing one records a finished "build" that points
- * at the local image, so versions, rollback and cold starts treat it like a built image.
+ * at the local image, so versions, rollback and cold starts treat it like a built image. Only the
+ * caller's own images of the plane's namespace can be named (image-ownership.ts).
  */
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
@@ -11,6 +12,7 @@ import { failedPrecondition } from "../errors.js";
 import type { BuildRecord, Store } from "../store/store.js";
 import { ulid } from "../ids.js";
 import { writeJson } from "../atomic-fs.js";
+import { checkImageRefOwner, heldByAnotherOrg } from "../drivers/image-ownership.js";
 
 export async function prebuiltBuild(store: Store, driver: Driver | undefined, org: string, app: string, ref: string): Promise<BuildRecord> {
   if (!driver?.localImage) {
@@ -18,8 +20,9 @@ export async function prebuiltBuild(store: Store, driver: Driver | undefined, or
       `image ${ref} is not available offline: the ${driver?.name ?? "current"} driver cannot run images; prebuilt images need a container driver with the image in its local storage (--driver podman or docker)`,
     );
   }
+  checkImageRefOwner(org, ref);
   const img = await driver.localImage(ref);
-  if (!img) {
+  if (!img || heldByAnotherOrg(org, img.names ?? [])) {
     throw failedPrecondition(`image ${ref} is not available offline: the ${driver.name} driver has no local image with that reference, and the local control plane cannot pull from a registry`);
   }
   const id = `bld_${ulid()}`;

@@ -60,7 +60,6 @@ export class DockerDriver implements Driver {
     return containerBuild(
       {
         name: this.name,
-        imageExists: async (ref) => !!(await this.inspectImage(ref)),
         inspectImage: (ref) => this.inspectImage(ref),
         missingBaseImage: (base) => `image ${base} is not available offline: the local control plane cannot pull from a registry; load or tag a local image as ${base}`,
         buildImage: async ({ root, dockerfile }, out, clean) => {

@@ -12,6 +12,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { DockerfileError, expandVars, parseDockerfile, splitWords } from "./dockerfile.js";
 import { errorMessage } from "../errors.js";
+import { checkImageRefOwner, heldByAnotherOrg } from "./image-ownership.js";
 import { DEFAULT_NON_ROOT_USER } from "../runtime/runtime-manager.js";
 import { writeJson } from "../atomic-fs.js";
 import { cacheStoreGraphRoot, defaultImageCacheDir, detectPipMirror, prepareContainersConfig, type ContainersConfig, type PipMirror } from "./containers.js";
@@ -47,6 +48,9 @@ export interface PodmanDriverOptions {
 export interface PodmanImageInspect {
   Id: string;
   Created?: string;
+  RepoTags?: string[] | null;
+  /** podman only: the names the image had, newest first (a tag moved to a newer build stays here). */
+  NamesHistory?: string[] | null;
   Config?: {
     User?: string;
     Env?: string[] | null;
@@ -61,13 +65,13 @@ export interface PodmanImageInspect {
 
 /** The BuiltImage record of an image in a container engine's storage. */
 export function builtImageFromInspect(ref: string, driver: string, i: PodmanImageInspect): BuiltImage {
-  return { ref, driver, dir: i.Id, config: imageConfigFromInspect(i), createdAtMs: (i.Created && Date.parse(i.Created)) || Date.now() };
+  const names = [...new Set([...(i.RepoTags ?? []), ...(i.NamesHistory ?? [])])];
+  return { ref, driver, dir: i.Id, config: imageConfigFromInspect(i), createdAtMs: (i.Created && Date.parse(i.Created)) || Date.now(), names };
 }
 
 /** What a container engine does for containerBuild: check and inspect images, and build one. */
 export interface ContainerEngine {
   name: string;
-  imageExists(ref: string): Promise<boolean>;
   inspectImage(ref: string): Promise<PodmanImageInspect | undefined>;
   /** The error for a base image missing from local storage (how to get it differs per engine). */
   missingBaseImage(ref: string): string;
@@ -79,7 +83,8 @@ export interface ContainerEngine {
  * A build on a container engine (the podman and docker drivers): build-arg values scrubbed from the
  * log, the context unpacked, base images required locally (no registry is reachable), the engine's
  * build, then the image recorded next to the build (image.json) and announced in its log, with a
- * warning when nothing could start it. The unpacked context is always removed; a Dockerfile the
+ * warning when nothing could start it. A base image of another organization's local namespace is
+ * refused (by its name, or as absent when a short name resolves to one). The unpacked context is always removed; a Dockerfile the
  * parser refuses is a build failure.
  */
 export async function containerBuild(engine: ContainerEngine, req: BuildRequest, log: (line: string) => void): Promise<BuiltImage> {
@@ -88,7 +93,13 @@ export async function containerBuild(engine: ContainerEngine, req: BuildRequest,
   try {
     const context = await unpackBuildContext(req, out);
     for (const base of baseImages(await fsp.readFile(context.dockerfile, "utf8"), req.buildArgs)) {
-      if (!(await engine.imageExists(base))) throw new BuildFailure(engine.missingBaseImage(base));
+      try {
+        checkImageRefOwner(req.org, base, "base image");
+      } catch (e) {
+        throw new BuildFailure(errorMessage(e));
+      }
+      const found = await engine.inspectImage(base);
+      if (!found || heldByAnotherOrg(req.org, builtImageFromInspect(base, engine.name, found).names ?? [])) throw new BuildFailure(engine.missingBaseImage(base));
     }
     const startedMs = Date.now();
     await engine.buildImage(context, out, clean);
@@ -182,7 +193,6 @@ export class PodmanDriver implements Driver {
     return containerBuild(
       {
         name: this.name,
-        imageExists: (ref) => this.imageExists(ref),
         inspectImage: (ref) => this.inspectImage(ref),
         missingBaseImage: (base) =>
           `image ${base} is not available offline: the local control plane cannot pull from a registry. ` +

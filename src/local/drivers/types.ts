@@ -7,6 +7,8 @@
 
 export interface BuildRequest {
   buildId: string;
+  /** The building organization: base images of another organization's local namespace are refused. */
+  org: string;
   /** Archive (tar, tar.gz, zip or one file) holding the build context, inside the data dir. */
   contextFile: string;
   /** File name used when the context is a single file. */
@@ -39,6 +41,8 @@ export interface BuiltImage {
   dir: string;
   config: ImageConfig;
   createdAtMs: number;
+  /** Every name the engine knows the image by (tags, earlier tags); container drivers only. */
+  names?: string[];
 }
 
 export interface StartOptions {
