@@ -23,20 +23,20 @@ export interface DevCredentials {
   serviceAccounts: ServiceAccountCredential[];
 }
 
-/** The item without its secret, for error messages. */
-const shown = (item: string) => JSON.stringify(item.replace(/=.*/, "=…"));
+/** The item without its secret, for error messages (an item without '=' may be all secret). */
+const shown = (item: string) => (item.includes("=") ? JSON.stringify(item.replace(/=.*/, "=…")) : "(value not shown)");
 
 /** Parses one `--token` value. */
-export function parseTokenItem(item: string, where = "--token"): { org: string; token: string } {
+export function parseTokenItem(item: string): { org: string; token: string } {
   const m = TOKEN_RE.exec(item);
-  if (!m) throw new UsageError(`invalid ${where} ${shown(item)}: use ORG=TOKEN with a lowercase org name`);
+  if (!m) throw new UsageError(`invalid --token ${shown(item)}: use ORG=TOKEN with a lowercase org name`);
   return { org: m[1]!, token: m[2]! };
 }
 
 /** Parses one `--service-account` value. */
-export function parseServiceAccountItem(item: string, where = "--service-account"): ServiceAccountCredential {
+export function parseServiceAccountItem(item: string): ServiceAccountCredential {
   const m = SERVICE_ACCOUNT_RE.exec(item);
-  if (!m) throw new UsageError(`invalid ${where} ${shown(item)}: use ORG:ID=SECRET with a lowercase org name`);
+  if (!m) throw new UsageError(`invalid --service-account ${shown(item)}: use ORG:ID=SECRET with a lowercase org name`);
   return { org: m[1]!, id: m[2]!, secret: m[3]! };
 }
 
@@ -49,12 +49,12 @@ export function parseCredentialLines(text: string, source: string): DevCredentia
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (!line || line.startsWith("#")) return;
-    const where = `line ${i + 1} of ${source}`;
-    if (SERVICE_ACCOUNT_RE.test(line)) out.serviceAccounts.push(parseServiceAccountItem(line, where));
-    else {
-      const { org, token } = parseTokenItem(line, where);
-      out.tokens[token] = org;
-    }
+    const sa = SERVICE_ACCOUNT_RE.exec(line);
+    const token = TOKEN_RE.exec(line);
+    // the line is not shown: a malformed line is still likely to hold a secret
+    if (sa) out.serviceAccounts.push({ org: sa[1]!, id: sa[2]!, secret: sa[3]! });
+    else if (token) out.tokens[token[2]!] = token[1]!;
+    else throw new UsageError(`invalid line ${i + 1} of ${source}: use ORG=TOKEN or ORG:ID=SECRET with a lowercase org name`);
   });
   return out;
 }
