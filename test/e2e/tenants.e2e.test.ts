@@ -10,14 +10,14 @@ import * as http from "node:http";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import * as grpc from "@grpc/grpc-js";
-import { create } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ComputeService, CreateAppRequestSchema, SaveDraftRequestSchema } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
-import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
+import { ComputeService } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
+import type { RunningControlPlane } from "../../src/local/control-plane.js";
+import { startTestControlPlane, TEST_TOKENS, type ComputeClient, type TestControlPlane } from "../helpers/control-plane.js";
+import { grpcCode, rpcError } from "../helpers/rpc-client.js";
 import { runCli } from "../helpers/run-cli.js";
 import { ACME_TOKEN, OTHER_TOKEN } from "../helpers/secrets.js";
 import { tempDir } from "../helpers/temp-dirs.js";
-import { grpcCode, rpcError, TestClient } from "../local/helpers.js";
 
 const repo = join(import.meta.dirname, "..", "..");
 const CORP_TOKEN = "tok-corp-0123456789abcdef01234";
@@ -35,32 +35,22 @@ function gatewayGet(url: string, host: string, token: string): Promise<{ status:
   });
 }
 
-const prebuilt = (appName: string, imageRef: string) =>
-  create(SaveDraftRequestSchema, { appName, code: { source: { case: "image", value: { source: { case: "prebuilt", value: { imageRef } } } } } });
+const prebuilt = (appName: string, imageRef: string) => ({ appName, code: { source: { case: "image" as const, value: { source: { case: "prebuilt" as const, value: { imageRef } } } } } });
 
 describe("tenants on one plane (host driver)", () => {
+  let fixture: TestControlPlane;
   let cp: RunningControlPlane;
   let dataDir: string;
   const lines: string[] = [];
-  let acme: TestClient;
-  let other: TestClient;
-  let corp: TestClient;
+  let acme: ComputeClient;
+  let other: ComputeClient;
+  let corp: ComputeClient;
   const start = async () => {
-    cp = await startControlPlane({
-      listen: "127.0.0.1:0",
-      gatewayListen: "127.0.0.1:0",
-      dataDir,
-      driver: "host",
-      tokens: { [ACME_TOKEN]: "acme-corp", [OTHER_TOKEN]: "other-org", [CORP_TOKEN]: "corp" },
-      log: (l) => lines.push(l),
-    });
-    acme = new TestClient(ComputeService, cp.grpcEndpoint, ACME_TOKEN);
-    other = new TestClient(ComputeService, cp.grpcEndpoint, OTHER_TOKEN);
-    corp = new TestClient(ComputeService, cp.grpcEndpoint, CORP_TOKEN);
-  };
-  const stop = async () => {
-    for (const c of [acme, other, corp]) c.close();
-    await cp.stop();
+    fixture = await startTestControlPlane({ dataDir, tokens: { ...TEST_TOKENS, [CORP_TOKEN]: "corp" }, log: (l) => lines.push(l) });
+    cp = fixture.plane;
+    acme = fixture.compute;
+    other = fixture.client(ComputeService, OTHER_TOKEN);
+    corp = fixture.client(ComputeService, CORP_TOKEN);
   };
 
   beforeAll(async () => {
@@ -68,20 +58,20 @@ describe("tenants on one plane (host driver)", () => {
     await start();
   });
   afterAll(async () => {
-    await stop();
+    await fixture.stop();
   });
 
   it("refuses org B's draft naming org A's local image, before looking it up (PermissionDenied, exit 4)", async () => {
-    await other.unary("createApp", create(CreateAppRequestSchema, { name: "thief" }));
+    await other.createApp({ name: "thief" });
     for (const ref of ["local.ignite/acme-corp/private:latest", "LOCAL.IGNITE/acme-corp/greeter:bld_01j", "local.ignite:443/acme-corp/x@sha256:" + "0".repeat(64), "docker.io/local.ignite/acme-corp/x:1"]) {
-      const e = await rpcError(other.unary("saveDraft", prebuilt("thief", ref)));
+      const e = await rpcError(other.saveDraft(prebuilt("thief", ref)));
       expect(grpcCode(e), ref).toBe(grpc.status.PERMISSION_DENIED);
       expect(e.details).toContain(ref);
       expect(e.details).toContain("organization other-org");
     }
     // its own namespace and other registries are accepted (the host driver then cannot run them: no local images)
-    await other.unary("saveDraft", prebuilt("thief", "local.ignite/other-org/mine:1"));
-    await other.unary("saveDraft", prebuilt("thief", "registry.example.invalid/team/app:1"));
+    await other.saveDraft(prebuilt("thief", "local.ignite/other-org/mine:1"));
+    await other.saveDraft(prebuilt("thief", "registry.example.invalid/team/app:1"));
 
     const env = { IGNITE_API_ENDPOINT: cp.grpcEndpoint, IGNITE_TOKEN: OTHER_TOKEN, IGNITE_DEBUG: "true" };
     const r = await runCli(["ignite", "draft", "save", "other-org:thief", "--image-ref", "local.ignite/acme-corp/private:latest"], { env, cwd: dataDir });
@@ -90,18 +80,18 @@ describe("tenants on one plane (host driver)", () => {
   });
 
   it("refuses an app whose public host name another org's app holds (AlreadyExists naming it), both ways round", async () => {
-    await acme.unary("createApp", create(CreateAppRequestSchema, { name: "greeter" }));
-    const e = await rpcError(corp.unary("createApp", create(CreateAppRequestSchema, { name: "greeter-acme" })));
+    await acme.createApp({ name: "greeter" });
+    const e = await rpcError(corp.createApp({ name: "greeter-acme" }));
     expect(grpcCode(e)).toBe(grpc.status.ALREADY_EXISTS);
     expect(e.details).toContain("greeter-acme-corp.ignite.localhost");
     expect(e.details).toContain("acme-corp:greeter");
-    await corp.unary("createApp", create(CreateAppRequestSchema, { name: "hello-acme" }));
-    const back = await rpcError(acme.unary("createApp", create(CreateAppRequestSchema, { name: "hello" })));
+    await corp.createApp({ name: "hello-acme" });
+    const back = await rpcError(acme.createApp({ name: "hello" }));
     expect(grpcCode(back)).toBe(grpc.status.ALREADY_EXISTS);
     expect(back.details).toContain("corp:hello-acme");
     // a further declared port is a host name too: <app>-<org>-<port>
-    await acme.unary("createApp", create(CreateAppRequestSchema, { name: "multi", ports: [8080, 9000] }));
-    const port = await rpcError(corp.unary("createApp", create(CreateAppRequestSchema, { name: "multi-acme", ports: [8080, 9000] })));
+    await acme.createApp({ name: "multi", ports: [8080, 9000] });
+    const port = await rpcError(corp.createApp({ name: "multi-acme", ports: [8080, 9000] }));
     expect(grpcCode(port)).toBe(grpc.status.ALREADY_EXISTS);
     // the refused apps were not made
     expect(readdirSync(join(dataDir, "orgs", "corp", "apps")).sort()).toEqual(["hello-acme"]);
@@ -109,14 +99,14 @@ describe("tenants on one plane (host driver)", () => {
 
   it("requires app names to be DNS labels and states the rule", async () => {
     for (const name of ["greeter-", "a--b", "-x"]) {
-      const e = await rpcError(acme.unary("createApp", create(CreateAppRequestSchema, { name })));
+      const e = await rpcError(acme.createApp({ name }));
       expect(grpcCode(e), name).toBe(grpc.status.INVALID_ARGUMENT);
       expect(e.details).toContain("not ending with '-' and without '--'");
     }
   });
 
   it("keeps serving colliding apps of an older data dir: the one created first holds the name, and start-up says so", async () => {
-    await stop();
+    await fixture.stop();
     // an app written before the rule: corp:greeter-acme next to acme-corp:greeter
     const holder = JSON.parse(readFileSync(join(dataDir, "orgs", "acme-corp", "apps", "greeter", "app.json"), "utf8")) as Record<string, unknown>;
     const dir = join(dataDir, "orgs", "corp", "apps", "greeter-acme");
