@@ -180,14 +180,17 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   const gatewayScheme = tls ? "https" : "http";
   const driver = await chooseDriver(o.driver, dataDir, o.imageCacheDir, log);
 
-  const store = new Store(dataDir);
+  const store = new Store(dataDir, log);
   await store.init();
+  // Everything served is loaded (and bad records quarantined) before anything listens.
+  const quarantined = await store.checkAll();
   const builds = new BuildManager(store, driver, log);
   await builds.recover();
   const runtime = new RuntimeManager(driver, store, log, o.readyTimeoutMs ?? 60_000, o.idleTimeoutMs ?? 15 * 60_000);
   let gatewayPort = 0;
   const platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, gatewayScheme, log, driver });
   builds.onFinished = (b) => platform.onBuildFinished(b);
+  await platform.secrets.checkAll(await store.listOrgs());
   for (const line of await platform.hostNames.collisions(baseDomain)) log(line);
 
   // Gateway first: public URLs need its port.
@@ -248,7 +251,10 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   const tokenUrl = `${tls ? "https" : "http"}://${authHost}:${(tokenServer.address() as AddressInfo).port}${TOKEN_PATH}`;
   log(`token endpoint ${tokenUrl}${tls ? ` (TLS${tls.caCertFile ? `, CA certificate ${tls.caCertFile}` : ""})` : ""}`);
   log(`gateway listening on ${gatewayScheme}://${gwHost}:${gatewayPort} (apps at ${gatewayScheme}://<app>-<org>.${baseDomain}:${gatewayPort})`);
-  void platform.warmReserved();
+  // Reads the apps before reporting ready; the warm starts themselves run in the background.
+  await platform.warmReserved();
+  const total = (await store.quarantine.list()).length;
+  if (total) log(`${total} state file(s) are in quarantine (${quarantined} new): see 'dodil ignite dev doctor --data-dir ${dataDir}'`);
 
   let stopping: Promise<void> | undefined;
   return {

@@ -1,13 +1,19 @@
-import { defineCommand } from "../command-spec.js";
+import { formatBytes } from "../../output/format-bytes.js";
+import { defineCommand, opt } from "../command-spec.js";
+import { devDataDir } from "./dev-data-dir.js";
 
 /** `dodil ignite dev doctor`: what each driver of the local control plane found, and why one is unusable. */
 export const devDoctorCommand = defineCommand({
   name: "doctor",
   summary: "Report which local control plane drivers and managed runtimes work here, and why not",
-  examples: ["dodil ignite dev doctor", "dodil ignite dev doctor -o json"],
-  async handler(_args, _options, ctx) {
-    const { doctor } = await import("../../local/drivers/detect.js");
-    const report = await doctor();
+  description:
+    "Also reports on the data directory (--data-dir, as for `dev`): the disk each kind of state uses, and the state files in quarantine (records a plane found unusable and moved aside, with why).",
+  options: [{ flags: "--data-dir <dir>", description: "the data directory to report on (default ~/.local/share/dodil/ignite-dev)" }],
+  examples: ["dodil ignite dev doctor", "dodil ignite dev doctor -o json", "dodil ignite dev doctor --data-dir ./.ignite"],
+  async handler(_args, options, ctx) {
+    const [{ doctor }, { dataDirReport }] = await Promise.all([import("../../local/drivers/detect.js"), import("../../local/store/data-dir-report.js")]);
+    const [drivers, dataDir] = await Promise.all([doctor(), dataDirReport(devDataDir(opt.string(options, "dataDir"), ctx))]);
+    const report = { ...drivers, dataDir };
     const images = report.imageCache.images.map((i) => `${i.ref}${i.present ? "" : " (missing)"}`).join(", ");
     return {
       data: report,
@@ -35,6 +41,14 @@ export const devDoctorCommand = defineCommand({
             found: r.version || "-",
             why: r.version ? `compiles ${r.runtime} apps with ${r.tool}` : `not installed: ${r.tool} (fix: ${r.fix})`,
           })),
+          {
+            driver: "data dir",
+            usable: "",
+            found: dataDir.dataDir,
+            why: dataDir.exists ? `${formatBytes(dataDir.totalBytes)} in all, ${dataDir.quarantined.length} file(s) in quarantine` : "does not exist yet",
+          },
+          ...dataDir.usage.map((u) => ({ driver: `  ${u.kind}`, usable: "", found: formatBytes(u.bytes), why: u.what })),
+          ...dataDir.quarantined.map((q) => ({ driver: "quarantined", usable: "", found: q.path, why: `${q.reason} (kept as ${q.movedTo})` })),
         ],
       },
     };

@@ -1,10 +1,11 @@
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseEndpoint } from "../../config/config-keys.js";
 import { parseDuration } from "../../config/duration.js";
 import { readEnv } from "../../config/env.js";
 import { mergeCredentials, parseCredentialLines, parseServiceAccountItem, parseTokenItem, readCredentialFile } from "../../core/dev-credentials.js";
 import { UsageError } from "../../errors.js";
 import { defineCommand, opt } from "../command-spec.js";
+import { devDataDir } from "./dev-data-dir.js";
 import { devDoctorCommand } from "./dev-doctor.js";
 import { devSetupCommand } from "./dev-setup.js";
 
@@ -63,7 +64,7 @@ export const devCommand = defineCommand({
     if (flagAccounts.length) ctx.output.warn("--service-account puts the secret on the command line, where every local user can read it (ps); use --token-file FILE (mode 0600) or $IGNITE_DEV_TOKENS");
     const tokens = credentials.tokens;
     const serviceAccounts = credentials.serviceAccounts;
-    const dataDir = resolve(ctx.cwd, opt.string(options, "dataDir") ?? join(ctx.home, ".local", "share", "dodil", "ignite-dev"));
+    const dataDir = devDataDir(opt.string(options, "dataDir"), ctx);
     const tlsCert = opt.string(options, "tlsCert");
     const tlsKey = opt.string(options, "tlsKey");
     if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError("--tls-cert and --tls-key go together");

@@ -121,7 +121,7 @@ export class Platform {
   readonly hostNames: HostNames;
 
   constructor(private d: PlatformDeps) {
-    this.secrets = new SecretStore(d.store.dataDir);
+    this.secrets = new SecretStore(d.store.dataDir, d.store.quarantine);
     this.hostNames = new HostNames(d.store);
   }
 

@@ -10,7 +10,9 @@ import * as path from "node:path";
 import { create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { SecretMetadataSchema, SecretValueSchema, type SecretMetadata, type SecretValue } from "../../gen/dodil/ignite/v1/secret_pb.js";
 import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
-import { readJson, writeJson } from "../atomic-fs.js";
+import { writeJson } from "../atomic-fs.js";
+import { checkBuildSecrets, checkSecret } from "../store/record-checks.js";
+import { InvalidRecord, type Quarantine } from "../store/quarantine.js";
 
 export type SecretType = "git_secret" | "registry_secret";
 
@@ -35,7 +37,31 @@ export function checkSecretName(name: string, what = "secret name"): void {
 }
 
 export class SecretStore {
-  constructor(private dataDir: string) {}
+  constructor(
+    private dataDir: string,
+    private quarantine: Quarantine,
+  ) {}
+
+  /** A slot file, checked: one that is torn or malformed is quarantined (and named in the log), never silently skipped. */
+  private read(file: string): Promise<SecretFile | undefined> {
+    return this.quarantine.read(file, (v) => {
+      const r = checkSecret<SecretFile>(v);
+      try {
+        fromJson(SecretValueSchema, r.value);
+      } catch (e) {
+        throw new InvalidRecord(`field 'value' is not a secret value: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      return r;
+    });
+  }
+
+  /** Reads every slot and build-credentials file of `orgs` once (start-up), quarantining bad ones. */
+  async checkAll(orgs: string[]): Promise<void> {
+    for (const org of orgs) {
+      await this.list(org);
+      await this.buildSecrets(org);
+    }
+  }
 
   private dir(org: string): string {
     return path.join(this.dataDir, "orgs", org, "secrets");
@@ -62,7 +88,7 @@ export class SecretStore {
         throw invalidArgument(`invalid registry_secret.server_address '${r.serverAddress}'`);
       }
     }
-    const prev = await readJson<SecretFile>(this.file(org, name));
+    const prev = await this.read(this.file(org, name));
     const now = Date.now();
     const rec: SecretFile = { name, type, createdAtMs: prev?.createdAtMs ?? now, updatedAtMs: now, value: toJson(SecretValueSchema, value) };
     await this.write(this.file(org, name), rec);
@@ -75,7 +101,7 @@ export class SecretStore {
 
   async get(org: string, name: string): Promise<{ secret: SecretMetadata; value: SecretValue }> {
     checkSecretName(name);
-    const r = await readJson<SecretFile>(this.file(org, name));
+    const r = await this.read(this.file(org, name));
     if (!r) throw notFound(`secret '${name}' not found`);
     return { secret: this.meta(r), value: fromJson(SecretValueSchema, r.value) };
   }
@@ -84,7 +110,7 @@ export class SecretStore {
     const names = (await fsp.readdir(this.dir(org)).catch(() => [] as string[])).filter((n) => n.endsWith(".json") && !n.startsWith(".")).sort();
     const out: SecretMetadata[] = [];
     for (const n of names) {
-      const r = await readJson<SecretFile>(path.join(this.dir(org), n)).catch(() => undefined);
+      const r = await this.read(path.join(this.dir(org), n));
       if (r) out.push(this.meta(r));
     }
     return out;
@@ -99,7 +125,7 @@ export class SecretStore {
   /** Resolves a reference that must name a slot of `want` type; FAILED_PRECONDITION on a mismatch. */
   async resolve(org: string, name: string, want: SecretType, field: string): Promise<SecretValue> {
     checkSecretName(name, field);
-    const r = await readJson<SecretFile>(this.file(org, name));
+    const r = await this.read(this.file(org, name));
     if (!r) throw failedPrecondition(`${field}: secret '${name}' not found; create it with SecretService.CreateSecret`);
     if (r.type !== want) {
       throw failedPrecondition(`${field}: secret '${name}' is a ${r.type.replace("_secret", "")} secret, but a ${want.replace("_secret", "")} secret is required`);
@@ -119,6 +145,6 @@ export class SecretStore {
     await this.write(this.buildFile(org), s);
   }
   async buildSecrets(org: string): Promise<BuildSecrets> {
-    return (await readJson<BuildSecrets>(this.buildFile(org))) ?? { registryCredentials: {}, buildSecrets: {} };
+    return (await this.quarantine.read(this.buildFile(org), checkBuildSecrets<BuildSecrets>)) ?? { registryCredentials: {}, buildSecrets: {} };
   }
 }

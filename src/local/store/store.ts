@@ -16,9 +16,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { toJson, type JsonValue } from "@bufbuild/protobuf";
 import { AppMetaSchema, type AppMeta } from "../../gen/dodil/ignite/v1/common_pb.js";
-import { exists, fsyncDir, readJson, writeJson } from "../atomic-fs.js";
+import { exists, fsyncDir, writeJson } from "../atomic-fs.js";
+import { checkApp, checkBuild, checkContext, checkDraft, checkVersion } from "./record-checks.js";
+import { Quarantine } from "./quarantine.js";
 
 export type SourceKind = "code" | "git" | "prebuilt" | "compile";
 
@@ -98,7 +100,15 @@ export interface BuildRecord {
 }
 
 export class Store {
-  constructor(readonly dataDir: string) {}
+  /** Where records that fail their check go (every getter reads through it). */
+  readonly quarantine: Quarantine;
+
+  constructor(
+    readonly dataDir: string,
+    log: (line: string) => void = () => undefined,
+  ) {
+    this.quarantine = new Quarantine(dataDir, log);
+  }
 
   async init(): Promise<void> {
     for (const d of ["orgs", "blobs/sha256", "builds", "images", "instances", "tmp"]) {
@@ -134,8 +144,7 @@ export class Store {
 
   // ---- apps ----
   async getApp(org: string, app: string): Promise<AppMeta | undefined> {
-    const j = await readJson<JsonValue>(path.join(this.appDir(org, app), "app.json"));
-    return j === undefined ? undefined : fromJson(AppMetaSchema, j, { ignoreUnknownFields: true });
+    return this.quarantine.read(path.join(this.appDir(org, app), "app.json"), checkApp);
   }
   async putApp(meta: AppMeta): Promise<void> {
     await writeJson(path.join(this.appDir(meta.organizationName, meta.name), "app.json"), toJson(AppMetaSchema, meta));
@@ -162,7 +171,7 @@ export class Store {
 
   // ---- drafts ----
   async getDraft(org: string, app: string): Promise<DraftRecord | undefined> {
-    return readJson<DraftRecord>(path.join(this.appDir(org, app), "draft.json"));
+    return this.quarantine.read(path.join(this.appDir(org, app), "draft.json"), checkDraft<DraftRecord>);
   }
   async putDraft(org: string, app: string, d: DraftRecord): Promise<void> {
     await writeJson(path.join(this.appDir(org, app), "draft.json"), d);
@@ -170,7 +179,7 @@ export class Store {
 
   // ---- versions ----
   async getVersion(org: string, app: string, v: number): Promise<VersionRecord | undefined> {
-    return readJson<VersionRecord>(path.join(this.appDir(org, app), "versions", `${v}.json`));
+    return this.quarantine.read(path.join(this.appDir(org, app), "versions", `${v}.json`), checkVersion<VersionRecord>);
   }
   async putVersion(org: string, app: string, v: VersionRecord): Promise<void> {
     await writeJson(path.join(this.appDir(org, app), "versions", `${v.version}.json`), v);
@@ -187,7 +196,7 @@ export class Store {
   // ---- contexts and blobs ----
   async getContext(org: string, id: string): Promise<ContextRecord | undefined> {
     if (!/^ctx_[0-9a-f]{24}$/.test(id)) return undefined;
-    return readJson<ContextRecord>(path.join(this.dataDir, "orgs", org, "contexts", `${id}.json`));
+    return this.quarantine.read(path.join(this.dataDir, "orgs", org, "contexts", `${id}.json`), checkContext<ContextRecord>);
   }
   async putContext(org: string, c: ContextRecord): Promise<void> {
     await writeJson(path.join(this.dataDir, "orgs", org, "contexts", `${c.contextId}.json`), c);
@@ -219,12 +228,34 @@ export class Store {
   // ---- builds ----
   async getBuild(id: string): Promise<BuildRecord | undefined> {
     if (!/^bld_[0-9A-Z]{26}$/.test(id)) return undefined;
-    return readJson<BuildRecord>(path.join(this.buildDir(id), "build.json"));
+    return this.quarantine.read(path.join(this.buildDir(id), "build.json"), checkBuild<BuildRecord>);
   }
   async putBuild(b: BuildRecord): Promise<void> {
     await writeJson(path.join(this.buildDir(b.id), "build.json"), b);
   }
   async listBuildIds(): Promise<string[]> {
     return (await fsp.readdir(path.join(this.dataDir, "builds")).catch(() => [] as string[])).sort();
+  }
+
+  /**
+   * Reads every app, draft, version, context and build record once, so that start-up reports ready
+   * only after what it serves has loaded: a record that fails its check is quarantined here, with
+   * one log line naming it, instead of failing a request (or a background task) later. Returns the
+   * number of records quarantined.
+   */
+  async checkAll(): Promise<number> {
+    const before = (await this.quarantine.list()).length;
+    for (const org of await this.listOrgs()) {
+      const apps = await fsp.readdir(path.join(this.dataDir, "orgs", org, "apps")).catch(() => [] as string[]);
+      for (const app of apps) {
+        await this.getApp(org, app);
+        await this.getDraft(org, app);
+        for (const v of await this.listVersions(org, app)) await this.getVersion(org, app, v);
+      }
+      const contexts = await fsp.readdir(path.join(this.dataDir, "orgs", org, "contexts")).catch(() => [] as string[]);
+      for (const c of contexts) if (c.endsWith(".json")) await this.getContext(org, c.slice(0, -".json".length));
+    }
+    for (const id of await this.listBuildIds()) await this.getBuild(id);
+    return (await this.quarantine.list()).length - before;
   }
 }
