@@ -14,6 +14,12 @@ export interface OptionSpec {
   /** Collect every occurrence into an array (--env, --build-arg). */
   repeatable?: boolean;
   defaultValue?: string | boolean;
+  /** The values it accepts (the handler still checks them): an enum in the MCP tool's schema. */
+  choices?: readonly string[];
+  /** What the value is, for the MCP tool's schema; commander still hands the handler a string. */
+  valueType?: "integer" | "number" | "json";
+  /** Left out of the MCP tool (it never ends, or only makes sense on a terminal). */
+  mcp?: false;
 }
 
 export type OptionValues = Record<string, string | boolean | string[] | undefined>;
@@ -27,6 +33,11 @@ export interface CommandSpec {
   args?: ArgSpec[];
   options?: OptionSpec[];
   examples: string[];
+  /**
+   * Deletes or replaces something that cannot be brought back (delete, rollback): its MCP tool
+   * carries the destructive annotation and runs only with `yes: true`.
+   */
+  destructive?: boolean;
   /** Commands under this one (`dev doctor`); the command itself still runs when none is named. */
   subcommands?: CommandSpec[];
   /** Returns what to print, or nothing when the handler streamed its own output. */

@@ -1,6 +1,7 @@
 import { AutonomousScalingMode, ResourceTier, StorageMode, type ScalingConfig } from "../gen/dodil/ignite/v1/common_pb.js";
 import { UsageError } from "../errors.js";
 import type { AppPatch, AppSettings } from "./apps.js";
+import type { AUTO_MODE_NAMES, STORAGE_MODE_NAMES, TIER_NAMES } from "./flag-choices.js";
 import { parseKeyValues } from "./key-values.js";
 
 /** App flags shared by `app create` and `app update`, as typed. */
@@ -23,13 +24,13 @@ export interface AppFlags {
   outputSchema?: string | undefined;
 }
 
-const STORAGE_MODES: Record<string, StorageMode> = {
+const STORAGE_MODES: Record<(typeof STORAGE_MODE_NAMES)[number], StorageMode> = {
   persistent: StorageMode.PERSISTENT,
   ephemeral: StorageMode.EPHEMERAL,
   ttl: StorageMode.TTL,
 };
 
-const AUTO_MODES: Record<string, AutonomousScalingMode> = {
+const AUTO_MODES: Record<(typeof AUTO_MODE_NAMES)[number], AutonomousScalingMode> = {
   disabled: AutonomousScalingMode.DISABLED,
   enabled: AutonomousScalingMode.ENABLED,
   "tier-only": AutonomousScalingMode.TIER_ONLY,
@@ -73,7 +74,7 @@ function storageOf(flags: AppFlags, creating: boolean): { storageMode?: StorageM
   return result;
 }
 
-const TIERS: Record<string, ResourceTier> = {
+const TIERS: Record<(typeof TIER_NAMES)[number], ResourceTier> = {
   small: ResourceTier.SMALL,
   medium: ResourceTier.MEDIUM,
   large: ResourceTier.LARGE,
@@ -82,7 +83,7 @@ const TIERS: Record<string, ResourceTier> = {
 
 function parseTier(text: string | undefined): ResourceTier | undefined {
   if (text === undefined) return undefined;
-  const tier = TIERS[text.toLowerCase()];
+  const tier = (TIERS as Record<string, ResourceTier | undefined>)[text.toLowerCase()];
   if (tier === undefined) throw new UsageError(`invalid value "${text}" for --tier: use small, medium, large or xlarge`);
   return tier;
 }

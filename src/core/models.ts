@@ -156,9 +156,6 @@ function rerankRequest(input: RerankInput) {
   return { model: input.model, query: input.query, documents: input.documents, topN: input.topN ?? 0, returnDocuments: input.returnDocuments };
 }
 
-/** The response formats of the OpenAI transcription API, which the platform follows. */
-export const TRANSCRIPT_FORMATS = ["json", "text", "srt", "vtt", "verbose_json"] as const;
-
 /** Audio larger than this is refused before any upload (the OpenAI-compatible limit). */
 export const MAX_AUDIO_BYTES = 25 * 1024 * 1024;
 

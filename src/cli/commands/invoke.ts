@@ -14,7 +14,7 @@ export const invokeCommand = defineCommand({
     "With --async the call is queued (InvokeAsync) and only its execution id is printed; `execution get|watch|logs` follow it.",
   args: [{ name: "id", description: "org:app, org/app or app" }],
   options: [
-    { flags: "-p, --payload <json>", description: "request body (must be valid JSON)" },
+    { flags: "-p, --payload <json>", description: "request body (must be valid JSON)", valueType: "json" },
     { flags: "--payload-file <path>", description: "send this file's bytes as the body (- reads stdin)" },
     { flags: "-X, --method <method>", description: "HTTP method (default POST)" },
     { flags: "--path <path>", description: "request path, with an optional ?query (default /)" },

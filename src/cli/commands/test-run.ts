@@ -6,7 +6,7 @@ import type { CommandContext } from "../command-context.js";
 
 /** The payload flags of `draft test` and `version test` (the same as `invoke`'s). */
 export const payloadOptions: OptionSpec[] = [
-  { flags: "-p, --payload <json>", description: "request body (must be valid JSON)" },
+  { flags: "-p, --payload <json>", description: "request body (must be valid JSON)", valueType: "json" },
   { flags: "--payload-file <path>", description: "send this file's bytes as the body (- reads stdin)" },
 ];
 

@@ -6,7 +6,7 @@ export const appListCommand = defineCommand({
   name: "list",
   aliases: ["ls"],
   summary: "List the organization's apps",
-  options: [{ flags: "--limit <n>", description: "at most this many apps (default: all)" }],
+  options: [{ flags: "--limit <n>", description: "at most this many apps (default: all)", valueType: "integer" }],
   examples: ["dodil ignite app list", "dodil ignite app list -o json | jq -r '.[].id'"],
   async handler(_args, options, ctx) {
     const { AppSummarySchema, listApps, displayId, enumLabel, formatTime, protoJson } = await loadDeps.compute();

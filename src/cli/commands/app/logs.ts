@@ -17,8 +17,8 @@ export const appLogsCommand = defineCommand({
     "Under -o json the lines are one JSON array; with --follow, one JSON object per line.",
   args: [{ name: "id", description: "org:app, org/app or app" }],
   options: [
-    { flags: "-f, --follow", description: "keep streaming new lines" },
-    { flags: "--limit <n>", description: "at most this many lines of backlog (1-10000, default 1000)" },
+    { flags: "-f, --follow", description: "keep streaming new lines", mcp: false },
+    { flags: "--limit <n>", description: "at most this many lines of backlog (1-10000, default 1000)", valueType: "integer" },
     { flags: "--since <duration>", description: "only lines newer than this, Go-style (e.g. 10m, 1h)" },
     { flags: "--replica <id>", description: "only the lines of this replica" },
   ],

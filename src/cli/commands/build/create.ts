@@ -27,7 +27,7 @@ export const buildCreateCommand = defineCommand({
     { flags: "--build-arg <KEY=VALUE>", description: "Docker build argument (repeatable)", repeatable: true },
     { flags: "--platform <os/arch>", description: "target platform, e.g. linux/amd64" },
     { flags: "--no-cache", description: "do not use the build cache" },
-    { flags: "--timeout-secs <seconds>", description: "fail the build after this long" },
+    { flags: "--timeout-secs <seconds>", description: "fail the build after this long", valueType: "integer" },
     { flags: "-f, --follow", description: "stream the build log until it ends" },
   ],
   examples: [

@@ -8,8 +8,8 @@ export const buildListCommand = defineCommand({
   summary: "List the organization's builds, newest first",
   description: "List the org's builds (standalone builds and the builds of app drafts, named org/app), newest first.",
   options: [
-    { flags: "--limit <n>", description: "at most this many builds (default 50; 0 = all)" },
-    { flags: "--status <status>", description: "only builds in this state: pending, running, succeeded, failed or cancelled" },
+    { flags: "--limit <n>", description: "at most this many builds (default 50; 0 = all)", valueType: "integer" },
+    { flags: "--status <status>", description: "only builds in this state: pending, running, succeeded, failed or cancelled", choices: ["pending", "running", "succeeded", "failed", "cancelled"] },
     { flags: "--name <name>", description: "only builds of this image name" },
   ],
   examples: ["dodil ignite build list", "dodil ignite build list --status failed --limit 5", "dodil ignite build list -o json | jq -r '.[].build_id'"],

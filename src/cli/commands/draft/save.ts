@@ -1,5 +1,5 @@
 import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
-import { resolveDraftSource } from "../../../core/draft-source.js";
+import { RUNTIMES, RUST_TARGETS, resolveDraftSource } from "../../../core/draft-source.js";
 import { DEFAULT_WARN_BYTES, parseSize } from "../../../core/context-size.js";
 import type { DraftSource, SourceFlags } from "../../../core/draft-source.js";
 import { UsageError } from "../../../errors.js";
@@ -26,8 +26,8 @@ export const sourceOptions: OptionSpec[] = [
   { flags: "--git-secret-ref <name>", description: "git secret slot for a private repository" },
   { flags: "--image-ref <image>", description: "run a prebuilt image instead (pin a tag or digest)" },
   { flags: "--registry-secret-ref <name>", description: "registry secret slot for pulling a private --image-ref" },
-  { flags: "--runtime <runtime>", description: "managed runtime for the compile path: python, rust, go or deno" },
-  { flags: "--rust-target <target>", description: "with --runtime rust: native (default) or wasm" },
+  { flags: "--runtime <runtime>", description: "managed runtime for the compile path: python, rust, go or deno", choices: RUNTIMES },
+  { flags: "--rust-target <target>", description: "with --runtime rust: native (default) or wasm", choices: RUST_TARGETS },
   { flags: "--toolchain <version>", description: "with --runtime rust: the Rust toolchain version, e.g. 1.82" },
 ];
 
@@ -70,8 +70,8 @@ export const draftSaveCommand = defineCommand({
     { flags: "--explain", description: "with --dry-run: also list each excluded path and the rule that excluded it" },
     { flags: "--no-default-excludes", description: "also send .git, node_modules, __pycache__, target and .venv" },
     { flags: "--size-warning <size>", description: "warn when the context is larger than this (default 100MB; 0 disables)" },
-    { flags: "--input-schema <json>", description: "JSON Schema of the input" },
-    { flags: "--output-schema <json>", description: "JSON Schema of the output" },
+    { flags: "--input-schema <json>", description: "JSON Schema of the input", valueType: "json" },
+    { flags: "--output-schema <json>", description: "JSON Schema of the output", valueType: "json" },
   ],
   examples: [
     "dodil ignite draft save acme-corp:greeter --code ./app --dockerfile-path Dockerfile",

@@ -14,8 +14,8 @@ export const modelsChatCommand = defineCommand({
   options: [
     { flags: "--message <ROLE:TEXT>", description: "a message (repeatable; ROLE is system, user, assistant or tool)", repeatable: true },
     { flags: "--system <text>", description: "a system message sent first" },
-    { flags: "--temperature <t>", description: "sampling temperature, 0-2" },
-    { flags: "--max-tokens <n>", description: "at most this many tokens in the reply" },
+    { flags: "--temperature <t>", description: "sampling temperature, 0-2", valueType: "number" },
+    { flags: "--max-tokens <n>", description: "at most this many tokens in the reply", valueType: "integer" },
     { flags: "--stream", description: "stream the reply (StreamChatCompletion)" },
   ],
   examples: ['dodil ignite models chat kimi-k2.5 "Summarise RFC 9110 in one line"', 'dodil ignite models chat kimi-k2.5 --system "Be terse" "Hello" --stream'],

@@ -15,8 +15,8 @@ export const modelsEmbedCommand = defineCommand({
   ],
   options: [
     { flags: "--input-file <path>", description: "embed each non-empty line of this file (- reads stdin)" },
-    { flags: "--dimensions <n>", description: "truncate vectors to this many dimensions (Matryoshka models)" },
-    { flags: "--encoding-format <format>", description: "float or base64" },
+    { flags: "--dimensions <n>", description: "truncate vectors to this many dimensions (Matryoshka models)", valueType: "integer" },
+    { flags: "--encoding-format <format>", description: "float or base64", choices: ["float", "base64"] },
     { flags: "--task-type <type>", description: "task hint, e.g. RETRIEVAL_QUERY" },
     { flags: "--normalized", description: "ask for unit-length vectors" },
   ],

@@ -16,7 +16,7 @@ export const modelsRerankCommand = defineCommand({
   options: [
     { flags: "--document <text>", description: "a document to rank (repeatable)", repeatable: true },
     { flags: "--documents-file <path>", description: "rank each non-empty line of this file (- reads stdin)" },
-    { flags: "--top-n <n>", description: "return only the n most relevant (default: all)" },
+    { flags: "--top-n <n>", description: "return only the n most relevant (default: all)", valueType: "integer" },
     { flags: "--return-documents", description: "include each document's text in the results" },
     { flags: "--stream", description: "stream partial rankings (StreamRerank)" },
   ],

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { TRANSCRIPT_FORMATS } from "../../../core/flag-choices.js";
 import { UsageError } from "../../../errors.js";
 import { defineCommand, opt } from "../../command-spec.js";
 import { loadDeps } from "../../load-deps.js";
@@ -15,11 +16,11 @@ export const modelsTranscribeCommand = defineCommand({
   ],
   options: [
     { flags: "--language <code>", description: "the spoken language as ISO-639-1 (e.g. en), when known" },
-    { flags: "--response-format <format>", description: "json, text, srt, vtt or verbose_json (the model's default when unset)" },
+    { flags: "--response-format <format>", description: "json, text, srt, vtt or verbose_json (the model's default when unset)", choices: TRANSCRIPT_FORMATS },
   ],
   examples: ["dodil ignite models transcribe whisper-large-v3 talk.wav", "dodil ignite models transcribe whisper-large-v3 meeting.mp3 --language en --response-format srt > meeting.srt"],
   async handler([model = "", file = ""], options, ctx) {
-    const { TRANSCRIPT_FORMATS, checkModelId, readAudio, transcribe } = await loadDeps.models();
+    const { checkModelId, readAudio, transcribe } = await loadDeps.models();
     const responseFormat = opt.string(options, "responseFormat");
     if (responseFormat !== undefined && !(TRANSCRIPT_FORMATS as readonly string[]).includes(responseFormat)) {
       throw new UsageError(`invalid value "${responseFormat}" for --response-format: use ${TRANSCRIPT_FORMATS.join(", ")}`);

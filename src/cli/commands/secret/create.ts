@@ -1,3 +1,4 @@
+import { SECRET_TYPES } from "../../../core/flag-choices.js";
 import { defineCommand, opt } from "../../command-spec.js";
 import { loadDeps } from "../../load-deps.js";
 
@@ -10,7 +11,7 @@ export const secretCreateCommand = defineCommand({
     "An existing slot is overwritten (that is how secrets are rotated). The value is never printed; `-` reads it from stdin.",
   args: [{ name: "name", description: "slot name: 1-64 letters, digits, '-' and '_'" }],
   options: [
-    { flags: "--type <type>", description: "git or registry" },
+    { flags: "--type <type>", description: "git or registry", choices: SECRET_TYPES },
     { flags: "--username <user>", description: "user name" },
     { flags: "--token <token>", description: "token (git; - reads stdin)" },
     { flags: "--password <password>", description: "password or token (registry; - reads stdin)" },

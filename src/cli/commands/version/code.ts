@@ -15,7 +15,7 @@ export const versionCodeCommand = defineCommand({
     "`--output-file -` writes the raw archive to stdout.",
   args: [{ name: "id", description: "org:app, org/app or app" }],
   options: [
-    { flags: "--version <n>", description: "the version (default: the active one)" },
+    { flags: "--version <n>", description: "the version (default: the active one)", valueType: "integer" },
     { flags: "--output-file <path>", description: "save the archive here (- for stdout)" },
     { flags: "-O, --output-dir <dir>", description: "extract into this new or empty directory" },
     { flags: "--force", description: "overwrite an existing --output-file" },

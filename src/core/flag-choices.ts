@@ -1,0 +1,12 @@
+/**
+ * The names some flags accept (--tier, --storage-mode, --auto-mode, --type, --response-format).
+ * Kept apart from the modules that map them to protobuf enums, so the command definitions can list
+ * them (MCP tool enums) without loading the generated descriptors at start-up.
+ */
+export const TIER_NAMES = ["small", "medium", "large", "xlarge"] as const;
+export const STORAGE_MODE_NAMES = ["persistent", "ephemeral", "ttl"] as const;
+export const AUTO_MODE_NAMES = ["disabled", "enabled", "tier-only", "scale-only"] as const;
+
+export const SECRET_TYPES = ["git", "registry"] as const;
+/** The response formats of the OpenAI transcription API, which the platform follows. */
+export const TRANSCRIPT_FORMATS = ["json", "text", "srt", "vtt", "verbose_json"] as const;
