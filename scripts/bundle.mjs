@@ -27,7 +27,8 @@ await build({
   logLevel: "warning",
   // conf and ora (ES modules, loaded on demand for config writes and spinners) resolve from
   // node_modules; grpc-js loads @grpc/proto-loader only for channelz/ORCA, which the CLI never uses.
-  external: ["conf", "ora", "@grpc/proto-loader"],
+  // The MCP SDK (`dodil mcp` only) stays in node_modules too, so no other command parses it.
+  external: ["conf", "ora", "@grpc/proto-loader", "@modelcontextprotocol/sdk"],
   // The sources are ES modules; the bundle is not. import.meta.url becomes the bundle's own URL,
   // which sits as deep under the project root as the sources do.
   define: { "import.meta.url": "__ignite_import_meta_url" },

@@ -33,10 +33,24 @@ export function readCaCert(setting: Settings["caCert"], cwd: string): { pem: Buf
   return { pem, source: setting.source, file };
 }
 
-/** The config scope a saved token came from, when it came from the file. */
-function scopeOf(source: string): ConfigScope | undefined {
-  const match = /^config (ignite|global)\.token$/.exec(source);
-  return match ? (match[1] as ConfigScope) : undefined;
+/** Where in the file a saved token came from (a section or a context), with how to read and renew it there. */
+function savedTokenPlace(source: string, store: ConfigStore): { clientId?: string; clientSecret?: string; save(token: string): Promise<void>; name: string } | undefined {
+  const section = /^config (ignite|global)\.token$/.exec(source);
+  if (section) {
+    const scope = section[1] as ConfigScope;
+    return { clientId: store.get(scope, "client_id"), clientSecret: store.get(scope, "client_secret"), save: (token) => store.set(scope, "token", token), name: `${scope}.token` };
+  }
+  const context = /^context (\S+)\.token$/.exec(source);
+  if (context) {
+    const name = context[1] as string;
+    return {
+      clientId: store.contextValue(name, "client_id"),
+      clientSecret: store.contextValue(name, "client_secret"),
+      save: (token) => store.setContextValue(name, "token", token),
+      name: `context ${name}.token`,
+    };
+  }
+  return undefined;
 }
 
 /**
@@ -55,10 +69,10 @@ export async function bearerToken(input: {
   if (!token) return undefined;
   const claims = decodeTokenClaims(token);
   if (!needsRenewal(claims)) return token;
-  const scope = scopeOf(settings.token.source);
-  const clientId = scope ? store.get(scope, "client_id") : undefined;
-  const clientSecret = scope ? store.get(scope, "client_secret") : undefined;
-  if (!scope || !clientId || !clientSecret) return token;
+  const place = savedTokenPlace(settings.token.source, store);
+  const clientId = place?.clientId;
+  const clientSecret = place?.clientSecret;
+  if (!place || !clientId || !clientSecret) return token;
   input.trace(`the saved token expires at ${new Date((claims?.exp ?? 0) * 1000).toISOString()}: renewing it at ${settings.tokenUrl.value}`);
   // Loaded only to renew: node:http and node:https are not on any other call's path.
   const { requestClientCredentialsToken } = await import("../api/oauth.js");
@@ -80,7 +94,7 @@ export async function bearerToken(input: {
       cause: error,
     });
   }
-  await store.set(scope, "token", grant.accessToken);
-  input.trace(`renewed the access token (valid for ${grant.expiresIn ?? "?"}s), saved to ${scope}.token`);
+  await place.save(grant.accessToken);
+  input.trace(`renewed the access token (valid for ${grant.expiresIn ?? "?"}s), saved to ${place.name}`);
   return grant.accessToken;
 }

@@ -14,6 +14,7 @@ export function globalOptions(): Option[] {
     new Option("--ca-cert <file>", "PEM file of extra CA certificates to trust, with the system roots (also IGNITE_CA_CERT)"),
     new Option("--timeout <duration>", "request timeout, Go-style (default 5m, at most 168h; 0 = no deadline)"),
     new Option("--config <path>", "config file or directory to use"),
+    new Option("--context <name>", "named context of settings to use (also DODIL_CONTEXT; see `config context`)"),
     new Option("--no-color", "disable colour (also NO_COLOR)"),
   ].map((option) => option.helpGroup(GLOBAL_GROUP));
 }
@@ -43,6 +44,7 @@ export function collectGlobalFlags(command: Command): GlobalFlags & { color: boo
     timeout: asString("timeout"),
     caCert: asString("caCert"),
     config: asString("config"),
+    context: asString("context"),
     color: typed("color") !== false,
   };
 }

@@ -14,6 +14,7 @@ import { completionCommand } from "./commands/completion.js";
 import { dodilLoginCommand } from "./commands/dodil-login.js";
 import { dodilLogoutCommand } from "./commands/dodil-logout.js";
 import { igniteCommands } from "./commands/index.js";
+import { mcpCommand } from "./commands/mcp.js";
 import { completionTarget } from "./completion.js";
 import { collectGlobalFlags, globalOptions } from "./global-options.js";
 import { confirmOnTerminal, readAll } from "./terminal.js";
@@ -78,7 +79,9 @@ function topLevel(binary: BinaryName): Array<CommandSpec | GroupSpec> {
   let commands = topLevelCommands.get(binary);
   if (!commands) {
     const completion = completionCommand(binary);
-    commands = binary === "dodil" ? [IGNITE_GROUP, dodilLoginCommand, dodilLogoutCommand, completion] : [...igniteCommands, completion];
+    // The MCP server runs each tool call through run() itself, in this process.
+    const mcp = mcpCommand(binary, { run, commands: igniteCommands, version: packageVersion });
+    commands = binary === "dodil" ? [IGNITE_GROUP, dodilLoginCommand, dodilLogoutCommand, completion, mcp] : [...igniteCommands, completion, mcp];
     topLevelCommands.set(binary, commands);
   }
   return commands;

@@ -16,6 +16,18 @@ export const CONFIG_KEYS = {
   client_secret: "Service account secret saved by `dodil login` (masked when shown)",
 } as const;
 
+/** The keys a context holds: where to connect and as whom (`config context create`). */
+export const CONTEXT_KEYS = ["api_endpoint", "token", "org_name", "org_id", "debug", "ca_cert", "token_url", "client_id", "client_secret"] as const satisfies readonly ConfigKey[];
+export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+/** A context's name: also a YAML key and a dot-path segment when written, so no dots. */
+const CONTEXT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+export function checkContextName(name: string): string {
+  if (!CONTEXT_NAME.test(name)) throw new UsageError(`invalid context name "${name}": use 1-63 letters, digits, '-' and '_', starting with a letter or digit`);
+  return name;
+}
+
 /** Keys whose values are never shown in full. */
 export const SECRET_KEYS: ReadonlySet<string> = new Set(["token", "client_secret"]);
 

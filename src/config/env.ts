@@ -14,6 +14,7 @@ export const ENV_VARS = {
   IGNITE_CA_CERT: "PEM file of extra CA certificates to trust (with the system roots), e.g. a local control plane's ca.pem or a corporate proxy's CA",
   IGNITE_DEV_TOKENS: "`dodil ignite dev`: credentials to accept, one ORG=TOKEN or ORG:ID=SECRET a line (as in --token-file; not shown by ps, unlike --token)",
   IGNITE_TOKEN_URL: "OAuth2 token endpoint for `dodil login` and token renewal",
+  DODIL_CONTEXT: "The named context to use (`config context create`), unless --context names one",
   DODIL_CONFIG_DIR: "Config directory (first in the search order)",
   IGNITE_CONFIG_DIR: "Config directory (second in the search order)",
   NO_COLOR: "Set and non-empty: no colour, whatever the terminal",

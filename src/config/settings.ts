@@ -1,6 +1,7 @@
 import { isTruthy, readEnv, type Env, type EnvVarName } from "./env.js";
 import { parseDuration } from "./duration.js";
-import { parseEndpoint, parseOutputFormat, type ConfigKey, type OutputFormat } from "./config-keys.js";
+import { UsageError } from "../errors.js";
+import { CONTEXT_KEYS, parseEndpoint, parseOutputFormat, type ConfigKey, type ContextKey, type OutputFormat } from "./config-keys.js";
 import type { ConfigStore } from "./config-store.js";
 import { decodeTokenClaims } from "./token-claims.js";
 
@@ -19,15 +20,19 @@ export interface GlobalFlags {
   timeout?: string | undefined;
   config?: string | undefined;
   caCert?: string | undefined;
+  /** --context: the named context to use. */
+  context?: string | undefined;
 }
 
 export interface Setting<T> {
   value: T;
-  /** Where the value came from: "--flag", "$ENV_VAR", "config ignite.key", "config global.key" or "default". */
+  /** Where the value came from: "--flag", "$ENV_VAR", "context NAME.key", "config ignite.key", "config global.key" or "default". */
   source: string;
 }
 
 export interface Settings {
+  /** The context in use, if any (--context > $DODIL_CONTEXT > config current_context). */
+  context: Setting<string | undefined>;
   apiEndpoint: Setting<string>;
   token: Setting<string | undefined>;
   org: Setting<string | undefined>;
@@ -52,14 +57,25 @@ function firstOf(candidates: Candidate[]): Candidate | undefined {
 }
 
 /**
- * Resolves every setting with its provenance: flag > env > `ignite.*` config > `global.*` config >
- * default (reference §2.4; the token order DODIL_TOKEN > IGNITE_TOKEN is documented). Pure apart from
- * reading the already-open store, so it is table-tested.
+ * Resolves every setting with its provenance: flag > env > the context in use > `ignite.*` config >
+ * `global.*` config > default (reference §2.4; the token order DODIL_TOKEN > IGNITE_TOKEN is
+ * documented). Pure apart from reading the already-open store, so it is table-tested.
  */
 export function resolveSettings(input: { flags: GlobalFlags; env: Env; store?: ConfigStore | undefined }): Settings {
   const { flags, env, store } = input;
   const fromEnv = (name: EnvVarName): Candidate => ({ value: readEnv(env, name), source: `$${name}` });
+  const context = firstOf([{ value: flags.context, source: "--context" }, fromEnv("DODIL_CONTEXT"), { value: store?.currentContext(), source: "config current_context" }]);
+  if (context?.value !== undefined && store?.contexts()[context.value] === undefined) {
+    throw new UsageError(`there is no context "${context.value}" (from ${context.source}) in ${store?.location.file ?? "the config file"}`, {
+      hint: "see `dodil ignite config context list`; create it with `dodil ignite config context create`",
+    });
+  }
+  const contextName = context?.value;
+  const isContextKey = (key: ConfigKey): key is ContextKey => (CONTEXT_KEYS as readonly string[]).includes(key);
+  const fromContext = (key: ConfigKey): Candidate[] =>
+    contextName !== undefined && isContextKey(key) ? [{ value: store?.contextValue(contextName, key), source: `context ${contextName}.${key}` }] : [];
   const fromFile = (key: ConfigKey): Candidate[] => [
+    ...fromContext(key),
     { value: store?.get("ignite", key), source: `config ignite.${key}` },
     { value: store?.get("global", key), source: `config global.${key}` },
   ];
@@ -76,6 +92,9 @@ export function resolveSettings(input: { flags: GlobalFlags; env: Env; store?: C
     { value: flags.org, source: "--org" },
     fromEnv("IGNITE_ORG_NAME"),
     fromEnv("IGNITE_ORG_ID"),
+    // A context's org, by name or id, before any org outside it.
+    ...fromContext("org_name"),
+    ...fromContext("org_id"),
     ...fromFile("org_name"),
     ...fromFile("org_id"),
   ]);
@@ -98,6 +117,7 @@ export function resolveSettings(input: { flags: GlobalFlags; env: Env; store?: C
   };
 
   return {
+    context: { value: contextName, source: context?.source ?? "unset" },
     apiEndpoint: { value: endpoint.value as string, source: endpoint.source },
     token: { value: token?.value, source: token?.source ?? "unset" },
     org: claimedOrg ? { value: claimedOrg, source: `token claim (${token?.source ?? "token"})` } : { value: org?.value, source: org?.source ?? "unset" },

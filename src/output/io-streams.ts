@@ -13,6 +13,13 @@ export interface IoStreams {
   stdoutColor: boolean;
   stderrColor: boolean;
   columns: number;
+  /**
+   * Set by the MCP server, which runs commands in-process with -o json: each result is also
+   * written here in the human (table) form, so a tool result carries both.
+   */
+  humanResult?: Writable | undefined;
+  /** Set by the MCP server: receives what spinners and upload progress would show (its progress notifications). */
+  progress?: ((message: string) => void) | undefined;
 }
 
 /**

@@ -40,6 +40,7 @@ export class Output {
 
   result(view: ResultView): void {
     this.io.stdout.write(renderResult(view, this.format, this.out, this.toYaml));
+    if (this.isMachine) this.io.humanResult?.write(renderResult(view, "table", this.out));
   }
 
   /** One JSON document per line, for streaming commands under -o json/yaml. */
@@ -73,8 +74,18 @@ export class Output {
     if (this.debug) this.io.stderr.write(this.err.dim(`[debug] ${message}`) + "\n");
   }
 
+  /** Progress listener of an in-process run (the MCP server), if any. */
+  get progressListener(): ((message: string) => void) | undefined {
+    return this.io.progress;
+  }
+
   /** An ora spinner on stderr when stderr is a terminal and the format is human; otherwise silent. */
   async spinner(text: string): Promise<Spinner> {
+    const progress = this.io.progress;
+    if (progress) {
+      progress(text);
+      return { update: progress, succeed: progress, fail: progress, stop() {} };
+    }
     if (!this.io.stderrIsTTY || this.isMachine) return SILENT_SPINNER;
     const { default: ora } = await import("ora");
     // isEnabled: the TTY decision was made once, in IoStreams; ora must not re-guess it from the stream.

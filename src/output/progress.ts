@@ -10,6 +10,8 @@ export interface ByteProgress {
  * `intervalMs` and at the end elsewhere (CI logs), nothing at all under json/yaml.
  */
 export function byteProgress(output: Output, spinner: Spinner, label: string, intervalMs = 2000, now: () => number = Date.now): ByteProgress {
+  const listener = output.progressListener;
+  if (listener) return throttled(intervalMs, now, (done, total) => listener(`${label} ${formatBytes(done)} / ${formatBytes(total)}`));
   if (output.isMachine) return { update() {} };
   if (output.io.stderrIsTTY) {
     return {
@@ -20,14 +22,18 @@ export function byteProgress(output: Output, spinner: Spinner, label: string, in
       },
     };
   }
+  return throttled(intervalMs, now, (done, total) => output.info(`${label} ${formatBytes(done)} / ${formatBytes(total)}`));
+}
+
+/** Reports at most once per interval, and always the last update. */
+function throttled(intervalMs: number, now: () => number, report: (done: number, total: number) => void): ByteProgress {
   let last = now();
   return {
     update(done, total) {
       const time = now();
-      // A line per interval, and always the last one.
       if (time - last < intervalMs && done < total) return;
       last = time;
-      output.info(`${label} ${formatBytes(done)} / ${formatBytes(total)}`);
+      report(done, total);
     },
   };
 }

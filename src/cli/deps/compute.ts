@@ -11,3 +11,4 @@ export * from "../../gen/dodil/ignite/v1/common_pb.js";
 export * from "../../gen/dodil/ignite/v1/compute_pb.js";
 export * from "../resource-views.js";
 export * from "../views.js";
+export * from "../../core/mcp-apps.js";

@@ -7,6 +7,7 @@ export const appDeleteCommand = defineCommand({
   name: "delete",
   aliases: ["rm"],
   summary: "Delete an app, its drafts and all its versions",
+  destructive: true,
   description: "Delete an app with its drafts and versions. Asks for confirmation on a terminal; elsewhere (CI, pipes) it requires --yes.",
   args: [{ name: "id", description: "org:app, org/app or app" }],
   options: [{ flags: "-y, --yes", description: "delete without asking" }],

@@ -4,6 +4,7 @@ import { defineCommand } from "../../command-spec.js";
 export const configUnsetCommand = defineCommand({
   name: "unset",
   summary: "Remove a config value",
+  destructive: true,
   args: [{ name: "key", description: "a config key, e.g. token or global.token" }],
   examples: ["dodil ignite config unset token"],
   async handler([keyText = ""], _options, ctx) {

@@ -5,11 +5,12 @@ export const configViewCommand = defineCommand({
   name: "view",
   aliases: ["list"],
   summary: "Show the settings in effect and where each comes from",
-  description: "Show every setting as resolved (flag > environment > ignite.* > global.* > default) with its source. The token and client secret are masked.",
+  description: "Show every setting as resolved (flag > environment > the context in use > ignite.* > global.* > default) with its source. The token and client secret are masked.",
   examples: ["dodil ignite config view", "dodil ignite config view -o json"],
   async handler(_args, _options, ctx) {
     const s = ctx.settings();
     const rows = [
+      { key: "context", value: s.context.value ?? "", source: s.context.source },
       { key: "api_endpoint", value: s.apiEndpoint.value, source: s.apiEndpoint.source },
       { key: "token", value: maskToken(s.token.value), source: s.token.source },
       { key: "org", value: s.org.value ?? "", source: s.org.source },

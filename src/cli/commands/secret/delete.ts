@@ -6,6 +6,7 @@ export const secretDeleteCommand = defineCommand({
   name: "delete",
   aliases: ["rm"],
   summary: "Delete a secret slot",
+  destructive: true,
   description: "Delete a slot (deleting a missing one succeeds). Asks for confirmation on a terminal; elsewhere it requires --yes. Apps and builds that name the slot fail to pull or clone afterwards.",
   args: [{ name: "name", description: "slot name" }],
   options: [{ flags: "-y, --yes", description: "delete without asking" }],

@@ -5,6 +5,7 @@ import { loadDeps } from "../../load-deps.js";
 export const versionRollbackCommand = defineCommand({
   name: "rollback",
   summary: "Make an earlier version the active one (nothing is rebuilt)",
+  destructive: true,
   args: [
     { name: "id", description: "org:app, org/app or app" },
     { name: "version", description: "the version to serve" },
