@@ -1,11 +1,13 @@
 import { constants } from "node:fs";
-import { access, readFile, stat } from "node:fs/promises";
+import { access, stat } from "node:fs/promises";
 import { isAbsolute, join, normalize } from "node:path";
 import { UsageError } from "../errors.js";
+import { RUNTIMES, RUST_TARGETS, type RuntimeName } from "./flag-choices.js";
+import { readInfoYaml } from "./info-yaml.js";
+
+export type { RuntimeName };
 import { parseKeyValues } from "./key-values.js";
 
-export const RUNTIMES = ["python", "rust", "go", "deno"] as const;
-export type RuntimeName = (typeof RUNTIMES)[number];
 
 /** The source flags of `draft save` (and `app deploy`) as typed. */
 export interface SourceFlags {
@@ -22,8 +24,6 @@ export interface SourceFlags {
   rustTarget?: string | undefined;
   toolchain?: string | undefined;
 }
-
-export const RUST_TARGETS = ["native", "wasm"] as const;
 
 /** --rust-target and --toolchain, which go with --runtime rust. */
 export interface RustOptions {
@@ -112,7 +112,7 @@ export async function resolveDraftSource(flags: SourceFlags, cwd: string): Promi
       if (!found?.isFile()) throw new UsageError(`--dockerfile-path ${dockerfilePath} not found in ${flags.code}: the path is relative to the context root`);
     }
     // The samples' info.yaml names the runtime: without --runtime or --dockerfile-path, it counts.
-    const declared = runtime === undefined && dockerfilePath === undefined ? await runtimeFromInfoYaml(path, flags.code) : undefined;
+    const declared = runtime === undefined && dockerfilePath === undefined ? (await readInfoYaml(path, flags.code))?.runtime : undefined;
     if (declared) return { kind: "directory", path, dockerfilePath, buildArgs, runtime: declared.runtime, ...(declared.rust ? { rust: declared.rust } : {}), runtimeFrom: "info.yaml" };
     return { kind: "directory", path, dockerfilePath, buildArgs, runtime, ...withRust };
   }
@@ -139,20 +139,6 @@ function parseRustOptions(flags: SourceFlags, runtime: RuntimeName | undefined):
     throw new UsageError(`invalid value "${flags.toolchain}" for --toolchain: a Rust version such as 1.82 (or stable)`);
   }
   return { target: target as RustOptions["target"], toolchain };
-}
-
-/**
- * The runtime a directory's info.yaml declares (`runtime: deno`, also `rust-native`/`rust-wasm`,
- * the platform's labels); undefined without the file or the key. Read with a pattern, not a YAML
- * parser: only the top-level `runtime:` line matters.
- */
-async function runtimeFromInfoYaml(dir: string, shown: string): Promise<{ runtime: RuntimeName; rust?: RustOptions } | undefined> {
-  const text = await readFile(join(dir, "info.yaml"), "utf8").catch(() => undefined);
-  const value = text === undefined ? undefined : /^runtime:[ \t]*["']?([^"'#\s]*)["']?[ \t]*(#.*)?$/m.exec(text)?.[1];
-  if (!value) return undefined;
-  if (value === "rust-native" || value === "rust-wasm") return { runtime: "rust", rust: { target: value === "rust-wasm" ? "wasm" : "native", toolchain: "" } };
-  if ((RUNTIMES as readonly string[]).includes(value)) return { runtime: value as RuntimeName };
-  throw new UsageError(`${join(shown, "info.yaml")} says runtime: ${value}: use one of ${RUNTIMES.join(", ")} there, or pass --runtime or --dockerfile-path`);
 }
 
 function parseRuntime(text: string | undefined): RuntimeName | undefined {

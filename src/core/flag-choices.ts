@@ -7,6 +7,11 @@ export const TIER_NAMES = ["small", "medium", "large", "xlarge"] as const;
 export const STORAGE_MODE_NAMES = ["persistent", "ephemeral", "ttl"] as const;
 export const AUTO_MODE_NAMES = ["disabled", "enabled", "tier-only", "scale-only"] as const;
 
+/** The managed runtimes of --runtime, and the targets of --rust-target. */
+export const RUNTIMES = ["python", "rust", "go", "deno"] as const;
+export type RuntimeName = (typeof RUNTIMES)[number];
+export const RUST_TARGETS = ["native", "wasm"] as const;
+
 export const SECRET_TYPES = ["git", "registry"] as const;
 /** The response formats of the OpenAI transcription API, which the platform follows. */
 export const TRANSCRIPT_FORMATS = ["json", "text", "srt", "vtt", "verbose_json"] as const;

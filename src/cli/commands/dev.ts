@@ -5,6 +5,7 @@ import { readEnv } from "../../config/env.js";
 import { mergeCredentials, parseCredentialLines, parseServiceAccountItem, parseTokenItem, readCredentialFile } from "../../core/dev-credentials.js";
 import { UsageError } from "../../errors.js";
 import { defineCommand, opt } from "../command-spec.js";
+import { LOCAL_CONTEXT, localContextCommand, localContextValues, useLocalContext } from "../dev-context.js";
 import { devDataDir } from "./dev-data-dir.js";
 import { devDoctorCommand } from "./dev-doctor.js";
 import { devSetupCommand } from "./dev-setup.js";
@@ -35,6 +36,7 @@ export const devCommand = defineCommand({
     { flags: "--auth-listen <host:port>", description: "OAuth2 token endpoint address, POST /oauth/token (default 127.0.0.1:8081, or a free port when that is taken)" },
     { flags: "--token-lifetime <duration>", description: "lifetime of issued access tokens, Go-style", defaultValue: "1h" },
     { flags: "--idle-timeout <duration>", description: "an app without reserved capacity and no call for this long scales to zero, Go-style (0 never)", defaultValue: "15m" },
+    { flags: "--use-context", description: `once ready, create (or replace) the config context "${LOCAL_CONTEXT}" for this plane and select it; no other setting changes` },
   ],
   examples: [
     "dodil ignite dev",
@@ -96,6 +98,8 @@ export const devCommand = defineCommand({
     });
     const generated = Object.keys(tokens).length === 0;
     const { output } = ctx;
+    const contextValues = localContextValues(plane);
+    if (opt.flag(options, "useContext")) await useLocalContext(ctx.configStore(), contextValues);
     if (output.isMachine) {
       output.jsonLine({
         grpc_endpoint: plane.grpcEndpoint,
@@ -108,6 +112,7 @@ export const devCommand = defineCommand({
         ca_cert: plane.caCertFile ?? "",
         token_url: plane.tokenUrl,
         service_accounts: plane.serviceAccounts.map((a) => ({ id: a.id, organization: a.org, ...(serviceAccounts.length === 0 ? { secret: a.secret } : {}) })),
+        context: opt.flag(options, "useContext") ? LOCAL_CONTEXT : null,
       });
     } else {
       output.info(`Local Ignite control plane ready (driver: ${plane.driver})`);
@@ -118,15 +123,9 @@ export const devCommand = defineCommand({
       if (plane.caCertFile) output.info(`  CA cert   ${plane.caCertFile}  (trust it: --ca-cert or IGNITE_CA_CERT)`);
       if (generated) for (const [token, org] of Object.entries(plane.tokens)) output.info(`  token     ${token}  (org ${org})`);
       for (const a of plane.serviceAccounts) output.info(`  service account ${a.id} (org ${a.org})${serviceAccounts.length === 0 ? `  secret ${a.secret}` : ""}`);
-      const account = plane.serviceAccounts[0];
-      if (plane.tls) {
-        const ca = plane.caCertFile ? ` --ca-cert ${plane.caCertFile}` : "";
-        if (account) output.info(`Use it: dodil login ${account.id} <secret> --token-url ${plane.tokenUrl} --api-endpoint ${plane.grpcEndpoint}${ca}`);
-        else output.info(`Use it: dodil ignite config set api_endpoint ${plane.grpcEndpoint}${ca ? ` && dodil ignite config set ca_cert ${plane.caCertFile}` : ""}`);
-      } else {
-        output.info(`Use it: dodil ignite config set api_endpoint ${plane.grpcEndpoint} && dodil ignite config set debug true`);
-        if (account) output.info(`   or: dodil login ${account.id} <secret> --token-url ${plane.tokenUrl} --api-endpoint ${plane.grpcEndpoint} --debug`);
-      }
+      // One command that selects this plane as a context, leaving the user's other settings alone.
+      if (opt.flag(options, "useContext")) output.info(`Using it: config context "${LOCAL_CONTEXT}" is created and selected (back: dodil ignite config context use --none)`);
+      else output.info(`Use it: ${localContextCommand(contextValues)}`);
     }
     const signal = await ctx.waitForShutdown();
     output.info(`${signal}: stopping the local control plane…`);

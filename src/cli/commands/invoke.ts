@@ -1,6 +1,7 @@
 import type { InvokeHead, InvokeTrailer } from "../../gen/dodil/ignite/v1/compute_pb.js";
 import { formatAppRef, parseAppRef } from "../../core/app-ref.js";
 import { CliError } from "../../errors.js";
+import { APP_ID_OR_MANIFEST, appIdOrManifest } from "../manifest-app.js";
 import { defineCommand, opt } from "../command-spec.js";
 import { loadDeps } from "../load-deps.js";
 import { payloadFrom } from "./test-run.js";
@@ -12,7 +13,7 @@ export const invokeCommand = defineCommand({
     "Send a payload to the app (POST / with content-type application/json unless --method, --path, --header or --content-type say otherwise) and print the response body as it arrives. " +
     "A 5xx answer exits 1. With -o json, prints one object with status, headers, execution id, timing and the body. " +
     "With --async the call is queued (InvokeAsync) and only its execution id is printed; `execution get|watch|logs` follow it.",
-  args: [{ name: "id", description: "org:app, org/app or app" }],
+  args: [{ name: "id", description: APP_ID_OR_MANIFEST, required: false }],
   options: [
     { flags: "-p, --payload <json>", description: "request body (must be valid JSON)", valueType: "json" },
     { flags: "--payload-file <path>", description: "send this file's bytes as the body (- reads stdin)" },
@@ -30,7 +31,7 @@ export const invokeCommand = defineCommand({
   ],
   async handler([id = ""], options, ctx) {
     const { httpRequestFromFlags, invokeApp, invokeAsync } = await loadDeps.compute();
-    const ref = parseAppRef(id, ctx.settings().org.value);
+    const ref = parseAppRef(await appIdOrManifest(id, ctx), ctx.settings().org.value);
     const http = httpRequestFromFlags({ method: opt.string(options, "method"), path: opt.string(options, "path"), headers: opt.list(options, "header"), contentType: opt.string(options, "contentType") });
     const body = await payloadFrom(options, ctx);
     const api = await ctx.api();

@@ -1,5 +1,6 @@
 import { AUTO_MODE_NAMES, STORAGE_MODE_NAMES, TIER_NAMES } from "../../../core/flag-choices.js";
 import type { AppFlags } from "../../../core/app-settings.js";
+import { readEnvFiles } from "../../../core/env-file.js";
 import { opt, type OptionSpec, type OptionValues } from "../../command-spec.js";
 
 /** Resource, scaling, storage, env, schema and metadata flags shared by `app create`, `app update` and `app deploy`. */
@@ -16,6 +17,7 @@ export const appOptions: OptionSpec[] = [
   { flags: "--auto-mode <mode>", description: "autonomous scaling: disabled, enabled, tier-only or scale-only", choices: AUTO_MODE_NAMES },
   { flags: "--health-path <path>", description: "readiness path (default /healthz)" },
   { flags: "--env <KEY=VALUE>", description: "environment variable (repeatable)", repeatable: true },
+  { flags: "--env-file <file>", description: "environment variables from a dotenv file (repeatable; later files, then --env, win)", repeatable: true },
   { flags: "--allow-unauthenticated", description: "let anyone call the app's public URL without a token" },
   { flags: "--no-allow-unauthenticated", description: "require a token on the public URL again" },
   { flags: "--mcp-enabled", description: "export the app as an MCP tool once published" },
@@ -26,7 +28,9 @@ export const appOptions: OptionSpec[] = [
 
 const bool = (options: OptionValues, key: string) => (typeof options[key] === "boolean" ? (options[key] as boolean) : undefined);
 
-export function appFlagsFrom(options: OptionValues): AppFlags {
+/** The app flags; --env-file files are read here, their entries placed before --env so the flags win. */
+export async function appFlagsFrom(options: OptionValues, cwd: string): Promise<AppFlags> {
+  const fromFiles = await readEnvFiles(opt.list(options, "envFile"), cwd);
   return {
     description: opt.string(options, "description"),
     tier: opt.string(options, "tier"),
@@ -39,7 +43,7 @@ export function appFlagsFrom(options: OptionValues): AppFlags {
     reserved: opt.string(options, "reserved"),
     autoMode: opt.string(options, "autoMode"),
     healthPath: opt.string(options, "healthPath"),
-    env: opt.list(options, "env"),
+    env: [...fromFiles, ...opt.list(options, "env")],
     allowUnauthenticated: bool(options, "allowUnauthenticated"),
     mcpEnabled: bool(options, "mcpEnabled"),
     inputSchema: opt.string(options, "inputSchema"),

@@ -17,7 +17,7 @@ export const appCreateCommand = defineCommand({
   async handler([name = ""], options, ctx) {
     const { CreateAppResponseSchema, appSettingsFromFlags, createApp, displayId, enumLabel, protoJson } = await loadDeps.compute();
     const ref = parseAppRef(name, ctx.settings().org.value);
-    const settings = appSettingsFromFlags(appFlagsFrom(options));
+    const settings = appSettingsFromFlags(await appFlagsFrom(options, ctx.cwd));
     for (const flag of ["runtime", "rustTarget", "toolchain"]) {
       if (opt.string(options, flag) !== undefined) {
         ctx.output.warn("--runtime, --rust-target and --toolchain on `app create` are only stored as metadata: the runtime comes from the draft (`draft save --runtime …`)");

@@ -4,7 +4,8 @@ import { resolveDraftSource } from "../../../core/draft-source.js";
 import { byteProgress } from "../../../output/progress.js";
 import { defineCommand, opt } from "../../command-spec.js";
 import { loadDeps } from "../../load-deps.js";
-import { noteDeclaredRuntime, sourceFlagsFrom, sourceOptions } from "../draft/save.js";
+import { appIdOrManifest } from "../../manifest-app.js";
+import { noteDeclaredRuntime, sourceFlagsOrManifest, sourceOptions } from "../draft/save.js";
 import { openLocalContext } from "../../local-context.js";
 import { appFlagsFrom, appOptions } from "./app-options.js";
 
@@ -17,9 +18,10 @@ export const appDeployCommand = defineCommand({
   description:
     "Create the app (or update it when it exists), save the source as its draft, and publish it; prints the app's URL at the end. " +
     "Takes the source flags of `draft save` (the same packing, .dockerignore rules and size guard) and the flags of `app create`. " +
-    "As on the platform, each deploy sets the app's whole env to the --env given: repeat every key (a warning names the keys a redeploy drops). " +
-    "Other settings change only when their flag is given.",
-  args: [{ name: "name", description: "app name, or org:name" }],
+    "As on the platform, each deploy sets the app's whole env to the --env and --env-file given: repeat every key, or keep them in a file (a warning names the keys a redeploy drops). " +
+    "Other settings change only when their flag is given. " +
+    "In a directory whose info.yaml has `name:`, the name may be left out and --code defaults to the directory (`dodil ignite app deploy` alone).",
+  args: [{ name: "name", description: "app name, or org:name (default: the name: in ./info.yaml)", required: false }],
   options: [
     ...sourceOptions,
     ...appOptions,
@@ -34,11 +36,11 @@ export const appDeployCommand = defineCommand({
   async handler([name = ""], options, ctx) {
     const deps = await loadDeps.packing();
     const { checkDeployFlags, deployApp, protoJson, AppMetaSchema, DraftInfoSchema, displayId } = deps;
-    const ref = parseAppRef(name, ctx.settings().org.value);
+    const ref = parseAppRef(await appIdOrManifest(name, ctx), ctx.settings().org.value);
     // Every flag is checked before anything is packed or sent.
-    const flags = appFlagsFrom(options);
+    const flags = await appFlagsFrom(options, ctx.cwd);
     checkDeployFlags(flags);
-    const source = await resolveDraftSource(sourceFlagsFrom(options), ctx.cwd);
+    const source = await resolveDraftSource(await sourceFlagsOrManifest(options, ctx), ctx.cwd);
     const warnText = opt.string(options, "sizeWarning");
     const warnBytes = warnText === undefined ? DEFAULT_WARN_BYTES : parseSize(warnText, "--size-warning");
     const { output } = ctx;

@@ -5,6 +5,7 @@ import { appDeployCommand } from "./deploy.js";
 import { appGetCommand } from "./get.js";
 import { appListCommand } from "./list.js";
 import { appLogsCommand } from "./logs.js";
+import { appOpenCommand } from "./open.js";
 import { appStateCommand } from "./state.js";
 import { appUpdateCommand } from "./update.js";
 
@@ -12,5 +13,5 @@ export const appGroup = defineGroup({
   name: "app",
   aliases: ["function", "fn"],
   summary: "Create, inspect, configure and delete apps",
-  commands: [appCreateCommand, appGetCommand, appListCommand, appUpdateCommand, appDeleteCommand, appStateCommand, appDeployCommand, appLogsCommand],
+  commands: [appCreateCommand, appGetCommand, appListCommand, appUpdateCommand, appDeleteCommand, appStateCommand, appDeployCommand, appLogsCommand, appOpenCommand],
 });

@@ -1,6 +1,7 @@
 import { parseAppRef } from "../../../core/app-ref.js";
 import { parseDuration } from "../../../config/duration.js";
 import { ApiError, UsageError } from "../../../errors.js";
+import { APP_ID_OR_MANIFEST, appIdOrManifest } from "../../manifest-app.js";
 import { defineCommand, opt } from "../../command-spec.js";
 import { loadDeps } from "../../load-deps.js";
 
@@ -15,7 +16,7 @@ export const appLogsCommand = defineCommand({
     "--follow keeps printing new lines until Ctrl-C (or until --timeout, when given, which then ends cleanly). " +
     "Logs are not persisted by the platform: old lines and those of replicas gone long ago may be missing. " +
     "Under -o json the lines are one JSON array; with --follow, one JSON object per line.",
-  args: [{ name: "id", description: "org:app, org/app or app" }],
+  args: [{ name: "id", description: APP_ID_OR_MANIFEST, required: false }],
   options: [
     { flags: "-f, --follow", description: "keep streaming new lines", mcp: false },
     { flags: "--limit <n>", description: "at most this many lines of backlog (1-10000, default 1000)", valueType: "integer" },
@@ -25,7 +26,7 @@ export const appLogsCommand = defineCommand({
   examples: ["dodil ignite app logs acme-corp:greeter", "dodil ignite app logs greeter --follow --since 5m", "dodil ignite app logs greeter --limit 50 -o json | jq -r .message"],
   async handler([id = ""], options, ctx) {
     const { formatLogLine, getAppLogs, logLineJson, parseLogLimit, streamAppLogs } = await loadDeps.compute();
-    const ref = parseAppRef(id, ctx.settings().org.value);
+    const ref = parseAppRef(await appIdOrManifest(id, ctx), ctx.settings().org.value);
     const limit = parseLogLimit(opt.string(options, "limit"));
     const sinceText = opt.string(options, "since");
     const sinceSpan = sinceText === undefined ? undefined : parseDuration(sinceText, "--since", SINCE_LIMIT_MS);

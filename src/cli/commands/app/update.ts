@@ -14,7 +14,7 @@ export const appUpdateCommand = defineCommand({
   async handler([id = ""], options, ctx) {
     const { AppMetaSchema, appPatchFromFlags, getApp, hasScalingFlags, isEmptyPatch, mergeScaling, updateApp, appRecord, protoJson } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
-    const flags = appFlagsFrom(options);
+    const flags = await appFlagsFrom(options, ctx.cwd);
     const patch = appPatchFromFlags(flags);
     if (isEmptyPatch(patch)) throw new UsageError("nothing to update: pass at least one flag such as --tier, --env or --description");
     const api = await ctx.api();

@@ -1,4 +1,5 @@
 import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
+import { APP_ID_OR_MANIFEST, appIdOrManifest } from "../../manifest-app.js";
 import { defineCommand } from "../../command-spec.js";
 import { loadDeps } from "../../load-deps.js";
 
@@ -7,11 +8,11 @@ export const draftPublishCommand = defineCommand({
   summary: "Build (if needed) and publish the draft as the next immutable version",
   description:
     "Wait for the draft's build, start it, and when it answers record immutable version N and make it active. A failed build or a version that does not start exits non-zero with the reason.",
-  args: [{ name: "id", description: "org:app, org/app or app" }],
+  args: [{ name: "id", description: APP_ID_OR_MANIFEST, required: false }],
   examples: ["dodil ignite draft publish acme-corp:greeter", "dodil ignite draft publish greeter -o json | jq .version"],
   async handler([id = ""], _options, ctx) {
     const { PublishDraftResponseSchema, publishDraft, protoJson } = await loadDeps.compute();
-    const ref = parseAppRef(id, ctx.settings().org.value);
+    const ref = parseAppRef(await appIdOrManifest(id, ctx), ctx.settings().org.value);
     const spinner = await ctx.output.spinner(`Publishing ${formatAppRef(ref)}…`);
     try {
       const response = await publishDraft(await ctx.api(), ref);

@@ -1,5 +1,6 @@
 import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
-import { RUNTIMES, RUST_TARGETS, resolveDraftSource } from "../../../core/draft-source.js";
+import { resolveDraftSource } from "../../../core/draft-source.js";
+import { RUNTIMES, RUST_TARGETS } from "../../../core/flag-choices.js";
 import { DEFAULT_WARN_BYTES, parseSize } from "../../../core/context-size.js";
 import type { DraftSource, SourceFlags } from "../../../core/draft-source.js";
 import { UsageError } from "../../../errors.js";
@@ -10,7 +11,9 @@ import type { ResultView } from "../../../output/render.js";
 import { defineCommand, opt, type OptionSpec, type OptionValues } from "../../command-spec.js";
 import type { AppRef } from "../../../core/app-ref.js";
 import type { PreparedArchive, SaveDraftResult } from "../../../core/drafts.js";
+import type { CommandContext } from "../../command-context.js";
 import { loadDeps } from "../../load-deps.js";
+import { APP_ID_OR_MANIFEST, appIdOrManifest, manifestDirectory } from "../../manifest-app.js";
 import { openLocalContext } from "../../local-context.js";
 
 type Deps = Awaited<ReturnType<typeof loadDeps.packing>>;
@@ -34,6 +37,14 @@ export const sourceOptions: OptionSpec[] = [
 /** Says so on stderr when the runtime came from the directory's info.yaml rather than a flag. */
 export function noteDeclaredRuntime(output: Output, source: DraftSource): void {
   if (source.kind === "directory" && source.runtimeFrom) output.info(`runtime ${source.runtime}${source.rust ? ` (${source.rust.target})` : ""}, from ${source.runtimeFrom}`);
+}
+
+/** The source flags; with none, in a directory whose info.yaml names the app, --code is that directory. */
+export async function sourceFlagsOrManifest(options: OptionValues, ctx: CommandContext): Promise<SourceFlags> {
+  const flags = sourceFlagsFrom(options);
+  if (flags.code !== undefined || flags.gitUrl !== undefined || flags.imageRef !== undefined || !(await manifestDirectory(ctx))) return flags;
+  ctx.output.info("code from . (it has an info.yaml)");
+  return { ...flags, code: "." };
 }
 
 export function sourceFlagsFrom(options: OptionValues): SourceFlags {
@@ -63,7 +74,7 @@ export const draftSaveCommand = defineCommand({
     "Contexts over 100 MB get a warning naming the largest paths (--size-warning, 0 disables); archives over 2 GiB are refused before upload. " +
     "With --dockerfile-path the image is built from your Dockerfile; the build starts right away (follow it with `draft compile-logs`). " +
     "With --runtime (or, without --runtime and --dockerfile-path, a `runtime:` line in the directory's info.yaml, as in the platform's samples) the code goes to the managed runtime's compile path.",
-  args: [{ name: "id", description: "org:app, org/app or app" }],
+  args: [{ name: "id", description: APP_ID_OR_MANIFEST, required: false }],
   options: [
     ...sourceOptions,
     { flags: "--dry-run", description: "pack the context and show what would be sent; contacts no server" },
@@ -84,9 +95,9 @@ export const draftSaveCommand = defineCommand({
   async handler([id = ""], options, ctx) {
     const deps = await loadDeps.packing();
     const { isLocalSource, saveDraft } = deps;
-    const ref = parseAppRef(id, ctx.settings().org.value);
+    const ref = parseAppRef(await appIdOrManifest(id, ctx), ctx.settings().org.value);
     // Every source rule is checked before the network is touched.
-    const source = await resolveDraftSource(sourceFlagsFrom(options), ctx.cwd);
+    const source = await resolveDraftSource(await sourceFlagsOrManifest(options, ctx), ctx.cwd);
     const dryRun = opt.flag(options, "dryRun");
     if (opt.flag(options, "explain") && !dryRun) throw new UsageError("--explain goes with --dry-run");
     if (dryRun && !isLocalSource(source)) throw new UsageError("--dry-run needs --code: there is nothing to pack for --git-url or --image-ref");
