@@ -38,7 +38,8 @@ describe("help and usage", () => {
   it.each([
     [["ignite", "app", "lst"], /unknown command 'lst'.*Did you mean one of list, ls\?/],
     [["ignite", "app", "list", "--outptu", "json"], /unknown option '--outptu'.*Did you mean --output\?/],
-    [["ignite", "invoke"], /missing required argument 'id'/],
+    [["ignite", "app", "get"], /missing required argument 'id'/],
+    [["ignite", "invoke"], /^Error: no app id given, and there is no info.yaml here naming one$/],
   ])("%j is a usage error (exit 2) with a suggestion", async (argv, message) => {
     const result = await runCli(argv);
     expect(result.exitCode).toBe(2);
