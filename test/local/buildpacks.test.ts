@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
-import { detectStack, generateDockerfile } from "../../src/local/build/buildpacks.js";
+import { detectStack, generateDockerfile } from "../../src/local/drivers/buildpacks.js";
 import { detectPipMirror } from "../../src/local/drivers/containers.js";
 import { baseImages } from "../../src/local/drivers/podman.js";
 import { runAsNonRootViolation } from "../../src/local/runtime/runtime-manager.js";

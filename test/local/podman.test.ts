@@ -16,7 +16,7 @@ import { BuildStatus, RustCompilationTarget } from "../../src/gen/dodil/ignite/v
 import type { RunningControlPlane } from "../../src/local/control-plane.js";
 import { startTestControlPlane, type BuildClient, type ComputeClient } from "../helpers/control-plane.js";
 import { grpcCode } from "../helpers/rpc-client.js";
-import { doctor } from "../../src/local/drivers/detect.js";
+import { doctor } from "../../src/local/doctor.js";
 import {
   busyboxAppFiles,
   containersOf,

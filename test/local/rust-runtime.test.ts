@@ -3,7 +3,7 @@ import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkspace, withoutTraces, type Workspace } from "../helpers/workspace.js";
-import { doctor } from "../../src/local/drivers/detect.js";
+import { doctor } from "../../src/local/doctor.js";
 import { CARGO_TOML, LIB_RS, rustMissing } from "./rust-app.js";
 
 // The Rust managed runtime (reference §5.2, §6.2, §6.3; target native) on the local control plane,

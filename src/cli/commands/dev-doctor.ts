@@ -11,7 +11,7 @@ export const devDoctorCommand = defineCommand({
   options: [{ flags: "--data-dir <dir>", description: "the data directory to report on (default ~/.local/share/dodil/ignite-dev)" }],
   examples: ["dodil ignite dev doctor", "dodil ignite dev doctor -o json", "dodil ignite dev doctor --data-dir ./.ignite"],
   async handler(_args, options, ctx) {
-    const [{ doctor }, { dataDirReport }] = await Promise.all([import("../../local/drivers/detect.js"), import("../../local/store/data-dir-report.js")]);
+    const [{ doctor }, { dataDirReport }] = await Promise.all([import("../../local/doctor.js"), import("../../local/store/data-dir-report.js")]);
     const [drivers, dataDir] = await Promise.all([doctor(), dataDirReport(devDataDir(opt.string(options, "dataDir"), ctx))]);
     const report = { ...drivers, dataDir };
     const images = report.imageCache.images.map((i) => `${i.ref}${i.present ? "" : " (missing)"}`).join(", ");

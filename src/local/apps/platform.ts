@@ -35,7 +35,7 @@ import {
 } from "../../gen/dodil/ignite/v1/compute_pb.js";
 import { archiveHasFile, inspectArchive, type ArchiveInfo, type ArchiveKind, detectArchiveKind } from "../../wire/archive.js";
 import type { BuildManager } from "../build/build-manager.js";
-import { detectStack, managedRuntimeHint } from "../build/buildpacks.js";
+import { detectStack, managedRuntimeHint } from "../drivers/buildpacks.js";
 import type { Driver } from "../drivers/types.js";
 import { prebuiltBuild } from "../build/prebuilt.js";
 import { checkImageRefOwner } from "../drivers/image-ownership.js";

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { BuildStatus } from "../../gen/dodil/ignite/v1/common_pb.js";
 import { BuildFailure, type BuiltImage, type Driver } from "../drivers/types.js";
 import { errorMessage } from "../errors.js";
+import { redact } from "../drivers/build-args.js";
 import type { BuildRecord, Store } from "../store/store.js";
 import { readJson } from "../atomic-fs.js";
 import { ulid } from "../ids.js";
@@ -262,8 +263,4 @@ export class BuildManager {
 
   /** Draft updates of finished builds still being written. */
   private readonly applying = new Set<Promise<void>>();
-}
-
-export function redact(key: string, value: string): string {
-  return /token|secret|password|passwd|key|credential|auth/i.test(key) && !/^https?:\/\/[^@]*$/.test(value) ? "***" : value;
 }

@@ -1,14 +1,13 @@
 /**
  * Which drivers can work on this machine, and why not: `--driver auto` takes the first usable of
- * podman, docker, host; `dodil ignite dev doctor` prints the whole report.
+ * podman, docker, host; `dodil ignite dev doctor` prints these reports (doctor.ts).
  */
 import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { BASE_IMAGES } from "./base-images.js";
 import { errorMessage } from "../errors.js";
-import { cargoRegistryDir, CRATES_PACKAGES } from "../managed-runtime/rust/rust-runtime.js";
-import { cacheStoreGraphRoot, defaultImageCacheDir, detectPipMirror, prepareContainersConfig } from "./containers.js";
+import { cacheStoreGraphRoot, defaultImageCacheDir, prepareContainersConfig } from "./containers.js";
 import { dockerEndpoint, dockerPing } from "./docker-api.js";
 import { run, tail, which } from "./exec.js";
 
@@ -25,19 +24,10 @@ export interface DriverReport {
   fix?: string;
 }
 
-export interface DoctorReport {
-  drivers: DriverReport[];
-  /** What --driver auto picks. */
-  auto: DriverName;
-  imageCache: { dir: string; images: { ref: string; present: boolean }[] };
-  pipMirror: { indexUrl: string; mounts: string[] };
-  /** The toolchains the compile path of each managed runtime uses on this machine (empty: missing). */
-  runtimes: { runtime: "python" | "go" | "rust"; tool: string; version: string; fix: string }[];
-}
-
 const INSTALL = "apt-get install -y --no-install-recommends buildah podman runc fuse-overlayfs debootstrap busybox-static";
 
-async function version(cmd: string, args = ["--version"]): Promise<string | undefined> {
+/** The first line of `cmd --version`, without its "version" prefix; undefined when it fails. */
+export async function toolVersion(cmd: string, args = ["--version"]): Promise<string | undefined> {
   const r = await run(cmd, args, { timeoutMs: 10_000 });
   if (r.code !== 0) return undefined;
   return r.stdout.trim().split("\n")[0]?.replace(/^.*?version\s+/i, "") ?? "";
@@ -56,7 +46,7 @@ export async function probePodman(o: { stateDir?: string; imageCacheDir?: string
       rep.fix = INSTALL;
       return rep;
     }
-    rep.found[tool] = (await version(p)) ?? "unknown version";
+    rep.found[tool] = (await toolVersion(p)) ?? "unknown version";
   }
   const tmp = o.stateDir ? undefined : await fsp.mkdtemp(path.join(os.tmpdir(), "ignite-probe-"));
   try {
@@ -112,38 +102,5 @@ export function hostReport(): DriverReport {
     found: { node: process.version },
     usable: true,
     why: "always available: runs CMD/ENTRYPOINT as host processes; FROM, RUN and USER are not honoured",
-  };
-}
-
-/** The report `dodil ignite dev doctor` prints. */
-export async function doctor(o: { imageCacheDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<DoctorReport> {
-  const cache = path.resolve(o.imageCacheDir ?? defaultImageCacheDir(o.env));
-  const [podman, docker] = await Promise.all([probePodman({ imageCacheDir: cache }), probeDocker(o.env)]);
-  const drivers = [podman, docker, hostReport()];
-  const images: { ref: string; present: boolean }[] = [];
-  if (podman.found["podman"]) {
-    const cfg = await prepareContainersConfig(path.join(cache, "storage"));
-    for (const spec of Object.values(BASE_IMAGES)) {
-      for (const ref of spec.refs) images.push({ ref, present: (await run("podman", ["image", "exists", ref], { env: cfg.env, timeoutMs: 20_000 })).code === 0 });
-    }
-  }
-  const pip = await detectPipMirror(o.env);
-  const [python, go, cargo] = await Promise.all([version("python3"), version("go", ["version"]), version("cargo")]);
-  const crates = await fsp.stat(cargoRegistryDir(o.env)).then((st) => st.isDirectory(), () => false);
-  return {
-    drivers,
-    auto: drivers.find((d) => d.usable)!.name,
-    imageCache: { dir: cache, images },
-    pipMirror: { indexUrl: pip.env["PIP_INDEX_URL"] ?? "", mounts: pip.mounts },
-    runtimes: [
-      { runtime: "python", tool: "python3", version: python ?? "", fix: python ? "" : "apt-get install -y python3" },
-      { runtime: "go", tool: "go", version: go ?? "", fix: go ? "" : "apt-get install -y --no-install-recommends golang-go" },
-      {
-        runtime: "rust",
-        tool: cargo && !crates ? `the crates in ${cargoRegistryDir(o.env)}` : "cargo",
-        version: cargo && crates ? cargo : "",
-        fix: cargo && crates ? "" : `apt-get install -y --no-install-recommends ${cargo ? "" : "cargo "}${CRATES_PACKAGES}`,
-      },
-    ],
   };
 }

@@ -11,10 +11,9 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import * as tar from "tar";
 import { errorMessage } from "../errors.js";
-import { DEFAULT_NON_ROOT_USER } from "../runtime/runtime-manager.js";
 import { DockerApiError, dockerJson, dockerRequest, jsonLines, type DockerEndpoint } from "./docker-api.js";
 import { builtImageFromInspect, containerBuild, DEFAULT_CONTAINER_HOME, type PodmanImageInspect } from "./podman.js";
-import { BuildFailure, type BuildRequest, type BuiltImage, type Driver, type InstanceExit, type RunningInstance, type StartOptions } from "./types.js";
+import { BuildFailure, DEFAULT_NON_ROOT_USER, type BuildRequest, type BuiltImage, type Driver, type InstanceExit, type RunningInstance, type StartOptions } from "./types.js";
 import { hostNetworkInstance, InstanceOutput } from "./instance.js";
 
 const STOP_GRACE_SECS = 5;

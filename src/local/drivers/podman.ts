@@ -13,12 +13,12 @@ import * as path from "node:path";
 import { DockerfileError, expandVars, parseDockerfile, splitWords } from "./dockerfile.js";
 import { errorMessage } from "../errors.js";
 import { checkImageRefOwner, heldByAnotherOrg } from "./image-ownership.js";
-import { DEFAULT_NON_ROOT_USER } from "../runtime/runtime-manager.js";
 import { writeJson } from "../atomic-fs.js";
 import { cacheStoreGraphRoot, defaultImageCacheDir, detectPipMirror, prepareContainersConfig, type ContainersConfig, type PipMirror } from "./containers.js";
 import { run, tail } from "./exec.js";
 import {
   BuildFailure,
+  DEFAULT_NON_ROOT_USER,
   type BuildRequest,
   type BuiltImage,
   type Driver,
@@ -28,7 +28,8 @@ import {
   type StartOptions,
 } from "./types.js";
 import { hostNetworkInstance, InstanceOutput } from "./instance.js";
-import { contextDir, secretScrubber, unpackBuildContext } from "./unpack-context.js";
+import { contextDir, unpackBuildContext } from "./unpack-context.js";
+import { secretScrubber } from "./build-args.js";
 
 const STOP_GRACE_SECS = 5;
 /** Default $HOME when neither the app nor the image sets one (the platform's samples use it). */

@@ -101,3 +101,6 @@ export class BuildFailure extends Error {
     this.name = "BuildFailure";
   }
 }
+
+/** The uid:gid a container driver runs an image without USER as (a warning is logged). */
+export const DEFAULT_NON_ROOT_USER = "65534:65534";

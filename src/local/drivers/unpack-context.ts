@@ -6,8 +6,7 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ArchiveError, extractArchive, safeEntryPath } from "../../wire/archive.js";
-import { ensureDockerfile, managedRuntimeHint } from "../build/buildpacks.js";
-import { redact } from "../build/build-manager.js";
+import { ensureDockerfile, managedRuntimeHint } from "./buildpacks.js";
 import { BuildFailure, type BuildRequest } from "./types.js";
 
 export interface UnpackedContext {
@@ -47,13 +46,4 @@ export async function unpackBuildContext(req: BuildRequest, log: (line: string) 
   const dockerfile = await fsp.realpath(path.join(root, relative)).catch(() => "");
   if (!dockerfile || !dockerfile.startsWith(root + path.sep)) throw new BuildFailure(`Dockerfile '${dockerfilePath}' not found in the build context`);
   return { root, dockerfile };
-}
-
-/** Replaces the values of secret-looking build args (longest first) with *** in log lines and errors. */
-export function secretScrubber(buildArgs: Record<string, string>): (text: string) => string {
-  const secrets = Object.entries(buildArgs)
-    .filter(([k, v]) => v.length >= 3 && redact(k, v) !== v)
-    .map(([, v]) => v)
-    .sort((a, b) => b.length - a.length);
-  return (text) => secrets.reduce((acc, s) => acc.split(s).join("***"), text);
 }

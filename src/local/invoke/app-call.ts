@@ -1,7 +1,7 @@
 /** One HTTP request to a running instance on loopback, with the body collected (bounded). */
 import * as http from "node:http";
 import type { HttpContext } from "../../gen/dodil/ignite/v1/compute_pb.js";
-import { errorMessage, invalidArgument } from "../errors.js";
+import { errorMessage } from "../errors.js";
 import { bufferedCallHeaders, requestShape } from "./request-shape.js";
 
 export const MAX_COLLECTED_BODY = 16 * 1024 * 1024;

@@ -21,7 +21,7 @@
  */
 import * as http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { BuiltImage, Driver, RunningInstance } from "../drivers/types.js";
+import { DEFAULT_NON_ROOT_USER, type BuiltImage, type Driver, type RunningInstance } from "../drivers/types.js";
 import { errorMessage, failedPrecondition, resourceExhausted, unavailable } from "../errors.js";
 import { ulid } from "../ids.js";
 import { freePort } from "../net.js";
@@ -512,9 +512,6 @@ const cancelledWhileWaiting = () => unavailable("the call was cancelled while it
 function formatWait(ms: number): string {
   return ms < 1000 ? `${ms}ms` : `${Math.round(ms / 1000)}s`;
 }
-
-/** The uid:gid a container driver runs an image without USER as (a warning is logged). */
-export const DEFAULT_NON_ROOT_USER = "65534:65534";
 
 /**
  * The platform runs pods with runAsNonRoot: the kubelet must be able to tell from the image that

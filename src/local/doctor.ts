@@ -1,0 +1,54 @@
+/**
+ * `dodil ignite dev doctor`'s report: what each driver found (drivers/detect.ts), the offline base
+ * images, the pip mirror, and the toolchains each managed runtime compiles with.
+ */
+import { promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { BASE_IMAGES } from "./drivers/base-images.js";
+import { defaultImageCacheDir, detectPipMirror, prepareContainersConfig } from "./drivers/containers.js";
+import { hostReport, probeDocker, probePodman, toolVersion, type DriverName, type DriverReport } from "./drivers/detect.js";
+import { run } from "./drivers/exec.js";
+import { cargoRegistryDir, CRATES_PACKAGES } from "./managed-runtime/rust/rust-runtime.js";
+
+export interface DoctorReport {
+  drivers: DriverReport[];
+  /** What --driver auto picks. */
+  auto: DriverName;
+  imageCache: { dir: string; images: { ref: string; present: boolean }[] };
+  pipMirror: { indexUrl: string; mounts: string[] };
+  /** The toolchains the compile path of each managed runtime uses on this machine (empty: missing). */
+  runtimes: { runtime: "python" | "go" | "rust"; tool: string; version: string; fix: string }[];
+}
+
+/** The report `dodil ignite dev doctor` prints. */
+export async function doctor(o: { imageCacheDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<DoctorReport> {
+  const cache = path.resolve(o.imageCacheDir ?? defaultImageCacheDir(o.env));
+  const [podman, docker] = await Promise.all([probePodman({ imageCacheDir: cache }), probeDocker(o.env)]);
+  const drivers = [podman, docker, hostReport()];
+  const images: { ref: string; present: boolean }[] = [];
+  if (podman.found["podman"]) {
+    const cfg = await prepareContainersConfig(path.join(cache, "storage"));
+    for (const spec of Object.values(BASE_IMAGES)) {
+      for (const ref of spec.refs) images.push({ ref, present: (await run("podman", ["image", "exists", ref], { env: cfg.env, timeoutMs: 20_000 })).code === 0 });
+    }
+  }
+  const pip = await detectPipMirror(o.env);
+  const [python, go, cargo] = await Promise.all([toolVersion("python3"), toolVersion("go", ["version"]), toolVersion("cargo")]);
+  const crates = await fsp.stat(cargoRegistryDir(o.env)).then((st) => st.isDirectory(), () => false);
+  return {
+    drivers,
+    auto: drivers.find((d) => d.usable)!.name,
+    imageCache: { dir: cache, images },
+    pipMirror: { indexUrl: pip.env["PIP_INDEX_URL"] ?? "", mounts: pip.mounts },
+    runtimes: [
+      { runtime: "python", tool: "python3", version: python ?? "", fix: python ? "" : "apt-get install -y python3" },
+      { runtime: "go", tool: "go", version: go ?? "", fix: go ? "" : "apt-get install -y --no-install-recommends golang-go" },
+      {
+        runtime: "rust",
+        tool: cargo && !crates ? `the crates in ${cargoRegistryDir(o.env)}` : "cargo",
+        version: cargo && crates ? cargo : "",
+        fix: cargo && crates ? "" : `apt-get install -y --no-install-recommends ${cargo ? "" : "cargo "}${CRATES_PACKAGES}`,
+      },
+    ],
+  };
+}
