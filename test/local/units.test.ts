@@ -8,6 +8,7 @@ import { HostDriver } from "../../src/local/drivers/host.js";
 import { freePort } from "../../src/local/net.js";
 import { ulid } from "../../src/local/ids.js";
 import { PYTHON_BOOTSTRAP } from "../../src/local/managed-runtime/python/python-bootstrap.js";
+import { copyRuntimeSources } from "../../src/local/managed-runtime/runtime-sources.js";
 import { mustRunLogged } from "../../src/local/managed-runtime/toolchain-steps.js";
 import { BuildFailure } from "../../src/local/drivers/types.js";
 import { cleanup, tempDir } from "./helpers.js";
@@ -238,7 +239,7 @@ describe("python managed runtime: the bootstrap's server", () => {
     try {
       mkdirSync(path.join(dir, ".ignite"));
       writeFileSync(path.join(dir, "handler.py"), "def handler(payload, ctx):\n    return 'ok'\n");
-      writeFileSync(path.join(dir, ".ignite", "bootstrap.py"), PYTHON_BOOTSTRAP);
+      await copyRuntimeSources(PYTHON_BOOTSTRAP, path.join(dir, ".ignite"));
       const port = await freePort();
       const child = spawn("python3", [".ignite/bootstrap.py"], { cwd: dir, env: { ...process.env, PORT: String(port), IGNITE_BIND_HOST: "127.0.0.1" }, stdio: ["ignore", "pipe", "inherit"] });
       try {

@@ -4,7 +4,7 @@
  *
  *   1. extracts the source (an archive with .go files and go.mod at the root, or one file, which
  *      becomes main.go);
- *   2. adds the `ignite` SDK (go-sdk.ts) under .ignite/sdk/ignite, and a go.mod when there is none;
+ *   2. adds the `ignite` SDK (go/sdk/ignite) under .ignite/sdk/ignite, and a go.mod when there is none;
  *      points the app's go.mod at the SDK (`import "ignite"`) and runs `go mod tidy` offline;
  *   3. builds a static linux binary (CGO_ENABLED=0), and packs it with .ignite/Dockerfile (busybox,
  *      non-root) as the build context: the image holds the binary, not the sources.
@@ -14,7 +14,8 @@ import * as path from "node:path";
 import { BuildFailure } from "../../drivers/types.js";
 import type { Store } from "../../store/store.js";
 import { exists } from "../../atomic-fs.js";
-import { GO_SDK, GO_SDK_MOD } from "./go-sdk.js";
+import { GO_SDK } from "./go-sdk.js";
+import { copyRuntimeSources } from "../runtime-sources.js";
 import { binaryDockerfile, COMPILE_DOCKERFILE, extractSource, mustRunLogged, packCompiled, type CompileInput, type CompileLog, type Compiled } from "../toolchain-steps.js";
 
 const GO_TIMEOUT_MS = 600_000;
@@ -44,9 +45,7 @@ export async function compileGo(store: Store, c: CompileInput, log: CompileLog, 
     if (signal.aborted) throw new BuildFailure("build cancelled");
     const goFiles = (await fsp.readdir(dir)).filter((f) => f.endsWith(".go"));
     if (goFiles.length === 0) throw new BuildFailure(`no .go files at the root of the source (found: ${(await fsp.readdir(dir)).sort().slice(0, 10).join(", ") || "nothing"})`);
-    await fsp.mkdir(path.join(dir, ".ignite", "sdk", "ignite"), { recursive: true });
-    await fsp.writeFile(path.join(dir, ".ignite", "sdk", "ignite", "ignite.go"), GO_SDK);
-    await fsp.writeFile(path.join(dir, ".ignite", "sdk", "ignite", "go.mod"), GO_SDK_MOD);
+    await copyRuntimeSources(GO_SDK, path.join(dir, ".ignite", "sdk"));
     if (!(await exists(path.join(dir, "go.mod")))) {
       log("  no go.mod: creating one (go mod init)");
       await goTool(["mod", "init", c.app.replace(/[^A-Za-z0-9._-]/g, "-")], dir, log, signal);

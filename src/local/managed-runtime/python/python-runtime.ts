@@ -17,6 +17,7 @@ import { errorMessage } from "../../errors.js";
 import type { Store } from "../../store/store.js";
 import { exists } from "../../atomic-fs.js";
 import { PYTHON_BOOTSTRAP } from "./python-bootstrap.js";
+import { copyRuntimeSources } from "../runtime-sources.js";
 import { COMPILE_DOCKERFILE, extractSource, packCompiled, runLogged, type CompileInput, type CompileLog, type Compiled, type ToolRun } from "../toolchain-steps.js";
 
 const execFileP = promisify(execFile);
@@ -108,8 +109,7 @@ export async function compilePython(store: Store, c: CompileInput, log: CompileL
         await fsp.rm(path.join(dir, ".ignite", "deps"), { recursive: true, force: true });
       }
     } else log("No requirements.txt (or it is empty): nothing to install");
-    await fsp.mkdir(path.join(dir, ".ignite"), { recursive: true });
-    await fsp.writeFile(path.join(dir, ".ignite", "bootstrap.py"), PYTHON_BOOTSTRAP);
+    await copyRuntimeSources(PYTHON_BOOTSTRAP, path.join(dir, ".ignite"));
     await fsp.writeFile(path.join(dir, COMPILE_DOCKERFILE), pythonDockerfile());
     return await packCompiled(store, dir, log, "handler.py + the python bootstrap");
   } finally {

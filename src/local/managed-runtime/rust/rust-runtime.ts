@@ -25,7 +25,8 @@ import { promisify } from "node:util";
 import { BuildFailure } from "../../drivers/types.js";
 import type { Store } from "../../store/store.js";
 import { exists } from "../../atomic-fs.js";
-import { RUST_SDK_FILES } from "./rust-sdk.js";
+import { RUST_SDK } from "./rust-sdk.js";
+import { copyRuntimeSources } from "../runtime-sources.js";
 import { binaryDockerfile, COMPILE_DOCKERFILE, extractSource, mustRunLogged, packCompiled, type CompileInput, type CompileLog, type Compiled } from "../toolchain-steps.js";
 
 const execFileP = promisify(execFile);
@@ -99,10 +100,7 @@ export async function compileRust(store: Store, c: CompileInput, log: CompileLog
       await fsp.writeFile(path.join(dir, "Cargo.toml"), `[package]\nname = ${JSON.stringify(crateName(c.app))}\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n`);
     }
     if (!(await exists(registry))) throw new BuildFailure(`no local crate directory at ${registry}: install the crates Rust apps build with (apt-get install ${CRATES_PACKAGES}) or set IGNITE_CARGO_REGISTRY`);
-    for (const [rel, text] of Object.entries(RUST_SDK_FILES)) {
-      await fsp.mkdir(path.dirname(path.join(dir, ".ignite", "sdk", rel)), { recursive: true });
-      await fsp.writeFile(path.join(dir, ".ignite", "sdk", rel), text);
-    }
+    await copyRuntimeSources(RUST_SDK, path.join(dir, ".ignite", "sdk"));
 
     const pkg = await cargoMetadata(dir, env, offline);
     const lib = pkg.targets.find((t) => t.kind.includes("lib"));
