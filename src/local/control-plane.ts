@@ -15,6 +15,7 @@ import * as reflV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { grpcServiceDefinition, MAX_MESSAGE_BYTES } from "../wire/grpc-service.js";
 import { BuildManager } from "./build/build-manager.js";
+import { systemClock, type Clock } from "./clock.js";
 import { probeDocker, probePodman } from "./drivers/detect.js";
 import { DockerDriver } from "./drivers/docker.js";
 import { dockerEndpoint } from "./drivers/docker-api.js";
@@ -59,6 +60,11 @@ export interface ControlPlaneOptions {
   serviceAccounts?: ServiceAccount[];
   /** Lifetime of the JWTs the token endpoint issues (default 3600 s). */
   tokenLifetimeSeconds?: number;
+  /**
+   * The clock of token lifetimes, idle scale-to-zero and the max_concurrency wait (default the
+   * system clock). Only tests in this process give one, to move time forward (test/helpers/fake-clock.ts).
+   */
+  clock?: Clock;
   /** OAuth2 token endpoint listen address (default "127.0.0.1:0"). */
   authListen?: string;
   /** When authListen's port is taken, listen on a free port instead of failing (its default in `dev`). */
@@ -172,7 +178,8 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   const gwAddr = parseListen(o.gatewayListen);
   const serviceAccounts = o.serviceAccounts?.length ? o.serviceAccounts : Object.keys(o.tokens).length === 0 ? await generatedServiceAccounts(dataDir) : [];
   const tokens = await resolveTokens(dataDir, o.tokens);
-  const authority = await TokenAuthority.open({ dataDir, tokens, serviceAccounts, ...(o.tokenLifetimeSeconds ? { tokenLifetimeSeconds: o.tokenLifetimeSeconds } : {}) });
+  const clock = o.clock ?? systemClock;
+  const authority = await TokenAuthority.open({ dataDir, tokens, serviceAccounts, clock, ...(o.tokenLifetimeSeconds ? { tokenLifetimeSeconds: o.tokenLifetimeSeconds } : {}) });
   // One certificate serves gRPC, the token endpoint and the gateway: a generated one also covers the
   // gateway's listen host and every app host name under the base domain.
   const tlsHosts = [...new Set([...serverHosts(grpcAddr.host), ...serverHosts(gwAddr.host), `*.${baseDomain}`])];
@@ -186,7 +193,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   const quarantined = await store.checkAll();
   const builds = new BuildManager(store, driver, log);
   await builds.recover();
-  const runtime = new RuntimeManager(driver, store, log, o.readyTimeoutMs ?? 60_000, o.idleTimeoutMs ?? 15 * 60_000);
+  const runtime = new RuntimeManager({ driver, store, log, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, idleTimeoutMs: o.idleTimeoutMs ?? 15 * 60_000, clock });
   let gatewayPort = 0;
   const platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, gatewayScheme, log, driver });
   builds.onFinished = (b) => platform.onBuildFinished(b);

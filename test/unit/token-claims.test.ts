@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { decodeTokenClaims, needsRenewal } from "../../src/config/token-claims.js";
 import { resolveSettings } from "../../src/config/settings.js";
 import { TokenAuthority } from "../../src/local/auth/token-authority.js";
+import { FakeClock } from "../helpers/fake-clock.js";
 import { tempDir } from "../helpers/temp-dirs.js";
 
 const jwt = (claims: object) => `${Buffer.from('{"alg":"HS256"}').toString("base64url")}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.sig`;
@@ -48,12 +49,13 @@ describe("token claims (read, not verified, by the CLI)", () => {
 });
 
 describe("the local control plane's token authority", () => {
-  const open = async (lifetime = 3600) =>
+  const open = async (lifetime = 3600, clock = new FakeClock()) =>
     TokenAuthority.open({
       dataDir: tempDir("auth"),
       tokens: { "static-token-0123456789": "acme-corp" },
       serviceAccounts: [{ id: "ci", org: "acme-corp", secret: "s3cret-s3cret" }],
       tokenLifetimeSeconds: lifetime,
+      clock,
     });
 
   it("issues JWTs for good credentials only, carrying the org", async () => {
@@ -68,7 +70,8 @@ describe("the local control plane's token authority", () => {
   });
 
   it("refuses tampered, unsigned, foreign and expired tokens with UNAUTHENTICATED", async () => {
-    const authority = await open(1);
+    const clock = new FakeClock();
+    const authority = await open(1, clock);
     const token = authority.issue("ci", "s3cret-s3cret")!.accessToken;
     const [h, p, sig] = token.split(".") as [string, string, string];
     const claims = JSON.parse(Buffer.from(p, "base64url").toString());
@@ -78,7 +81,10 @@ describe("the local control plane's token authority", () => {
     for (const bad of [forged, unsigned, foreign, "nope", `${h}.${p}.${sig.slice(0, -2)}`]) {
       expect(() => authority.orgFor(bad)).toThrow(expect.objectContaining({ code: 16 }));
     }
-    const old = authority.issue("ci", "s3cret-s3cret", Date.now() - 5000)!.accessToken;
+    const old = authority.issue("ci", "s3cret-s3cret")!.accessToken;
+    expect(authority.orgFor(old)).toBe("acme-corp");
+    // exp is in whole seconds after iat: valid until the second after the lifetime began
+    clock.advance(1_000 - (clock.now() % 1_000));
     expect(() => authority.orgFor(old)).toThrow(/token expired/);
   });
 });

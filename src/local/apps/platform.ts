@@ -676,7 +676,7 @@ export class Platform {
         await inst.stop();
         throw e;
       }
-      await this.d.runtime.install(key, { version: n, instance: inst, lastUsedMs: Date.now(), inflight: 0 }, scalePolicy(meta), this.activeSpec(org, app));
+      await this.d.runtime.install(key, { version: n, instance: inst }, scalePolicy(meta), this.activeSpec(org, app));
       this.d.log(`${key}: version ${n} published and active`);
       return { version: n, app: this.present(meta), deployId: build.id };
     });
@@ -749,7 +749,7 @@ export class Platform {
         if (inst !== running?.instance) await inst.stop();
         throw e;
       }
-      await this.d.runtime.install(key, { version: n, instance: inst, lastUsedMs: Date.now(), inflight: 0 }, scalePolicy(meta), this.activeSpec(org, app));
+      await this.d.runtime.install(key, { version: n, instance: inst }, scalePolicy(meta), this.activeSpec(org, app));
       this.d.log(`${key}: rolled back from version ${previous} to ${n}`);
       return { app: this.present(meta), previous };
     });

@@ -12,6 +12,7 @@ import { promises as fsp } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import * as path from "node:path";
+import { systemClock, type Clock } from "../clock.js";
 import { unauthenticated } from "../errors.js";
 import { checkOrgName } from "../apps/platform.js";
 import { atomicWrite, readJson, writeJson } from "../atomic-fs.js";
@@ -35,6 +36,16 @@ export interface AuthorityOptions {
   serviceAccounts: ServiceAccount[];
   /** Lifetime of issued access tokens (default 3600 s). */
   tokenLifetimeSeconds?: number;
+  /** When tokens are issued and when they expire (default the system clock). */
+  clock?: Clock;
+}
+
+/** What the authority checks tokens against, fixed when it opens. */
+interface AuthorityRules {
+  tokens: Record<string, string>;
+  accounts: Map<string, { org: string; secretHash: Buffer }>;
+  lifetimeSeconds: number;
+  clock: Clock;
 }
 
 function b64url(data: Buffer | string): string {
@@ -49,9 +60,7 @@ function sha256(text: string): Buffer {
 export class TokenAuthority {
   private constructor(
     private readonly key: Buffer,
-    private readonly tokens: Record<string, string>,
-    private readonly accounts: Map<string, { org: string; secretHash: Buffer }>,
-    readonly lifetimeSeconds: number,
+    private readonly rules: AuthorityRules,
   ) {}
 
   static async open(o: AuthorityOptions): Promise<TokenAuthority> {
@@ -74,28 +83,29 @@ export class TokenAuthority {
     }
     const lifetime = o.tokenLifetimeSeconds ?? 3600;
     if (!(lifetime >= 1)) throw new Error("the token lifetime must be at least 1 second");
-    return new TokenAuthority(key, { ...o.tokens }, accounts, Math.floor(lifetime));
+    return new TokenAuthority(key, { tokens: { ...o.tokens }, accounts, lifetimeSeconds: Math.floor(lifetime), clock: o.clock ?? systemClock });
   }
 
   get serviceAccountIds(): string[] {
-    return [...this.accounts.keys()];
+    return [...this.rules.accounts.keys()];
   }
 
   /** The client-credentials grant: the account's org in a signed JWT, or undefined for bad credentials. */
-  issue(clientId: string, clientSecret: string, nowMs = Date.now()): { accessToken: string; expiresIn: number; org: string } | undefined {
-    const account = this.accounts.get(clientId);
+  issue(clientId: string, clientSecret: string): { accessToken: string; expiresIn: number; org: string } | undefined {
+    const { accounts, lifetimeSeconds, clock } = this.rules;
+    const account = accounts.get(clientId);
     const given = sha256(clientSecret);
     // Compare even for an unknown id, so timing does not tell which ids exist.
     const ok = timingSafeEqual(given, account?.secretHash ?? sha256(randomBytes(16).toString("hex"))) && account !== undefined;
     if (!ok || !account) return undefined;
-    const iat = Math.floor(nowMs / 1000);
+    const iat = Math.floor(clock.now() / 1000);
     const claims = {
       iss: JWT_ISSUER,
       sub: `service-account-${clientId}`,
       azp: clientId,
       aud: JWT_AUDIENCE,
       iat,
-      exp: iat + this.lifetimeSeconds,
+      exp: iat + lifetimeSeconds,
       jti: ulid(),
       scope: SCOPES,
       // The shape the platform's tokens carry (reference §2.5).
@@ -103,12 +113,12 @@ export class TokenAuthority {
     };
     const signingInput = `${b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64url(JSON.stringify(claims))}`;
     const signature = createHmac("sha256", this.key).update(signingInput).digest();
-    return { accessToken: `${signingInput}.${b64url(signature)}`, expiresIn: this.lifetimeSeconds, org: account.org };
+    return { accessToken: `${signingInput}.${b64url(signature)}`, expiresIn: lifetimeSeconds, org: account.org };
   }
 
   /** The organization a bearer token stands for; throws UNAUTHENTICATED otherwise. */
   orgFor(token: string): string {
-    const fixed = this.tokens[token];
+    const fixed = this.rules.tokens[token];
     if (fixed) return fixed;
     const parts = token.split(".");
     if (parts.length !== 3) throw unauthenticated("invalid token");
@@ -131,7 +141,7 @@ export class TokenAuthority {
       throw unauthenticated("invalid token");
     }
     if (claims.iss !== JWT_ISSUER) throw unauthenticated("invalid token: unknown issuer");
-    if (typeof claims.exp !== "number" || claims.exp * 1000 <= Date.now()) throw unauthenticated("token expired: log in again (`dodil login`) or renew it");
+    if (typeof claims.exp !== "number" || claims.exp * 1000 <= this.rules.clock.now()) throw unauthenticated("token expired: log in again (`dodil login`) or renew it");
     const orgs = claims.organization && typeof claims.organization === "object" ? Object.keys(claims.organization) : [];
     if (orgs.length !== 1) throw unauthenticated("invalid token: no organization claim");
     return orgs[0] as string;

@@ -22,6 +22,7 @@
 import * as http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DEFAULT_NON_ROOT_USER, type BuiltImage, type Driver, type RunningInstance } from "../drivers/types.js";
+import { systemClock, type Clock, type ClockTimer } from "../clock.js";
 import { errorMessage, failedPrecondition, resourceExhausted, unavailable } from "../errors.js";
 import { ulid } from "../ids.js";
 import { freePort } from "../net.js";
@@ -104,6 +105,18 @@ export interface Lease {
   release: () => void;
 }
 
+export interface RuntimeOptions {
+  driver: Driver;
+  store: Store;
+  log: (line: string) => void;
+  /** How long a new instance may take to answer HTTP (default 60 s; real time: it waits on a process). */
+  readyTimeoutMs?: number;
+  /** Idle time after which a replica above the reserved capacity stops (default 0: never). */
+  idleTimeoutMs?: number;
+  /** Reads the idle periods and bounds the max_concurrency wait (default the system clock). */
+  clock?: Clock;
+}
+
 export class RuntimeManager {
   private pools = new Map<string, Pool>();
   private starting = new Map<string, Promise<Slot>>();
@@ -112,19 +125,24 @@ export class RuntimeManager {
   readonly lastError = new Map<string, string>();
   readonly lastInvokedMs = new Map<string, number>();
   private stopped = false;
-  private reaper: NodeJS.Timeout | undefined;
+  private reaper: ClockTimer | undefined;
   hooks: RuntimeHooks = {};
+  private readonly driver: Driver;
+  private readonly store: Store;
+  private readonly log: (line: string) => void;
+  private readonly readyTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  private readonly clock: Clock;
 
-  constructor(
-    private driver: Driver,
-    private store: Store,
-    private log: (line: string) => void,
-    private readyTimeoutMs = 60_000,
-    readonly idleTimeoutMs = 0,
-  ) {
-    const every = idleTimeoutMs > 0 ? Math.min(30_000, Math.max(250, idleTimeoutMs / 4)) : 30_000;
-    this.reaper = setInterval(() => void this.reap(), every);
-    this.reaper.unref();
+  constructor(o: RuntimeOptions) {
+    this.driver = o.driver;
+    this.store = o.store;
+    this.log = o.log;
+    this.readyTimeoutMs = o.readyTimeoutMs ?? 60_000;
+    this.idleTimeoutMs = o.idleTimeoutMs ?? 0;
+    this.clock = o.clock ?? systemClock;
+    const every = this.idleTimeoutMs > 0 ? Math.min(30_000, Math.max(250, this.idleTimeoutMs / 4)) : 30_000;
+    this.reaper = this.clock.setInterval(() => void this.reap(), every);
   }
 
   private pool(key: string): Pool | undefined {
@@ -160,7 +178,7 @@ export class RuntimeManager {
 
   private lease(key: string, slot: Slot, coldStart: boolean): Lease {
     slot.inflight++;
-    slot.lastUsedMs = Date.now();
+    slot.lastUsedMs = this.clock.now();
     let done = false;
     return {
       slot,
@@ -169,7 +187,7 @@ export class RuntimeManager {
         if (done) return;
         done = true;
         slot.inflight--;
-        slot.lastUsedMs = Date.now();
+        slot.lastUsedMs = this.clock.now();
         this.admit(key);
       },
     };
@@ -204,9 +222,7 @@ export class RuntimeManager {
       p = (async () => {
         const s = await spec();
         const instance = await this.launch(s);
-        const slot: Slot = { version: s.version, instance, lastUsedMs: Date.now(), inflight: 0 };
-        await this.install(key, slot, policy, spec);
-        return slot;
+        return this.install(key, { version: s.version, instance }, policy, spec);
       })();
       this.starting.set(key, p);
       p.finally(() => this.starting.delete(key)).catch(() => undefined);
@@ -230,7 +246,7 @@ export class RuntimeManager {
     const timeoutMs = Math.min(QUEUE_TIMEOUT_MS, wait.timeoutMs ?? QUEUE_TIMEOUT_MS);
     return new Promise<Lease>((resolve, reject) => {
       const end = () => {
-        clearTimeout(timer);
+        timer.cancel();
         wait.signal?.removeEventListener("abort", onAbort);
         const q = this.queues.get(key) ?? [];
         const i = q.indexOf(w);
@@ -246,7 +262,7 @@ export class RuntimeManager {
           reject(e);
         },
       };
-      const timer = setTimeout(() => w.fail(this.atLimit(key, timeoutMs)), timeoutMs);
+      const timer = this.clock.setTimeout(() => w.fail(this.atLimit(key, timeoutMs)), timeoutMs);
       const onAbort = () => w.fail(cancelledWhileWaiting());
       wait.signal?.addEventListener("abort", onAbort, { once: true });
       const q = this.queues.get(key) ?? [];
@@ -303,7 +319,7 @@ export class RuntimeManager {
         const s = await pool.spec!();
         if (this.pools.get(key) !== pool || s.version !== pool.version) return;
         const instance = await this.launch(s);
-        const slot: Slot = { version: s.version, instance, lastUsedMs: Date.now(), inflight: 0 };
+        const slot: Slot = { version: s.version, instance, lastUsedMs: this.clock.now(), inflight: 0 };
         if (this.stopped || this.pools.get(key) !== pool) {
           await instance.stop();
           return;
@@ -387,18 +403,24 @@ export class RuntimeManager {
   }
 
   /**
-   * Makes `slot` the app's replica set: a slot of the pool's version joins it; another version
-   * replaces the pool, and the old replicas stop once their calls finished (up to DRAIN_MS).
+   * Makes a started instance a replica of the app: one of the pool's version joins it; another
+   * version replaces the pool, and the old replicas stop once their calls finished (up to DRAIN_MS).
+   * Its idle period starts now.
    */
-  async install(key: string, slot: Slot, policy?: ScalePolicy, spec?: () => Promise<AppRunSpec>): Promise<void> {
+  async install(key: string, replica: Pick<Slot, "version" | "instance">, policy?: ScalePolicy, spec?: () => Promise<AppRunSpec>): Promise<Slot> {
     const prev = this.pools.get(key);
-    if (prev && prev.version === slot.version) {
-      if (!prev.replicas.includes(slot)) prev.replicas.push(slot);
+    if (prev && prev.version === replica.version) {
+      let slot = prev.replicas.find((r) => r.instance === replica.instance);
+      if (!slot) {
+        slot = { ...replica, lastUsedMs: this.clock.now(), inflight: 0 };
+        prev.replicas.push(slot);
+      }
       if (policy) prev.policy = normalize(policy);
       if (spec) prev.spec = spec;
       this.admit(key);
-      return;
+      return slot;
     }
+    const slot: Slot = { ...replica, lastUsedMs: this.clock.now(), inflight: 0 };
     const pool: Pool = { version: slot.version, replicas: [slot], starting: 0, policy: normalize(policy ?? prev?.policy ?? DEFAULT_POLICY), ...(spec ? { spec } : {}) };
     this.pools.set(key, pool);
     // Waiting calls go to the new version now, not after the old replicas drained.
@@ -415,6 +437,7 @@ export class RuntimeManager {
       );
     }
     this.maybeScaleOut(key, pool);
+    return slot;
   }
 
   private async drain(r: Slot): Promise<void> {
@@ -436,7 +459,7 @@ export class RuntimeManager {
 
   async stopAll(): Promise<void> {
     this.stopped = true;
-    if (this.reaper) clearInterval(this.reaper);
+    this.reaper?.cancel();
     for (const key of [...this.queues.keys()]) this.failWaiting(key, unavailable("the control plane is stopping"));
     await Promise.allSettled([...this.starting.values()]);
     const all = [...this.pools.values()].flatMap((p) => p.replicas);
@@ -447,7 +470,7 @@ export class RuntimeManager {
   /** Stops replicas idle for longer than the idle period (down to the reserved capacity) and tops reserved capacity up. */
   private async reap(): Promise<void> {
     if (this.stopped) return;
-    const now = Date.now();
+    const now = this.clock.now();
     for (const [key, pool] of this.pools) {
       pool.replicas = pool.replicas.filter((r) => r.instance.alive());
       if (this.idleTimeoutMs > 0) {
