@@ -1,9 +1,30 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as tar from "tar";
+import { create } from "@bufbuild/protobuf";
+import { GetAppLogsRequestSchema, type AppLogLine } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
+import type { ComputeClient } from "../helpers/control-plane.js";
 import { removeDir as cleanup, tempDir } from "../helpers/temp-dirs.js";
 
 export { cleanup, tempDir };
+
+/**
+ * Resolves once the app's log has a line `matches`, already written or new: StreamAppLogs replays
+ * the backlog after it subscribed to new lines, so nothing falls between the two.
+ */
+export async function untilLogLine(c: ComputeClient, app: string, matches: (line: AppLogLine) => boolean): Promise<void> {
+  const call = c.open.streamAppLogs(create(GetAppLogsRequestSchema, { appName: app }));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      call.on("data", (line: AppLogLine) => matches(line) && resolve());
+      call.on("error", reject);
+      call.on("end", () => reject(new Error(`the log stream of ${app} ended before the line came`)));
+    });
+  } finally {
+    call.on("error", () => undefined);
+    call.cancel();
+  }
+}
 
 /** Writes files into a new directory and packs it as tar.gz; returns the archive bytes. */
 export async function makeTarGz(files: Record<string, string>): Promise<Buffer> {

@@ -33,7 +33,7 @@ import {
 import { BuildStatus, DeploymentMode, ExecutionStatus, RustCompilationTarget, type CodeSourceSchema } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { OTHER_TOKEN, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { grpcCode, rpcError, type RpcClient } from "../helpers/rpc-client.js";
-import { makeTarGz } from "./helpers.js";
+import { makeTarGz, untilLogLine } from "./helpers.js";
 
 let fixture: TestControlPlane;
 let c: RpcClient<typeof ComputeService>;
@@ -91,21 +91,6 @@ async function invoke(app: string, body: unknown) {
   const head = frames[0]?.frame.case === "head" ? frames[0].frame.value : undefined;
   const body_ = Buffer.concat(frames.filter((f) => f.frame.case === "bodyChunk").map((f) => f.frame.value as Uint8Array));
   return { head: head!, body: body_ };
-}
-
-/** Resolves once the app's log has a line `matches` (already written or new): StreamAppLogs replays the backlog after it subscribed. */
-async function untilLogLine(app: string, matches: (line: AppLogLine) => boolean): Promise<void> {
-  const call = c.open.streamAppLogs(create(GetAppLogsRequestSchema, { appName: app }));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      call.on("data", (line: AppLogLine) => matches(line) && resolve());
-      call.on("error", reject);
-      call.on("end", () => reject(new Error("the log stream ended before the line came")));
-    });
-  } finally {
-    call.on("error", () => undefined);
-    call.cancel();
-  }
 }
 
 beforeAll(async () => {
@@ -285,8 +270,8 @@ describe("logs and events", () => {
   it("GetAppLogs returns the app's output lines with replica id and version; StreamAppLogs follows", async () => {
     await invoke("py", { mode: "print", n: 1 });
     // The app's output reaches the log store through its pipes, after the call returned.
-    await untilLogLine("py", (x) => x.message === "log line from handler 1");
-    await untilLogLine("py", (x) => x.stream === "stderr" && x.message.includes("ValueError: bad input"));
+    await untilLogLine(c, "py", (x) => x.message === "log line from handler 1");
+    await untilLogLine(c, "py", (x) => x.stream === "stderr" && x.message.includes("ValueError: bad input"));
     const l = await c.getAppLogs(create(GetAppLogsRequestSchema, { appName: "py" }));
     const line = l.lines.find((x) => x.message === "log line from handler 1");
     expect(line).toBeDefined();
