@@ -1,6 +1,8 @@
 // Auth and transport as a real user meets them: `dodil ignite dev --tls` with service accounts and
-// short-lived JWTs, `dodil login`/`logout`, renewal on expiry, org from the token, TLS verification
-// failures (wrong CA, wrong host name, expired certificate), --debug as the only way to plaintext.
+// JWTs of a given lifetime, `dodil login`/`logout`, org from the token, TLS verification failures
+// (wrong CA, wrong host name, expired certificate), --debug as the only way to plaintext. Expiry and
+// renewal run against a plane in this process whose clock the test holds (nothing sleeps until a
+// token expires).
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,15 +11,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GrpcIgniteApi } from "../../src/api/grpc-ignite-api.js";
 import { ComputeService } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
 import { ModelService } from "../../src/gen/dodil/ignite/v1/model_pb.js";
-import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
+import type { RunningControlPlane } from "../../src/local/control-plane.js";
 import { generateCertificate } from "../../src/local/auth/tls.js";
+import { decodeTokenClaims } from "../../src/config/token-claims.js";
+import { startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
+import { FakeClock } from "../helpers/fake-clock.js";
 import { capturedOutputs } from "../helpers/run-cli.js";
 import { SA_SECRET, TLS_TEST_TOKEN } from "../helpers/secrets.js";
 import { tempDir } from "../helpers/temp-dirs.js";
 
 const repo = join(import.meta.dirname, "..", "..");
 const dodil = join(repo, "bin", "dodil.js");
-const LIFETIME_S = 3;
+/** The lifetime `dev --token-lifetime` is given (long enough that nothing expires during a test). */
+const LIFETIME_S = 600;
 
 let plane: ChildProcess;
 let ready: { grpc_endpoint: string; token_url: string; ca_cert: string; tls: boolean; service_accounts: Array<{ id: string; organization: string; secret?: string }> };
@@ -63,10 +69,14 @@ function expectNoSecrets(result: Result): void {
   for (const token of issuedTokens) expect(text).not.toContain(token);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+interface Target {
+  token_url: string;
+  grpc_endpoint: string;
+  ca_cert: string;
+}
 
-async function login(config: string, extra: string[] = []): Promise<Result> {
-  return cli(["login", "ci-deployer", SA_SECRET, "--token-url", ready.token_url, "--api-endpoint", ready.grpc_endpoint, "--ca-cert", ready.ca_cert, ...extra], { config });
+async function login(config: string, target: Target = ready): Promise<Result> {
+  return cli(["login", "ci-deployer", SA_SECRET, "--token-url", target.token_url, "--api-endpoint", target.grpc_endpoint, "--ca-cert", target.ca_cert], { config });
 }
 
 beforeAll(async () => {
@@ -91,7 +101,7 @@ beforeAll(async () => {
       "--service-account",
       `acme-corp:ci-deployer=${SA_SECRET}`,
       "--token-lifetime",
-      `${LIFETIME_S}s`,
+      `${LIFETIME_S / 60}m`,
       "-o",
       "json",
     ],
@@ -143,6 +153,9 @@ describe("e2e: TLS and service-account login against `dodil ignite dev --tls`", 
     expect(statSync(join(config, "config.yaml")).mode & 0o777).toBe(0o600);
     const token = savedToken(config);
     expect(token.split(".")).toHaveLength(3);
+    // issued for the lifetime given to dev --token-lifetime
+    const claims = decodeTokenClaims(token);
+    expect(claims?.exp !== undefined && claims.iat !== undefined ? claims.exp - claims.iat : undefined).toBe(LIFETIME_S);
     expect(savedConfig(config)).toContain(`client_secret: ${SA_SECRET}`);
     expectNoSecrets(loggedIn);
 
@@ -158,41 +171,7 @@ describe("e2e: TLS and service-account login against `dodil ignite dev --tls`", 
     expectNoSecrets(view);
   });
 
-  it("renews an expired token before the call and saves the new one", async () => {
-    const config = join(work, "cfg-renew");
-    expect((await login(config)).code).toBe(0);
-    const first = savedToken(config);
-    await sleep(LIFETIME_S * 1000 + 200);
-    const listed = await cli(["ignite", "app", "list", "-o", "json"], { config });
-    expect(listed.code, listed.stderr).toBe(0);
-    const second = savedToken(config);
-    expect(second).not.toBe(first);
-    expectNoSecrets(listed);
-
-    await sleep(LIFETIME_S * 1000 + 200);
-    const again = await cli(["ignite", "app", "list", "-o", "json"], { config });
-    expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout).map((a: { id: string }) => a.id)).toContain("acme-corp/greeter");
-    expect(savedToken(config)).not.toBe(second);
-    expectNoSecrets(again);
-  });
-
-  it("a failed renewal exits 3 and says to log in again", async () => {
-    const config = join(work, "cfg-renew-fail");
-    expect((await login(config)).code).toBe(0);
-    savedToken(config);
-    // The service account's secret was rotated on the server side: the saved one no longer works.
-    writeFileSync(join(config, "config.yaml"), savedConfig(config).replace(`client_secret: ${SA_SECRET}`, "client_secret: rotated-away"));
-    await sleep(LIFETIME_S * 1000 + 200);
-    const result = await cli(["ignite", "app", "list"], { config });
-    expect(result.code).toBe(3);
-    expect(result.stderr).toMatch(/the saved token has expired and renewing it failed/);
-    expect(result.stderr).toMatch(/log in again: `dodil login <service_account_id> <service_account_secret>`/);
-    expect(result.stderr).not.toContain("rotated-away");
-    expectNoSecrets(result);
-  });
-
-  it("refuses a tampered token (exit 3), and an expired one given directly", async () => {
+  it("refuses a tampered token (exit 3) and an unsigned one", async () => {
     const config = join(work, "cfg-tamper");
     expect((await login(config)).code).toBe(0);
     const token = savedToken(config);
@@ -212,12 +191,6 @@ describe("e2e: TLS and service-account login against `dodil ignite dev --tls`", 
     expect(unsigned.code).toBe(3);
     expectNoSecrets(unsigned);
 
-    // A token passed by flag is used as given (no renewal): once expired, the server refuses it.
-    await sleep(LIFETIME_S * 1000 + 200);
-    const expired = await cli(["ignite", "app", "list", "--token", token], { config });
-    expect(expired.code).toBe(3);
-    expect(expired.stderr).toMatch(/token expired/);
-    expectNoSecrets(expired);
   });
 
   it("logout removes the credentials; the next call is unauthenticated", async () => {
@@ -283,8 +256,84 @@ describe("e2e: TLS and service-account login against `dodil ignite dev --tls`", 
   });
 });
 
+describe("e2e: expiry and renewal of the tokens a plane issues (its clock held by the test)", () => {
+  const EXPIRY_LIFETIME_S = 3;
+  // The plane's clock runs a day behind this machine's: by the CLI's clock every token it issues
+  // has already expired (so the CLI renews it before each call), while the plane accepts it until
+  // the test moves the plane's clock past the token's exp.
+  const clock = new FakeClock(Date.now() - 24 * 3600_000);
+  let fixture: TestControlPlane;
+  let target: Target;
+
+  beforeAll(async () => {
+    fixture = await startTestControlPlane({
+      label: "auth-expiry",
+      tokens: { [TLS_TEST_TOKEN]: "acme-corp" },
+      serviceAccounts: [{ org: "acme-corp", id: "ci-deployer", secret: SA_SECRET }],
+      tls: "generate",
+      tokenLifetimeSeconds: EXPIRY_LIFETIME_S,
+      clock,
+    });
+    target = { token_url: fixture.plane.tokenUrl, grpc_endpoint: fixture.plane.grpcEndpoint, ca_cert: fixture.plane.caCertFile! };
+    const config = join(work, "cfg-expiry-setup");
+    expect((await login(config, target)).code).toBe(0);
+    const created = await cli(["ignite", "app", "create", "greeter"], { config });
+    expect(created.code, created.stderr).toBe(0);
+  });
+
+  afterAll(async () => {
+    await fixture?.stop();
+  });
+
+  it("renews an expired token before the call and saves the new one", async () => {
+    const config = join(work, "cfg-renew");
+    expect((await login(config, target)).code).toBe(0);
+    const first = savedToken(config);
+    const listed = await cli(["ignite", "app", "list", "-o", "json"], { config });
+    expect(listed.code, listed.stderr).toBe(0);
+    const second = savedToken(config);
+    expect(second).not.toBe(first);
+    expectNoSecrets(listed);
+
+    const again = await cli(["ignite", "app", "list", "-o", "json"], { config });
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).map((a: { id: string }) => a.id)).toContain("acme-corp/greeter");
+    expect(savedToken(config)).not.toBe(second);
+    expectNoSecrets(again);
+  });
+
+  it("a failed renewal exits 3 and says to log in again", async () => {
+    const config = join(work, "cfg-renew-fail");
+    expect((await login(config, target)).code).toBe(0);
+    savedToken(config);
+    // The service account's secret was rotated on the server side: the saved one no longer works.
+    writeFileSync(join(config, "config.yaml"), savedConfig(config).replace(`client_secret: ${SA_SECRET}`, "client_secret: rotated-away"));
+    const result = await cli(["ignite", "app", "list"], { config });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/the saved token has expired and renewing it failed/);
+    expect(result.stderr).toMatch(/log in again: `dodil login <service_account_id> <service_account_secret>`/);
+    expect(result.stderr).not.toContain("rotated-away");
+    expectNoSecrets(result);
+  });
+
+  it("refuses an expired token given directly (exit 3)", async () => {
+    const config = join(work, "cfg-expired");
+    expect((await login(config, target)).code).toBe(0);
+    const token = savedToken(config);
+    // A token passed by flag is used as given (no renewal): accepted while the plane's clock is before its exp…
+    const valid = await cli(["ignite", "app", "list", "-o", "json", "--token", token], { config });
+    expect(valid.code, valid.stderr).toBe(0);
+    // …and refused once it has passed.
+    clock.advance(EXPIRY_LIFETIME_S * 1000);
+    const expired = await cli(["ignite", "app", "list", "--token", token], { config });
+    expect(expired.code).toBe(3);
+    expect(expired.stderr).toMatch(/token expired/);
+    expectNoSecrets(expired);
+  });
+});
+
 describe("e2e: certificates the client must refuse (given --tls-cert/--tls-key)", () => {
-  const planes: RunningControlPlane[] = [];
+  const planes: TestControlPlane[] = [];
   const ca = generateCertificate({ commonName: "test CA", isCA: true });
   let caFile: string;
 
@@ -292,16 +341,13 @@ describe("e2e: certificates the client must refuse (given --tls-cert/--tls-key)"
     const dir = tempDir(`tls-${name}`);
     writeFileSync(join(dir, "cert.pem"), cert.cert);
     writeFileSync(join(dir, "key.pem"), cert.key);
-    const started = await startControlPlane({
-      listen: "127.0.0.1:0",
-      gatewayListen: "127.0.0.1:0",
+    const started = await startTestControlPlane({
       dataDir: join(dir, "data"),
-      driver: "host",
       tokens: { [TLS_TEST_TOKEN]: "acme-corp" },
       tls: { certFile: join(dir, "cert.pem"), keyFile: join(dir, "key.pem") },
     });
     planes.push(started);
-    return started;
+    return started.plane;
   }
 
   beforeAll(() => {
