@@ -21,10 +21,13 @@ import {
 import type { RunningControlPlane } from "../../src/local/control-plane.js";
 import { busyboxAppFiles, createApp, expectBuildSucceeds, inCI, invoke, podmanMissing, publish, saveContext, startPodmanPlane, type PodmanPlane } from "./container-helpers.js";
 import type { BuildClient, ComputeClient } from "../helpers/control-plane.js";
+import { FakeClock } from "../helpers/fake-clock.js";
 import { grpcCode } from "../helpers/rpc-client.js";
 import { cleanup, makeTarGz, tempDir } from "./helpers.js";
 
 const IDLE_MS = 1_500;
+/** The plane's clock: the idle period passes when a test advances it, not while the calls run. */
+const clock = new FakeClock();
 const skip = !!podmanMissing && !inCI;
 if (skip) console.warn(`[podman scaling tests skipped] ${podmanMissing}`);
 
@@ -63,7 +66,7 @@ describe.skipIf(skip)(`podman driver: scaling and version changes${podmanMissing
   let plane: PodmanPlane | undefined;
 
   beforeAll(async () => {
-    plane = await startPodmanPlane("podman-scaling", { idleTimeoutMs: IDLE_MS });
+    plane = await startPodmanPlane("podman-scaling", { idleTimeoutMs: IDLE_MS, clock });
     ({ cp, dataDir, c, b } = plane);
   }, 120_000);
 
@@ -77,6 +80,7 @@ describe.skipIf(skip)(`podman driver: scaling and version changes${podmanMissing
     expect(warm.head.statusCode).toBe(200);
     expect(warm.head.coldStart).toBe(false);
     expect((await state("idle")).readyReplicas).toBe(1);
+    clock.advance(IDLE_MS * 2);
     const zero = await until("scale to zero", () => state("idle"), (s) => s.deploymentState === DeploymentState.SCALED_TO_ZERO, IDLE_MS * 10);
     expect(zero).toMatchObject({ readyReplicas: 0, desiredReplicas: 0, activeVersion: 1 });
     expect(await replicas("idle")).toEqual([]);
@@ -92,7 +96,7 @@ describe.skipIf(skip)(`podman driver: scaling and version changes${podmanMissing
 
   it("keeps reserved capacity warm past the idle period", async () => {
     await deploy("warm", appFiles(), { scaling: create(ScalingConfigSchema, { reservedCapacity: 1, maxReplicas: 2 }) });
-    await new Promise((r) => setTimeout(r, IDLE_MS * 3));
+    clock.advance(IDLE_MS * 3);
     expect(await state("warm")).toMatchObject({ deploymentState: DeploymentState.ACTIVE, readyReplicas: 1, desiredReplicas: 1 });
     const r = await invoke(c, "warm", {}, "/cgi-bin/app");
     expect(r.head.statusCode).toBe(200);
@@ -122,6 +126,7 @@ describe.skipIf(skip)(`podman driver: scaling and version changes${podmanMissing
     expect(new Set(reps.map((r) => r.version))).toEqual(new Set([1]));
     expect(new Set(reps.map((r) => r.replicaId)).size).toBe(reps.length);
     console.log(`[podman] 6 concurrent slow calls, max_replicas 3: peak ${peak} replicas`);
+    clock.advance(IDLE_MS * 2);
     await until("scale in to zero", () => state("busy"), (s) => s.readyReplicas === 0, IDLE_MS * 10);
   }, 180_000);
 
@@ -134,6 +139,12 @@ describe.skipIf(skip)(`podman driver: scaling and version changes${podmanMissing
 
     const seen: { status: number; version: number; built: unknown }[] = [];
     const errors: string[] = [];
+    /** Resolves once `n` calls were answered (or one failed: the assertions below say which). */
+    const answered: Array<{ n: number; resolve: () => void }> = [];
+    const answeredAtLeast = (n: number) => new Promise<void>((resolve) => answered.push({ n, resolve }));
+    const progress = () => {
+      for (const w of [...answered]) if (seen.length >= w.n || errors.length) answered.splice(answered.indexOf(w), 1)[0]!.resolve();
+    };
     let go = true;
     const callers = Array.from({ length: 4 }, async () => {
       while (go) {
@@ -143,12 +154,15 @@ describe.skipIf(skip)(`podman driver: scaling and version changes${podmanMissing
         } catch (e) {
           errors.push(String(e));
         }
+        progress();
       }
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // calls are answered by version 2 before the rollback…
+    await answeredAtLeast(4);
     await c.rollbackApp(create(RollbackAppRequestSchema, { appName: "rb", version: 1 }));
     const after = seen.length;
-    await new Promise((r) => setTimeout(r, 500));
+    // …and keeps calling after it: calls begun after it returned are answered too
+    await answeredAtLeast(after + 8);
     go = false;
     await Promise.all(callers);
     expect(errors).toEqual([]);
