@@ -134,8 +134,11 @@ describe("app logs", () => {
   });
 
   it("--follow streams the backlog and new lines; --timeout ends it cleanly", async () => {
-    const follow = cli(["app", "logs", "acme-corp:hello", "--follow", "--timeout", "3s", "-o", "json"]);
-    await new Promise((r) => setTimeout(r, 800));
+    let printed!: () => void;
+    const backlog = new Promise<void>((resolve) => (printed = resolve));
+    const follow = cli(["app", "logs", "acme-corp:hello", "--follow", "--timeout", "3s", "-o", "json"], {}, { onStdout: () => printed() });
+    // The backlog is printed after the server subscribed to new lines: from here on, nothing is missed.
+    await backlog;
     await cli(["invoke", "acme-corp:hello", "-p", '{"name": "follower"}']);
     const result = await follow;
     expect(result.exitCode, result.stderr).toBe(0);

@@ -21,6 +21,8 @@ export interface RunCliOptions {
   stdinIsTTY?: boolean;
   stdin?: string;
   binary?: BinaryName;
+  /** Sees stdout as it is written (to act once a following command printed something). */
+  onStdout?: (chunk: string) => void;
 }
 
 /** Every CLI output the suite produced, for the secret scan. */
@@ -31,7 +33,7 @@ export const capturedOutputs: string[] = [];
  * Without `home` the run gets a fresh one, removed when it returns; a given `home` is the caller's.
  */
 export async function runCli(argv: string[], options: RunCliOptions = {}): Promise<CliResult> {
-  const stdout = collect();
+  const stdout = collect(options.onStdout);
   const stderr = collect();
   const io: IoStreams = {
     stdout: stdout.stream,
@@ -56,11 +58,13 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
   }
 }
 
-function collect() {
+function collect(onChunk?: (chunk: string) => void) {
   const chunks: Buffer[] = [];
   const stream = new Writable({
     write(chunk: Buffer | string, _encoding, done) {
-      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      chunks.push(bytes);
+      onChunk?.(bytes.toString("utf8"));
       done();
     },
   });
