@@ -33,11 +33,10 @@ const env = (endpoint: string) => ({ IGNITE_API_ENDPOINT: endpoint, IGNITE_TOKEN
 describe("faults: the CLI never hangs and says what it tried", () => {
   it("a server that accepts and never answers: exit 8 once --timeout has passed", async () => {
     const endpoint = await tcpServer(() => {});
-    const started = Date.now();
     const result = await runCli(["ignite", "app", "get", "acme-corp:greeter", "--timeout", "2s"], { env: env(endpoint) });
+    // the --timeout deadline ended it (a hang would fail the test by its own timeout)
     expect(result.exitCode).toBe(8);
     expect(result.stderr).toMatch(/did not finish within 2s/);
-    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it("a server that closes every connection at once: exit 9 naming the endpoint", async () => {
