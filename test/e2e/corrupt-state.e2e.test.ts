@@ -1,8 +1,7 @@
 import { cpSync, existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startControlPlane, type RunningControlPlane } from "../../src/local/control-plane.js";
-import { ACME_TOKEN } from "../helpers/secrets.js";
+import { startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { runCli } from "../helpers/run-cli.js";
 import { tempDir } from "../helpers/temp-dirs.js";
 
@@ -15,24 +14,17 @@ const repo = join(import.meta.dirname, "..", "..");
 
 let work: string;
 let dataDir: string;
-let plane: RunningControlPlane | undefined;
+let plane: TestControlPlane | undefined;
 let logs: string[] = [];
 
-async function start(): Promise<RunningControlPlane> {
+async function start(): Promise<TestControlPlane> {
   logs = [];
-  plane = await startControlPlane({
-    listen: "127.0.0.1:0",
-    gatewayListen: "127.0.0.1:0",
-    dataDir,
-    driver: "host",
-    tokens: { [ACME_TOKEN]: "acme-corp" },
-    log: (line) => logs.push(line),
-  });
+  plane = await startTestControlPlane({ dataDir, log: (line) => logs.push(line) });
   return plane;
 }
 
 function cli(args: string[]) {
-  return runCli(["ignite", ...args], { env: { IGNITE_API_ENDPOINT: plane!.grpcEndpoint, IGNITE_TOKEN: ACME_TOKEN, IGNITE_DEBUG: "true" }, cwd: work });
+  return runCli(["ignite", ...args], { env: plane!.env, cwd: work });
 }
 
 const appDir = (app: string) => join(dataDir, "orgs", "acme-corp", "apps", app);
