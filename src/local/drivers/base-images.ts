@@ -11,6 +11,9 @@
  *   `org.dodil.ignite.stand-in` label says what it really is.
  * - `node:<major>-slim` / `node:<major>` (major = this machine's Node): the python stand-in's Debian
  *   plus this machine's own `node` binary and npm (same glibc), for Node apps.
+ * - `denoland/deno:debian-<DENO_VERSION>`: the python stand-in's Debian plus this machine's `deno`
+ *   binary (the npm registry's `deno` package, glibc), for the Deno managed runtime; made only where
+ *   deno is installed.
  * - `busybox:latest`: busybox-static on `scratch`, for fast tests.
  */
 import { createReadStream, promises as fsp } from "node:fs";
@@ -19,8 +22,10 @@ import { cacheStoreGraphRoot, defaultImageCacheDir, detectPipMirror, prepareCont
 import { run, tail, which } from "./exec.js";
 import { errorMessage } from "../errors.js";
 
-export type BaseImageName = "python" | "node" | "busybox";
+export type BaseImageName = "python" | "node" | "deno" | "busybox";
 const NODE_MAJOR = process.versions.node.split(".")[0]!;
+/** The Deno release the Deno managed runtime pins (.ci/run installs it: npm install -g deno@…). */
+export const DENO_VERSION = "2.9.6";
 export const BASE_IMAGES: Record<BaseImageName, { refs: string[]; summary: string }> = {
   python: {
     refs: ["docker.io/library/python:3.12-slim", "docker.io/library/python:3.11-slim", "docker.io/library/python:3-slim"],
@@ -30,6 +35,7 @@ export const BASE_IMAGES: Record<BaseImageName, { refs: string[]; summary: strin
     refs: [`docker.io/library/node:${NODE_MAJOR}-slim`, `docker.io/library/node:${NODE_MAJOR}`],
     summary: "the python stand-in plus this machine's node and npm",
   },
+  deno: { refs: [`docker.io/denoland/deno:debian-${DENO_VERSION}`], summary: "the python stand-in plus this machine's deno" },
   busybox: { refs: ["docker.io/library/busybox:latest"], summary: "busybox-static on scratch" },
 };
 
@@ -69,9 +75,9 @@ async function imageExists(c: ContainersConfig, ref: string): Promise<boolean> {
 export async function setupBaseImages(o: SetupOptions = {}): Promise<SetupResult> {
   const log = o.log ?? (() => undefined);
   const cacheDir = path.resolve(o.cacheDir ?? defaultImageCacheDir());
-  const images = o.images ?? (["busybox", "python", "node"] as BaseImageName[]);
-  // node is layered on the python stand-in
-  if (images.includes("node") && !images.includes("python") && !(await imageExists(await cacheStoreConfig(cacheDir), BASE_IMAGES.python.refs[0]!))) images.unshift("python");
+  const images = o.images ?? (["busybox", "python", "node", ...((await which("deno")) ? (["deno"] as const) : [])] as BaseImageName[]);
+  // node and deno are layered on the python stand-in
+  if (images.some((i) => i === "node" || i === "deno") && !images.includes("python") && !(await imageExists(await cacheStoreConfig(cacheDir), BASE_IMAGES.python.refs[0]!))) images.unshift("python");
   for (const tool of ["podman", "buildah"]) {
     if (!(await which(tool))) throw new SetupError(`${tool} is not installed (apt-get install -y buildah podman runc)`);
   }
@@ -89,6 +95,7 @@ export async function setupBaseImages(o: SetupOptions = {}): Promise<SetupResult
     }
     if (name === "busybox") await makeBusybox(c, cacheDir, log, o.signal);
     else if (name === "node") await makeNode(c, cacheDir, log, o.signal);
+    else if (name === "deno") await makeDeno(c, cacheDir, log, o.signal);
     else await makePython(c, cacheDir, log, o.signal);
     const seconds = Math.round((Date.now() - t0) / 100) / 10;
     log(`${spec.refs[0]}: created in ${seconds} s`);
@@ -286,6 +293,40 @@ async function makeNode(c: ContainersConfig, cacheDir: string, log: (l: string) 
       ...(signal ? { signal } : {}),
     });
     for (const r of rest) await mustRun("podman tag", "podman", ["tag", first!, r], { env: c.env, timeoutMs: 30_000 });
+  } finally {
+    await fsp.rm(work, { recursive: true, force: true });
+  }
+}
+
+async function makeDeno(c: ContainersConfig, cacheDir: string, log: (l: string) => void, signal?: AbortSignal): Promise<void> {
+  const found = await which("deno");
+  if (!found) throw new SetupError(`deno is not installed (npm install -g deno@${DENO_VERSION})`);
+  const denoBin = await fsp.realpath(found);
+  const version = /deno (\S+)/.exec(await mustRun("deno --version", denoBin, ["--version"], { timeoutMs: 30_000 }))?.[1] ?? "unknown";
+  const work = path.join(cacheDir, "work", "deno");
+  await fsp.rm(work, { recursive: true, force: true });
+  await fsp.mkdir(work, { recursive: true });
+  try {
+    await fsp.copyFile(denoBin, path.join(work, "deno"));
+    await fsp.chmod(path.join(work, "deno"), 0o755);
+    await fsp.writeFile(
+      path.join(work, "Dockerfile"),
+      [
+        `FROM ${BASE_IMAGES.python.refs[0]}`,
+        "COPY deno /usr/local/bin/deno",
+        "RUN deno --version",
+        `ENV DENO_VERSION=${version} DENO_NO_UPDATE_CHECK=1`,
+        `LABEL org.dodil.ignite.stand-in="Debian with this machine's deno ${version}"`,
+        'CMD ["deno"]',
+        "",
+      ].join("\n"),
+    );
+    log(`building ${BASE_IMAGES.deno.refs[0]} (deno ${version} from ${denoBin})`);
+    await mustRun("buildah bud (deno)", "buildah", ["bud", "--isolation", "chroot", "--pull=never", "-q", "-t", BASE_IMAGES.deno.refs[0]!, work], {
+      env: c.env,
+      timeoutMs: 300_000,
+      ...(signal ? { signal } : {}),
+    });
   } finally {
     await fsp.rm(work, { recursive: true, force: true });
   }

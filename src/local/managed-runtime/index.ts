@@ -6,13 +6,15 @@
  *   python  python/    handler.py + requirements, with the runtime's bootstrap server
  *   go      go/        a static binary built against the bundled `ignite` package
  *   rust    rust/      a static binary built against the bundled `ignite` crate (target native)
+ *   deno    deno/      main.ts with the `ignite` SDK and its imports cached at compile time
  *
- * Rust's wasm target and Deno answer UNIMPLEMENTED naming what is missing.
+ * Rust's wasm target answers UNIMPLEMENTED naming what is missing.
  */
 import type { JsonValue } from "@bufbuild/protobuf";
 import type { BuildParams } from "../build/build-manager.js";
 import { unimplemented } from "../errors.js";
 import type { Store } from "../store/store.js";
+import { compileDeno } from "./deno/deno-runtime.js";
 import { compileGo } from "./go/go-runtime.js";
 import { compilePython } from "./python/python-runtime.js";
 import { compileRust } from "./rust/rust-runtime.js";
@@ -41,7 +43,6 @@ export function runtimeLabel(runtime: JsonValue | undefined): string {
 export function unsupportedRuntime(runtime: JsonValue | undefined): string | undefined {
   const label = runtimeLabel(runtime);
   if (label === "rust-wasm") return "the rust managed runtime's wasm target is not available on the local control plane (its native target is: --rust-target native)";
-  if (label === "deno") return "the deno managed runtime is not available on the local control plane (python, go and rust are)";
   return undefined;
 }
 
@@ -52,12 +53,12 @@ export function requireSupportedRuntime(runtime: JsonValue | undefined, what: st
   return runtimeName(runtime);
 }
 
-const COMPILERS = { python: compilePython, go: compileGo, rust: compileRust } as const;
+const COMPILERS = { python: compilePython, go: compileGo, rust: compileRust, deno: compileDeno } as const;
 
 /** Build parameters of a compile: BuildManager runs `prepare` (the compile) then the driver build. */
 export function compileBuildParams(store: Store, c: CompileInput): BuildParams {
   const runtime = requireSupportedRuntime(c.runtime, "compile");
-  const compile = COMPILERS[runtime as keyof typeof COMPILERS];
+  const compile = COMPILERS[runtime];
   return {
     org: c.org,
     app: c.app,
