@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The managed runtimes' SDK and bootstrap sources (src/local/managed-runtime/<lang>/), checked by their
 # own languages' tools where this machine has them: gofmt and go vet, python3 -m py_compile, the Rust
-# SDK built with warnings denied (offline, against the Debian crates) and rustfmt when installed.
+# SDK built with warnings denied (offline, against the Debian crates) and rustfmt when installed, and
+# the Deno SDK with deno check, deno lint and deno fmt --check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=src/local/managed-runtime
@@ -33,4 +34,11 @@ if command -v cargo >/dev/null 2>&1; then
   else
     echo "rust sdk: built with -D warnings (no rustfmt: format not checked)"
   fi
+fi
+
+if command -v deno >/dev/null 2>&1; then
+  (cd "$src/deno/sdk" && export NO_COLOR=1 DENO_DIR="$tmp/deno-dir" && deno check --quiet ignite/ && deno lint --quiet ignite/ && deno fmt --check --quiet ignite/)
+  echo "deno sdk: deno check, lint, fmt ok"
+else
+  echo "deno sdk: skipped (no deno)"
 fi

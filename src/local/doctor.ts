@@ -4,7 +4,7 @@
  */
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { BASE_IMAGES } from "./drivers/base-images.js";
+import { BASE_IMAGES, DENO_VERSION } from "./drivers/base-images.js";
 import { defaultImageCacheDir, detectPipMirror, prepareContainersConfig } from "./drivers/containers.js";
 import { hostReport, probeDocker, probePodman, toolVersion, type DriverName, type DriverReport } from "./drivers/detect.js";
 import { run } from "./drivers/exec.js";
@@ -17,7 +17,7 @@ export interface DoctorReport {
   imageCache: { dir: string; images: { ref: string; present: boolean }[] };
   pipMirror: { indexUrl: string; mounts: string[] };
   /** The toolchains the compile path of each managed runtime uses on this machine (empty: missing). */
-  runtimes: { runtime: "python" | "go" | "rust"; tool: string; version: string; fix: string }[];
+  runtimes: { runtime: "python" | "go" | "rust" | "deno"; tool: string; version: string; fix: string }[];
 }
 
 /** The report `dodil ignite dev doctor` prints. */
@@ -33,7 +33,8 @@ export async function doctor(o: { imageCacheDir?: string; env?: NodeJS.ProcessEn
     }
   }
   const pip = await detectPipMirror(o.env);
-  const [python, go, cargo] = await Promise.all([toolVersion("python3"), toolVersion("go", ["version"]), toolVersion("cargo")]);
+  const [python, go, cargo, deno] = await Promise.all([toolVersion("python3"), toolVersion("go", ["version"]), toolVersion("cargo"), toolVersion("deno")]);
+  const denoVersion = /^deno (\S+)/.exec(deno ?? "")?.[1] ?? deno ?? "";
   const crates = await fsp.stat(cargoRegistryDir(o.env)).then((st) => st.isDirectory(), () => false);
   return {
     drivers,
@@ -48,6 +49,12 @@ export async function doctor(o: { imageCacheDir?: string; env?: NodeJS.ProcessEn
         tool: cargo && !crates ? `the crates in ${cargoRegistryDir(o.env)}` : "cargo",
         version: cargo && crates ? cargo : "",
         fix: cargo && crates ? "" : `apt-get install -y --no-install-recommends ${cargo ? "" : "cargo "}${CRATES_PACKAGES}`,
+      },
+      {
+        runtime: "deno",
+        tool: denoVersion && denoVersion !== DENO_VERSION ? `deno (the runtime pins ${DENO_VERSION})` : "deno",
+        version: denoVersion,
+        fix: denoVersion === DENO_VERSION ? "" : `npm install -g deno@${DENO_VERSION}`,
       },
     ],
   };

@@ -55,7 +55,7 @@ import { isValidName, organizationId, sha256Hex } from "../ids.js";
 import { KeyedMutex } from "../keyed-mutex.js";
 import { MAX_MESSAGE_BYTES } from "../../wire/grpc-service.js";
 import { startDraftBuild } from "../build/draft-build.js";
-import { requireSupportedRuntime, unsupportedRuntime } from "../managed-runtime/index.js";
+import { requireSupportedRuntime } from "../managed-runtime/index.js";
 import { SecretStore } from "../secrets/secret-store.js";
 
 const execFileP = promisify(execFile);
@@ -525,10 +525,9 @@ export class Platform {
 
     return this.appLocks.run(key, async () => {
       await this.requireApp(org, app);
-      const unsupported = rec.source === "compile" ? unsupportedRuntime(rec.runtime) : undefined;
-      if (unsupported) {
-        rec.error = unsupported;
-      } else if (rec.source === "code" || rec.source === "git" || rec.source === "compile") {
+      // A compile this plane cannot run is refused now rather than saved as a draft that can only fail.
+      if (rec.source === "compile") requireSupportedRuntime(rec.runtime, `save a draft for ${key}`);
+      if (rec.source === "code" || rec.source === "git" || rec.source === "compile") {
         const b = await startDraftBuild(this.d.builds, this.d.store, this.secrets, org, app, rec);
         rec.deployId = b.id;
         rec.buildStatus = b.status;

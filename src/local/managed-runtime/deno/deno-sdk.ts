@@ -1,23 +1,14 @@
 /**
- * The Deno SDK (`ignite`) is real TypeScript for Deno in sdk/ignite beside this module, checked by
- * deno check / deno lint (scripts/check-runtime-sources.sh), and excluded from the plane's own tsc
- * build. It is found next to this module: under src/ when tests run the TypeScript, under dist/local
- * in the built CLI (the build copies it there).
+ * The Deno SDK (`ignite`): real TypeScript for Deno in sdk/ignite beside this module, checked by
+ * deno check, lint and fmt (scripts/check-runtime-sources.sh) and left out of the plane's own tsc
+ * build (tsconfig.json's exclude). The compile writes it where the platform provides it.
  */
-import { promises as fsp } from "node:fs";
-import * as path from "node:path";
-import { fileURLToPath } from "node:url";
+import { copyRuntimeSources, type RuntimeSources } from "../runtime-sources.js";
 
 /** Where the SDK goes in the app's tree: its deno.json maps "ignite" to ./deno/sdk/ignite/bootstrap.ts. */
 export const DENO_SDK_DIR = "deno/sdk/ignite";
 
-/** The SDK's modules, relative to sdk/ignite. */
-export const DENO_SDK_FILES = ["bootstrap.ts"] as const;
-
-const SDK = new URL("./sdk/ignite/", import.meta.url);
+const DENO_SDK: RuntimeSources = { dir: new URL("./sdk/ignite/", import.meta.url), files: ["bootstrap.ts"] };
 
 /** Copies the SDK into `dest` (created as needed). */
-export async function copyDenoSdk(dest: string): Promise<void> {
-  await fsp.mkdir(dest, { recursive: true });
-  for (const f of DENO_SDK_FILES) await fsp.copyFile(fileURLToPath(new URL(f, SDK)), path.join(dest, f));
-}
+export const copyDenoSdk = (dest: string): Promise<void> => copyRuntimeSources(DENO_SDK, dest);
