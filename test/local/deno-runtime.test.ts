@@ -8,7 +8,8 @@ import { execFileSync } from "node:child_process";
 import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BASE_IMAGES } from "../../src/local/drivers/base-images.js";
+import { BASE_IMAGES, DENO_VERSION } from "../../src/local/drivers/base-images.js";
+import { doctor } from "../../src/local/doctor.js";
 import { startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { runCli } from "../helpers/run-cli.js";
 import { removeDir, tempDir } from "../helpers/temp-dirs.js";
@@ -87,3 +88,10 @@ describe.skipIf(!!denoMissing && !inCI)(`the deno managed runtime on the host dr
 
 const podmanSkip = podmanMissing || denoMissing || (localImageExists(BASE_IMAGES.deno.refs[0]!) ? "" : `${BASE_IMAGES.deno.refs[0]} is not in the image cache (dodil ignite dev setup)`);
 describe.skipIf(!!podmanSkip && !inCI)(`the deno managed runtime on podman${podmanSkip ? ` (skipped: ${podmanSkip})` : ""}`, () => suite("podman"));
+
+describe.skipIf(!!denoMissing && !inCI)("dev doctor and the deno runtime", () => {
+  it("reports the deno it compiles with, at the pinned version", async () => {
+    const found = (await doctor()).runtimes.find((r) => r.runtime === "deno");
+    expect(found).toEqual({ runtime: "deno", tool: "deno", version: DENO_VERSION, fix: "" });
+  }, 60_000);
+});
