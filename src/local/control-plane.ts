@@ -14,6 +14,7 @@ import { SecretService } from "../gen/dodil/ignite/v1/secret_pb.js";
 import * as reflV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { grpcServiceDefinition, MAX_MESSAGE_BYTES } from "../wire/grpc-service.js";
+import { rejectMalformedRequests } from "./grpc/malformed-requests.js";
 import { BuildManager } from "./build/build-manager.js";
 import { systemClock, type Clock } from "./clock.js";
 import { probeDocker, probePodman } from "./drivers/detect.js";
@@ -214,15 +215,16 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   const server = new grpc.Server({
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+    interceptors: [rejectMalformedRequests(log)],
   });
   const svc = buildServices({ platform, builds, tokens, authority, log });
-  server.addService(grpcServiceDefinition(ComputeService), svc.compute);
-  server.addService(grpcServiceDefinition(BuildService), svc.build);
-  server.addService(grpcServiceDefinition(SecretService), svc.secret);
-  server.addService(grpcServiceDefinition(ModelService), svc.model);
+  server.addService(grpcServiceDefinition(ComputeService, { tolerant: true }), svc.compute);
+  server.addService(grpcServiceDefinition(BuildService, { tolerant: true }), svc.build);
+  server.addService(grpcServiceDefinition(SecretService, { tolerant: true }), svc.secret);
+  server.addService(grpcServiceDefinition(ModelService, { tolerant: true }), svc.model);
   const refl = reflectionHandlers([ComputeService, BuildService, SecretService, ModelService]);
-  server.addService(grpcServiceDefinition(reflV1.ServerReflection), refl.v1);
-  server.addService(grpcServiceDefinition(reflV1alpha.ServerReflection), refl.v1alpha);
+  server.addService(grpcServiceDefinition(reflV1.ServerReflection, { tolerant: true }), refl.v1);
+  server.addService(grpcServiceDefinition(reflV1alpha.ServerReflection, { tolerant: true }), refl.v1alpha);
   const serverCredentials = tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], false) : grpc.ServerCredentials.createInsecure();
   const authAddr = parseListen(o.authListen ?? "127.0.0.1:0");
   const tokenServer = createTokenServer(authority, tls, log);

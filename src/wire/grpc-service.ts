@@ -23,8 +23,34 @@ export function deserializer<D extends DescMessage>(desc: D) {
   return (bytes: Buffer): MessageShape<D> => fromBinary(desc, bytes);
 }
 
-/** grpc-js service definition keyed by each method's localName (createApp, saveDraft, ...). */
-export function grpcServiceDefinition(service: DescService): ServiceDefinition {
+/**
+ * What a server's deserializer yields for bytes that are not a valid request message. grpc-js turns
+ * a throwing deserializer into INTERNAL ("Error deserializing request"), which blames the server for
+ * the client's bytes; a server marks the message instead and answers INVALID_ARGUMENT.
+ */
+export class MalformedMessage {
+  constructor(
+    readonly typeName: string,
+    readonly reason: string,
+  ) {}
+}
+
+/** Buffer → message, or a MalformedMessage saying why the bytes are not one. */
+export function tolerantDeserializer<D extends DescMessage>(desc: D) {
+  return (bytes: Buffer): MessageShape<D> | MalformedMessage => {
+    try {
+      return fromBinary(desc, bytes);
+    } catch (e) {
+      return new MalformedMessage(desc.typeName, e instanceof Error ? e.message : String(e));
+    }
+  };
+}
+
+/**
+ * grpc-js service definition keyed by each method's localName (createApp, saveDraft, ...). A server
+ * passes `{ tolerant: true }` so malformed requests arrive as MalformedMessage (see above).
+ */
+export function grpcServiceDefinition(service: DescService, options: { tolerant?: boolean } = {}): ServiceDefinition {
   const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
   for (const method of service.methods) {
     definition[method.localName] = {
@@ -33,7 +59,7 @@ export function grpcServiceDefinition(service: DescService): ServiceDefinition {
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: serializer(method.input) as (m: unknown) => Buffer,
-      requestDeserialize: deserializer(method.input),
+      requestDeserialize: options.tolerant ? tolerantDeserializer(method.input) : deserializer(method.input),
       responseSerialize: serializer(method.output) as (m: unknown) => Buffer,
       responseDeserialize: deserializer(method.output),
     };

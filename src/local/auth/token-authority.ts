@@ -19,6 +19,8 @@ import { atomicWrite, readJson, writeJson } from "../atomic-fs.js";
 import { organizationId, ulid } from "../ids.js";
 
 export const TOKEN_PATH = "/oauth/token";
+/** The largest form body the token endpoint reads; a client-credentials form is well under 1 KiB. */
+const MAX_FORM_BYTES = 64 * 1024;
 export const JWT_ISSUER = "dodil-ignite-local";
 export const JWT_AUDIENCE = "ignite";
 const SCOPES = "DeployApp InvokeApp GetExecution GetSecret";
@@ -54,6 +56,16 @@ function b64url(data: Buffer | string): string {
 
 function sha256(text: string): Buffer {
   return createHash("sha256").update(text).digest();
+}
+
+/**
+ * The credential of an `Authorization: Bearer <credential>` value, or undefined when the value is
+ * not the Bearer scheme or carries no credential. Anything after the scheme is the credential, spaces
+ * included: "Bearer a b" is an invalid token, not a missing one.
+ */
+export function bearerCredential(value: string | undefined): string | undefined {
+  const m = /^\s*bearer(?:\s+(.*?))?\s*$/is.exec(value ?? "");
+  return m?.[1] ? m[1] : undefined;
 }
 
 /** Issues and verifies the control plane's tokens. */
@@ -169,48 +181,88 @@ export async function generatedServiceAccounts(dataDir: string): Promise<Service
  * control plane serves TLS.
  */
 export function createTokenServer(authority: TokenAuthority, tls: { cert: string; key: string } | undefined, log: (line: string) => void): http.Server {
+  // Each request is its own error boundary: whatever one request does (a bad encoding, a client
+  // that hangs up mid-body, a bug), it gets its 4xx/500 and a log line, and the listener serves on.
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const reply = (code: number, body: Record<string, unknown>, extra: Record<string, string> = {}) => {
+      if (res.headersSent || res.destroyed) return;
       const text = JSON.stringify(body) + "\n";
       res.writeHead(code, { "content-type": "application/json", "cache-control": "no-store", pragma: "no-cache", "content-length": Buffer.byteLength(text), ...extra });
       res.end(text);
     };
-    const url = new URL(req.url ?? "/", "http://localhost");
-    if (url.pathname !== TOKEN_PATH) return reply(404, { error: "not_found", error_description: `the token endpoint is POST ${TOKEN_PATH}` });
-    if (req.method !== "POST") return reply(405, { error: "invalid_request", error_description: "use POST" }, { allow: "POST" });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > 64 * 1024) req.destroy();
-      else chunks.push(c);
+    const refuse = (code: number, error: string, description: string) => {
+      log(`token endpoint: ${req.method} ${printable(req.url ?? "")} -> ${code} ${error} (${description})`);
+      reply(code, { error, error_description: description });
+    };
+    const guarded = (step: () => void) => {
+      try {
+        step();
+      } catch (e) {
+        log(`token endpoint: internal error on ${req.method} ${printable(req.url ?? "")}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        reply(500, { error: "server_error", error_description: "internal error" });
+      }
+    };
+    req.on("error", () => res.destroy());
+    guarded(() => {
+      const pathname = (req.url ?? "/").split("?")[0];
+      if (pathname !== TOKEN_PATH) return refuse(404, "not_found", `the token endpoint is POST ${TOKEN_PATH}`);
+      if (req.method !== "POST") {
+        log(`token endpoint: ${req.method} ${TOKEN_PATH} -> 405`);
+        return reply(405, { error: "invalid_request", error_description: "use POST" }, { allow: "POST" });
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let tooLarge = false;
+      req.on("data", (c: Buffer) => {
+        if (tooLarge) return;
+        size += c.length;
+        if (size <= MAX_FORM_BYTES) return void chunks.push(c);
+        tooLarge = true;
+        refuse(413, "invalid_request", `the form body is over ${MAX_FORM_BYTES} bytes`);
+        req.destroy();
+      });
+      req.on("end", () => guarded(() => tooLarge || grant(Buffer.concat(chunks).toString("utf8"))));
     });
-    req.on("end", () => {
-      const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+
+    const grant = (body: string) => {
+      const form = new URLSearchParams(body);
       let clientId = form.get("client_id") ?? "";
       let clientSecret = form.get("client_secret") ?? "";
       const basic = /^\s*basic\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
       if (basic) {
-        const decoded = Buffer.from(basic[1] as string, "base64").toString("utf8");
-        const colon = decoded.indexOf(":");
-        if (colon > 0) {
-          clientId = decodeURIComponent(decoded.slice(0, colon));
-          clientSecret = decodeURIComponent(decoded.slice(colon + 1));
-        }
+        // RFC 6749 §2.3.1: the id and secret are form-urlencoded before they are put in Basic.
+        const credentials = basicCredentials(basic[1] as string);
+        if (!credentials) return refuse(400, "invalid_request", "the Basic credentials are not base64 of form-urlencoded client_id:client_secret");
+        ({ clientId, clientSecret } = credentials);
       }
-      const grant = form.get("grant_type");
-      if (grant !== "client_credentials") {
-        return reply(400, { error: "unsupported_grant_type", error_description: "only grant_type=client_credentials is supported" });
-      }
-      if (!clientId || !clientSecret) return reply(400, { error: "invalid_request", error_description: "client_id and client_secret are required" });
+      const grantType = form.get("grant_type");
+      if (grantType !== "client_credentials") return refuse(400, "unsupported_grant_type", "only grant_type=client_credentials is supported");
+      if (!clientId || !clientSecret) return refuse(400, "invalid_request", "client_id and client_secret are required");
       const issued = authority.issue(clientId, clientSecret);
       if (!issued) {
-        log(`token endpoint: rejected credentials for client '${clientId.slice(0, 64)}'`);
+        log(`token endpoint: rejected credentials for client '${printable(clientId).slice(0, 64)}'`);
         return reply(401, { error: "invalid_client", error_description: "invalid client credentials" }, { "www-authenticate": 'Basic realm="ignite"' });
       }
-      log(`token endpoint: issued a ${issued.expiresIn}s token to '${clientId}' (org ${issued.org})`);
+      log(`token endpoint: issued a ${issued.expiresIn}s token to '${printable(clientId)}' (org ${issued.org})`);
       reply(200, { access_token: issued.accessToken, token_type: "Bearer", expires_in: issued.expiresIn, scope: SCOPES });
-    });
+    };
   };
   return tls ? https.createServer({ cert: tls.cert, key: tls.key }, handler) : http.createServer(handler);
+}
+
+/** The client id and secret of an HTTP Basic value, or undefined when it is not base64 of form-urlencoded `id:secret`. */
+function basicCredentials(value: string): { clientId: string; clientSecret: string } | undefined {
+  const decoded = Buffer.from(value, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon <= 0) return undefined;
+  try {
+    return { clientId: decodeURIComponent(decoded.slice(0, colon)), clientSecret: decodeURIComponent(decoded.slice(colon + 1)) };
+  } catch {
+    return undefined; // a malformed percent-encoding (URIError): the caller's mistake, a 400
+  }
+}
+
+/** A client-supplied string as it may appear in one log line: no control characters, bounded. */
+function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f]/g, "?").slice(0, 200);
 }

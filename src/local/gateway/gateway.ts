@@ -5,7 +5,7 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
-import type { TokenAuthority } from "../auth/token-authority.js";
+import { bearerCredential, type TokenAuthority } from "../auth/token-authority.js";
 import { RpcError, errorMessage } from "../errors.js";
 import type { Platform } from "../apps/platform.js";
 import { forwardableHeaders, igniteHeaders } from "../invoke/request-shape.js";
@@ -69,11 +69,11 @@ export function createGateway(d: GatewayDeps): http.Server | https.Server {
     const { org, app } = target;
     const meta = await d.platform.requireApp(org, app);
     if (!meta.allowUnauthenticated) {
-      const m = /^\s*bearer\s+(\S+)\s*$/i.exec(String(req.headers.authorization ?? ""));
-      if (!m) return sendJson(res, 401, "missing bearer token", { "www-authenticate": "Bearer" });
+      const credential = bearerCredential(req.headers.authorization);
+      if (!credential) return sendJson(res, 401, "missing bearer token", { "www-authenticate": "Bearer" });
       let tokenOrg: string | undefined;
       try {
-        tokenOrg = d.authority ? d.authority.orgFor(m[1]!) : d.tokens[m[1]!];
+        tokenOrg = d.authority ? d.authority.orgFor(credential) : d.tokens[credential];
       } catch (e) {
         return sendJson(res, 401, errorMessage(e), { "www-authenticate": "Bearer" });
       }

@@ -1,6 +1,7 @@
 /** Small adapters between async handler functions and grpc-js callback/stream handlers. */
 import { status, type Metadata, type ServerWritableStream, type ServiceError, type UntypedHandleCall } from "@grpc/grpc-js";
 import type { DescService } from "@bufbuild/protobuf";
+import { bearerCredential } from "../auth/token-authority.js";
 import { RpcError, errorMessage } from "../errors.js";
 
 export type Handlers = Record<string, UntypedHandleCall>;
@@ -45,9 +46,7 @@ export function completeService(service: DescService, impl: Handlers): Handlers 
 
 export function bearerToken(md: Metadata): string | undefined {
   const v = md.get("authorization")[0];
-  if (typeof v !== "string") return undefined;
-  const m = /^\s*bearer\s+(\S+)\s*$/i.exec(v);
-  return m ? m[1] : undefined;
+  return typeof v === "string" ? bearerCredential(v) : undefined;
 }
 
 /** Writes one message to a server stream, honouring back-pressure; false when the call is gone. */

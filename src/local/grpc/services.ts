@@ -203,12 +203,13 @@ export function buildServices(deps: ServiceDeps) {
     const leave = () => gone.abort();
     call.on("cancelled", leave);
     const waitTimer = Number.isFinite(dl) && dl > 0 ? setTimeout(leave, Math.max(0, dl - Date.now())) : undefined;
+    // Headers are checked before a slot is taken, so a refused one cannot keep the slot.
+    const executionId = ulid();
+    const headers = bufferedCallHeaders({ http: h, executionId, org, app, bodyLength: req.body.length });
     const { meta, slot, coldStart, release } = await platform.ensureRunning(org, app, gone.signal).finally(() => {
       clearTimeout(waitTimer);
       call.off("cancelled", leave);
     });
-    const executionId = ulid();
-    const headers = bufferedCallHeaders({ http: h, executionId, org, app, bodyLength: req.body.length });
     const ac = new AbortController();
     const onCancel = () => ac.abort();
     call.on("cancelled", onCancel);

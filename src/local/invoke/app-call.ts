@@ -24,7 +24,7 @@ export class CallError extends Error {
 }
 
 /** Sends the request to 127.0.0.1:port with the x-ignite-* headers; throws CallError when no answer. */
-export function callInstance(
+export async function callInstance(
   port: number,
   o: { org: string; app: string; executionId: string; http: HttpContext | undefined; body: Uint8Array; timeoutMs: number; signal?: AbortSignal },
 ): Promise<CallResult> {

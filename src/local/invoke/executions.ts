@@ -15,6 +15,7 @@ import { create } from "@bufbuild/protobuf";
 import { ExecutionStatus } from "../../gen/dodil/ignite/v1/common_pb.js";
 import { ExecutionSchema, type Execution, type InvokeRequest } from "../../gen/dodil/ignite/v1/compute_pb.js";
 import { CallError, callInstance } from "./app-call.js";
+import { bufferedCallHeaders, requestShape } from "./request-shape.js";
 import { errorMessage, failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import { DEFAULT_TIMEOUT_SECS, type Platform } from "../apps/platform.js";
 import { exists, readJson, writeJson } from "../atomic-fs.js";
@@ -86,6 +87,9 @@ export class ExecutionManager {
   async start(org: string, app: string, req: InvokeRequest): Promise<string> {
     const meta = await this.platform.requireApp(org, app);
     if (!meta.activeVersion) throw failedPrecondition(`app ${org}/${app} has no published version; publish a draft first`);
+    // A request the app could never be sent is refused now (INVALID_ARGUMENT), not recorded as a failed execution.
+    requestShape(req.http);
+    bufferedCallHeaders({ http: req.http, executionId: "", org, app, bodyLength: req.body.length });
     const now = Date.now();
     const rec: ExecFile = {
       executionId: ulid(now),
@@ -102,7 +106,8 @@ export class ExecutionManager {
     };
     await writeJson(this.file(org, app, rec.executionId), rec);
     this.active.set(rec.executionId, { rec, subs: new Set() });
-    void this.run(rec, req);
+    // The execution runs after the RPC has answered: nothing it throws may go unhandled.
+    void this.run(rec, req).catch((e: unknown) => this.log(`execution ${rec.executionId} of ${org}/${app}: could not record its outcome: ${errorMessage(e)}`));
     return rec.executionId;
   }
 

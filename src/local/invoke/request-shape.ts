@@ -1,6 +1,7 @@
 // What an app instance receives for a call, whichever door it came through (gRPC Invoke, the
 // executions API, the HTTP gateway): method and path from the HttpContext, the caller's headers
 // minus hop-by-hop and x-ignite-*, and the x-ignite-* headers the plane sets.
+import { validateHeaderName, validateHeaderValue } from "node:http";
 import type { HttpContext } from "../../gen/dodil/ignite/v1/compute_pb.js";
 import { invalidArgument } from "../errors.js";
 import { organizationId } from "../ids.js";
@@ -12,7 +13,11 @@ export function requestShape(h: HttpContext | undefined): { method: string; path
   let p = h?.path || "/";
   if (!p.startsWith("/")) p = "/" + p;
   const q = (h?.query ?? "").replace(/^\?/, "");
-  return { method, path: p + (q ? `?${q}` : "") };
+  const path = p + (q ? `?${q}` : "");
+  // What Node's HTTP client refuses to put on a request line (it would throw mid-call): the caller's
+  // mistake, said as such.
+  if (/[^\u0021-\u00ff]/.test(path)) throw invalidArgument("invalid HTTP path or query: spaces, control characters and characters beyond Latin-1 must be percent-encoded");
+  return { method, path };
 }
 
 /** Headers the app must never receive from the caller (hop-by-hop, and x-ignite-* which we set). */
@@ -44,5 +49,13 @@ export function bufferedCallHeaders(o: { http: HttpContext | undefined; executio
     "content-length": String(o.bodyLength),
   };
   if (o.bodyLength && !headers["content-type"]) headers["content-type"] = "application/json";
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      validateHeaderName(name);
+      for (const v of [value].flat()) validateHeaderValue(name, v);
+    } catch {
+      throw invalidArgument(`invalid HTTP header '${name.replace(/[^\x21-\x7e]/g, "?").slice(0, 100)}': a name must be a token and a value visible characters, spaces and tabs`);
+    }
+  }
   return headers;
 }
