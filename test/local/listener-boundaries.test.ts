@@ -80,7 +80,7 @@ describe("token endpoint", () => {
   });
 
   it("an oversized form is a 413", async () => {
-    const res = await request(token, { path: "/oauth/token", headers: form, body: Buffer.alloc(200_000, 0x61) }).catch(() => ({ status: 413, body: "" }));
+    const res = await request(token, { path: "/oauth/token", headers: form, body: Buffer.alloc(200_000, 0x61) });
     expect(res.status).toBe(413);
     await tokenEndpointWorks();
   });

@@ -217,9 +217,11 @@ export function createTokenServer(authority: TokenAuthority, tls: { cert: string
         if (tooLarge) return;
         size += c.length;
         if (size <= MAX_FORM_BYTES) return void chunks.push(c);
+        // Answer now and read the rest into nothing: destroying the socket would reset it before
+        // the client read the 413. Node's request timeout bounds a client that never stops.
         tooLarge = true;
+        chunks.length = 0;
         refuse(413, "invalid_request", `the form body is over ${MAX_FORM_BYTES} bytes`);
-        req.destroy();
       });
       req.on("end", () => guarded(() => tooLarge || grant(Buffer.concat(chunks).toString("utf8"))));
     });
