@@ -39,7 +39,7 @@ let gates: string;
  * how many calls the process was serving when it began and every call id the process has seen.
  */
 const HANDLER_PY = `
-import json, os, threading, time
+import json, os, sys, threading, time
 lock = threading.Lock()
 serving = [0]
 seen = []
@@ -50,8 +50,10 @@ def handler(payload, ctx):
         serving[0] += 1
         at_start = serving[0]
         seen.append(req.get("id"))
+        # one write under the lock: lines of concurrent calls must not interleave
+        sys.stdout.write("started %s\\n" % req.get("id"))
+        sys.stdout.flush()
     start = time.time()
-    print("started", req.get("id"), flush=True)
     gate = req.get("gate")
     if gate:
         while not os.path.exists(gate):
