@@ -56,3 +56,37 @@ export function buildZip(entries: ZipSpec[]): Buffer {
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, cd, end]);
 }
+
+/** One tar entry as written; `declaredSize` makes the header lie about the body that follows. */
+export interface TarSpec {
+  name: string;
+  /** ustar type flag: "0" file, "5" dir, "2" symlink, "1" hard link, "3"/"4"/"6" devices and FIFOs … */
+  type?: string;
+  data?: Buffer;
+  declaredSize?: number;
+  linkname?: string;
+}
+
+/** A ustar archive built byte by byte (names are cut to the header's 100 bytes, like old tars). */
+export function buildTar(entries: TarSpec[], trailer = Buffer.alloc(1024)): Buffer {
+  const blocks: Buffer[] = [];
+  for (const e of entries) {
+    const data = e.data ?? Buffer.alloc(0);
+    const h = Buffer.alloc(512);
+    h.write(e.name.slice(0, 100), 0, "utf8");
+    h.write("0000644\0", 100, "latin1");
+    h.write("0000000\0", 108, "latin1");
+    h.write("0000000\0", 116, "latin1");
+    h.write((e.declaredSize ?? data.length).toString(8).padStart(11, "0").slice(-11) + "\0", 124, "latin1");
+    h.write("00000000000\0", 136, "latin1");
+    h.write(e.type ?? "0", 156, "latin1");
+    if (e.linkname) h.write(e.linkname.slice(0, 100), 157, "utf8");
+    h.write("ustar\x0000", 257, "latin1");
+    h.fill(" ", 148, 156);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, "latin1");
+    blocks.push(h, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  return Buffer.concat([...blocks, trailer]);
+}
