@@ -6,6 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { BuildStatus } from "../../gen/dodil/ignite/v1/common_pb.js";
 import { TestResponseSchema, type DraftInfo, type HttpContext, type TestResponse } from "../../gen/dodil/ignite/v1/compute_pb.js";
 import { CallError, callInstance } from "./app-call.js";
+import { bufferedCallHeaders, requestShape } from "./request-shape.js";
 import type { BuiltImage } from "../drivers/types.js";
 import { deadlineExceeded, failedPrecondition, unavailable } from "../errors.js";
 import { startDraftBuild } from "../build/draft-build.js";
@@ -52,6 +53,9 @@ async function runOnce(
   deadlineMs: number,
 ): Promise<TestResponse> {
   const meta = await platform.requireApp(org, app);
+  // A request the app could never be sent is INVALID_ARGUMENT before an instance is launched for it.
+  requestShape(http);
+  bufferedCallHeaders({ http, executionId: "", org, app, bodyLength: payload.length });
   const inst = await platform.runtime.launch({
     org,
     app,
@@ -67,6 +71,7 @@ async function runOnce(
     const timeoutMs = Math.min((meta.limits?.timeoutSecs || DEFAULT_TIMEOUT_SECS) * 1000, Math.max(0, deadlineMs - Date.now()));
     const res = await callInstance(inst.hostPort, { org, app, executionId, http, body: payload, timeoutMs }).catch((e) => {
       if (e instanceof CallError && e.timedOut) throw deadlineExceeded(`${label} of ${org}/${app}: ${e.message}`);
+      if (!(e instanceof CallError)) throw e; // a request the app cannot be sent: INVALID_ARGUMENT as it is
       throw unavailable(`${label} of ${org}/${app}: ${(e as Error).message}`);
     });
     return create(TestResponseSchema, { statusCode: res.statusCode, headers: res.headers, body: res.body, executionId, durationMs: BigInt(res.durationMs) });
