@@ -3,7 +3,7 @@ import { access, stat } from "node:fs/promises";
 import { isAbsolute, join, normalize } from "node:path";
 import { UsageError } from "../errors.js";
 import { RUNTIMES, RUST_TARGETS, type RuntimeName } from "./flag-choices.js";
-import { readInfoYaml } from "./info-yaml.js";
+import { readInfoYaml, type InfoYaml } from "./info-yaml.js";
 
 export type { RuntimeName };
 import { parseKeyValues } from "./key-values.js";
@@ -42,6 +42,8 @@ export type DraftSource =
       rust?: RustOptions;
       /** Set when the runtime was not a flag but the directory's info.yaml. */
       runtimeFrom?: "info.yaml";
+      /** The directory's info.yaml (its manifest), when it has one. */
+      manifest?: InfoYaml;
     }
   | { kind: "archive"; path: string; dockerfilePath: string | undefined; buildArgs: Record<string, string>; runtime: RuntimeName | undefined; rust?: RustOptions }
   | { kind: "file"; path: string; runtime: RuntimeName | undefined; rust?: RustOptions }
@@ -111,10 +113,12 @@ export async function resolveDraftSource(flags: SourceFlags, cwd: string): Promi
       const found = await stat(dockerfile).catch(() => undefined);
       if (!found?.isFile()) throw new UsageError(`--dockerfile-path ${dockerfilePath} not found in ${flags.code}: the path is relative to the context root`);
     }
-    // The samples' info.yaml names the runtime: without --runtime or --dockerfile-path, it counts.
-    const declared = runtime === undefined && dockerfilePath === undefined ? (await readInfoYaml(path, flags.code))?.runtime : undefined;
-    if (declared) return { kind: "directory", path, dockerfilePath, buildArgs, runtime: declared.runtime, ...(declared.rust ? { rust: declared.rust } : {}), runtimeFrom: "info.yaml" };
-    return { kind: "directory", path, dockerfilePath, buildArgs, runtime, ...withRust };
+    // The samples' info.yaml is the app's manifest; its runtime counts without --runtime or --dockerfile-path.
+    const manifest = await readInfoYaml(path, flags.code);
+    const withManifest = manifest ? { manifest } : {};
+    const declared = runtime === undefined && dockerfilePath === undefined ? manifest?.runtime : undefined;
+    if (declared) return { kind: "directory", path, dockerfilePath, buildArgs, runtime: declared.runtime, ...(declared.rust ? { rust: declared.rust } : {}), runtimeFrom: "info.yaml", ...withManifest };
+    return { kind: "directory", path, dockerfilePath, buildArgs, runtime, ...withRust, ...withManifest };
   }
   if (!info.isFile()) throw new UsageError(`--code ${flags.code} is neither a file nor a directory`);
   if (ARCHIVE.test(path)) {

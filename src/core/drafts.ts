@@ -9,6 +9,7 @@ import { ApiError, CliError } from "../errors.js";
 import { appFields, formatAppRef, type AppRef } from "./app-ref.js";
 import type { DraftSource, RuntimeName, RustOptions } from "./draft-source.js";
 import { uploadBuildContext, type ArchiveToUpload } from "./upload.js";
+import { updateApp } from "./apps.js";
 
 /** Largest archive sent inline when the server has no UploadBuildContext (the documented path). */
 const INLINE_LIMIT_BYTES = 60 * 1024 * 1024;
@@ -62,11 +63,15 @@ export interface SaveDraftOptions {
   onUploadProgress?: (sentBytes: number, totalBytes: number) => void;
   inputSchema?: string | undefined;
   outputSchema?: string | undefined;
+  /** App settings the save also applies first (those a directory's info.yaml gives `draft save`). */
+  appPatch?: { description?: string | undefined; mcpEnabled?: boolean | undefined };
 }
 
 /** draft save: pack and upload local code (or name a repo or image), then record the draft. */
 export async function saveDraft(api: IgniteApi, ref: AppRef, options: SaveDraftOptions): Promise<SaveDraftResult> {
   const { source } = options;
+  const patch = Object.fromEntries(Object.entries(options.appPatch ?? {}).filter(([, v]) => v !== undefined));
+  if (Object.keys(patch).length) await updateApp(api, ref, patch);
   const schemas = { inputSchema: options.inputSchema ?? "", outputSchema: options.outputSchema ?? "" };
   if (source.kind === "image") {
     const code: MessageInitShape<typeof CodeSourceSchema> = {

@@ -42,7 +42,7 @@ describe("draft save source flags", () => {
     ["--rust-target with another runtime", { code: "handler.py", runtime: "python", rustTarget: "native" }, /--rust-target goes with --runtime rust, not --runtime python/],
     ["--toolchain with an image", { imageRef: "ghcr.io/a/b:1", toolchain: "1.82" }, /--toolchain goes with --runtime rust/],
     ["unknown --rust-target", { code: "app", runtime: "rust", rustTarget: "riscv" }, /invalid value "riscv" for --rust-target: use native or wasm/],
-    ["an info.yaml runtime that is not one", { code: "bad-runtime" }, /^bad-runtime\/info\.yaml says runtime: cobol: use one of python, rust, go, deno there, or pass --runtime or --dockerfile-path$/],
+    ["an info.yaml runtime that is not one", { code: "bad-runtime" }, /^bad-runtime\/info\.yaml:\d+: runtime: cobol: use one of python, rust, go, deno there, or pass --runtime or --dockerfile-path$/],
     ["malformed --toolchain", { code: "app", runtime: "rust", toolchain: "latest!" }, /invalid value "latest!" for --toolchain/],
     ["--runtime with --dockerfile-path on an archive", { code: "code.tar.gz", runtime: "python", dockerfilePath: "Dockerfile" }, /--runtime and --dockerfile-path cannot be used together/],
   ])("%s", async (_name, flags, message) => {

@@ -75,6 +75,7 @@ import { isValidName, organizationId, ulid } from "../ids.js";
 import { inspectArchive } from "../../wire/archive.js";
 import { buildMessage } from "../build/build-requests.js";
 import { moreHandlers } from "./services-more.js";
+import { checkPayload } from "../invoke/payload-schema.js";
 import { bufferedCallHeaders, requestShape } from "../invoke/request-shape.js";
 import { ArchiveError } from "../errors.js";
 
@@ -195,6 +196,7 @@ export function buildServices(deps: ServiceDeps) {
     const started = Date.now();
     const h = req.http;
     const { method, path } = requestShape(h);
+    if (method === "POST") checkPayload((await platform.requireApp(org, app)).inputSchema, req.body, `${org}/${app}`, log);
     const deadline = call.getDeadline();
     const dl = deadline instanceof Date ? deadline.getTime() : Number(deadline);
     // A caller that goes away, or whose deadline passes, while the call waits for a slot under

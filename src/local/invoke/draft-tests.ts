@@ -2,8 +2,8 @@
  * CompileDraft, TestDraft and TestAppVersion: run a draft's or a version's image in a temporary
  * instance (never the app's serving replica), POST the payload, return the answer, stop it.
  */
-import { create } from "@bufbuild/protobuf";
-import { BuildStatus } from "../../gen/dodil/ignite/v1/common_pb.js";
+import { create, fromJson } from "@bufbuild/protobuf";
+import { AppMetaSchema, BuildStatus } from "../../gen/dodil/ignite/v1/common_pb.js";
 import { TestResponseSchema, type DraftInfo, type HttpContext, type TestResponse } from "../../gen/dodil/ignite/v1/compute_pb.js";
 import { CallError, callInstance } from "./app-call.js";
 import { bufferedCallHeaders, requestShape } from "./request-shape.js";
@@ -11,6 +11,7 @@ import type { BuiltImage } from "../drivers/types.js";
 import { deadlineExceeded, failedPrecondition, unavailable } from "../errors.js";
 import { startDraftBuild } from "../build/draft-build.js";
 import { requireSupportedRuntime } from "../managed-runtime/index.js";
+import { checkPayload } from "./payload-schema.js";
 import { DEFAULT_PORT, DEFAULT_TIMEOUT_SECS, type Platform } from "../apps/platform.js";
 import { ulid } from "../ids.js";
 
@@ -87,6 +88,7 @@ export async function testDraft(platform: Platform, org: string, app: string, pa
   if (!d) throw failedPrecondition(`app ${key} has no draft to test; save one first (SaveDraft)`);
   if (d.source === "prebuilt") throw failedPrecondition(`image ${d.imageRef} is not available offline (the local control plane cannot pull images)`);
   if (d.source === "compile") requireSupportedRuntime(d.runtime, `test the draft of ${key}`);
+  checkPayload(d.inputSchema, payload, `the draft of ${key}`);
   const b = await platform.draftBuild(org, app, d);
   const image = await platform.builds.image(b);
   if (!image) throw failedPrecondition(`the image of the draft of ${key} is no longer available; save the draft again`);
@@ -103,6 +105,7 @@ export async function testVersion(
   deadlineMs: number,
 ): Promise<TestResponse> {
   const { v } = await platform.requireVersion(org, app, version);
+  checkPayload(fromJson(AppMetaSchema, v.app, { ignoreUnknownFields: true }).inputSchema, payload, `version ${v.version} of ${org}/${app}`);
   const b = await platform.store.getBuild(v.deployId);
   const image = b ? await platform.builds.image(b) : undefined;
   if (!image) throw failedPrecondition(`the image of version ${v.version} of ${org}/${app} (${v.imageRef}) is no longer available`);

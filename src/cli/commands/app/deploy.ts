@@ -5,7 +5,8 @@ import { byteProgress } from "../../../output/progress.js";
 import { defineCommand, opt } from "../../command-spec.js";
 import { loadDeps } from "../../load-deps.js";
 import { appIdOrManifest } from "../../manifest-app.js";
-import { noteDeclaredRuntime, sourceFlagsOrManifest, sourceOptions } from "../draft/save.js";
+import { manifestFor, noteDeclaredRuntime, sourceFlagsOrManifest, sourceOptions } from "../draft/save.js";
+import { unsetManifestEnv } from "../../../core/info-yaml.js";
 import { openLocalContext } from "../../local-context.js";
 import { appFlagsFrom, appOptions } from "./app-options.js";
 
@@ -38,13 +39,17 @@ export const appDeployCommand = defineCommand({
     const { checkDeployFlags, deployApp, protoJson, AppMetaSchema, DraftInfoSchema, displayId } = deps;
     const ref = parseAppRef(await appIdOrManifest(name, ctx), ctx.settings().org.value);
     // Every flag is checked before anything is packed or sent.
-    const flags = await appFlagsFrom(options, ctx.cwd);
-    checkDeployFlags(flags);
+    const given = await appFlagsFrom(options, ctx.cwd);
+    checkDeployFlags(given);
     const source = await resolveDraftSource(await sourceFlagsOrManifest(options, ctx), ctx.cwd);
     const warnText = opt.string(options, "sizeWarning");
     const warnBytes = warnText === undefined ? DEFAULT_WARN_BYTES : parseSize(warnText, "--size-warning");
     const { output } = ctx;
     noteDeclaredRuntime(output, source);
+    const flags = { ...given, ...manifestFor(output, source, given) };
+    checkDeployFlags(flags);
+    const unset = source.kind === "directory" ? unsetManifestEnv(source.manifest, flags.env ?? []) : [];
+    if (unset.length) output.warn(`${source.kind === "directory" ? source.manifest?.shown : "info.yaml"} lists env ${unset.join(", ")}, which this deploy does not set`);
     const local = await openLocalContext(ctx, source, { defaultExcludes: options.defaultExcludes !== false, warnBytes, alwaysPack: false });
     try {
       const api = await ctx.api();

@@ -3,6 +3,7 @@ import { resolveDraftSource } from "../../../core/draft-source.js";
 import { RUNTIMES, RUST_TARGETS } from "../../../core/flag-choices.js";
 import { DEFAULT_WARN_BYTES, parseSize } from "../../../core/context-size.js";
 import type { DraftSource, SourceFlags } from "../../../core/draft-source.js";
+import { manifestSettings, type ManifestSettings } from "../../../core/info-yaml.js";
 import { UsageError } from "../../../errors.js";
 import { formatBytes } from "../../../output/format-bytes.js";
 import type { Output } from "../../../output/output.js";
@@ -37,6 +38,17 @@ export const sourceOptions: OptionSpec[] = [
 /** Says so on stderr when the runtime came from the directory's info.yaml rather than a flag. */
 export function noteDeclaredRuntime(output: Output, source: DraftSource): void {
   if (source.kind === "directory" && source.runtimeFrom) output.info(`runtime ${source.runtime}${source.rust ? ` (${source.rust.target})` : ""}, from ${source.runtimeFrom}`);
+}
+
+/**
+ * The description, MCP flag and schemas a directory's info.yaml gives where no flag does (flags
+ * win), said so on stderr.
+ */
+export function manifestFor(output: Output, source: DraftSource, flags: Parameters<typeof manifestSettings>[1]): ManifestSettings {
+  const info = source.kind === "directory" ? source.manifest : undefined;
+  const { settings, fromFile } = manifestSettings(info, flags);
+  if (info && fromFile.length) output.info(`${fromFile.join(", ")} from ${info.shown}`);
+  return settings;
 }
 
 /** The source flags; with none, in a directory whose info.yaml names the app, --code is that directory. */
@@ -105,6 +117,7 @@ export const draftSaveCommand = defineCommand({
     const warnBytes = warnText === undefined ? DEFAULT_WARN_BYTES : parseSize(warnText, "--size-warning");
     const { output } = ctx;
     noteDeclaredRuntime(output, source);
+    const manifest = manifestFor(output, source, { inputSchema: opt.string(options, "inputSchema"), outputSchema: opt.string(options, "outputSchema") });
 
     const local = await openLocalContext(ctx, source, { defaultExcludes: options.defaultExcludes !== false, warnBytes, alwaysPack: dryRun });
     try {
@@ -118,8 +131,9 @@ export const draftSaveCommand = defineCommand({
           archive: local.archive,
           reuse: local.reuse,
           onUploadProgress: (sent, total) => progress.update(sent, total),
-          inputSchema: opt.string(options, "inputSchema"),
-          outputSchema: opt.string(options, "outputSchema"),
+          inputSchema: opt.string(options, "inputSchema") ?? manifest.inputSchema,
+          outputSchema: opt.string(options, "outputSchema") ?? manifest.outputSchema,
+          appPatch: { description: manifest.description, mcpEnabled: manifest.mcpEnabled },
         });
         spinner.stop();
         await local.saved();

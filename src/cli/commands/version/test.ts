@@ -19,7 +19,7 @@ export const versionTestCommand = defineCommand({
     const { parseVersionNumber, testVersion, testResponseView } = await loadDeps.compute();
     const ref = parseAppRef(id, ctx.settings().org.value);
     const version = parseVersionNumber(versionText);
-    const payload = await payloadFrom(options, ctx);
+    const payload = await payloadFrom(options, ctx, ref.name);
     const spinner = await ctx.output.spinner(`Testing version ${version} of ${formatAppRef(ref)}…`);
     try {
       const response = await testVersion(await ctx.api(), ref, version, payload);
