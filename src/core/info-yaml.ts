@@ -115,21 +115,16 @@ export function manifestSettings(
   const settings: ManifestSettings = {};
   const fromFile: string[] = [];
   if (!info) return { settings, fromFile };
-  if (flags.description === undefined && info.description !== undefined) {
-    settings.description = info.description;
-    fromFile.push("description");
-  }
-  if (flags.mcpEnabled === undefined && info.mcpEnabled !== undefined) {
-    settings.mcpEnabled = info.mcpEnabled;
-    fromFile.push("mcp_enabled");
-  }
-  if (flags.inputSchema === undefined && info.inputSchema !== undefined) {
-    settings.inputSchema = info.inputSchema;
-    fromFile.push("input");
-  }
-  if (flags.outputSchema === undefined && info.outputSchema !== undefined) {
-    settings.outputSchema = info.outputSchema;
-    fromFile.push("output");
+  const keys = [
+    ["description", "description"],
+    ["mcpEnabled", "mcp_enabled"],
+    ["inputSchema", "input"],
+    ["outputSchema", "output"],
+  ] as const;
+  for (const [key, yamlKey] of keys) {
+    if (flags[key] !== undefined || info[key] === undefined) continue;
+    (settings as Record<string, unknown>)[key] = info[key];
+    fromFile.push(yamlKey);
   }
   return { settings, fromFile };
 }
