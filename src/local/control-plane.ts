@@ -32,6 +32,7 @@ import { RuntimeManager } from "./runtime/runtime-manager.js";
 import { buildServices } from "./grpc/services.js";
 import { Store } from "./store/store.js";
 import { DataDirLock } from "./store/data-dir-lock.js";
+import { DiskCollector } from "./store/disk-collector.js";
 import { parseListen } from "./net.js";
 import { readJson, writeJson } from "./atomic-fs.js";
 
@@ -68,6 +69,8 @@ export interface ControlPlaneOptions {
   clock?: Clock;
   /** OAuth2 token endpoint listen address (default "127.0.0.1:0"). */
   authListen?: string;
+  /** How often unreferenced builds, archives and stopped instances' dirs are collected (default 10 min; 0 = only at start-up). */
+  collectIntervalMs?: number;
   /** When authListen's port is taken, listen on a free port instead of failing (its default in `dev`). */
   authListenFallback?: boolean;
 }
@@ -262,6 +265,11 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   log(`gateway listening on ${gatewayScheme}://${gwHost}:${gatewayPort} (apps at ${gatewayScheme}://<app>-<org>.${baseDomain}:${gatewayPort})`);
   // Reads the apps before reporting ready; the warm starts themselves run in the background.
   await platform.warmReserved();
+  const collector = new DiskCollector({ store, driver, liveInstanceDirs: () => runtime.liveInstanceDirs(), isBuildActive: (id) => builds.isActive(id), log });
+  const collect = () => void collector.collect().catch((e: unknown) => log(`disk collection failed: ${e instanceof Error ? e.message : String(e)}`));
+  collect();
+  const collectIntervalMs = o.collectIntervalMs ?? 10 * 60_000;
+  const collectTimer = collectIntervalMs > 0 ? setInterval(collect, collectIntervalMs).unref() : undefined;
   const total = (await store.quarantine.list()).length;
   if (total) log(`${total} state file(s) are in quarantine (${quarantined} new): see 'dodil ignite dev doctor --data-dir ${dataDir}'`);
 
@@ -292,6 +300,8 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
         await new Promise<void>((r) => tokenServer.close(() => r()));
         gateway.closeAllConnections();
         await new Promise<void>((r) => gateway.close(() => r()));
+        clearInterval(collectTimer);
+        await collector.settled();
         await builds.cancelAll();
         await runtime.stopAll();
         await driver.close?.().catch((e: unknown) => log(`driver cleanup: ${e instanceof Error ? e.message : String(e)}`));

@@ -115,8 +115,9 @@ export class DockerDriver implements Driver {
     return image.driver === this.name && !!(await this.inspectImage(image.dir).catch(() => undefined));
   }
 
+  /** Untags the image's ref: the image goes with its last tag, and one another build shares stays. */
   async removeImage(image: BuiltImage): Promise<void> {
-    await dockerRequest(this.ep, { method: "DELETE", path: `/images/${encodeURIComponent(image.dir)}`, timeoutMs: 60_000 })
+    await dockerRequest(this.ep, { method: "DELETE", path: `/images/${encodeURIComponent(image.ref)}`, timeoutMs: 60_000 })
       .then((r) => r.resume())
       .catch(() => undefined);
   }

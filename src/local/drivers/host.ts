@@ -10,11 +10,12 @@
  * running, so the next start (init) stops the recorded groups that are still alive.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, promises as fsp, constants as fsc } from "node:fs";
+import { promises as fsp, constants as fsc } from "node:fs";
 import * as path from "node:path";
 import { extractArchive, detectArchiveKind, verifyTree } from "../../wire/archive.js";
 import { errorMessage } from "../errors.js";
 import { contextDir, unpackBuildContext } from "./unpack-context.js";
+import { RotatingLog } from "./rotating-log.js";
 import { DockerfileError, expandVars, parseDockerfile, parseJsonForm, parseKeyValues, splitWords, type Instruction } from "./dockerfile.js";
 import { exists, readJson, writeJson } from "../atomic-fs.js";
 import {
@@ -432,7 +433,7 @@ export class HostDriver implements Driver {
     const portMap = new Map<number, number>([[opts.port, hostPort]]);
     for (const p of opts.extraPorts) portMap.set(p, p);
     const logFile = path.join(opts.instanceDir, "output.log");
-    const out = createWriteStream(logFile, { flags: "a" });
+    const out = new RotatingLog(logFile);
     const ring: string[] = [];
     const push = (stream: string) => {
       let partial = "";

@@ -3,8 +3,8 @@
  * last lines for error messages, and each line to the runtime's onOutput hook) and the
  * RunningInstance record of a container on the host network.
  */
-import { createWriteStream, type WriteStream } from "node:fs";
 import * as path from "node:path";
+import { RotatingLog } from "./rotating-log.js";
 import type { InstanceExit, RunningInstance, StartOptions } from "./types.js";
 
 const KEEP_LINES = 200;
@@ -12,10 +12,10 @@ const KEEP_LINES = 200;
 export class InstanceOutput {
   private readonly lines: string[] = [];
   private readonly partial = { stdout: "", stderr: "" };
-  private readonly file: WriteStream;
+  private readonly file: RotatingLog;
 
   constructor(private readonly opts: Pick<StartOptions, "instanceDir" | "onOutput">) {
-    this.file = createWriteStream(path.join(opts.instanceDir, "output.log"), { flags: "a" });
+    this.file = new RotatingLog(path.join(opts.instanceDir, "output.log"));
   }
 
   /** A chunk of the container's stdout or stderr, split into lines across chunks. */

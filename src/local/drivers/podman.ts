@@ -28,6 +28,7 @@ import {
   type StartOptions,
 } from "./types.js";
 import { hostNetworkInstance, InstanceOutput } from "./instance.js";
+import { MAX_INSTANCE_LOG_BYTES } from "./rotating-log.js";
 import { contextDir, unpackBuildContext } from "./unpack-context.js";
 import { secretScrubber } from "./build-args.js";
 
@@ -226,8 +227,9 @@ export class PodmanDriver implements Driver {
     return image.driver === this.name && (await this.imageExists(image.dir));
   }
 
+  /** Untags the image's ref: the image goes with its last tag, and one another build shares stays. */
   async removeImage(image: BuiltImage): Promise<void> {
-    await this.podman(["rmi", image.dir], 60_000).catch(() => undefined);
+    await this.podman(["rmi", image.ref], 60_000).catch(() => undefined);
   }
 
   async start(image: BuiltImage, opts: StartOptions): Promise<RunningInstance> {
@@ -258,6 +260,9 @@ export class PodmanDriver implements Driver {
       "k8s-file",
       "--log-opt",
       `path=${path.join(opts.instanceDir, "container.log")}`,
+      // podman's own copy of the output, bounded like output.log
+      "--log-opt",
+      `max-size=${MAX_INSTANCE_LOG_BYTES}`,
     ];
     const env: Record<string, string> = { ...opts.env, PORT: String(opts.port), HOME: home };
     for (const [k, v] of Object.entries(env)) args.push("-e", `${k}=${v}`);

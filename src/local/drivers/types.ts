@@ -87,7 +87,7 @@ export interface Driver {
   /** Whether an image built earlier (maybe before a restart) can still be started. */
   imageAvailable(image: BuiltImage): Promise<boolean>;
   start(image: BuiltImage, opts: StartOptions): Promise<RunningInstance>;
-  /** Removes an image's data (best effort). */
+  /** Removes an image's data (best effort); a container engine removes its ref, not its id. */
   removeImage(image: BuiltImage): Promise<void>;
   /** An image already present in the driver's local storage (prebuilt images); undefined when absent. */
   localImage?(ref: string): Promise<BuiltImage | undefined>;

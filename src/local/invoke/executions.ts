@@ -9,13 +9,13 @@
  * An execution that was PENDING/RUNNING when the control plane died is reported FAILED
  * ("interrupted by a control plane restart") the next time it is read.
  */
-import { appendFileSync, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { ExecutionStatus } from "../../gen/dodil/ignite/v1/common_pb.js";
 import { ExecutionSchema, type Execution, type InvokeRequest } from "../../gen/dodil/ignite/v1/compute_pb.js";
 import { CallError, callInstance } from "./app-call.js";
 import { bufferedCallHeaders, requestShape } from "./request-shape.js";
+import { InvocationLog } from "./invocation-log.js";
 import { errorMessage, failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import { DEFAULT_TIMEOUT_SECS, type Platform } from "../apps/platform.js";
 import { exists, readJson, writeJson } from "../atomic-fs.js";
@@ -23,7 +23,6 @@ import { ulid } from "../ids.js";
 
 /** Results above this are cut (the record says so in `error`). */
 export const MAX_RESULT_BYTES = 1024 * 1024;
-const STATS_WINDOW = 10_000;
 
 interface ExecFile {
   executionId: string;
@@ -44,6 +43,7 @@ const TERMINAL = new Set([ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, Exe
 export const isTerminal = (s: ExecutionStatus) => TERMINAL.has(s);
 
 export class ExecutionManager {
+  private readonly invocations = new InvocationLog();
   private active = new Map<string, { rec: ExecFile; subs: Set<(e: Execution) => void> }>();
 
   constructor(
@@ -176,29 +176,19 @@ export class ExecutionManager {
 
   /** Appends one finished invocation to the app's statistics (best effort). */
   record(org: string, app: string, code: number, ms: number, ok: boolean): void {
-    const dir = this.platform.store.appDir(org, app);
+    const file = path.join(this.platform.store.appDir(org, app), "invocations.jsonl");
     try {
-      appendFileSync(path.join(dir, "invocations.jsonl"), JSON.stringify({ t: Date.now(), ms, code, ok }) + "\n", { flag: "a" });
+      this.invocations.append(file, { t: Date.now(), ms, code, ok });
     } catch {
       // the app is gone
+      this.invocations.forget(file);
     }
   }
 
   async stats(org: string, app: string): Promise<{ total: number; succeeded: number; failed: number; p50: number; p99: number }> {
     await this.platform.requireApp(org, app);
-    const text = await fsp.readFile(path.join(this.platform.store.appDir(org, app), "invocations.jsonl"), "utf8").catch(() => "");
-    const rows: { ms: number; ok: boolean }[] = [];
-    for (const l of text.split("\n")) {
-      if (!l) continue;
-      try {
-        rows.push(JSON.parse(l) as { ms: number; ok: boolean });
-      } catch {
-        // torn line
-      }
-    }
-    const total = rows.length;
-    const succeeded = rows.filter((r) => r.ok).length;
-    const recent = rows.slice(-STATS_WINDOW).map((r) => r.ms).sort((a, b) => a - b);
+    const { total, succeeded, recentMs } = await this.invocations.totals(path.join(this.platform.store.appDir(org, app), "invocations.jsonl"));
+    const recent = recentMs.sort((a, b) => a - b);
     const pct = (p: number) => (recent.length ? recent[Math.min(recent.length - 1, Math.ceil((p / 100) * recent.length) - 1)]! : 0);
     return { total, succeeded, failed: total - succeeded, p50: pct(50), p99: pct(99) };
   }

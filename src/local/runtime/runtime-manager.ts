@@ -123,6 +123,8 @@ export class RuntimeManager {
   /** Calls waiting for a slot, per app (not per pool: a swap hands them to the new version). */
   private queues = new Map<string, Waiter[]>();
   readonly lastError = new Map<string, string>();
+  /** Instance directories whose process has not exited (the disk collector keeps them). */
+  private readonly liveDirs = new Set<string>();
   readonly lastInvokedMs = new Map<string, number>();
   private stopped = false;
   private reaper: ClockTimer | undefined;
@@ -143,6 +145,10 @@ export class RuntimeManager {
     this.clock = o.clock ?? systemClock;
     const every = this.idleTimeoutMs > 0 ? Math.min(30_000, Math.max(250, this.idleTimeoutMs / 4)) : 30_000;
     this.reaper = this.clock.setInterval(() => void this.reap(), every);
+  }
+
+  liveInstanceDirs(): ReadonlySet<string> {
+    return this.liveDirs;
   }
 
   private pool(key: string): Pool | undefined {
@@ -363,10 +369,13 @@ export class RuntimeManager {
         `warning: the image sets no USER; the platform runs pods as non-root and may refuse it: add a numeric USER such as 65534 (${this.driver.name === "host" ? "the host driver runs it as the control plane's user" : `running it as ${DEFAULT_NON_ROOT_USER}`})`,
       );
     }
+    this.liveDirs.add(instanceDir);
     try {
       inst = await this.driver.start(s.image, { env: s.env, port, extraPorts: s.ports.slice(1), instanceDir, log, onOutput });
       replicaId = inst.id;
+      void inst.exited.finally(() => this.liveDirs.delete(instanceDir));
     } catch (e) {
+      this.liveDirs.delete(instanceDir);
       const msg = `version ${s.version} of ${key} could not start: ${errorMessage(e)}`;
       this.lastError.set(key, msg);
       this.hooks.event?.(key, "StartFailed", msg, "");

@@ -201,9 +201,20 @@ export class Store {
   async putContext(org: string, c: ContextRecord): Promise<void> {
     await writeJson(path.join(this.dataDir, "orgs", org, "contexts", `${c.contextId}.json`), c);
   }
+  /** When this process last stored each blob: the disk collector leaves recent ones alone (a save in flight). */
+  private readonly adoptedAtMs = new Map<string, number>();
+
+  blobAdoptedAtMs(digest: string): number | undefined {
+    return this.adoptedAtMs.get(digest);
+  }
+
   /** Moves a fully written temp file into the blob store under its digest. */
   async adoptBlob(tmpFile: string, digest: string): Promise<string> {
     const dest = this.blobPath(digest);
+    const now = Date.now();
+    this.adoptedAtMs.set(digest, now);
+    // an hour of saves at most: older entries are past any grace
+    if (this.adoptedAtMs.size > 4096) for (const [k, t] of this.adoptedAtMs) if (now - t > 3_600_000) this.adoptedAtMs.delete(k);
     if (await exists(dest)) {
       await fsp.rm(tmpFile, { force: true });
     } else {

@@ -1,0 +1,217 @@
+/**
+ * Collects the state nothing refers to any more, so the data dir stops growing with every save:
+ *
+ * - builds of drafts and compiles that no current draft and no version refers to (record, log, the
+ *   image directory and the driver's image), keeping the newest KEEP_BUILDS_PER_APP of each app so
+ *   `build logs` of a recent save still works; builds in progress and standalone builds
+ *   (BuildService.CreateBuild, which the caller names and tags) are never collected;
+ * - uploaded-context records older than CONTEXT_TTL_MS that no draft, version or build refers to;
+ * - blobs (code archives) that no draft, version, build or context record refers to;
+ * - directories of stopped instances (output.log, HOME), keeping the newest KEEP_STOPPED_INSTANCES of
+ *   each app for debugging, and every directory of a deleted app.
+ *
+ * Only this process writes the data dir (store/data-dir-lock.ts), so what is in flight is known
+ * here: a blob adopted in the last BLOB_GRACE_MS (a save between storing its archive and writing
+ * the draft that refers to it) is never collected, and live instance directories come from the
+ * runtime. The driver removes an image only by the ref this plane tagged it with, so an image
+ * another build shares (same content, same id) keeps its other tags.
+ */
+import { promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { BuildStatus } from "../../gen/dodil/ignite/v1/common_pb.js";
+import { readJson } from "../atomic-fs.js";
+import type { BuiltImage, Driver } from "../drivers/types.js";
+import { errorMessage } from "../errors.js";
+import type { BuildRecord, Store } from "./store.js";
+
+export const KEEP_BUILDS_PER_APP = 3;
+export const KEEP_STOPPED_INSTANCES = 2;
+/** Uploads are used by the SaveDraft that follows; the CLI uploads again when one it remembers is gone. */
+export const CONTEXT_TTL_MS = 10 * 60_000;
+export const BLOB_GRACE_MS = 10 * 60_000;
+
+export interface CollectorDeps {
+  store: Store;
+  driver: Pick<Driver, "removeImage">;
+  /** Instance directories with a live process (the runtime's). */
+  liveInstanceDirs: () => ReadonlySet<string>;
+  /** Builds running in this process. */
+  isBuildActive: (id: string) => boolean;
+  log: (line: string) => void;
+  now?: () => number;
+}
+
+export interface CollectReport {
+  builds: number;
+  contexts: number;
+  blobs: number;
+  instanceDirs: number;
+  freedBytes: number;
+}
+
+/** An image this plane built for build `b` (prebuilt builds point at the user's own image). */
+function ownImage(b: BuildRecord, img: BuiltImage | undefined): img is BuiltImage {
+  return !!img && img.ref === b.imageRef && /^local\.ignite\/[^/]+\/[^:]+:bld_[0-9a-z]{26}$/.test(b.imageRef);
+}
+
+async function sizeOf(p: string): Promise<number> {
+  const st = await fsp.lstat(p).catch(() => undefined);
+  if (!st) return 0;
+  if (!st.isDirectory()) return st.blocks * 512;
+  let n = st.blocks * 512;
+  for (const e of await fsp.readdir(p).catch(() => [] as string[])) n += await sizeOf(path.join(p, e));
+  return n;
+}
+
+export class DiskCollector {
+  private running: Promise<CollectReport> | undefined;
+  private again = false;
+  private readonly now: () => number;
+
+  constructor(private readonly d: CollectorDeps) {
+    this.now = d.now ?? Date.now;
+  }
+
+  /** Runs a collection; one at a time (a request during a run makes one more run after it). */
+  collect(): Promise<CollectReport> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        let report: CollectReport;
+        do {
+          this.again = false;
+          report = await this.collectOnce();
+        } while (this.again);
+        return report;
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  /** Resolves when no collection runs (stop waits for one in flight, and starts none). */
+  async settled(): Promise<void> {
+    this.again = false;
+    await this.running?.catch(() => undefined);
+  }
+
+  private async collectOnce(): Promise<CollectReport> {
+    const { store } = this.d;
+    const report: CollectReport = { builds: 0, contexts: 0, blobs: 0, instanceDirs: 0, freedBytes: 0 };
+    // Blobs are listed first: anything adopted after this point is younger than the grace anyway.
+    const blobDir = path.join(store.dataDir, "blobs", "sha256");
+    const blobs = await fsp.readdir(blobDir).catch(() => [] as string[]);
+
+    const digests = new Set<string>();
+    const buildIds = new Set<string>();
+    const liveApps = new Set<string>();
+    for (const org of await store.listOrgs()) {
+      for (const app of await store.listApps(org)) {
+        liveApps.add(`${org}/${app}`);
+        const d = await store.getDraft(org, app);
+        if (d?.contextDigest) digests.add(d.contextDigest);
+        if (d?.deployId) buildIds.add(d.deployId);
+        for (const n of await store.listVersions(org, app)) {
+          const v = await store.getVersion(org, app, n);
+          if (v?.contextDigest) digests.add(v.contextDigest);
+          if (v?.deployId) buildIds.add(v.deployId);
+        }
+      }
+    }
+
+    // builds
+    const byApp = new Map<string, BuildRecord[]>();
+    for (const id of await store.listBuildIds()) {
+      const b = await store.getBuild(id);
+      if (!b) continue;
+      const list = byApp.get(`${b.org}/${b.app}`) ?? [];
+      list.push(b);
+      byApp.set(`${b.org}/${b.app}`, list);
+    }
+    for (const [key, list] of byApp) {
+      list.sort((a, b) => b.createdAtMs - a.createdAtMs || (a.id < b.id ? 1 : -1));
+      const recent = new Set(liveApps.has(key) ? list.slice(0, KEEP_BUILDS_PER_APP).map((b) => b.id) : []);
+      for (const b of list) {
+        const inProgress = b.status === BuildStatus.PENDING || b.status === BuildStatus.RUNNING || this.d.isBuildActive(b.id);
+        if (buildIds.has(b.id) || recent.has(b.id) || inProgress || b.kind === "standalone") {
+          if (b.contextDigest) digests.add(b.contextDigest);
+          continue;
+        }
+        report.freedBytes += await this.removeBuild(b);
+        report.builds++;
+      }
+    }
+
+    // uploaded contexts
+    for (const org of await store.listOrgs()) {
+      const dir = path.join(store.dataDir, "orgs", org, "contexts");
+      for (const n of await fsp.readdir(dir).catch(() => [] as string[])) {
+        if (!n.endsWith(".json")) continue;
+        const c = await store.getContext(org, n.slice(0, -".json".length));
+        if (!c) continue;
+        if (digests.has(c.digest) || this.now() - c.createdAtMs < CONTEXT_TTL_MS) {
+          digests.add(c.digest);
+          continue;
+        }
+        await fsp.rm(path.join(dir, n), { force: true });
+        report.contexts++;
+      }
+    }
+
+    // blobs
+    for (const hex of blobs) {
+      const digest = `sha256:${hex}`;
+      if (digests.has(digest) || this.now() - (store.blobAdoptedAtMs(digest) ?? 0) < BLOB_GRACE_MS) continue;
+      const file = path.join(blobDir, hex);
+      report.freedBytes += await sizeOf(file);
+      await fsp.rm(file, { force: true });
+      report.blobs++;
+    }
+
+    // instance directories
+    const live = this.d.liveInstanceDirs();
+    const instances = path.join(store.dataDir, "instances");
+    for (const org of await fsp.readdir(instances).catch(() => [] as string[])) {
+      for (const app of await fsp.readdir(path.join(instances, org)).catch(() => [] as string[])) {
+        const appDir = path.join(instances, org, app);
+        // instance ids are v<version>-<ulid>: newest last by their ulid
+        const dirs = (await fsp.readdir(appDir).catch(() => [] as string[])).sort((a, b) => (a.replace(/^v\d+-/, "") < b.replace(/^v\d+-/, "") ? -1 : 1));
+        const stopped = dirs.filter((n) => !live.has(path.join(appDir, n)));
+        const keep = liveApps.has(`${org}/${app}`) ? KEEP_STOPPED_INSTANCES : 0;
+        for (const n of stopped.slice(0, Math.max(0, stopped.length - keep))) {
+          report.freedBytes += await sizeOf(path.join(appDir, n));
+          await fsp.rm(path.join(appDir, n), { recursive: true, force: true });
+          report.instanceDirs++;
+        }
+      }
+    }
+    const total = report.builds + report.contexts + report.blobs + report.instanceDirs;
+    if (total) {
+      this.d.log(
+        `disk collection: removed ${report.builds} build(s), ${report.contexts} upload record(s), ${report.blobs} archive(s) and ${report.instanceDirs} stopped instance dir(s), ${(report.freedBytes / 1e6).toFixed(1)} MB`,
+      );
+    }
+    return report;
+  }
+
+  private async removeBuild(b: BuildRecord): Promise<number> {
+    const { store } = this.d;
+    const imageDir = store.imageDir(b.id);
+    const img = await readJson<BuiltImage>(path.join(imageDir, "image.json")).catch(() => undefined);
+    let freed = 0;
+    if (ownImage(b, img) && img.dir !== imageDir) {
+      // a container driver's image (the host driver's image is the directory itself)
+      await this.d.driver.removeImage(img).catch((e: unknown) => this.d.log(`disk collection: removing image ${img.ref}: ${errorMessage(e)}`));
+    }
+    freed += await sizeOf(imageDir);
+    freed += await sizeOf(store.buildDir(b.id));
+    // the record last: a crash in between leaves a build whose image is gone, which reads as such
+    await fsp.rm(imageDir, { recursive: true, force: true });
+    await fsp.rm(store.buildDir(b.id), { recursive: true, force: true });
+    return freed;
+  }
+}
