@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(buildah podman runc fuse-overlayfs debootstrap busybox-static uidmap)
+pkgs=(buildah podman runc fuse-overlayfs debootstrap busybox-static uidmap catatonit)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -75,6 +75,15 @@ export interface ControlPlaneOptions {
   authListenFallback?: boolean;
 }
 
+/** How long in-flight gRPC calls may take to finish once stop() begins. */
+const GRPC_DRAIN_MS = 2_000;
+/**
+ * stop() stops apps gracefully (each gets STOP_GRACE_SECS to exit, see drivers) and, when that is not
+ * done by then, removes what is left by force; with the engine's own time it returns within the
+ * documented 10 s.
+ */
+const STOP_FORCE_AFTER_MS = 8_000;
+
 export interface RunningControlPlane {
   grpcEndpoint: string;
   gatewayUrl: string;
@@ -286,25 +295,37 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
     stop: () => {
       stopping ??= (async () => {
         log("stopping the control plane");
-        await new Promise<void>((resolve) => {
+        // Everything stops at once: in-flight calls drain while builds and apps stop (calls to an
+        // app end with it), so the bound is the apps' stop grace plus the engine's own time.
+        const drained = new Promise<void>((resolve) => {
           const t = setTimeout(() => {
             server.forceShutdown();
             resolve();
-          }, 3_000);
+          }, GRPC_DRAIN_MS);
           server.tryShutdown(() => {
             clearTimeout(t);
             resolve();
           });
         });
-        tokenServer.closeAllConnections();
-        await new Promise<void>((r) => tokenServer.close(() => r()));
-        gateway.closeAllConnections();
-        await new Promise<void>((r) => gateway.close(() => r()));
-        clearInterval(collectTimer);
-        await collector.settled();
-        await builds.cancelAll();
-        await runtime.stopAll();
-        await driver.close?.().catch((e: unknown) => log(`driver cleanup: ${e instanceof Error ? e.message : String(e)}`));
+        const graceful = (async () => {
+          tokenServer.closeAllConnections();
+          gateway.closeAllConnections();
+          await Promise.all([new Promise<void>((r) => tokenServer.close(() => r())), new Promise<void>((r) => gateway.close(() => r()))]);
+          clearInterval(collectTimer);
+          collector.stop();
+          await Promise.all([collector.settled(), builds.cancelAll(), runtime.stopAll()]);
+          await driver.close?.().catch((e: unknown) => log(`driver cleanup: ${e instanceof Error ? e.message : String(e)}`));
+          await drained;
+        })();
+        let late: NodeJS.Timeout | undefined;
+        const overdue = new Promise<"overdue">((resolve) => (late = setTimeout(() => resolve("overdue"), STOP_FORCE_AFTER_MS)));
+        if ((await Promise.race([graceful, overdue])) === "overdue") {
+          // An app slow to stop, or an engine call that hangs: remove what is left by force.
+          log(`still stopping after ${STOP_FORCE_AFTER_MS / 1000} s: removing what is left`);
+          server.forceShutdown();
+          await driver.forceStop?.().catch((e: unknown) => log(`driver cleanup: ${e instanceof Error ? e.message : String(e)}`));
+        }
+        clearTimeout(late);
         await lock.release();
         log("control plane stopped");
       })();

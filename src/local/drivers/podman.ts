@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { promises as fsp } from "node:fs";
+import { constants as fsConstants, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { DockerfileError, expandVars, parseDockerfile, splitWords } from "./dockerfile.js";
 import { errorMessage } from "../errors.js";
@@ -150,21 +150,46 @@ export class PodmanDriver implements Driver {
   private pip: PipMirror = { env: {}, mounts: [], source: "" };
   private readonly instanceLabel: string;
   private readonly running = new Set<string>();
+  /** catatonit, when installed: PID 1 of each container, so SIGTERM reaches the app (see start()). */
+  private initPath: string | undefined;
 
   constructor(private o: PodmanDriverOptions) {
     this.instanceLabel = createHash("sha256").update(path.resolve(o.dataDir)).digest("hex").slice(0, 16);
   }
 
-  /** Writes the config, finds the pip mirror and removes containers a previous run left behind. */
+  /** Writes the config, finds the pip mirror and reaps what a killed previous run left behind. */
   async init(): Promise<void> {
     const cache = this.o.imageCacheDir ?? defaultImageCacheDir();
     this.cfg = await prepareContainersConfig(path.join(this.o.dataDir, "containers"), { additionalImageStores: [cacheStoreGraphRoot(cache)] });
     this.pip = await detectPipMirror();
+    this.initPath = await findInit();
+    await this.reapLeftovers();
+  }
+
+  /**
+   * After a SIGKILL (of the plane, or of a supervisor's whole process group) its containers may
+   * still run under conmon, a build's working container may still exist, and their overlay mounts
+   * stay: removes this plane's containers (by label), buildah's working containers (the storage is
+   * this data dir's own, so all of them are ours), then unmounts whatever is still mounted under
+   * the data dir's container storage.
+   */
+  private async reapLeftovers(): Promise<void> {
     const left = await this.podman(["ps", "-a", "-q", "--filter", `label=${LABEL}=${this.instanceLabel}`], 30_000);
     const ids = left.stdout.split("\n").filter(Boolean);
     if (ids.length) {
       this.o.log?.(`podman: removing ${ids.length} container(s) left by a previous run`);
       await this.podman(["rm", "-f", "-t", "0", ...ids], 60_000);
+    }
+    const working = await run("buildah", ["containers", "-q"], { env: this.config.env, timeoutMs: 30_000 });
+    if (working.code === 0 && working.stdout.trim()) {
+      this.o.log?.(`podman: removing ${working.stdout.trim().split("\n").length} build container(s) left by a previous run`);
+      await run("buildah", ["rm", "--all"], { env: this.config.env, timeoutMs: 60_000 });
+    }
+    const storage = path.join(this.o.dataDir, "containers");
+    const stale = (await mountPointsUnder(storage)).reverse();
+    if (stale.length) {
+      this.o.log?.(`podman: unmounting ${stale.length} mount(s) left under ${storage}`);
+      for (const m of stale) await run("umount", ["-l", m], { timeoutMs: 30_000 });
     }
   }
 
@@ -267,6 +292,9 @@ export class PodmanDriver implements Driver {
     const env: Record<string, string> = { ...opts.env, PORT: String(opts.port), HOME: home };
     for (const [k, v] of Object.entries(env)) args.push("-e", `${k}=${v}`);
     if (!cfg.user.trim()) args.push("--user", DEFAULT_NON_ROOT_USER);
+    // The app as PID 1 ignores SIGTERM unless it installs a handler (most do not), so every stop
+    // would wait out the grace period and end in SIGKILL; an init process forwards the signal.
+    if (this.initPath) args.push("--init", "--init-path", this.initPath);
     args.push(image.dir);
     opts.log(`starting container ${name} from ${image.ref} (${image.dir.slice(0, 12)}), PORT=${opts.port}, HOME=${home} (tmpfs), read-only root filesystem`);
 
@@ -315,12 +343,23 @@ export class PodmanDriver implements Driver {
     return hostNetworkInstance({ id: name, opts, exited, alive: () => alive, output, stop });
   }
 
-  /** Removes every container of this control plane (after the runtime stopped its instances). */
-  async close(): Promise<void> {
-    if (!this.cfg) return;
+  /** Removes every container of this control plane at once, without a grace period. */
+  async forceStop(): Promise<void> {
+    await this.removeAll();
+  }
+
+  private async removeAll(): Promise<string[]> {
+    if (!this.cfg) return [];
     const r = await this.podman(["ps", "-a", "-q", "--filter", `label=${LABEL}=${this.instanceLabel}`], 30_000);
     const ids = r.stdout.split("\n").filter(Boolean);
     if (ids.length) await this.podman(["rm", "-f", "-t", "0", ...ids], 60_000);
+    return ids;
+  }
+
+  /** Removes every container of this control plane (after the runtime stopped its instances). */
+  async close(): Promise<void> {
+    if (!this.cfg) return;
+    const ids = await this.removeAll();
     // the run root (under /tmp) only holds state of containers that are gone now
     if (!ids.length || (await this.podman(["ps", "-a", "-q"], 30_000)).stdout.trim() === "") {
       await fsp.rm(this.cfg.runRoot, { recursive: true, force: true }).catch(() => undefined);
@@ -352,4 +391,22 @@ export function baseImages(dockerfile: string, buildArgs: Record<string, string>
     if (!out.includes(base)) out.push(base);
   }
   return out;
+}
+
+/** catatonit where podman or Debian's package puts it; undefined when not installed. */
+async function findInit(): Promise<string | undefined> {
+  for (const p of ["/usr/libexec/podman/catatonit", "/usr/bin/catatonit"]) {
+    if (await fsp.access(p, fsConstants.X_OK).then(() => true, () => false)) return p;
+  }
+  return undefined;
+}
+
+/** Mount points at or below `dir`, in mount order (field 5 of /proc/self/mountinfo). */
+export async function mountPointsUnder(dir: string): Promise<string[]> {
+  const text = await fsp.readFile("/proc/self/mountinfo", "utf8").catch(() => "");
+  const unescape = (p: string) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return text
+    .split("\n")
+    .map((l) => unescape(l.split(" ")[4] ?? ""))
+    .filter((m) => m === dir || m.startsWith(`${dir}/`));
 }

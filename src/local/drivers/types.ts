@@ -93,6 +93,8 @@ export interface Driver {
   localImage?(ref: string): Promise<BuiltImage | undefined>;
   /** Final cleanup after every instance was stopped (e.g. containers left by a crashed client). */
   close?(): Promise<void>;
+  /** Removes every instance at once, without grace (stop() when the graceful stop overran its bound). */
+  forceStop?(): Promise<void>;
 }
 
 export class BuildFailure extends Error {

@@ -65,6 +65,7 @@ async function sizeOf(p: string): Promise<number> {
 
 export class DiskCollector {
   private running: Promise<CollectReport> | undefined;
+  private stopped = false;
   private again = false;
   private readonly now: () => number;
 
@@ -74,6 +75,7 @@ export class DiskCollector {
 
   /** Runs a collection; one at a time (a request during a run makes one more run after it). */
   collect(): Promise<CollectReport> {
+    if (this.stopped) return Promise.resolve({ builds: 0, contexts: 0, blobs: 0, instanceDirs: 0, freedBytes: 0 });
     if (this.running) {
       this.again = true;
       return this.running;
@@ -84,13 +86,18 @@ export class DiskCollector {
         do {
           this.again = false;
           report = await this.collectOnce();
-        } while (this.again);
+        } while (this.again && !this.stopped);
         return report;
       } finally {
         this.running = undefined;
       }
     })();
     return this.running;
+  }
+
+  /** Ends a collection in flight at its next step, and starts none after. */
+  stop(): void {
+    this.stopped = true;
   }
 
   /** Resolves when no collection runs (stop waits for one in flight, and starts none). */
@@ -136,6 +143,7 @@ export class DiskCollector {
       list.sort((a, b) => b.createdAtMs - a.createdAtMs || (a.id < b.id ? 1 : -1));
       const recent = new Set(liveApps.has(key) ? list.slice(0, KEEP_BUILDS_PER_APP).map((b) => b.id) : []);
       for (const b of list) {
+        if (this.stopped) return report;
         const inProgress = b.status === BuildStatus.PENDING || b.status === BuildStatus.RUNNING || this.d.isBuildActive(b.id);
         if (buildIds.has(b.id) || recent.has(b.id) || inProgress || b.kind === "standalone") {
           if (b.contextDigest) digests.add(b.contextDigest);
@@ -164,6 +172,7 @@ export class DiskCollector {
 
     // blobs
     for (const hex of blobs) {
+      if (this.stopped) return report;
       const digest = `sha256:${hex}`;
       if (digests.has(digest) || this.now() - (store.blobAdoptedAtMs(digest) ?? 0) < BLOB_GRACE_MS) continue;
       const file = path.join(blobDir, hex);
@@ -183,6 +192,7 @@ export class DiskCollector {
         const stopped = dirs.filter((n) => !live.has(path.join(appDir, n)));
         const keep = liveApps.has(`${org}/${app}`) ? KEEP_STOPPED_INSTANCES : 0;
         for (const n of stopped.slice(0, Math.max(0, stopped.length - keep))) {
+          if (this.stopped) return report;
           report.freedBytes += await sizeOf(path.join(appDir, n));
           await fsp.rm(path.join(appDir, n), { recursive: true, force: true });
           report.instanceDirs++;
