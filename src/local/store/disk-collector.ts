@@ -41,6 +41,12 @@ export interface CollectorDeps {
   now?: () => number;
 }
 
+interface Refs {
+  digests: Set<string>;
+  buildIds: Set<string>;
+  liveApps: Set<string>;
+}
+
 export interface CollectReport {
   builds: number;
   contexts: number;
@@ -107,98 +113,14 @@ export class DiskCollector {
   }
 
   private async collectOnce(): Promise<CollectReport> {
-    const { store } = this.d;
     const report: CollectReport = { builds: 0, contexts: 0, blobs: 0, instanceDirs: 0, freedBytes: 0 };
     // Blobs are listed first: anything adopted after this point is younger than the grace anyway.
-    const blobDir = path.join(store.dataDir, "blobs", "sha256");
-    const blobs = await fsp.readdir(blobDir).catch(() => [] as string[]);
-
-    const digests = new Set<string>();
-    const buildIds = new Set<string>();
-    const liveApps = new Set<string>();
-    for (const org of await store.listOrgs()) {
-      for (const app of await store.listApps(org)) {
-        liveApps.add(`${org}/${app}`);
-        const d = await store.getDraft(org, app);
-        if (d?.contextDigest) digests.add(d.contextDigest);
-        if (d?.deployId) buildIds.add(d.deployId);
-        for (const n of await store.listVersions(org, app)) {
-          const v = await store.getVersion(org, app, n);
-          if (v?.contextDigest) digests.add(v.contextDigest);
-          if (v?.deployId) buildIds.add(v.deployId);
-        }
-      }
-    }
-
-    // builds
-    const byApp = new Map<string, BuildRecord[]>();
-    for (const id of await store.listBuildIds()) {
-      const b = await store.getBuild(id);
-      if (!b) continue;
-      const list = byApp.get(`${b.org}/${b.app}`) ?? [];
-      list.push(b);
-      byApp.set(`${b.org}/${b.app}`, list);
-    }
-    for (const [key, list] of byApp) {
-      list.sort((a, b) => b.createdAtMs - a.createdAtMs || (a.id < b.id ? 1 : -1));
-      const recent = new Set(liveApps.has(key) ? list.slice(0, KEEP_BUILDS_PER_APP).map((b) => b.id) : []);
-      for (const b of list) {
-        if (this.stopped) return report;
-        const inProgress = b.status === BuildStatus.PENDING || b.status === BuildStatus.RUNNING || this.d.isBuildActive(b.id);
-        if (buildIds.has(b.id) || recent.has(b.id) || inProgress || b.kind === "standalone") {
-          if (b.contextDigest) digests.add(b.contextDigest);
-          continue;
-        }
-        report.freedBytes += await this.removeBuild(b);
-        report.builds++;
-      }
-    }
-
-    // uploaded contexts
-    for (const org of await store.listOrgs()) {
-      const dir = path.join(store.dataDir, "orgs", org, "contexts");
-      for (const n of await fsp.readdir(dir).catch(() => [] as string[])) {
-        if (!n.endsWith(".json")) continue;
-        const c = await store.getContext(org, n.slice(0, -".json".length));
-        if (!c) continue;
-        if (digests.has(c.digest) || this.now() - c.createdAtMs < CONTEXT_TTL_MS) {
-          digests.add(c.digest);
-          continue;
-        }
-        await fsp.rm(path.join(dir, n), { force: true });
-        report.contexts++;
-      }
-    }
-
-    // blobs
-    for (const hex of blobs) {
-      if (this.stopped) return report;
-      const digest = `sha256:${hex}`;
-      if (digests.has(digest) || this.now() - (store.blobAdoptedAtMs(digest) ?? 0) < BLOB_GRACE_MS) continue;
-      const file = path.join(blobDir, hex);
-      report.freedBytes += await sizeOf(file);
-      await fsp.rm(file, { force: true });
-      report.blobs++;
-    }
-
-    // instance directories
-    const live = this.d.liveInstanceDirs();
-    const instances = path.join(store.dataDir, "instances");
-    for (const org of await fsp.readdir(instances).catch(() => [] as string[])) {
-      for (const app of await fsp.readdir(path.join(instances, org)).catch(() => [] as string[])) {
-        const appDir = path.join(instances, org, app);
-        // instance ids are v<version>-<ulid>: newest last by their ulid
-        const dirs = (await fsp.readdir(appDir).catch(() => [] as string[])).sort((a, b) => (a.replace(/^v\d+-/, "") < b.replace(/^v\d+-/, "") ? -1 : 1));
-        const stopped = dirs.filter((n) => !live.has(path.join(appDir, n)));
-        const keep = liveApps.has(`${org}/${app}`) ? KEEP_STOPPED_INSTANCES : 0;
-        for (const n of stopped.slice(0, Math.max(0, stopped.length - keep))) {
-          if (this.stopped) return report;
-          report.freedBytes += await sizeOf(path.join(appDir, n));
-          await fsp.rm(path.join(appDir, n), { recursive: true, force: true });
-          report.instanceDirs++;
-        }
-      }
-    }
+    const blobs = await fsp.readdir(this.blobDir()).catch(() => [] as string[]);
+    const refs = await this.references();
+    await this.collectBuilds(refs, report);
+    await this.collectContexts(refs, report);
+    await this.collectBlobs(blobs, refs, report);
+    await this.collectInstanceDirs(refs, report);
     const total = report.builds + report.contexts + report.blobs + report.instanceDirs;
     if (total) {
       this.d.log(
@@ -206,6 +128,105 @@ export class DiskCollector {
       );
     }
     return report;
+  }
+
+  private blobDir(): string {
+    return path.join(this.d.store.dataDir, "blobs", "sha256");
+  }
+
+  /** What the apps' drafts and versions refer to (builds and uploads add theirs as they are kept). */
+  private async references(): Promise<Refs> {
+    const { store } = this.d;
+    const refs: Refs = { digests: new Set(), buildIds: new Set(), liveApps: new Set() };
+    for (const org of await store.listOrgs()) {
+      for (const app of await store.listApps(org)) {
+        refs.liveApps.add(`${org}/${app}`);
+        const d = await store.getDraft(org, app);
+        if (d?.contextDigest) refs.digests.add(d.contextDigest);
+        if (d?.deployId) refs.buildIds.add(d.deployId);
+        for (const n of await store.listVersions(org, app)) {
+          const v = await store.getVersion(org, app, n);
+          if (v?.contextDigest) refs.digests.add(v.contextDigest);
+          if (v?.deployId) refs.buildIds.add(v.deployId);
+        }
+      }
+    }
+    return refs;
+  }
+
+  private async collectBuilds(refs: Refs, report: CollectReport): Promise<void> {
+    const byApp = new Map<string, BuildRecord[]>();
+    for (const id of await this.d.store.listBuildIds()) {
+      const b = await this.d.store.getBuild(id);
+      if (!b) continue;
+      const list = byApp.get(`${b.org}/${b.app}`) ?? [];
+      list.push(b);
+      byApp.set(`${b.org}/${b.app}`, list);
+    }
+    for (const [key, list] of byApp) {
+      list.sort((a, b) => b.createdAtMs - a.createdAtMs || (a.id < b.id ? 1 : -1));
+      const recent = new Set(refs.liveApps.has(key) ? list.slice(0, KEEP_BUILDS_PER_APP).map((b) => b.id) : []);
+      for (const b of list) {
+        if (this.stopped) return;
+        const inProgress = b.status === BuildStatus.PENDING || b.status === BuildStatus.RUNNING || this.d.isBuildActive(b.id);
+        if (refs.buildIds.has(b.id) || recent.has(b.id) || inProgress || b.kind === "standalone") {
+          if (b.contextDigest) refs.digests.add(b.contextDigest);
+          continue;
+        }
+        report.freedBytes += await this.removeBuild(b);
+        report.builds++;
+      }
+    }
+  }
+
+  private async collectContexts(refs: Refs, report: CollectReport): Promise<void> {
+    const { store } = this.d;
+    for (const org of await store.listOrgs()) {
+      const dir = path.join(store.dataDir, "orgs", org, "contexts");
+      for (const n of await fsp.readdir(dir).catch(() => [] as string[])) {
+        if (!n.endsWith(".json")) continue;
+        const c = await store.getContext(org, n.slice(0, -".json".length));
+        if (!c) continue;
+        if (refs.digests.has(c.digest) || this.now() - c.createdAtMs < CONTEXT_TTL_MS) {
+          refs.digests.add(c.digest);
+          continue;
+        }
+        await fsp.rm(path.join(dir, n), { force: true });
+        report.contexts++;
+      }
+    }
+  }
+
+  private async collectBlobs(blobs: string[], refs: Refs, report: CollectReport): Promise<void> {
+    for (const hex of blobs) {
+      if (this.stopped) return;
+      const digest = `sha256:${hex}`;
+      if (refs.digests.has(digest) || this.now() - (this.d.store.blobAdoptedAtMs(digest) ?? 0) < BLOB_GRACE_MS) continue;
+      const file = path.join(this.blobDir(), hex);
+      report.freedBytes += await sizeOf(file);
+      await fsp.rm(file, { force: true });
+      report.blobs++;
+    }
+  }
+
+  private async collectInstanceDirs(refs: Refs, report: CollectReport): Promise<void> {
+    const live = this.d.liveInstanceDirs();
+    const instances = path.join(this.d.store.dataDir, "instances");
+    for (const org of await fsp.readdir(instances).catch(() => [] as string[])) {
+      for (const app of await fsp.readdir(path.join(instances, org)).catch(() => [] as string[])) {
+        const appDir = path.join(instances, org, app);
+        // instance ids are v<version>-<ulid>: newest last by their ulid
+        const dirs = (await fsp.readdir(appDir).catch(() => [] as string[])).sort((a, b) => (a.replace(/^v\d+-/, "") < b.replace(/^v\d+-/, "") ? -1 : 1));
+        const stopped = dirs.filter((n) => !live.has(path.join(appDir, n)));
+        const keep = refs.liveApps.has(`${org}/${app}`) ? KEEP_STOPPED_INSTANCES : 0;
+        for (const n of stopped.slice(0, Math.max(0, stopped.length - keep))) {
+          if (this.stopped) return;
+          report.freedBytes += await sizeOf(path.join(appDir, n));
+          await fsp.rm(path.join(appDir, n), { recursive: true, force: true });
+          report.instanceDirs++;
+        }
+      }
+    }
   }
 
   private async removeBuild(b: BuildRecord): Promise<number> {
