@@ -7,6 +7,7 @@ import {
   type StreamCompileLogsResponse,
   type TestResponse,
 } from "../gen/dodil/ignite/v1/compute_pb.js";
+import { BuildStatus } from "../gen/dodil/ignite/v1/common_pb.js";
 import { ApiError, CliError } from "../errors.js";
 import { appFields, formatAppRef, type AppRef } from "./app-ref.js";
 
@@ -72,3 +73,17 @@ export async function* streamDraftBuildLog(
   }
 }
 
+
+/**
+ * Streams the draft's build log to `onLine` while its build runs (nothing when it has ended or
+ * there is none), until the build ends or `signal` aborts. For `draft publish` on a terminal.
+ */
+export async function streamRunningBuildLog(api: IgniteApi, ref: AppRef, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
+  const draft = await getDraftInfo(api, ref);
+  if (!draft?.deployId || (draft.buildStatus !== BuildStatus.PENDING && draft.buildStatus !== BuildStatus.RUNNING) || signal.aborted) return;
+  const stream = api.serverStream(ComputeService.method.streamCompileLogs, { deployId: draft.deployId, follow: true, fromOffset: 0n }, { signal });
+  for await (const message of stream) {
+    if (signal.aborted) return;
+    if (message.item.case === "entry") onLine(message.item.value.line);
+  }
+}

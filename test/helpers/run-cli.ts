@@ -23,6 +23,8 @@ export interface RunCliOptions {
   binary?: BinaryName;
   /** Sees stdout as it is written (to act once a following command printed something). */
   onStdout?: (chunk: string) => void;
+  /** Sees stderr as it is written (progress a test waits for). */
+  onStderr?: (chunk: string) => void;
 }
 
 /** Every CLI output the suite produced, for the secret scan. */
@@ -34,7 +36,7 @@ export const capturedOutputs: string[] = [];
  */
 export async function runCli(argv: string[], options: RunCliOptions = {}): Promise<CliResult> {
   const stdout = collect(options.onStdout);
-  const stderr = collect();
+  const stderr = collect(options.onStderr);
   const io: IoStreams = {
     stdout: stdout.stream,
     stderr: stderr.stream,

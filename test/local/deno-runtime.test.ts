@@ -4,7 +4,6 @@
  * On the host driver and on podman (the Deno base image, a numeric non-root user). An import that
  * cannot be fetched fails the compile naming the specifier.
  */
-import { execFileSync } from "node:child_process";
 import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,17 +13,10 @@ import { startTestControlPlane, type TestControlPlane } from "../helpers/control
 import { runCli } from "../helpers/run-cli.js";
 import { removeDir, tempDir } from "../helpers/temp-dirs.js";
 import { withoutTraces } from "../helpers/workspace.js";
+import { denoMissing } from "./deno-app.js";
 import { imageCache, inCI, localImageExists, podmanMissing } from "./container-helpers.js";
 
 const fixtures = join(import.meta.dirname, "..", "fixtures");
-const denoMissing = (() => {
-  try {
-    execFileSync("deno", ["--version"], { stdio: "ignore" });
-    return "";
-  } catch {
-    return "deno is not installed; CI installs it (npm install -g deno@<DENO_VERSION>)";
-  }
-})();
 // Hermetic: the JSR registry is a closed loopback port, wherever the test runs.
 process.env["JSR_URL"] = "http://127.0.0.1:9/";
 

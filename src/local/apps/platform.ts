@@ -593,7 +593,10 @@ export class Platform {
       b = await this.d.builds.wait(nb.id);
     }
     if (!b) throw failedPrecondition(`build ${id} of ${org}/${app} not found`);
-    if (b.status !== BuildStatus.SUCCEEDED) throw failedPrecondition(`the build of ${org}/${app} failed (build ${b.id}): ${b.error ?? "unknown error"}`);
+    if (b.status !== BuildStatus.SUCCEEDED) {
+      const at = b.failedStep ? ` at ${b.failedStep}` : "";
+      throw failedPrecondition(`the build of ${org}/${app} failed${at} (build ${b.id}): ${b.error ?? "unknown error"}; the whole log: dodil ignite draft compile-logs ${org}:${app}`);
+    }
     return b;
   }
 

@@ -27,6 +27,8 @@ interface ActiveBuild {
   lines: number;
   listeners: Set<() => void>;
   abort: AbortController;
+  /** The image build's last `STEP n/m: …` line so far (which step a failure is in). */
+  step?: string;
 }
 
 export interface BuildParams {
@@ -128,6 +130,7 @@ export class BuildManager {
 
   private append(a: ActiveBuild, line: string): void {
     for (const v of Object.values(a.params.secretArgs ?? {})) if (v.length >= 3) line = line.split(v).join("***");
+    if (/^STEP \d+\/\d+: /.test(line)) a.step = line;
     const entry = { offset: a.lines, timestampMs: Date.now(), line };
     // sync append: entries stay ordered and are on disk before listeners read them
     appendFileSync(path.join(this.store.buildDir(a.record.id), "log.jsonl"), JSON.stringify(entry) + "\n");
@@ -156,9 +159,12 @@ export class BuildManager {
           a.abort.abort();
         }, r.timeoutSecs * 1000)
       : undefined;
+    let inCompile = false;
     try {
       if (a.params.prepare) {
+        inCompile = true;
         const prep = await a.params.prepare((line) => this.append(a, line), a.abort.signal);
+        inCompile = false;
         if (a.abort.signal.aborted) throw new BuildFailure("build cancelled");
         if (prep) {
           r.contextDigest = prep.contextDigest;
@@ -196,6 +202,7 @@ export class BuildManager {
           : e instanceof BuildFailure
             ? e.message
             : `internal error: ${errorMessage(e)}`;
+      if (r.status === BuildStatus.FAILED) r.failedStep = inCompile ? "compile" : (a.step ?? "image build");
       this.append(a, `ERROR: ${r.error}`);
       await fsp.rm(this.store.imageDir(r.id), { recursive: true, force: true }).catch(() => undefined);
     }

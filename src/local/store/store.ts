@@ -97,6 +97,8 @@ export interface BuildRecord {
   /** Names of build args whose values came from build secrets (values are never stored here). */
   secretArgNames?: string[];
   timeoutSecs?: number;
+  /** Where a failed build stopped: "compile" (a managed runtime's), or the image build's step line. */
+  failedStep?: string;
 }
 
 export class Store {
