@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
@@ -102,6 +102,8 @@ describe(`SIGKILL during save, publish and rollback (${RUNS} runs)`, () => {
       const app = JSON.parse((await cli(["app", "get", "acme-corp:greeter", "-o", "json"])).stdout);
       // No published version is lost or changed; at most one new one appeared, complete.
       for (const old of published) expect(versions.find((v) => v.version === old.version)?.code_hash).toBe(old.code_hash);
+      // A version that appeared in this round became active: a publish cut short lists nothing.
+      for (const v of versions) if (!published.some((old) => old.version === v.version)) expect(v.version, `version ${v.version} is listed but never was active`).toBe(app.active_version);
       expect(versions.length - published.length).toBeLessThanOrEqual(1);
       for (const v of versions) expect(v.code_hash).toMatch(/^sha256:[0-9a-f]{64}$/);
       // The active version is one of them and exactly one is marked active.
@@ -115,6 +117,27 @@ describe(`SIGKILL during save, publish and rollback (${RUNS} runs)`, () => {
       published = versions;
     }
   }, 60_000 + RUNS * 15_000);
+
+  it("a publish killed before it took effect leaves no version behind, and its number is used by the next publish", async () => {
+    const before: Version[] = JSON.parse((await cli(["version", "list", "acme-corp:greeter", "-o", "json"])).stdout);
+    const app = JSON.parse((await cli(["app", "get", "acme-corp:greeter", "-o", "json"])).stdout);
+    await killPlane();
+    // what a SIGKILL between writing the version record and pointing the app at it leaves
+    const versionsDir = join(work, "data", "orgs", "acme-corp", "apps", "greeter", "versions");
+    const last = Math.max(...before.map((v) => v.version));
+    const record = JSON.parse(readFileSync(join(versionsDir, `${app.active_version}.json`), "utf8"));
+    writeFileSync(join(versionsDir, `${last + 1}.json`), JSON.stringify({ ...record, version: last + 1, pending: true }));
+    await startPlane();
+    const after: Version[] = JSON.parse((await cli(["version", "list", "acme-corp:greeter", "-o", "json"])).stdout);
+    expect(after).toEqual(before);
+    expect(existsSync(join(versionsDir, `${last + 1}.json`))).toBe(false);
+    expect((await cli(["version", "rollback", "acme-corp:greeter", String(last + 1)])).code).toBe(5);
+    const published = await cli(["draft", "publish", "acme-corp:greeter", "-o", "json"]);
+    expect(published.code, published.stderr).toBe(0);
+    const next: Version[] = JSON.parse((await cli(["version", "list", "acme-corp:greeter", "-o", "json"])).stdout);
+    expect(next.map((v) => v.version)).toEqual([...before.map((v) => v.version), last + 1]);
+    expect(JSON.parse(readFileSync(join(versionsDir, `${last + 1}.json`), "utf8")).pending).toBeUndefined();
+  }, 120_000);
 
   it("a restart stops the app processes the killed control plane left running", async () => {
     expect((await cli(["invoke", "acme-corp:greeter", "-p", '{"name": "orphan"}'])).code).toBe(0);

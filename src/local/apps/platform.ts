@@ -660,8 +660,12 @@ export class Platform {
       };
       // Start and probe the new version before anything points at it.
       const inst = await this.d.runtime.launch(this.runSpecFor(meta, v, image));
+      // Three writes make the publish atomic: the version record marked pending (listed and
+      // usable only while the app points at it), the app record pointing at it (the commit), then
+      // the mark removed. A crash before the commit leaves a pending record nothing lists, removed
+      // at the next start (Store.settleVersions); after it, the version is active either way.
       try {
-        await this.d.store.putVersion(org, app, v);
+        await this.d.store.putVersion(org, app, { ...v, pending: true });
         meta.version = n;
         meta.activeVersion = n;
         meta.codeKind = d.codeKind;
@@ -676,8 +680,11 @@ export class Platform {
         await this.d.store.putApp(meta);
       } catch (e) {
         await inst.stop();
+        await this.d.store.removeVersion(org, app, n).catch(() => undefined);
         throw e;
       }
+      // committed: a failure to clear the mark only leaves it for the next start to clear
+      await this.d.store.putVersion(org, app, v).catch((e: unknown) => this.d.log(`${key}: version ${n}: ${errorMessage(e)}`));
       await this.d.runtime.install(key, { version: n, instance: inst }, scalePolicy(meta), this.activeSpec(org, app));
       this.d.log(`${key}: version ${n} published and active`);
       return { version: n, app: this.present(meta), deployId: build.id };
@@ -704,7 +711,7 @@ export class Platform {
     const out: AppVersionInfo[] = [];
     for (const n of await this.d.store.listVersions(org, app)) {
       const v = await this.d.store.getVersion(org, app, n);
-      if (v) out.push(this.versionInfo(meta, v));
+      if (v && isPublished(meta, v)) out.push(this.versionInfo(meta, v));
     }
     return out;
   }
@@ -714,7 +721,7 @@ export class Platform {
     const want = n || meta.activeVersion;
     if (!want) throw notFound(`app ${org}/${app} has no published version`);
     const v = await this.d.store.getVersion(org, app, want);
-    if (!v) throw notFound(`version ${want} of app ${org}/${app} not found`);
+    if (!v || !isPublished(meta, v)) throw notFound(`version ${want} of app ${org}/${app} not found`);
     return { meta, v };
   }
 
@@ -833,6 +840,11 @@ export class Platform {
   resolveHostLabel(label: string): Promise<HostTarget | undefined> {
     return this.hostNames.resolve(label);
   }
+}
+
+/** A version record that became active: not one of a publish still under way (or cut short by a crash). */
+function isPublished(meta: AppMeta, v: VersionRecord): boolean {
+  return !v.pending || v.version === meta.activeVersion;
 }
 
 /** The app's scaling config as the local runtime applies it (see runtime/runtime-manager.ts). */

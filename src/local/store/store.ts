@@ -61,6 +61,8 @@ export interface VersionRecord {
   contextName?: string;
   /** AppMeta snapshot at publish time (protobuf JSON). */
   app: JsonValue;
+  /** Written before app.json points at it and cleared after: a pending record is only a version while it is the active one. */
+  pending?: boolean;
 }
 
 export interface ContextRecord {
@@ -107,7 +109,7 @@ export class Store {
 
   constructor(
     readonly dataDir: string,
-    log: (line: string) => void = () => undefined,
+    private readonly log: (line: string) => void = () => undefined,
   ) {
     this.quarantine = new Quarantine(dataDir, log);
   }
@@ -186,6 +188,33 @@ export class Store {
   async putVersion(org: string, app: string, v: VersionRecord): Promise<void> {
     await writeJson(path.join(this.appDir(org, app), "versions", `${v.version}.json`), v);
   }
+  async removeVersion(org: string, app: string, v: number): Promise<void> {
+    await fsp.rm(path.join(this.appDir(org, app), "versions", `${v}.json`), { force: true });
+  }
+
+  /**
+   * Finishes or undoes publishes a crash cut short (see Platform.publish): a pending record the app
+   * points at is a published version (the mark is cleared); one it does not point at never became
+   * active and is removed. Returns how many were undone.
+   */
+  async settleVersions(org: string, app: string): Promise<number> {
+    const meta = await this.getApp(org, app);
+    if (!meta) return 0;
+    let undone = 0;
+    for (const n of await this.listVersions(org, app)) {
+      const v = await this.getVersion(org, app, n);
+      if (!v?.pending) continue;
+      if (n === meta.activeVersion) {
+        delete v.pending;
+        await this.putVersion(org, app, v);
+      } else {
+        await this.removeVersion(org, app, n);
+        undone++;
+      }
+    }
+    return undone;
+  }
+
   async listVersions(org: string, app: string): Promise<number[]> {
     const names = await fsp.readdir(path.join(this.appDir(org, app), "versions")).catch(() => [] as string[]);
     return names
@@ -264,6 +293,8 @@ export class Store {
         await this.getApp(org, app);
         await this.getDraft(org, app);
         for (const v of await this.listVersions(org, app)) await this.getVersion(org, app, v);
+        const undone = await this.settleVersions(org, app);
+        if (undone) this.log(`${org}/${app}: removed ${undone} version record(s) of a publish interrupted before it took effect`);
       }
       const contexts = await fsp.readdir(path.join(this.dataDir, "orgs", org, "contexts")).catch(() => [] as string[]);
       for (const c of contexts) if (c.endsWith(".json")) await this.getContext(org, c.slice(0, -".json".length));
