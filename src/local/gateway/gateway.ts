@@ -1,7 +1,8 @@
 /**
  * Loopback HTTP(S) gateway: routes `<app>-<org>.<baseDomain>[:port]` (and `<app>-<org>-<port>.…` for
  * extra declared ports) to the app's running instance, with the same auth and x-ignite-* header rules
- * as Invoke, cold-starting the active version when needed.
+ * as Invoke, cold-starting the active version when needed. CORS follows the platform's rule
+ * (cors.ts): anonymous apps are CORS-open, others get no allowance.
  */
 import * as http from "node:http";
 import * as https from "node:https";
@@ -9,6 +10,7 @@ import { bearerCredential, type TokenAuthority } from "../auth/token-authority.j
 import { RpcError, errorMessage } from "../errors.js";
 import type { Platform } from "../apps/platform.js";
 import { forwardableHeaders, igniteHeaders } from "../invoke/request-shape.js";
+import { answerPreflight, corsHeaders, isPreflight } from "./cors.js";
 import { ulid } from "../ids.js";
 import { status } from "@grpc/grpc-js";
 
@@ -68,6 +70,11 @@ export function createGateway(d: GatewayDeps): http.Server | https.Server {
     if (!target) return sendJson(res, 404, `no app is served at host '${host || "(none)"}'`);
     const { org, app } = target;
     const meta = await d.platform.requireApp(org, app);
+    if (meta.allowUnauthenticated) {
+      if (isPreflight(req)) return answerPreflight(res);
+      // the gateway's own errors (429, 502 …) are readable by the page too
+      res.setHeader("access-control-allow-origin", "*");
+    }
     if (!meta.allowUnauthenticated) {
       const credential = bearerCredential(req.headers.authorization);
       if (!credential) return sendJson(res, 401, "missing bearer token", { "www-authenticate": "Bearer" });
@@ -112,7 +119,7 @@ export function createGateway(d: GatewayDeps): http.Server | https.Server {
         out["x-ignite-execution-id"] = executionId;
         out["x-ignite-version"] = String(slot.version);
         if (coldStart) out["x-ignite-cold-start"] = "true";
-        res.writeHead(ur.statusCode ?? 502, out);
+        res.writeHead(ur.statusCode ?? 502, corsHeaders(out, meta.allowUnauthenticated));
         ur.pipe(res);
         ur.on("end", () => {
           release();
