@@ -26,10 +26,15 @@ import type { Driver } from "./drivers/types.js";
 import { createGateway } from "./gateway/gateway.js";
 import { createTokenServer, generatedServiceAccounts, TOKEN_PATH, TokenAuthority, type ServiceAccount } from "./auth/token-authority.js";
 import { ensureGeneratedTls, loadGivenTls, serverHosts } from "./auth/tls.js";
-import { Platform, checkOrgName } from "./apps/platform.js";
+import { Platform } from "./apps/platform.js";
+import { checkOrgName } from "./ids.js";
 import { reflectionHandlers } from "./grpc/reflection.js";
 import { RuntimeManager } from "./runtime/runtime-manager.js";
-import { buildServices } from "./grpc/services.js";
+import { grpcServices } from "./grpc/server.js";
+import { rpcKit } from "./grpc/rpc-kit.js";
+import { OrgAccess } from "./auth/org-access.js";
+import { ExecutionManager } from "./invoke/executions.js";
+import { ObservabilityHub } from "./observability/observability-hub.js";
 import { Store } from "./store/store.js";
 import { DataDirLock } from "./store/data-dir-lock.js";
 import { DiskCollector } from "./store/disk-collector.js";
@@ -204,17 +209,27 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   await store.init();
   // Everything served is loaded (and bad records quarantined) before anything listens.
   const quarantined = await store.checkAll();
-  const builds = new BuildManager(store, driver, log);
+  const hub = new ObservabilityHub();
+  // A finished build updates its draft (the platform, constructed next: builds only end after start-up).
+  const builds = new BuildManager(store, driver, log, {
+    started: (b) => hub.buildStarted(b),
+    finished: async (b) => {
+      if (!b.app) return;
+      hub.buildFinished(b);
+      await platform.onBuildFinished(b);
+    },
+  });
   await builds.recover();
-  const runtime = new RuntimeManager({ driver, store, log, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, idleTimeoutMs: o.idleTimeoutMs ?? 15 * 60_000, clock });
+  const runtime = new RuntimeManager({ driver, store, log, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, idleTimeoutMs: o.idleTimeoutMs ?? 15 * 60_000, clock, hooks: hub.runtimeHooks() });
   let gatewayPort = 0;
-  const platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, gatewayScheme, log, driver });
-  builds.onFinished = (b) => platform.onBuildFinished(b);
+  const platform: Platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, gatewayScheme, log, driver });
+  const executions = new ExecutionManager(platform, log);
+  const access = new OrgAccess(tokens, authority);
   await platform.secrets.checkAll(await store.listOrgs());
   for (const line of await platform.hostNames.collisions(baseDomain)) log(line);
 
   // Gateway first: public URLs need its port.
-  const gateway = createGateway({ platform, tokens, authority, baseDomain, log, ...(tls ? { tls } : {}) });
+  const gateway = createGateway({ platform, access, baseDomain, log, ...(tls ? { tls } : {}) });
   await new Promise<void>((resolve, reject) => {
     gateway.once("error", reject);
     gateway.listen(gwAddr.port, gwAddr.host, () => {
@@ -229,7 +244,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
     interceptors: [rejectMalformedRequests(log)],
   });
-  const svc = buildServices({ platform, builds, tokens, authority, log });
+  const svc = grpcServices({ platform, builds, executions, hub, kit: rpcKit(access, log) });
   server.addService(grpcServiceDefinition(ComputeService, { tolerant: true }), svc.compute);
   server.addService(grpcServiceDefinition(BuildService, { tolerant: true }), svc.build);
   server.addService(grpcServiceDefinition(SecretService, { tolerant: true }), svc.secret);

@@ -1,5 +1,6 @@
 // Identifiers the plane mints (ULIDs, organization ids) and the rule for names users pick.
 import { createHash, randomBytes } from "node:crypto";
+import { invalidArgument } from "./errors.js";
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 let lastTime = -1;
@@ -46,4 +47,16 @@ export function organizationId(org: string): string {
 const NAME_RE = /^[a-z][a-z0-9-]{0,62}$/;
 export function isValidName(name: string): boolean {
   return NAME_RE.test(name);
+}
+
+export function checkOrgName(org: string): void {
+  if (!isValidName(org)) {
+    throw invalidArgument(`invalid organization name '${org}': use 1-63 lowercase letters, digits and '-', starting with a letter`);
+  }
+}
+export function checkAppName(app: string): void {
+  if (!app) throw invalidArgument("app name is required");
+  if (!isValidName(app)) {
+    throw invalidArgument(`invalid app name '${app}': use 1-63 lowercase letters, digits and '-', starting with a letter`);
+  }
 }

@@ -51,7 +51,7 @@ import {
 } from "../errors.js";
 import { QUEUE_TIMEOUT_MS, type AppRunSpec, type Lease, type RuntimeManager, type ScalePolicy, type Slot } from "../runtime/runtime-manager.js";
 import type { BuildRecord, DraftRecord, Store, VersionRecord } from "../store/store.js";
-import { isValidName, organizationId, sha256Hex } from "../ids.js";
+import { checkAppName, organizationId, sha256Hex } from "../ids.js";
 import { KeyedMutex } from "../keyed-mutex.js";
 import { MAX_MESSAGE_BYTES } from "../../wire/grpc-service.js";
 import { startDraftBuild } from "../build/draft-build.js";
@@ -80,18 +80,6 @@ export interface PlatformDeps {
   log: (line: string) => void;
   /** The build/run driver (prebuilt images are looked up in its local storage). */
   driver?: Driver;
-}
-
-export function checkOrgName(org: string): void {
-  if (!isValidName(org)) {
-    throw invalidArgument(`invalid organization name '${org}': use 1-63 lowercase letters, digits and '-', starting with a letter`);
-  }
-}
-export function checkAppName(app: string): void {
-  if (!app) throw invalidArgument("app name is required");
-  if (!isValidName(app)) {
-    throw invalidArgument(`invalid app name '${app}': use 1-63 lowercase letters, digits and '-', starting with a letter`);
-  }
 }
 
 function limitsFor(tier: ResourceTier, override?: ResourceLimits): ResourceLimits {

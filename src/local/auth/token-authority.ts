@@ -14,7 +14,7 @@ import * as https from "node:https";
 import * as path from "node:path";
 import { systemClock, type Clock } from "../clock.js";
 import { unauthenticated } from "../errors.js";
-import { checkOrgName } from "../apps/platform.js";
+import { checkOrgName } from "../ids.js";
 import { atomicWrite, readJson, writeJson } from "../atomic-fs.js";
 import { organizationId, ulid } from "../ids.js";
 

@@ -54,17 +54,22 @@ export interface BuildParams {
   prepare?: (log: (line: string) => void, signal: AbortSignal) => Promise<{ contextDigest: string; contextName?: string; dockerfilePath?: string } | void>;
 }
 
+/** Who hears of a build's start and end (the drafts it belongs to, the app's events). */
+export interface BuildEvents {
+  /** A build was created (PENDING). */
+  started(b: BuildRecord): void;
+  /** A build ended: not awaited by the build; cancelAll() waits for it. */
+  finished(b: BuildRecord): Promise<void>;
+}
+
 export class BuildManager {
   private active = new Map<string, ActiveBuild>();
-  /** Called (not awaited) when a build ends. */
-  onFinished: (b: BuildRecord) => Promise<void> = async () => undefined;
-  /** Called when a build is created (PENDING). */
-  onStarted: (b: BuildRecord) => void = () => undefined;
 
   constructor(
     private store: Store,
     private driver: Driver,
     private log: (line: string) => void,
+    private readonly events: BuildEvents,
   ) {}
 
   /** Marks builds interrupted by a previous crash/stop as cancelled. */
@@ -110,7 +115,7 @@ export class BuildManager {
     this.active.set(id, a);
     a.done = this.run(a);
     try {
-      this.onStarted({ ...record });
+      this.events.started({ ...record });
     } catch {
       // observers must not break builds
     }
@@ -214,7 +219,7 @@ export class BuildManager {
     for (const l of a.listeners) l();
     // Not awaited here (a publish holding the app's lock waits for `done`), but tracked so that
     // cancelAll, and so the control plane's stop(), returns only once the draft is written.
-    const applying = this.onFinished({ ...r }).catch((e) => this.log(`updating the draft after build ${r.id}: ${errorMessage(e)}`));
+    const applying = this.events.finished({ ...r }).catch((e) => this.log(`updating the draft after build ${r.id}: ${errorMessage(e)}`));
     this.applying.add(applying);
     void applying.finally(() => this.applying.delete(applying));
     return { ...r };

@@ -6,7 +6,7 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
-import { bearerCredential, type TokenAuthority } from "../auth/token-authority.js";
+import { bearerCredential, type OrgAccess } from "../auth/org-access.js";
 import { RpcError, errorMessage } from "../errors.js";
 import type { Platform } from "../apps/platform.js";
 import { forwardableHeaders, igniteHeaders } from "../invoke/request-shape.js";
@@ -16,9 +16,7 @@ import { status } from "@grpc/grpc-js";
 
 export interface GatewayDeps {
   platform: Platform;
-  tokens: Record<string, string>;
-  /** Verifies issued JWTs as well as the static tokens; absent: static tokens only. */
-  authority?: TokenAuthority;
+  access: OrgAccess;
   baseDomain: string;
   log: (line: string) => void;
   /** Serve HTTPS with this certificate (the control plane's TLS); absent: plain HTTP. */
@@ -35,8 +33,12 @@ const HTTP_OF: Partial<Record<number, number>> = {
   [status.RESOURCE_EXHAUSTED]: 429,
 };
 
-/** Headers telling the client when to try again: an app at max_concurrency frees a slot within seconds. */
-const RETRY_HEADERS: Partial<Record<number, Record<string, string>>> = {
+/**
+ * Headers an error answer carries: how to authenticate, and when to try again (an app at
+ * max_concurrency frees a slot within seconds).
+ */
+const ERROR_HEADERS: Partial<Record<number, Record<string, string>>> = {
+  [status.UNAUTHENTICATED]: { "www-authenticate": "Bearer" },
   [status.RESOURCE_EXHAUSTED]: { "retry-after": "1" },
 };
 
@@ -53,7 +55,7 @@ export function createGateway(d: GatewayDeps): http.Server | https.Server {
 
   const serve = (req: http.IncomingMessage, res: http.ServerResponse) => {
     void handle(req, res).catch((e) => {
-      if (e instanceof RpcError) sendJson(res, HTTP_OF[e.code] ?? 500, e.message, RETRY_HEADERS[e.code]);
+      if (e instanceof RpcError) sendJson(res, HTTP_OF[e.code] ?? 500, e.message, ERROR_HEADERS[e.code]);
       else {
         d.log(`gateway error: ${errorMessage(e)}`);
         sendJson(res, 500, "internal gateway error");
@@ -75,18 +77,7 @@ export function createGateway(d: GatewayDeps): http.Server | https.Server {
       // the gateway's own errors (429, 502 …) are readable by the page too
       res.setHeader("access-control-allow-origin", "*");
     }
-    if (!meta.allowUnauthenticated) {
-      const credential = bearerCredential(req.headers.authorization);
-      if (!credential) return sendJson(res, 401, "missing bearer token", { "www-authenticate": "Bearer" });
-      let tokenOrg: string | undefined;
-      try {
-        tokenOrg = d.authority ? d.authority.orgFor(credential) : d.tokens[credential];
-      } catch (e) {
-        return sendJson(res, 401, errorMessage(e), { "www-authenticate": "Bearer" });
-      }
-      if (!tokenOrg) return sendJson(res, 401, "invalid token", { "www-authenticate": "Bearer" });
-      if (tokenOrg !== org) return sendJson(res, 403, `token for org ${tokenOrg} may not access org ${org}`);
-    }
+    if (!meta.allowUnauthenticated) d.access.scope(bearerCredential(req.headers.authorization), org);
     let port: number;
     const started = Date.now();
     // A client that hangs up while its call waits for a slot (max_concurrency) leaves the queue.

@@ -1,7 +1,6 @@
 /** Small adapters between async handler functions and grpc-js callback/stream handlers. */
-import { status, type Metadata, type ServerWritableStream, type ServiceError, type UntypedHandleCall } from "@grpc/grpc-js";
+import { status, type ServerWritableStream, type ServiceError, type UntypedHandleCall } from "@grpc/grpc-js";
 import type { DescService } from "@bufbuild/protobuf";
-import { bearerCredential } from "../auth/token-authority.js";
 import { RpcError, errorMessage } from "../errors.js";
 
 export type Handlers = Record<string, UntypedHandleCall>;
@@ -42,11 +41,6 @@ export function completeService(service: DescService, impl: Handlers): Handlers 
   const out: Handlers = {};
   for (const m of service.methods) out[m.localName] = impl[m.localName] ?? unimplementedHandler(service, m.name, m.methodKind);
   return out;
-}
-
-export function bearerToken(md: Metadata): string | undefined {
-  const v = md.get("authorization")[0];
-  return typeof v === "string" ? bearerCredential(v) : undefined;
 }
 
 /** Writes one message to a server stream, honouring back-pressure; false when the call is gone. */

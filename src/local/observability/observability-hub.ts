@@ -4,6 +4,10 @@
  * restart so a crash can still be read). Per app: the last MAX_LINES output lines and MAX_EVENTS
  * events (events older than EVENT_TTL_MS are dropped). Subscribers get every new line/event.
  */
+import { BuildStatus } from "../../gen/dodil/ignite/v1/common_pb.js";
+import type { RuntimeHooks } from "../runtime/runtime-manager.js";
+import type { BuildRecord } from "../store/store.js";
+
 export interface LogLineRec {
   timestampMs: number;
   replicaId: string;
@@ -102,5 +106,28 @@ export class ObservabilityHub {
   forget(key: string): void {
     this.logs.delete(key);
     this.events.delete(key);
+  }
+
+  /** The runtime's output lines and lifecycle events, as this hub records them. */
+  runtimeHooks(): RuntimeHooks {
+    return {
+      output: (key, version, replicaId, stream, message) => this.line(key, { timestampMs: Date.now(), replicaId, stream, message, version }),
+      event: (key, reason, message, replicaId) => this.event(key, reason, message, replicaId),
+    };
+  }
+
+  /** An app's build (or compile) was created. */
+  buildStarted(b: BuildRecord): void {
+    if (b.app) this.event(`${b.org}/${b.app}`, "BuildStarted", `${b.kind === "compile" ? "compile" : "build"} ${b.id} started`);
+  }
+
+  /** An app's build (or compile) ended. */
+  buildFinished(b: BuildRecord): void {
+    if (!b.app) return;
+    const key = `${b.org}/${b.app}`;
+    const what = `${b.kind === "compile" ? "compile" : "build"} ${b.id}`;
+    if (b.status === BuildStatus.SUCCEEDED) this.event(key, "BuildSucceeded", `${what} succeeded: ${b.imageRef}`);
+    else if (b.status === BuildStatus.CANCELLED) this.event(key, "BuildCancelled", `${what} cancelled`);
+    else this.event(key, "BuildFailed", `${what} failed: ${b.error ?? "unknown error"}`);
   }
 }

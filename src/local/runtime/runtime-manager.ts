@@ -115,6 +115,8 @@ export interface RuntimeOptions {
   idleTimeoutMs?: number;
   /** Reads the idle periods and bounds the max_concurrency wait (default the system clock). */
   clock?: Clock;
+  /** Where app output and lifecycle events go (the observability hub). */
+  hooks: RuntimeHooks;
 }
 
 export class RuntimeManager {
@@ -128,7 +130,7 @@ export class RuntimeManager {
   readonly lastInvokedMs = new Map<string, number>();
   private stopped = false;
   private reaper: ClockTimer | undefined;
-  hooks: RuntimeHooks = {};
+  private readonly hooks: RuntimeHooks;
   private readonly driver: Driver;
   private readonly store: Store;
   private readonly log: (line: string) => void;
@@ -143,6 +145,7 @@ export class RuntimeManager {
     this.readyTimeoutMs = o.readyTimeoutMs ?? 60_000;
     this.idleTimeoutMs = o.idleTimeoutMs ?? 0;
     this.clock = o.clock ?? systemClock;
+    this.hooks = o.hooks;
     const every = this.idleTimeoutMs > 0 ? Math.min(30_000, Math.max(250, this.idleTimeoutMs / 4)) : 30_000;
     this.reaper = this.clock.setInterval(() => void this.reap(), every);
   }

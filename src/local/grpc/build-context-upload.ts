@@ -1,0 +1,103 @@
+/**
+ * BuildService.UploadBuildContext: a client stream of metadata then chunks, written to a temp file
+ * while hashed, checked (size, digest, a readable archive) and adopted as a content-addressed blob.
+ */
+import { createHash } from "node:crypto";
+import { createWriteStream, promises as fsp, type WriteStream } from "node:fs";
+import { create } from "@bufbuild/protobuf";
+import type { sendUnaryData, ServerReadableStream } from "@grpc/grpc-js";
+import { UploadBuildContextResponseSchema, type UploadBuildContextRequest } from "../../gen/dodil/ignite/v1/build_pb.js";
+import { inspectArchive } from "../../wire/archive.js";
+import type { Platform } from "../apps/platform.js";
+import { ArchiveError, invalidArgument, resourceExhausted } from "../errors.js";
+import { toStatus } from "./handlers.js";
+import type { RpcKit } from "./rpc-kit.js";
+
+export const MAX_CONTEXT_BYTES = 2 * 1024 ** 3;
+
+export function uploadBuildContext(platform: Platform, kit: RpcKit, call: ServerReadableStream<UploadBuildContextRequest, unknown>, cb: sendUnaryData<unknown>): void {
+  const { authOrg, log } = kit;
+  let org: string;
+  try {
+    org = authOrg(call.metadata);
+  } catch (e) {
+    cb(toStatus(e, log, "UploadBuildContext"));
+    return;
+  }
+  const tmp = platform.store.tmpPath("upload");
+  let out: WriteStream | undefined;
+  const hash = createHash("sha256");
+  let size = 0;
+  let meta: { name: string; contentType: string; expected: bigint; digest: string } | undefined;
+  let failed = false;
+  const fail = (e: unknown) => {
+    if (failed) return;
+    failed = true;
+    call.removeAllListeners("data");
+    call.pause();
+    out?.destroy();
+    void fsp.rm(tmp, { force: true });
+    cb(toStatus(e, log, "UploadBuildContext"));
+  };
+  call.on("data", (m: UploadBuildContextRequest) => {
+    if (failed) return;
+    if (m.payload.case === "metadata") {
+      if (meta) return fail(invalidArgument("metadata may only be sent once, as the first message"));
+      const d = m.payload.value.digest;
+      if (d && !/^sha256:[0-9a-f]{64}$/.test(d)) return fail(invalidArgument(`invalid digest '${d}': expected sha256:<64 hex>`));
+      if (m.payload.value.expectedSizeBytes > BigInt(MAX_CONTEXT_BYTES)) {
+        return fail(resourceExhausted(`the build context is ${m.payload.value.expectedSizeBytes} bytes; the limit is ${MAX_CONTEXT_BYTES}`));
+      }
+      meta = { name: m.payload.value.name, contentType: m.payload.value.contentType, expected: m.payload.value.expectedSizeBytes, digest: d };
+      out = createWriteStream(tmp, { mode: 0o600 });
+      out.on("error", fail);
+      return;
+    }
+    if (m.payload.case === "chunk") {
+      if (!meta || !out) return fail(invalidArgument("the first message must carry metadata"));
+      size += m.payload.value.length;
+      if (size > MAX_CONTEXT_BYTES) return fail(resourceExhausted(`the build context exceeds ${MAX_CONTEXT_BYTES} bytes`));
+      hash.update(m.payload.value);
+      if (!out.write(m.payload.value)) {
+        call.pause();
+        out.once("drain", () => call.resume());
+      }
+    }
+  });
+  call.on("error", (e) => fail(e));
+  call.on("cancelled", () => {
+    failed = true;
+    out?.destroy();
+    void fsp.rm(tmp, { force: true });
+  });
+  call.on("end", () => {
+    if (failed) return;
+    if (!meta || !out) return fail(invalidArgument("the upload carried no metadata"));
+    const w = out;
+    w.end(() => {
+      void (async () => {
+        const digest = `sha256:${hash.digest("hex")}`;
+        if (meta!.expected && meta!.expected !== BigInt(size)) throw invalidArgument(`expected ${meta!.expected} bytes but received ${size}`);
+        if (meta!.digest && meta!.digest !== digest) throw invalidArgument(`digest mismatch: the client announced ${meta!.digest} but the received bytes hash to ${digest}`);
+        try {
+          await inspectArchive(tmp, { singleFileName: meta!.name });
+        } catch (e) {
+          if (e instanceof ArchiveError) throw invalidArgument(`invalid build context: ${e.message}`);
+          throw e;
+        }
+        await platform.store.adoptBlob(tmp, digest);
+        const contextId = `ctx_${digest.slice(7, 31)}`;
+        await platform.store.putContext(org, {
+          contextId,
+          digest,
+          sizeBytes: size,
+          name: meta!.name,
+          contentType: meta!.contentType,
+          createdAtMs: Date.now(),
+        });
+        log(`context ${contextId} uploaded by ${org} (${size} bytes)`);
+        cb(null, create(UploadBuildContextResponseSchema, { contextId, sizeBytes: BigInt(size), digest }));
+      })().catch(fail);
+    });
+  });
+}
