@@ -216,7 +216,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
     finished: async (b) => {
       if (!b.app) return;
       hub.buildFinished(b);
-      await platform.onBuildFinished(b);
+      await platform.drafts.onBuildFinished(b);
     },
   });
   await builds.recover();
@@ -288,7 +288,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   log(`token endpoint ${tokenUrl}${tls ? ` (TLS${tls.caCertFile ? `, CA certificate ${tls.caCertFile}` : ""})` : ""}`);
   log(`gateway listening on ${gatewayScheme}://${gwHost}:${gatewayPort} (apps at ${gatewayScheme}://<app>-<org>.${baseDomain}:${gatewayPort})`);
   // Reads the apps before reporting ready; the warm starts themselves run in the background.
-  await platform.warmReserved();
+  await platform.scaling.warmReserved();
   const collector = new DiskCollector({ store, driver, liveInstanceDirs: () => runtime.liveInstanceDirs(), isBuildActive: (id) => builds.isActive(id), log });
   const collect = () => void collector.collect().catch((e: unknown) => log(`disk collection failed: ${e instanceof Error ? e.message : String(e)}`));
   collect();

@@ -69,7 +69,7 @@ export async function createBuild(platform: Platform, org: string, req: CreateBu
   if (src.case === "contextId") {
     const c = await platform.store.getContext(org, src.value);
     if (!c) throw notFound(`build context ${src.value} not found (upload it with UploadBuildContext first)`);
-    const info = await platform.inspect(platform.store.blobPath(c.digest), c.name);
+    const info = await platform.drafts.inspect(platform.store.blobPath(c.digest), c.name);
     checkDockerfile(info);
     contextDigest = c.digest;
     if (info.kind === "file") contextName = c.name;
@@ -78,7 +78,7 @@ export async function createBuild(platform: Platform, org: string, req: CreateBu
       throw resourceExhausted(`zipped_code is ${src.value.length} bytes; inline contexts must be under 4 MB: upload it with UploadBuildContext and pass context_id`);
     }
     if (!src.value.length) throw invalidArgument("zipped_code is empty");
-    const s = await platform.storeInline(src.value, "context");
+    const s = await platform.drafts.storeInline(src.value, "context");
     if (s.info.kind === "file") throw invalidArgument("zipped_code must be a tar.gz, tar or zip archive");
     checkDockerfile(s.info);
     contextDigest = s.digest;
@@ -97,7 +97,7 @@ export async function createBuild(platform: Platform, org: string, req: CreateBu
       log(`Cloning ${g.url}${g.reference ? ` at ${g.reference}` : ""}${g.contextDir ? ` (context ${g.contextDir})` : ""}`);
       let c;
       try {
-        c = await platform.cloneGit(g.url, g.reference, g.contextDir, auth);
+        c = await platform.drafts.cloneGit(g.url, g.reference, g.contextDir, auth);
       } catch (e) {
         throw new BuildFailure(e instanceof RpcError ? e.message : `git clone failed: ${errorMessage(e)}`);
       }

@@ -68,10 +68,10 @@ export function createGateway(d: GatewayDeps): http.Server | https.Server {
     const host = (req.headers.host ?? "").toLowerCase().replace(/:\d+$/, "").replace(/\.$/, "");
     const suffix = `.${d.baseDomain.toLowerCase()}`;
     const label = host.endsWith(suffix) ? host.slice(0, -suffix.length) : "";
-    const target = label && !label.includes(".") ? await d.platform.resolveHostLabel(label) : undefined;
+    const target = label && !label.includes(".") ? await d.platform.apps.resolveHostLabel(label) : undefined;
     if (!target) return sendJson(res, 404, `no app is served at host '${host || "(none)"}'`);
     const { org, app } = target;
-    const meta = await d.platform.requireApp(org, app);
+    const meta = await d.platform.apps.requireApp(org, app);
     if (meta.allowUnauthenticated) {
       if (isPreflight(req)) return answerPreflight(res);
       // the gateway's own errors (429, 502 …) are readable by the page too
@@ -83,7 +83,7 @@ export function createGateway(d: GatewayDeps): http.Server | https.Server {
     // A client that hangs up while its call waits for a slot (max_concurrency) leaves the queue.
     const gone = new AbortController();
     res.once("close", () => gone.abort());
-    const { slot, coldStart, release } = await d.platform.ensureRunning(org, app, gone.signal);
+    const { slot, coldStart, release } = await d.platform.scaling.ensureRunning(org, app, gone.signal);
     res.on("close", release);
     if (target.port !== undefined) {
       const mapped = slot.instance.portMap.get(target.port);

@@ -22,9 +22,9 @@ export function appsHandlers({ platform, hub, kit }: GrpcDeps): Handlers {
   const { unary, scope, appScope } = kit;
   return {
     healthCheck: unary("HealthCheck", async () => create(HealthCheckResponseSchema, { status: "SERVING", version: SERVER_VERSION })),
-    createApp: unary("CreateApp", async (req: Parameters<Platform["createApp"]>[1], md) => {
+    createApp: unary("CreateApp", async (req: Parameters<Platform["apps"]["createApp"]>[1], md) => {
       const org = scope(md, req.organizationName);
-      const meta = platform.present(await platform.createApp(org, req));
+      const meta = platform.apps.present(await platform.apps.createApp(org, req));
       return create(CreateAppResponseSchema, {
         appId: meta.id,
         deploymentState: meta.deploymentState,
@@ -35,43 +35,43 @@ export function appsHandlers({ platform, hub, kit }: GrpcDeps): Handlers {
     }),
     getApp: unary("GetApp", async (req: AppReq, md) => {
       const org = appScope(req, md);
-      return create(GetAppResponseSchema, { app: platform.present(await platform.requireApp(org, req.appName)) });
+      return create(GetAppResponseSchema, { app: platform.apps.present(await platform.apps.requireApp(org, req.appName)) });
     }),
     listApps: unary("ListApps", async (req: { organizationName: string; limit: number; cursor: string }, md) => {
       const org = scope(md, req.organizationName);
-      const { apps, next } = await platform.listApps(org, req.limit, req.cursor);
-      return create(ListAppsResponseSchema, { apps: apps.map((a) => platform.summary(a)), nextCursor: next });
+      const { apps, next } = await platform.apps.listApps(org, req.limit, req.cursor);
+      return create(ListAppsResponseSchema, { apps: apps.map((a) => platform.apps.summary(a)), nextCursor: next });
     }),
-    updateAppConfig: unary("UpdateAppConfig", async (req: Parameters<Platform["updateAppConfig"]>[1], md) => {
+    updateAppConfig: unary("UpdateAppConfig", async (req: Parameters<Platform["apps"]["updateAppConfig"]>[1], md) => {
       const org = appScope(req, md);
-      return create(UpdateAppConfigResponseSchema, { app: platform.present(await platform.updateAppConfig(org, req)) });
+      return create(UpdateAppConfigResponseSchema, { app: platform.apps.present(await platform.apps.updateAppConfig(org, req)) });
     }),
     deleteApp: unary("DeleteApp", async (req: AppReq, md) => {
       const org = appScope(req, md);
-      await platform.deleteApp(org, req.appName);
+      await platform.apps.deleteApp(org, req.appName);
       hub.forget(`${org}/${req.appName}`);
       return create(DeleteAppResponseSchema, { appId: `${org}/${req.appName}` });
     }),
     getAppState: unary("GetAppState", async (req: AppReq, md) => {
       const org = appScope(req, md);
-      const m = platform.present(await platform.requireApp(org, req.appName));
+      const m = platform.apps.present(await platform.apps.requireApp(org, req.appName));
       const key = m.id;
-      const replicas = platform.replicas(key);
+      const replicas = platform.scaling.replicas(key);
       return create(GetAppStateResponseSchema, {
         appId: key,
         deploymentState: m.deploymentState,
         activeVersion: m.activeVersion,
         publicUrls: m.publicUrls,
         readyReplicas: replicas.length,
-        desiredReplicas: platform.desiredReplicas(m),
-        lastError: platform.runtimeLastError(key),
-        lastInvokedAtMs: BigInt(platform.runtimeLastInvoked(key)),
+        desiredReplicas: platform.scaling.desiredReplicas(m),
+        lastError: platform.scaling.runtimeLastError(key),
+        lastInvokedAtMs: BigInt(platform.scaling.runtimeLastInvoked(key)),
       });
     }),
     listAppReplicas: unary("ListAppReplicas", async (req: AppReq, md) => {
       const org = appScope(req, md);
-      await platform.requireApp(org, req.appName);
-      const replicas = platform.replicas(`${org}/${req.appName}`).sort((a, b) => a.instance.startedAtMs - b.instance.startedAtMs);
+      await platform.apps.requireApp(org, req.appName);
+      const replicas = platform.scaling.replicas(`${org}/${req.appName}`).sort((a, b) => a.instance.startedAtMs - b.instance.startedAtMs);
       return create(ListAppReplicasResponseSchema, {
         replicas: replicas.map((slot) => create(ReplicaSchema, { replicaId: slot.instance.id, version: slot.version, state: "RUNNING", startedAtMs: BigInt(slot.instance.startedAtMs) })),
       });

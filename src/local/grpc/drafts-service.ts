@@ -20,18 +20,18 @@ import { buildOf, deadlineOf, type GrpcDeps } from "./grpc-deps.js";
 import type { Handlers } from "./handlers.js";
 import type { AppReq } from "./rpc-kit.js";
 
-type SaveDraftReq = { organizationName: string; appName: string; code?: Parameters<Platform["saveDraft"]>[2]; inputSchema: string; outputSchema: string };
+type SaveDraftReq = { organizationName: string; appName: string; code?: Parameters<Platform["drafts"]["saveDraft"]>[2]; inputSchema: string; outputSchema: string };
 
 export function draftsHandlers({ platform, builds, kit }: GrpcDeps): Handlers {
   const { unary, stream, appScope, authOrg } = kit;
   return {
     saveDraft: unary("SaveDraft", async (req: SaveDraftReq, md) => {
       const org = appScope(req, md);
-      return create(SaveDraftResponseSchema, { draft: await platform.saveDraft(org, req.appName, req.code, req.inputSchema, req.outputSchema) });
+      return create(SaveDraftResponseSchema, { draft: await platform.drafts.saveDraft(org, req.appName, req.code, req.inputSchema, req.outputSchema) });
     }),
     getDraftInfo: unary("GetDraftInfo", async (req: AppReq, md) => {
       const org = appScope(req, md);
-      const d = await platform.getDraft(org, req.appName);
+      const d = await platform.drafts.getDraft(org, req.appName);
       return create(GetDraftInfoResponseSchema, d ? { draft: d } : {});
     }),
     compileDraft: unary("CompileDraft", async (req: AppReq, md) => {
@@ -45,7 +45,7 @@ export function draftsHandlers({ platform, builds, kit }: GrpcDeps): Handlers {
     }),
     getBuildLog: unary("GetBuildLog", async (req: AppReq & { buildId: string }, md) => {
       const org = appScope(req, md);
-      await platform.requireApp(org, req.appName);
+      await platform.apps.requireApp(org, req.appName);
       let id = req.buildId;
       if (!id) {
         const d = await platform.store.getDraft(org, req.appName);

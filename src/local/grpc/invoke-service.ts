@@ -35,7 +35,7 @@ async function leaseFor(platform: Platform, org: string, app: string, call: Invo
   const leave = () => gone.abort();
   call.on("cancelled", leave);
   const waitTimer = hasDeadline(dl) ? setTimeout(leave, Math.max(0, dl - Date.now())) : undefined;
-  return platform.ensureRunning(org, app, gone.signal).finally(() => {
+  return platform.scaling.ensureRunning(org, app, gone.signal).finally(() => {
     clearTimeout(waitTimer);
     call.off("cancelled", leave);
   });
@@ -73,7 +73,7 @@ export function invokeHandlers({ platform, executions, kit }: GrpcDeps): Handler
     const app = req.appName;
     const started = Date.now();
     const { method, path } = requestShape(req.http);
-    if (method === "POST") checkPayload((await platform.requireApp(org, app)).inputSchema, req.body, `${org}/${app}`, log);
+    if (method === "POST") checkPayload((await platform.apps.requireApp(org, app)).inputSchema, req.body, `${org}/${app}`, log);
     const dl = deadlineMs(call);
     // Headers are checked before a slot is taken, so a refused one cannot keep the slot.
     const executionId = ulid();

@@ -26,13 +26,13 @@ export function logsHandlers({ platform, hub, kit }: GrpcDeps): Handlers {
   return {
     getAppLogs: unary("GetAppLogs", async (req: GetAppLogsRequest, md) => {
       const org = appScope(req, md);
-      await platform.requireApp(org, req.appName);
+      await platform.apps.requireApp(org, req.appName);
       const lines = hub.getLogs(`${org}/${req.appName}`, { limit: req.limit, replicaId: req.replicaId, sinceMs: Number(req.sinceMs) });
       return create(GetAppLogsResponseSchema, { lines: lines.map(logMsg) });
     }),
     streamAppLogs: stream("StreamAppLogs", async (req: GetAppLogsRequest, call: ServerWritableStream<GetAppLogsRequest, AppLogLine>) => {
       const org = appScope(req, call.metadata);
-      await platform.requireApp(org, req.appName);
+      await platform.apps.requireApp(org, req.appName);
       const key = `${org}/${req.appName}`;
       // recent lines first (limit, default 1000; since_ms), then new lines as they are written
       const match = (l: LogLineRec) => !req.replicaId || l.replicaId === req.replicaId;
@@ -49,12 +49,12 @@ export function logsHandlers({ platform, hub, kit }: GrpcDeps): Handlers {
     }),
     getAppEvents: unary("GetAppEvents", async (req: GetAppEventsRequest, md) => {
       const org = appScope(req, md);
-      await platform.requireApp(org, req.appName);
+      await platform.apps.requireApp(org, req.appName);
       return create(GetAppEventsResponseSchema, { events: hub.getEvents(`${org}/${req.appName}`, req.limit).map(eventMsg) });
     }),
     streamAppEvents: stream("StreamAppEvents", async (req: GetAppEventsRequest, call: ServerWritableStream<GetAppEventsRequest, AppEvent>) => {
       const org = appScope(req, call.metadata);
-      await platform.requireApp(org, req.appName);
+      await platform.apps.requireApp(org, req.appName);
       const key = `${org}/${req.appName}`;
       const backlog = hub.getEvents(key, req.limit);
       await followItems<EventRec>(

@@ -18,25 +18,25 @@ export function versionsHandlers({ platform, kit }: GrpcDeps): Handlers {
   return {
     publishDraft: unary("PublishDraft", async (req: AppReq, md) => {
       const org = appScope(req, md);
-      const r = await platform.publish(org, req.appName);
+      const r = await platform.versions.publish(org, req.appName);
       return create(PublishDraftResponseSchema, { version: r.version, app: r.app, deployId: r.deployId });
     }),
     listAppVersions: unary("ListAppVersions", async (req: AppReq, md) => {
       const org = appScope(req, md);
-      return create(ListAppVersionsResponseSchema, { versions: await platform.listVersions(org, req.appName) });
+      return create(ListAppVersionsResponseSchema, { versions: await platform.versions.listVersions(org, req.appName) });
     }),
     getAppVersion: unary("GetAppVersion", async (req: AppReq & { version: number }, md) => {
       const org = appScope(req, md);
-      return create(GetAppVersionResponseSchema, { app: await platform.getVersion(org, req.appName, req.version) });
+      return create(GetAppVersionResponseSchema, { app: await platform.versions.getVersion(org, req.appName, req.version) });
     }),
     rollbackApp: unary("RollbackApp", async (req: AppReq & { version: number }, md) => {
       const org = appScope(req, md);
-      const r = await platform.rollback(org, req.appName, req.version);
+      const r = await platform.versions.rollback(org, req.appName, req.version);
       return create(RollbackAppResponseSchema, { app: r.app, previousVersion: r.previous });
     }),
     getAppCode: unary("GetAppCode", async (req: AppReq & { version: number }, md) => {
       const org = appScope(req, md);
-      return create(GetAppCodeResponseSchema, await platform.getCode(org, req.appName, req.version));
+      return create(GetAppCodeResponseSchema, await platform.versions.getCode(org, req.appName, req.version));
     }),
     testAppVersion: unary("TestAppVersion", async (req: TestAppVersionRequest, md, call) => {
       const org = appScope(req, md);

@@ -12,15 +12,16 @@ import { deadlineExceeded, failedPrecondition, unavailable } from "../errors.js"
 import { startDraftBuild } from "../build/draft-build.js";
 import { requireSupportedRuntime } from "../managed-runtime/index.js";
 import { checkPayload } from "./payload-schema.js";
-import { DEFAULT_PORT, DEFAULT_TIMEOUT_SECS, type Platform } from "../apps/platform.js";
+import type { Platform } from "../apps/platform.js";
+import { DEFAULT_PORT, DEFAULT_TIMEOUT_SECS } from "../apps/apps.js";
 import { ulid } from "../ids.js";
 
 export async function compileDraft(platform: Platform, org: string, app: string): Promise<{ deployId: string; draft: DraftInfo | undefined }> {
   const key = `${org}/${app}`;
-  await platform.requireApp(org, app);
+  await platform.apps.requireApp(org, app);
   const d = await platform.store.getDraft(org, app);
   if (!d) throw failedPrecondition(`app ${key} has no draft; save one first (SaveDraft)`);
-  if (d.source === "prebuilt") return { deployId: "", draft: await platform.getDraft(org, app) };
+  if (d.source === "prebuilt") return { deployId: "", draft: await platform.drafts.getDraft(org, app) };
   if (d.source === "compile") requireSupportedRuntime(d.runtime, `compile the draft of ${key}`);
   // reuse the draft's build/compile unless it failed, was cancelled or its image is gone
   const cur = d.deployId ? await platform.store.getBuild(d.deployId) : undefined;
@@ -38,7 +39,7 @@ export async function compileDraft(platform: Platform, org: string, app: string)
       await platform.store.putDraft(org, app, again);
     });
   }
-  const info = await platform.getDraft(org, app);
+  const info = await platform.drafts.getDraft(org, app);
   return { deployId: info?.deployId ?? "", draft: info };
 }
 
@@ -53,7 +54,7 @@ async function runOnce(
   http: HttpContext | undefined,
   deadlineMs: number,
 ): Promise<TestResponse> {
-  const meta = await platform.requireApp(org, app);
+  const meta = await platform.apps.requireApp(org, app);
   // A request the app could never be sent is INVALID_ARGUMENT before an instance is launched for it.
   requestShape(http);
   bufferedCallHeaders({ http, executionId: "", org, app, bodyLength: payload.length });
@@ -83,13 +84,13 @@ async function runOnce(
 
 export async function testDraft(platform: Platform, org: string, app: string, payload: Uint8Array, http: HttpContext | undefined, deadlineMs: number): Promise<TestResponse> {
   const key = `${org}/${app}`;
-  await platform.requireApp(org, app);
+  await platform.apps.requireApp(org, app);
   const d = await platform.store.getDraft(org, app);
   if (!d) throw failedPrecondition(`app ${key} has no draft to test; save one first (SaveDraft)`);
   if (d.source === "prebuilt") throw failedPrecondition(`image ${d.imageRef} is not available offline (the local control plane cannot pull images)`);
   if (d.source === "compile") requireSupportedRuntime(d.runtime, `test the draft of ${key}`);
   checkPayload(d.inputSchema, payload, `the draft of ${key}`);
-  const b = await platform.draftBuild(org, app, d);
+  const b = await platform.drafts.draftBuild(org, app, d);
   const image = await platform.builds.image(b);
   if (!image) throw failedPrecondition(`the image of the draft of ${key} is no longer available; save the draft again`);
   return runOnce(platform, org, app, 0, "draft test instance", image, payload, http, deadlineMs);
@@ -104,7 +105,7 @@ export async function testVersion(
   http: HttpContext | undefined,
   deadlineMs: number,
 ): Promise<TestResponse> {
-  const { v } = await platform.requireVersion(org, app, version);
+  const { v } = await platform.versions.requireVersion(org, app, version);
   checkPayload(fromJson(AppMetaSchema, v.app, { ignoreUnknownFields: true }).inputSchema, payload, `version ${v.version} of ${org}/${app}`);
   const b = await platform.store.getBuild(v.deployId);
   const image = b ? await platform.builds.image(b) : undefined;

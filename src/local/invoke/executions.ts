@@ -17,7 +17,8 @@ import { CallError, callInstance } from "./app-call.js";
 import { bufferedCallHeaders, requestShape } from "./request-shape.js";
 import { InvocationLog } from "./invocation-log.js";
 import { errorMessage, failedPrecondition, invalidArgument, notFound } from "../errors.js";
-import { DEFAULT_TIMEOUT_SECS, type Platform } from "../apps/platform.js";
+import type { Platform } from "../apps/platform.js";
+import { DEFAULT_TIMEOUT_SECS } from "../apps/apps.js";
 import { exists, readJson, writeJson } from "../atomic-fs.js";
 import { ulid } from "../ids.js";
 
@@ -85,7 +86,7 @@ export class ExecutionManager {
 
   /** Creates the execution (PENDING), runs it in the background, returns its id. */
   async start(org: string, app: string, req: InvokeRequest): Promise<string> {
-    const meta = await this.platform.requireApp(org, app);
+    const meta = await this.platform.apps.requireApp(org, app);
     if (!meta.activeVersion) throw failedPrecondition(`app ${org}/${app} has no published version; publish a draft first`);
     // A request the app could never be sent is refused now (INVALID_ARGUMENT), not recorded as a failed execution.
     requestShape(req.http);
@@ -113,7 +114,7 @@ export class ExecutionManager {
 
   private async run(r: ExecFile, req: InvokeRequest): Promise<void> {
     try {
-      const { meta, slot, release } = await this.platform.ensureRunning(r.org, r.app);
+      const { meta, slot, release } = await this.platform.scaling.ensureRunning(r.org, r.app);
       const res = await (async () => {
         r.status = ExecutionStatus.RUNNING;
         r.version = slot.version;
@@ -186,7 +187,7 @@ export class ExecutionManager {
   }
 
   async stats(org: string, app: string): Promise<{ total: number; succeeded: number; failed: number; p50: number; p99: number }> {
-    await this.platform.requireApp(org, app);
+    await this.platform.apps.requireApp(org, app);
     const { total, succeeded, recentMs } = await this.invocations.totals(path.join(this.platform.store.appDir(org, app), "invocations.jsonl"));
     const recent = recentMs.sort((a, b) => a - b);
     const pct = (p: number) => (recent.length ? recent[Math.min(recent.length - 1, Math.ceil((p / 100) * recent.length) - 1)]! : 0);

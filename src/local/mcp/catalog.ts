@@ -32,7 +32,7 @@ export function toolOf(m: AppMeta): McpToolDefinition {
 }
 
 export async function mcpTool(platform: Platform, org: string, app: string): Promise<McpToolDefinition> {
-  const m = await platform.requireApp(org, app);
+  const m = await platform.apps.requireApp(org, app);
   if (!m.mcpEnabled) throw failedPrecondition(`app ${m.id} is not an MCP tool: enable it with UpdateAppConfig mcp_enabled=true`);
   if (!m.activeVersion) throw failedPrecondition(`app ${m.id} becomes an MCP tool after its first publish (active_version is 0)`);
   return toolOf(m);
