@@ -1,7 +1,7 @@
 import type { CallOptions, IgniteApi } from "../api/ignite-api.js";
 import { ComputeService, type AppLogLine } from "../gen/dodil/ignite/v1/compute_pb.js";
-import { UsageError } from "../errors.js";
 import { appFields, type AppRef } from "./app-ref.js";
+import { parseNumberFlag } from "./number-flags.js";
 
 /** The server keeps at most this many lines per app (and caps `limit` there). */
 export const MAX_LOG_LIMIT = 10_000;
@@ -13,11 +13,7 @@ export interface AppLogQuery {
 }
 
 export function parseLogLimit(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d{1,9}$/.test(text) || Number(text) < 1 || Number(text) > MAX_LOG_LIMIT) {
-    throw new UsageError(`invalid value "${text}" for --limit: use a whole number from 1 to ${MAX_LOG_LIMIT}`);
-  }
-  return Number(text);
+  return parseNumberFlag(text, "--limit", 1, MAX_LOG_LIMIT, true);
 }
 
 function request(ref: AppRef, query: AppLogQuery) {

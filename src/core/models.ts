@@ -13,6 +13,7 @@ import {
 } from "../gen/dodil/ignite/v1/model_pb.js";
 import { CliError, UsageError } from "../errors.js";
 import { readFileOrStdin } from "./payload.js";
+export { parseNumberFlag } from "./number-flags.js";
 
 export interface ModelFilter {
   family?: string | undefined;
@@ -56,15 +57,6 @@ export function chatMessages(prompt: string | undefined, messageFlags: string[],
   if (prompt !== undefined) messages.push({ role: "user", content: prompt });
   if (messages.every((m) => m.role === "system")) throw new UsageError("nothing to send: give a prompt or --message user:<text>");
   return messages;
-}
-
-export function parseNumberFlag(text: string | undefined, flag: string, min: number, max: number, integer = false): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    throw new UsageError(`invalid value "${text}" for ${flag}: use ${integer ? "a whole number" : "a number"} from ${min} to ${max}`);
-  }
-  return value;
 }
 
 function chatRequest(input: ChatInput, stream: boolean) {

@@ -110,8 +110,11 @@ export function run(cmd: string, args: string[], o: RunOptions = {}): Promise<Ru
   });
 }
 
-/** Absolute path of an executable on PATH, or undefined. */
-export async function which(cmd: string, pathVar = process.env["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"): Promise<string | undefined> {
+/** The PATH of a process given none (Docker's default, which base images also set). */
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Absolute path of an executable on `pathVar` (default: this process's PATH), or undefined. */
+export async function which(cmd: string, pathVar = process.env["PATH"] ?? DEFAULT_PATH): Promise<string | undefined> {
   if (cmd.includes("/")) return (await isExecutable(cmd)) ? cmd : undefined;
   for (const dir of pathVar.split(":")) {
     if (!dir) continue;

@@ -10,7 +10,7 @@
  * running, so the next start (init) stops the recorded groups that are still alive.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { promises as fsp, constants as fsc } from "node:fs";
+import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { extractArchive, detectArchiveKind, verifyTree } from "../../wire/archive.js";
 import { errorMessage } from "../errors.js";
@@ -18,6 +18,7 @@ import { contextDir, unpackBuildContext } from "./unpack-context.js";
 import { RotatingLog } from "./rotating-log.js";
 import { DockerfileError, expandVars, parseDockerfile, parseJsonForm, parseKeyValues, splitWords, type Instruction } from "./dockerfile.js";
 import { exists, readJson, writeJson } from "../atomic-fs.js";
+import { DEFAULT_PATH, which } from "./exec.js";
 import {
   BuildFailure,
   type BuildRequest,
@@ -29,7 +30,6 @@ import {
   type StartOptions,
 } from "./types.js";
 
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const STOP_GRACE_MS = 5_000;
 /** Host environment variables a process needs to find the host's tools. */
 const HOST_ENV_PASSTHROUGH = [/^PATH$/, /^LANG$/, /^LC_/, /^TZ$/, /^PYENV_/, /^SSL_CERT_/, /^TMPDIR$/, /^NVM_/, /^JAVA_HOME$/, /^GOROOT$/];
@@ -418,7 +418,7 @@ export class HostDriver implements Driver {
         if (await exists(inImage)) return inImage;
         if (i === 0 && !(await exists(a))) {
           const base = path.basename(a);
-          const onHost = await which(base, env["PATH"]);
+          const onHost = await which(base, env["PATH"] ?? DEFAULT_PATH);
           if (onHost) {
             opts.log(`'${a}' is not in the image filesystem: using '${onHost}' from the host`);
             return onHost;
@@ -544,21 +544,6 @@ async function processStartTicks(pid: number): Promise<string | undefined> {
 
 function isShellForm(argv: string[]): boolean {
   return argv.length === 3 && argv[0] === "/bin/sh" && argv[1] === "-c";
-}
-
-async function which(cmd: string, pathVar: string | undefined): Promise<string | undefined> {
-  for (const dir of (pathVar ?? DEFAULT_PATH).split(":")) {
-    if (!dir) continue;
-    const p = path.join(dir, cmd);
-    try {
-      await fsp.access(p, fsc.X_OK);
-      const st = await fsp.stat(p);
-      if (st.isFile()) return p;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
 }
 
 /** Host path of `abs` (an image path) inside rootfs; refuses to resolve through a link out of rootfs. */

@@ -1,4 +1,4 @@
-import { UsageError } from "../../../errors.js";
+import { MAX_LIST_LIMIT, parseNumberFlag } from "../../../core/number-flags.js";
 import { defineCommand, opt } from "../../command-spec.js";
 import { loadDeps } from "../../load-deps.js";
 
@@ -10,9 +10,7 @@ export const appListCommand = defineCommand({
   examples: ["dodil ignite app list", "dodil ignite app list -o json | jq -r '.[].id'"],
   async handler(_args, options, ctx) {
     const { AppSummarySchema, listApps, displayId, enumLabel, formatTime, protoJson } = await loadDeps.compute();
-    const limitText = opt.string(options, "limit");
-    const limit = limitText === undefined ? 0 : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 0) throw new UsageError(`invalid value "${limitText}" for --limit: use a whole number`);
+    const limit = parseNumberFlag(opt.string(options, "limit"), "--limit", 0, MAX_LIST_LIMIT, true) ?? 0;
     const apps = await listApps(await ctx.api(), ctx.settings().org.value, limit);
     const json = apps.map((a) => protoJson(AppSummarySchema, a) as Record<string, string>);
     return {

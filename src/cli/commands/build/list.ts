@@ -1,4 +1,4 @@
-import { UsageError } from "../../../errors.js";
+import { MAX_LIST_LIMIT, parseNumberFlag } from "../../../core/number-flags.js";
 import { defineCommand, opt } from "../../command-spec.js";
 import { loadDeps } from "../../load-deps.js";
 
@@ -15,9 +15,7 @@ export const buildListCommand = defineCommand({
   examples: ["dodil ignite build list", "dodil ignite build list --status failed --limit 5", "dodil ignite build list -o json | jq -r '.[].build_id'"],
   async handler(_args, options, ctx) {
     const { BuildSchema, buildStatusName, enumLabel, formatTime, listBuilds, parseBuildStatus, protoJson } = await loadDeps.builds();
-    const limitText = opt.string(options, "limit");
-    const limit = limitText === undefined ? 50 : Number(limitText);
-    if (limitText !== undefined && !/^\d{1,6}$/.test(limitText)) throw new UsageError(`invalid value "${limitText}" for --limit: use a whole number`);
+    const limit = parseNumberFlag(opt.string(options, "limit"), "--limit", 0, MAX_LIST_LIMIT, true) ?? 50;
     const status = parseBuildStatus(opt.string(options, "status"));
     const builds = await listBuilds(await ctx.api(), { limit, status, name: opt.string(options, "name") });
     return {
