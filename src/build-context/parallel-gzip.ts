@@ -26,12 +26,11 @@
  * and the producer is not read while that many are outstanding.
  */
 import os from "node:os";
-import { constants as zconst, gzip } from "node:zlib";
+import { gzipMember } from "./gzip-member.js";
 
 /** Uncompressed bytes per gzip member. Part of the determinism contract. */
 export const DEFAULT_GZIP_MEMBER_SIZE = 1024 * 1024;
 
-const GZIP_OS_UNIX = 3;
 /** Filled slices that may wait for a free compression slot (so reading runs ahead). */
 const DEFAULT_READ_AHEAD = 1;
 /** Finished input buffers kept for reuse (only one slice is filled at a time). */
@@ -78,29 +77,6 @@ export class BufferPool {
       this.free.push(buf);
     }
   }
-}
-
-/** One complete gzip member of `data`, with the fixed header (mtime 0, no name, OS 3). */
-export function gzipMember(data: Buffer, level: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    // One output buffer at least deflate's worst case (deflateBound: stored blocks add
-    // 5 bytes per 16 KiB, plus header and trailer), so zlib does the whole member in a
-    // single pool task instead of bouncing to the main thread every 16 KiB.
-    const chunkSize = Math.max(64 * 1024, data.length + (data.length >>> 10) + 1024);
-    // flush Z_FINISH: the single write finishes the member, so the output comes back as
-    // one piece (no concatenation copy). The bytes are the same as with Z_NO_FLUSH.
-    gzip(data, { level, chunkSize, flush: zconst.Z_FINISH }, (err, res) => {
-      if (err) {
-        reject(err);
-        return;
-      }
-      // Do not keep a mostly empty output buffer alive for a well-compressed member.
-      const out = res.buffer.byteLength > 2 * res.length ? Buffer.from(res) : res;
-      // Byte 9 of the header is the OS byte, which zlib sets per platform.
-      out[9] = GZIP_OS_UNIX;
-      resolve(out);
-    });
-  });
 }
 
 interface Job {

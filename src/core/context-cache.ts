@@ -23,7 +23,7 @@ interface CacheEntry extends CachedContext {
 }
 
 /** Changes whenever the packer's output for the same files could change. */
-const PACK_FORMAT = `tar+gzip-members/1MiB/level${DEFAULT_GZIP_LEVEL}/node-zlib-${process.versions.zlib}`;
+const PACK_FORMAT = `tar+gzip-members/1MiB/level${DEFAULT_GZIP_LEVEL}/stored-64KiB-windows/node-zlib-${process.versions.zlib}`;
 /** Files modified this recently may change again within the same mtime tick: never trust them. */
 const RACY_MS = 2000;
 

@@ -67,11 +67,12 @@ describe("packBuildContext: determinism", () => {
     } finally {
       process.umask(oldUmask);
     }
-    const pa = await packBuildContext(a);
-    const pb = await packBuildContext(b);
+    const pa = await packBuildContext(a, { hashTar: true });
+    const pb = await packBuildContext(b, { hashTar: true });
     try {
       expect(pa.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(pb.digest).toBe(pa.digest);
+      expect(pa.tarDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(pb.tarDigest).toBe(pa.tarDigest);
       expect((await readFile(pb.archivePath)).equals(await readFile(pa.archivePath))).toBe(true);
       expect(pa.fileCount).toBe(7);
@@ -204,24 +205,31 @@ describe("packBuildContext: readable by GNU tar", () => {
 });
 
 describe("streamBuildContext", () => {
-  it("yields 1 MiB chunks whose concatenation is the same archive, and the same digest", async () => {
+  it("yields one chunk per gzip member (or chunkSize pieces) whose concatenation is the same archive, and the same digest", async () => {
     const root = await tempDir();
     await writeTree(root, { "big.bin": randomBytes(3 * 1024 * 1024 + 123), "small.txt": "s" });
     const s = await streamBuildContext(root);
     const chunks: Buffer[] = [];
     for await (const c of s.chunks) chunks.push(c);
     const summary = await s.done;
-    expect(chunks.length).toBeGreaterThanOrEqual(3);
-    for (const c of chunks.slice(0, -1)) expect(c.length).toBe(1024 * 1024);
-    expect(chunks.at(-1)!.length).toBeLessThanOrEqual(1024 * 1024);
+    // 3 MiB of tar and a bit: four members, each a whole gzip member as it came from the compressor.
+    expect(chunks.length).toBe(4);
+    for (const c of chunks) expect([...c.subarray(0, 3)]).toEqual([0x1f, 0x8b, 8]);
+    const cut = await streamBuildContext(root, { chunkSize: 1024 * 1024 });
+    const pieces: Buffer[] = [];
+    for await (const c of cut.chunks) pieces.push(c);
+    for (const c of pieces.slice(0, -1)) expect(c.length).toBe(1024 * 1024);
+    expect(pieces.at(-1)!.length).toBeLessThanOrEqual(1024 * 1024);
     const p = await packBuildContext(root);
     try {
       expect(Buffer.concat(chunks).equals(await readFile(p.archivePath))).toBe(true);
+      expect(Buffer.concat(pieces).equals(Buffer.concat(chunks))).toBe(true);
       expect(summary.digest).toBe(p.digest);
+      expect((await cut.done).digest).toBe(p.digest);
       expect(summary.archiveBytes).toBe(p.archiveBytes);
       const fromFile: Buffer[] = [];
       for await (const c of p.readChunks()) fromFile.push(c);
-      expect(fromFile.map((c) => c.length)).toEqual(chunks.map((c) => c.length));
+      expect(fromFile.map((c) => c.length)).toEqual(pieces.map((c) => c.length));
       expect(s.fileCount).toBe(2);
     } finally {
       await p.cleanup();
