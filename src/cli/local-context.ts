@@ -1,8 +1,9 @@
 import { isAbsolute, join } from "node:path";
 import { readEnv } from "../config/env.js";
-import { checkContextSize } from "../core/context-size.js";
+import { checkContextSize, MAX_ARCHIVE_BYTES } from "../core/context-size.js";
 import type { DraftSource } from "../core/draft-source.js";
-import type { PreparedArchive, ReusedContext } from "../core/drafts.js";
+import type { PreparedArchive, ReusedContext, SaveDraftResult } from "../core/drafts.js";
+import type { StreamedDirectory } from "../core/prepare-archive.js";
 import { formatBytes } from "../output/format-bytes.js";
 import type { Output } from "../output/output.js";
 import type { CommandContext } from "./command-context.js";
@@ -12,8 +13,10 @@ import { loadDeps } from "./load-deps.js";
 export interface LocalContext {
   archive?: PreparedArchive | undefined;
   reuse?: ReusedContext | undefined;
+  /** A large directory: packed while it is uploaded. */
+  stream?: StreamedDirectory | undefined;
   /** Call once the server accepted the draft: remembers the tree's digest for the next save. */
-  saved(): Promise<void>;
+  saved(result: SaveDraftResult): Promise<void>;
   /** Deletes the temporary archive. */
   close(): Promise<void>;
 }
@@ -26,9 +29,18 @@ export interface LocalContextOptions {
 }
 
 /**
+ * Below this archive bound a directory is packed before anything is sent, so that the server can
+ * be asked for its digest first (an unchanged small tree is never sent twice, even when the cache
+ * cannot vouch for it); above it, packing and uploading overlap (a re-upload costs less than
+ * packing first would).
+ */
+export const STREAM_ABOVE_BYTES = 8 * 1024 * 1024;
+
+/**
  * Packs a local source, printing its warnings and applying the size guard. An unchanged directory
  * (same files, sizes, modes and mtimes as at its last successful save) whose archive the server
- * already holds is not even packed: the cached digest names it.
+ * already holds is not even packed: the cached digest names it. A large directory is only walked
+ * here and packed while it is uploaded (`stream`), unless it might exceed the archive limit.
  */
 export async function openLocalContext(ctx: CommandContext, source: DraftSource, options: LocalContextOptions): Promise<LocalContext> {
   const none: LocalContext = { saved: async () => {}, close: async () => {} };
@@ -45,6 +57,23 @@ export async function openLocalContext(ctx: CommandContext, source: DraftSource,
     const contextId = await deps.findUploadedContext(await ctx.api(), cached.digest);
     if (contextId) return { ...none, reuse: { contextId, ...cached } };
   }
+  const remember = async (packed: { digest: string; archiveBytes: number; fileCount: number; totalBytes: number }) => {
+    if (key && signature) await deps.rememberContext(cacheDir, key, signature, packed);
+  };
+  if (source.kind === "directory" && !options.alwaysPack) {
+    const stream = await deps.prepareStreamedArchive(source, { defaultExcludes: options.defaultExcludes });
+    if (stream.maxBytes > STREAM_ABOVE_BYTES && stream.maxBytes <= MAX_ARCHIVE_BYTES) {
+      for (const warning of stream.warnings) ctx.output.warn(warning);
+      warnIfLarge(ctx.output, { ...stream, sizeBytes: stream.maxBytes }, options.warnBytes);
+      return {
+        stream,
+        saved: async (result) => {
+          if (result.archive) await remember(result.archive);
+        },
+        close: async () => {},
+      };
+    }
+  }
   const archive = await deps.prepareArchive(source, { defaultExcludes: options.defaultExcludes });
   for (const warning of archive.warnings) ctx.output.warn(warning);
   try {
@@ -55,15 +84,13 @@ export async function openLocalContext(ctx: CommandContext, source: DraftSource,
   }
   return {
     archive,
-    saved: async () => {
-      if (key && signature) await deps.rememberContext(cacheDir, key, signature, { digest: archive.digest, archiveBytes: archive.sizeBytes, fileCount: archive.fileCount, totalBytes: archive.totalBytes });
-    },
+    saved: () => remember({ digest: archive.digest, archiveBytes: archive.sizeBytes, fileCount: archive.fileCount, totalBytes: archive.totalBytes }),
     close: () => archive.cleanup(),
   };
 }
 
 /** The size guard's warning: the five largest top-level paths with the ignore line for each. */
-function warnIfLarge(output: Output, archive: PreparedArchive, warnBytes: number): void {
+function warnIfLarge(output: Output, archive: Pick<PreparedArchive, "sizeBytes" | "totalBytes" | "files">, warnBytes: number): void {
   const size = checkContextSize(archive, warnBytes);
   if (!size.overWarning) return;
   output.warn(`the build context is ${formatBytes(archive.totalBytes)} (over ${formatBytes(warnBytes)}); the largest paths:`);

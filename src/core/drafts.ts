@@ -8,7 +8,7 @@ import { ComputeService, type DraftInfo } from "../gen/dodil/ignite/v1/compute_p
 import { ApiError, CliError } from "../errors.js";
 import { appFields, formatAppRef, type AppRef } from "./app-ref.js";
 import type { DraftSource, RuntimeName, RustOptions } from "./draft-source.js";
-import { uploadBuildContext, type ArchiveToUpload } from "./upload.js";
+import { uploadBuildContext, uploadStreamedArchive, type ArchiveToUpload, type StreamedArchive } from "./upload.js";
 import { updateApp } from "./apps.js";
 
 /** Largest archive sent inline when the server has no UploadBuildContext (the documented path). */
@@ -60,6 +60,8 @@ export interface SaveDraftOptions {
   archive?: PreparedArchive | undefined;
   /** Instead of `archive`: a context the server already has. */
   reuse?: ReusedContext | undefined;
+  /** Instead of `archive`: a directory packed while it is uploaded. */
+  stream?: StreamedArchive | undefined;
   onUploadProgress?: (sentBytes: number, totalBytes: number) => void;
   inputSchema?: string | undefined;
   outputSchema?: string | undefined;
@@ -94,7 +96,7 @@ export async function saveDraft(api: IgniteApi, ref: AppRef, options: SaveDraftO
     return { draft: await recordDraft(api, ref, code, schemas) };
   }
 
-  const { archive, reuse } = options;
+  const { archive, reuse, stream } = options;
   let sent: { contextId: string; inline: Uint8Array; uploadedBytes: number };
   let summary: Omit<ReusedContext, "contextId">;
   if (reuse) {
@@ -103,8 +105,12 @@ export async function saveDraft(api: IgniteApi, ref: AppRef, options: SaveDraftO
   } else if (archive) {
     sent = await sendArchive(api, archive, options.onUploadProgress);
     summary = { digest: archive.digest, archiveBytes: archive.sizeBytes, fileCount: archive.fileCount, totalBytes: archive.totalBytes };
+  } else if (stream) {
+    const streamed = await sendStream(api, stream, options.onUploadProgress);
+    sent = streamed;
+    summary = { digest: streamed.digest, archiveBytes: streamed.archiveBytes, fileCount: stream.fileCount, totalBytes: stream.totalBytes };
   } else {
-    throw new Error("saveDraft: a local source needs its prepared archive or a reused context");
+    throw new Error("saveDraft: a local source needs its prepared or streamed archive, or a reused context");
   }
   const runtime = source.runtime ?? (source.kind === "file" ? runtimeForFile(source.path) : undefined);
   const code: MessageInitShape<typeof CodeSourceSchema> =
@@ -168,6 +174,35 @@ async function sendArchive(api: IgniteApi, archive: PreparedArchive, onProgress?
     onProgress?.(inline.length, inline.length);
     return { contextId: "", inline, uploadedBytes: inline.length };
   }
+}
+
+/**
+ * Packs and uploads at once (UploadBuildContext with a trailer), retried on UNAVAILABLE by
+ * packing again: the same files give the same bytes. A server without UploadBuildContext gets
+ * the archive inline, packed into memory, as long as it fits in one message.
+ */
+async function sendStream(
+  api: IgniteApi,
+  archive: StreamedArchive,
+  onProgress?: (sent: number, total: number) => void,
+): Promise<{ contextId: string; inline: Uint8Array; uploadedBytes: number; digest: string; archiveBytes: number }> {
+  try {
+    const uploaded = await withRetries(() => uploadStreamedArchive(api, archive, onProgress));
+    return { contextId: uploaded.contextId, inline: new Uint8Array(), uploadedBytes: uploaded.sizeBytes, digest: uploaded.digest, archiveBytes: uploaded.archiveBytes };
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === "UNIMPLEMENTED")) throw error;
+  }
+  const packing = archive.pack();
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of packing.chunks) {
+    size += chunk.length;
+    if (size > INLINE_LIMIT_BYTES) throw new CliError("RESOURCE_EXHAUSTED", `the server does not accept streamed uploads and the archive is over the ${INLINE_LIMIT_BYTES} bytes that can be sent inline`);
+    parts.push(chunk);
+  }
+  const packed = await packing.done;
+  onProgress?.(archive.totalBytes, archive.totalBytes);
+  return { contextId: "", inline: Buffer.concat(parts, size), uploadedBytes: size, digest: packed.digest, archiveBytes: packed.archiveBytes };
 }
 
 /** The context id of an archive the org already uploaded, or undefined (also when the server cannot tell). */

@@ -1,10 +1,12 @@
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
+import { collectFiles } from "../build-context/collect-files.js";
 import { BuildContextError } from "../build-context/errors.js";
-import { packBuildContext, sha256File } from "../build-context/pack-tar.js";
+import { maxArchiveBytes, packBuildContext, sha256File, streamCollected } from "../build-context/pack-tar.js";
 import { UsageError } from "../errors.js";
 import type { DraftSource } from "./draft-source.js";
 import type { PreparedArchive } from "./drafts.js";
+import type { StreamedArchive } from "./upload.js";
 
 export interface PrepareOptions {
   /** Skip .git, node_modules, __pycache__, target and .venv at any depth (default true). */
@@ -18,9 +20,7 @@ export interface PrepareOptions {
  */
 export async function prepareArchive(source: Extract<DraftSource, { kind: "directory" | "archive" | "file" }>, options: PrepareOptions = {}): Promise<PreparedArchive> {
   if (source.kind === "directory") {
-    const packed = await packBuildContext(source.path, { dockerfilePath: source.dockerfilePath, defaultExcludes: options.defaultExcludes ?? true }).catch((error: unknown) => {
-      throw error instanceof BuildContextError ? new UsageError(`--code ${source.path}: ${error.message}`) : error;
-    });
+    const packed = await packBuildContext(source.path, { dockerfilePath: source.dockerfilePath, defaultExcludes: options.defaultExcludes ?? true }).catch(treeError(source.path));
     return {
       path: packed.archivePath,
       name: `${basename(source.path)}.tar.gz`,
@@ -49,5 +49,51 @@ export async function prepareArchive(source: Extract<DraftSource, { kind: "direc
     excluded: [],
     warnings: [],
     cleanup: async () => {},
+  };
+}
+
+/** Problems with the tree (an escaping symlink, a file that changed while packed) are usage errors. */
+function treeError(root: string): (error: unknown) => never {
+  return (error) => {
+    throw error instanceof BuildContextError ? new UsageError(`--code ${root}: ${error.message}`) : error;
+  };
+}
+
+/** A directory walked but not packed yet: it is packed while it is uploaded (see uploadStreamedArchive). */
+export interface StreamedDirectory extends StreamedArchive {
+  files: PreparedArchive["files"];
+  excluded: PreparedArchive["excluded"];
+  warnings: string[];
+}
+
+/**
+ * Walks a directory (default excludes and .dockerignore applied) without packing it; `pack()`
+ * packs the listing each time it is called, so a retried upload sends the same bytes again.
+ */
+export async function prepareStreamedArchive(source: Extract<DraftSource, { kind: "directory" }>, options: PrepareOptions = {}): Promise<StreamedDirectory> {
+  const collected = await collectFiles(source.path, { dockerfilePath: source.dockerfilePath, defaultExcludes: options.defaultExcludes ?? true }).catch(treeError(source.path));
+  const files = collected.files;
+  return {
+    name: `${basename(source.path)}.tar.gz`,
+    contentType: "application/gzip",
+    fileCount: files.filter((f) => f.type === "file").length,
+    totalBytes: collected.totalBytes,
+    maxBytes: maxArchiveBytes(files),
+    files: files.map((f) => ({ path: f.path, type: f.type, size: f.size, mode: f.mode })),
+    excluded: collected.excluded.map((e) => ({ path: e.path, rule: e.rule, source: e.source })),
+    warnings: collected.warnings,
+    pack() {
+      const packing = streamCollected(collected);
+      async function* chunks(): AsyncGenerator<Buffer, void, undefined> {
+        try {
+          yield* packing.chunks;
+        } catch (error) {
+          treeError(source.path)(error);
+        }
+      }
+      const done = packing.done.then((summary) => ({ digest: summary.digest, archiveBytes: summary.archiveBytes }));
+      done.catch(() => {}); // rejected when the upload stops early; the upload reports why
+      return { chunks: chunks(), packedBytes: packing.packedBytes, done };
+    },
   };
 }

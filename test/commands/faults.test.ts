@@ -73,7 +73,11 @@ describe("faults: the CLI never hangs and says what it tried", () => {
     }
   });
 
-  it("retries an upload cut off by a dropped connection", async () => {
+  // 1.5 MB is packed before it is sent; 12 MB is over STREAM_ABOVE_BYTES, so the retry packs it again.
+  it.each([
+    ["packed first", 1_500_000],
+    ["packed while it is sent", 12_000_000],
+  ])("retries an upload cut off by a dropped connection (%s)", async (_label, noiseBytes) => {
     const fixture = await startTestControlPlane({ label: "cut" });
     const { plane } = fixture;
     const work = mkdtempSync(join(tmpdir(), "ignite-cut-work-"));
@@ -100,13 +104,17 @@ describe("faults: the CLI never hangs and says what it tried", () => {
     try {
       mkdirSync(join(work, "app"));
       writeFileSync(join(work, "app", "Dockerfile"), 'FROM python:3.12-slim\nCOPY . /app\nUSER 65534\nCMD ["python", "/app/x.py"]\n');
-      writeFileSync(join(work, "app", "noise.bin"), randomBytes(1_500_000));
+      writeFileSync(join(work, "app", "noise.bin"), randomBytes(noiseBytes));
       expect((await runCli(["ignite", "app", "create", "acme-corp:cut"], { env: env(plane.grpcEndpoint) })).exitCode).toBe(0);
       const result = await runCli(["ignite", "draft", "save", "acme-corp:cut", "--code", "app", "--dockerfile-path", "Dockerfile", "-o", "json"], { env: env(proxy), cwd: work });
       expect(result.exitCode, result.stderr).toBe(0);
       const saved = JSON.parse(result.stdout);
       expect(saved.uploaded_bytes).toBe(saved.archive_bytes);
+      expect(saved.archive_bytes).toBeGreaterThan(noiseBytes);
       expect(connections).toBeGreaterThanOrEqual(2);
+      // The plane holds exactly the archive the CLI describes.
+      const dry = await runCli(["ignite", "draft", "save", "acme-corp:cut", "--code", "app", "--dockerfile-path", "Dockerfile", "--dry-run", "-o", "json"], { env: env(plane.grpcEndpoint), cwd: work });
+      expect(JSON.parse(dry.stdout).digest).toBe(saved.digest);
     } finally {
       for (const s of sockets.splice(0)) s.destroy();
       await fixture.stop();

@@ -166,6 +166,32 @@ describe("build contexts", () => {
     expect(pub.details).toMatch(/image ghcr.io\/acme\/x:1 is not available offline/);
   });
 
+  it("verifies a streamed upload against its trailer (digest and size sent last) and refuses a misplaced one", async () => {
+    const bytes = await makeTarGz({ Dockerfile: "FROM scratch\n", "b.txt": "streamed ".repeat(300_000) });
+    const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    const meta = create(UploadBuildContextRequestSchema, { payload: { case: "metadata", value: { contentType: "application/gzip", name: "s.tar.gz" } } });
+    const half = bytes.length >> 1;
+    const chunks = [bytes.subarray(0, half), bytes.subarray(half)].map((value) => create(UploadBuildContextRequestSchema, { payload: { case: "chunk", value } }));
+    const trailer = (d: string, size: number) => create(UploadBuildContextRequestSchema, { payload: { case: "trailer", value: { digest: d, sizeBytes: BigInt(size) } } });
+    const ok = await b.uploadBuildContext([meta, ...chunks, trailer(digest, bytes.length)]);
+    expect(ok.digest).toBe(digest);
+    expect(Number(ok.sizeBytes)).toBe(bytes.length);
+    const cases: Array<{ msgs: UploadBuildContextRequest[]; expect: RegExp }> = [
+      { msgs: [meta, ...chunks, trailer(`sha256:${"1".repeat(64)}`, bytes.length)], expect: /digest mismatch: the trailer announced sha256:1{64}/ },
+      { msgs: [meta, ...chunks, trailer(digest, bytes.length + 1)], expect: /the trailer announced \d+ bytes but \d+ were received/ },
+      // A chunk lost on the way: the received bytes hash to something else.
+      { msgs: [meta, chunks[1]!, trailer(digest, bytes.length - half)], expect: /digest mismatch/ },
+      { msgs: [meta, chunks[0]!, trailer(digest, bytes.length), chunks[1]!], expect: /no chunk may follow the trailer/ },
+      { msgs: [meta, ...chunks, trailer(digest, bytes.length), trailer(digest, bytes.length)], expect: /the trailer may only be sent once/ },
+      { msgs: [trailer(digest, bytes.length), meta, ...chunks], expect: /the first message must carry metadata/ },
+      { msgs: [meta, ...chunks, trailer("md5:abc", bytes.length)], expect: /invalid trailer digest 'md5:abc'/ },
+    ];
+    for (const c of cases) {
+      const e = await rpcError(b.uploadBuildContext(c.msgs));
+      expect(`${grpcCode(e)} ${e.details}`).toMatch(new RegExp(`^${grpc.status.INVALID_ARGUMENT} ${c.expect.source}`));
+    }
+  });
+
   it("rejects malicious archives with INVALID_ARGUMENT", async () => {
     const dir = tempDir("evil");
     try {

@@ -29,6 +29,8 @@ export function uploadBuildContext(platform: Platform, kit: RpcKit, call: Server
   const hash = createHash("sha256");
   let size = 0;
   let meta: { name: string; contentType: string; expected: bigint; digest: string } | undefined;
+  // A client that packs while it uploads announces the digest and size last, in a trailer.
+  let trailer: { digest: string; size: bigint } | undefined;
   let failed = false;
   const fail = (e: unknown) => {
     if (failed) return;
@@ -53,8 +55,17 @@ export function uploadBuildContext(platform: Platform, kit: RpcKit, call: Server
       out.on("error", fail);
       return;
     }
+    if (m.payload.case === "trailer") {
+      if (!meta || !out) return fail(invalidArgument("the first message must carry metadata"));
+      if (trailer) return fail(invalidArgument("the trailer may only be sent once, as the last message"));
+      const d = m.payload.value.digest;
+      if (!/^sha256:[0-9a-f]{64}$/.test(d)) return fail(invalidArgument(`invalid trailer digest '${d}': expected sha256:<64 hex>`));
+      trailer = { digest: d, size: m.payload.value.sizeBytes };
+      return;
+    }
     if (m.payload.case === "chunk") {
       if (!meta || !out) return fail(invalidArgument("the first message must carry metadata"));
+      if (trailer) return fail(invalidArgument("no chunk may follow the trailer"));
       size += m.payload.value.length;
       if (size > MAX_CONTEXT_BYTES) return fail(resourceExhausted(`the build context exceeds ${MAX_CONTEXT_BYTES} bytes`));
       hash.update(m.payload.value);
@@ -79,6 +90,8 @@ export function uploadBuildContext(platform: Platform, kit: RpcKit, call: Server
         const digest = `sha256:${hash.digest("hex")}`;
         if (meta!.expected && meta!.expected !== BigInt(size)) throw invalidArgument(`expected ${meta!.expected} bytes but received ${size}`);
         if (meta!.digest && meta!.digest !== digest) throw invalidArgument(`digest mismatch: the client announced ${meta!.digest} but the received bytes hash to ${digest}`);
+        if (trailer && trailer.size !== BigInt(size)) throw invalidArgument(`the trailer announced ${trailer.size} bytes but ${size} were received`);
+        if (trailer && trailer.digest !== digest) throw invalidArgument(`digest mismatch: the trailer announced ${trailer.digest} but the received bytes hash to ${digest}`);
         try {
           await inspectArchive(tmp, { singleFileName: meta!.name });
         } catch (e) {

@@ -61,6 +61,7 @@ export const appDeployCommand = defineCommand({
           source,
           archive: local.archive,
           reuse: local.reuse,
+          stream: local.stream,
           flags,
           inputSchema: flags.inputSchema,
           outputSchema: flags.outputSchema,
@@ -72,7 +73,7 @@ export const appDeployCommand = defineCommand({
           },
         });
         spinner.stop();
-        await local.saved();
+        await local.saved(result.saved);
         const app = result.published.app;
         const appId = app?.id ?? `${ref.org ?? ""}/${ref.name}`;
         const url = app?.publicUrls[0] ?? "";

@@ -130,13 +130,14 @@ export const draftSaveCommand = defineCommand({
           source,
           archive: local.archive,
           reuse: local.reuse,
+          stream: local.stream,
           onUploadProgress: (sent, total) => progress.update(sent, total),
           inputSchema: opt.string(options, "inputSchema") ?? manifest.inputSchema,
           outputSchema: opt.string(options, "outputSchema") ?? manifest.outputSchema,
           appPatch: { description: manifest.description, mcpEnabled: manifest.mcpEnabled },
         });
         spinner.stop();
-        await local.saved();
+        await local.saved(result);
         return savedView(deps, output, ref, result);
       } catch (error) {
         spinner.fail(`saving the draft of ${formatAppRef(ref)} failed`);
