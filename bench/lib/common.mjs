@@ -112,10 +112,10 @@ const GNU_TIME = "/usr/bin/time";
  * Peak RSS (KiB) of the process running argv: from `/usr/bin/time -v` when installed,
  * else by polling VmHWM in /proc/<pid>/status every 20 ms.
  */
-export async function peakRss(argv) {
+export async function peakRss(argv, { env } = {}) {
   if (existsSync(GNU_TIME)) {
     const t0 = performance.now();
-    const r = spawnSync(GNU_TIME, ["-v", ...argv], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+    const r = spawnSync(GNU_TIME, ["-v", ...argv], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, ...(env ? { env } : {}) });
     const ms = performance.now() - t0;
     if (r.status !== 0) throw new Error(`${argv.join(" ")} exited ${r.status}: ${r.stderr}`);
     const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
@@ -124,7 +124,7 @@ export async function peakRss(argv) {
   }
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], ...(env ? { env } : {}) });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
