@@ -179,3 +179,42 @@ describe("e2e: dodil mcp driven by the SDK's client over stdio", () => {
     for (const message of received) expect(JSON.stringify(message)).not.toContain(TOKEN);
   });
 });
+
+describe("e2e: dodil mcp given hostile input on stdin", () => {
+  function rawServer(): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
+    const child = spawn(process.execPath, [dodil, "mcp"], { cwd: work, env: { ...planeEnv, IGNITE_TOKEN: TOKEN }, stdio: ["pipe", "pipe", "pipe"] });
+    const lines: string[] = [];
+    createInterface({ input: child.stdout! }).on("line", (line) => lines.push(line));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    // Writes after the server has ended the session fail with EPIPE: expected here.
+    child.stdin!.on("error", () => {});
+    return { child, lines, exited };
+  }
+
+  it("answers after garbage, unknown methods and bad params, and never echoes the token", async () => {
+    const { child, lines, exited } = rawServer();
+    child.stdin!.write("this is not JSON\n");
+    child.stdin!.write('{"jsonrpc":"2.0","id":1,"method":"no/such/method"}\n');
+    child.stdin!.write('{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}\n');
+    child.stdin!.write('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
+    child.stdin!.write(`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"ignite_app_get","arguments":{"id":"${"x".repeat(5000)}"}}}\n`);
+    child.stdin!.write('{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"ignite_nope","arguments":"not an object"}}\n');
+    await expect.poll(() => lines.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(4);
+    const byId = new Map(lines.map((l) => JSON.parse(l) as { id?: number; error?: unknown; result?: { isError?: boolean } }).map((m) => [m.id, m]));
+    expect(byId.get(1)?.error).toBeDefined();
+    expect(byId.get(2)?.result).toBeDefined();
+    expect(byId.get(3)?.result?.isError).toBe(true);
+    expect(byId.get(4)?.error ?? byId.get(4)?.result?.isError).toBeTruthy();
+    for (const line of lines) expect(line).not.toContain(TOKEN);
+    child.stdin!.end();
+    expect(await exited).toBe(0);
+  });
+
+  it("refuses a message over the size bound by ending the session", async () => {
+    const { child, lines, exited } = rawServer();
+    child.stdin!.write('{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"');
+    child.stdin!.write("a".repeat(5 * 1024 * 1024));
+    await exited;
+    expect(lines).toEqual([]);
+  });
+});

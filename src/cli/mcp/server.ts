@@ -36,8 +36,8 @@ interface AppTool {
   wrapped: boolean;
 }
 
-/** Larger JSON-RPC messages are refused (the hostile-input bound of the stdio transport). */
-const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** A larger JSON-RPC message ends the session (the hostile-input bound of the stdio transport). */
+const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 /** The tools whose success can change which apps are MCP tools: clients are told to list again. */
 const CHANGES_APP_TOOLS = new Set(["app", "draft", "version"]);
 
