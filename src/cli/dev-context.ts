@@ -51,8 +51,15 @@ export function localContextCommand(values: Partial<Record<ContextKey, string>>)
   return ["dodil ignite config context create", LOCAL_CONTEXT, ...words, "--use"].join(" ");
 }
 
-/** `dev --use-context`: writes and selects the context; nothing else in the file changes. */
-export async function useLocalContext(store: ConfigStore, values: Partial<Record<ContextKey, string>>): Promise<void> {
-  await store.setContext(LOCAL_CONTEXT, values);
-  await store.useContext(LOCAL_CONTEXT);
+/**
+ * What `dev` does about the context once the plane is ready: with --use-context it writes and
+ * selects it (nothing else in the file changes), otherwise it offers the one command that would.
+ * Returns the line to print and the `context` field of the -o json line.
+ */
+export async function offerLocalContext(plane: LocalPlaneFacts, use: boolean, store: () => ConfigStore): Promise<{ line: string; context: string | null }> {
+  const values = localContextValues(plane);
+  if (!use) return { line: `Use it: ${localContextCommand(values)}`, context: null };
+  await store().setContext(LOCAL_CONTEXT, values);
+  await store().useContext(LOCAL_CONTEXT);
+  return { line: `Using it: config context "${LOCAL_CONTEXT}" is created and selected (back: dodil ignite config context use --none)`, context: LOCAL_CONTEXT };
 }

@@ -5,7 +5,7 @@ import { readEnv } from "../../config/env.js";
 import { mergeCredentials, parseCredentialLines, parseServiceAccountItem, parseTokenItem, readCredentialFile } from "../../core/dev-credentials.js";
 import { UsageError } from "../../errors.js";
 import { defineCommand, opt } from "../command-spec.js";
-import { LOCAL_CONTEXT, localContextCommand, localContextValues, useLocalContext } from "../dev-context.js";
+import { LOCAL_CONTEXT, offerLocalContext } from "../dev-context.js";
 import { devDataDir } from "./dev-data-dir.js";
 import { devDoctorCommand } from "./dev-doctor.js";
 import { devSetupCommand } from "./dev-setup.js";
@@ -98,8 +98,7 @@ export const devCommand = defineCommand({
     });
     const generated = Object.keys(tokens).length === 0;
     const { output } = ctx;
-    const contextValues = localContextValues(plane);
-    if (opt.flag(options, "useContext")) await useLocalContext(ctx.configStore(), contextValues);
+    const offer = await offerLocalContext(plane, opt.flag(options, "useContext"), () => ctx.configStore());
     if (output.isMachine) {
       output.jsonLine({
         grpc_endpoint: plane.grpcEndpoint,
@@ -112,7 +111,7 @@ export const devCommand = defineCommand({
         ca_cert: plane.caCertFile ?? "",
         token_url: plane.tokenUrl,
         service_accounts: plane.serviceAccounts.map((a) => ({ id: a.id, organization: a.org, ...(serviceAccounts.length === 0 ? { secret: a.secret } : {}) })),
-        context: opt.flag(options, "useContext") ? LOCAL_CONTEXT : null,
+        context: offer.context,
       });
     } else {
       output.info(`Local Ignite control plane ready (driver: ${plane.driver})`);
@@ -123,9 +122,7 @@ export const devCommand = defineCommand({
       if (plane.caCertFile) output.info(`  CA cert   ${plane.caCertFile}  (trust it: --ca-cert or IGNITE_CA_CERT)`);
       if (generated) for (const [token, org] of Object.entries(plane.tokens)) output.info(`  token     ${token}  (org ${org})`);
       for (const a of plane.serviceAccounts) output.info(`  service account ${a.id} (org ${a.org})${serviceAccounts.length === 0 ? `  secret ${a.secret}` : ""}`);
-      // One command that selects this plane as a context, leaving the user's other settings alone.
-      if (opt.flag(options, "useContext")) output.info(`Using it: config context "${LOCAL_CONTEXT}" is created and selected (back: dodil ignite config context use --none)`);
-      else output.info(`Use it: ${localContextCommand(contextValues)}`);
+      output.info(offer.line);
     }
     const signal = await ctx.waitForShutdown();
     output.info(`${signal}: stopping the local control plane…`);
