@@ -116,7 +116,7 @@ describe(`SIGKILL during save, publish and rollback (${RUNS} runs)`, () => {
       expect((await cli(["draft", "info", "acme-corp:greeter", "-o", "json"])).code).toBe(0);
       published = versions;
     }
-  }, 60_000 + RUNS * 15_000);
+  }, 60_000 + RUNS * 25_000);
 
   it("a publish killed before it took effect leaves no version behind, and its number is used by the next publish", async () => {
     const before: Version[] = JSON.parse((await cli(["version", "list", "acme-corp:greeter", "-o", "json"])).stdout);
