@@ -1,7 +1,7 @@
 """The seed recipe's greeter, on the Python standard library only.
 
 Same contract as the FastAPI version in examples/greeter-fastapi: listen on $PORT, answer
-GET /health and POST /, and echo the x-ignite-* correlation headers the platform injects.
+GET /health (and /healthz, the platform's default health path) and POST /, and echo the x-ignite-* correlation headers the platform injects.
 """
 import json
 import os
@@ -22,7 +22,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
-        if self.path.split("?")[0] == "/health":
+        if self.path.split("?")[0] in ("/health", "/healthz"):
             self._reply(200, {"ok": True})
         else:
             self._reply(404, {"detail": "Not Found"})

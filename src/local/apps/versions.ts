@@ -42,6 +42,7 @@ export class Versions {
       env: { ...meta.env },
       ports: meta.ports.length ? [...meta.ports] : [DEFAULT_PORT],
       healthPath: meta.healthPath,
+      limits: { memoryMb: meta.limits?.memoryMb ?? 0, cpuMillicores: meta.limits?.cpuMillicores ?? 0 },
     };
   }
 

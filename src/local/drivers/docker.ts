@@ -149,6 +149,9 @@ export class DockerDriver implements Driver {
             { Name: "nofile", Soft: 20000, Hard: 20000 },
             { Name: "nproc", Soft: 32768, Hard: 32768 },
           ],
+          // the tier's limits: memory without extra swap, CPU in nano-CPUs
+          ...(opts.limits?.memoryMb ? { Memory: opts.limits.memoryMb * 1024 * 1024, MemorySwap: opts.limits.memoryMb * 1024 * 1024 } : {}),
+          ...(opts.limits?.cpuMillicores ? { NanoCpus: opts.limits.cpuMillicores * 1_000_000 } : {}),
         },
       },
     });

@@ -292,6 +292,10 @@ export class PodmanDriver implements Driver {
     const env: Record<string, string> = { ...opts.env, PORT: String(opts.port), HOME: home };
     for (const [k, v] of Object.entries(env)) args.push("-e", `${k}=${v}`);
     if (!cfg.user.trim()) args.push("--user", DEFAULT_NON_ROOT_USER);
+    // The tier's limits, as the platform's pods get them: memory without extra swap, CPU as a share.
+    const { memoryMb = 0, cpuMillicores = 0 } = opts.limits ?? {};
+    if (memoryMb > 0) args.push("--memory", `${memoryMb}m`, "--memory-swap", `${memoryMb}m`);
+    if (cpuMillicores > 0) args.push("--cpus", String(cpuMillicores / 1000));
     // The app as PID 1 ignores SIGTERM unless it installs a handler (most do not), so every stop
     // would wait out the grace period and end in SIGKILL; an init process forwards the signal.
     if (this.initPath) args.push("--init", "--init-path", this.initPath);

@@ -58,6 +58,8 @@ export interface StartOptions {
   log: (line: string) => void;
   /** Each complete line the app writes to stdout/stderr (no trailing newline); feeds GetAppLogs. */
   onOutput?: (stream: "stdout" | "stderr", line: string) => void;
+  /** The app's tier limits (0: none); container drivers apply them, the host driver cannot. */
+  limits?: { memoryMb: number; cpuMillicores: number };
 }
 
 export interface InstanceExit {

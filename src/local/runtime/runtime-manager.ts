@@ -38,6 +38,8 @@ export interface AppRunSpec {
   healthPath: string;
   /** Shown in events, e.g. "test instance" for TestDraft/TestAppVersion. */
   label?: string;
+  /** The app's tier (or --memory/--cpu) limits. */
+  limits?: { memoryMb: number; cpuMillicores: number };
 }
 
 /** Observers of app output and lifecycle (logs and events, see observability/observability-hub.ts). */
@@ -374,7 +376,7 @@ export class RuntimeManager {
     }
     this.liveDirs.add(instanceDir);
     try {
-      inst = await this.driver.start(s.image, { env: s.env, port, extraPorts: s.ports.slice(1), instanceDir, log, onOutput });
+      inst = await this.driver.start(s.image, { env: s.env, port, extraPorts: s.ports.slice(1), instanceDir, log, onOutput, ...(s.limits ? { limits: s.limits } : {}) });
       replicaId = inst.id;
       void inst.exited.finally(() => this.liveDirs.delete(instanceDir));
     } catch (e) {
@@ -402,10 +404,17 @@ export class RuntimeManager {
       if (pool && i >= 0) {
         pool.replicas.splice(i, 1);
         if (!this.stopped) {
-          const msg = `version ${s.version} of ${key} exited (${x.signal ?? `code ${x.code}`})`;
+          // SIGKILL that the plane did not send, under a memory limit: the kernel's OOM killer
+          // (podman with runc does not report State.OOMKilled reliably, so this is the evidence).
+          const oom = this.driver.name !== "host" && !!s.limits?.memoryMb && (x.code === 137 || x.signal === "SIGKILL");
+          const msg = oom
+            ? `version ${s.version} of ${key} was OOMKilled: it went over its memory limit of ${s.limits!.memoryMb} MB (exit 137); raise --tier or --memory`
+            : `version ${s.version} of ${key} exited (${x.signal ?? `code ${x.code}`})`;
           this.lastError.set(key, msg);
           this.log(`[${key}] ${msg}`);
           this.hooks.event?.(key, "Crashed", msg, inst.id);
+          // in the app's own log too, where its last lines before the kill are
+          if (oom) this.hooks.output?.(key, s.version, inst.id, "stderr", `ignite: ${msg}`);
         }
         // Waiting calls need a replacement replica.
         this.admit(key);
@@ -515,13 +524,16 @@ export class RuntimeManager {
       }
       try {
         const code = await probe(inst.hostPort, healthPath);
-        if (code < 500) {
-          if (code === 404) log(`warning: GET ${healthPath} answered 404; set the app's health_path to a route it serves`);
+        // As the platform's probe: only a 2xx is ready. A 4xx other than "try later" is the app's
+        // definite answer that it does not serve the path: waiting longer cannot change it.
+        if (code >= 200 && code < 300) {
           log(`ready (GET ${healthPath} -> ${code})`);
           return;
         }
+        if (code >= 400 && code < 500 && code !== 408 && code !== 429) throw new DefiniteProbeAnswer(`GET ${healthPath} answered ${code}: set --health-path to a route that answers 2xx`);
         lastErr = `GET ${healthPath} answered ${code}`;
       } catch (e) {
+        if (e instanceof DefiniteProbeAnswer) throw e;
         lastErr = errorMessage(e);
       }
       await sleep(100);
@@ -529,6 +541,9 @@ export class RuntimeManager {
     throw new Error(`no HTTP answer on port ${inst.hostPort} within ${Math.round(this.readyTimeoutMs / 1000)} s (${lastErr})`);
   }
 }
+
+/** The health path's answer that ends the wait for readiness at once. */
+class DefiniteProbeAnswer extends Error {}
 
 function normalize(p: ScalePolicy): ScalePolicy {
   const maxReplicas = Math.max(1, Math.floor(p.maxReplicas || 1), Math.floor(p.reserved || 0));
