@@ -41,13 +41,12 @@ export function checkImageRefOwner(org: string, ref: string, what = "image"): vo
 }
 
 /**
- * Whether an image, by the names it carries, belongs to another organization's local namespace.
- * Callers answer as for an absent image: whether another organization holds an image of that name
- * is not the caller's to learn.
+ * Whether an image, by the names it carries, is another organization's: it has a name in another
+ * organization's local namespace and none outside it (a base image such as busybox that a build
+ * left tagged `local.ignite/<org>/…` is still everyone's). Callers answer as for an absent image:
+ * whether another organization holds an image of that name is not the caller's to learn.
  */
 export function heldByAnotherOrg(org: string, names: readonly string[]): boolean {
-  return names.some((n) => {
-    const owner = localRefOrg(n);
-    return owner !== undefined && owner !== org;
-  });
+  const owners = names.map(localRefOrg);
+  return owners.some((o) => o !== undefined && o !== org) && !owners.some((o) => o === undefined || o === org);
 }

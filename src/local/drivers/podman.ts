@@ -51,7 +51,7 @@ export interface PodmanImageInspect {
   Id: string;
   Created?: string;
   RepoTags?: string[] | null;
-  /** podman only: the names the image had, newest first (a tag moved to a newer build stays here). */
+  /** podman only: the names the image had, newest first (what an untagged image was). */
   NamesHistory?: string[] | null;
   Config?: {
     User?: string;
@@ -67,7 +67,8 @@ export interface PodmanImageInspect {
 
 /** The BuiltImage record of an image in a container engine's storage. */
 export function builtImageFromInspect(ref: string, driver: string, i: PodmanImageInspect): BuiltImage {
-  const names = [...new Set([...(i.RepoTags ?? []), ...(i.NamesHistory ?? [])])];
+  // the current names; an image without any is known by what it was called
+  const names = i.RepoTags?.length ? i.RepoTags : (i.NamesHistory ?? []);
   return { ref, driver, dir: i.Id, config: imageConfigFromInspect(i), createdAtMs: (i.Created && Date.parse(i.Created)) || Date.now(), names };
 }
 
