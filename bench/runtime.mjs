@@ -165,6 +165,7 @@ try {
   const managed = [
     { name: "py-managed", runtime: "python", files: { "handler.py": 'def handler(payload, ctx):\n    return {"hello": "bench"}\n' } },
     { name: "rs-managed", runtime: "rust", from: "examples/hello-rs" },
+    { name: "deno-managed", runtime: "deno", from: "test/fixtures/deno-app" },
   ];
   for (const m of managed) {
     const mapp = { org, name: m.name };
@@ -176,7 +177,7 @@ try {
     }
     await core.createApp(api, mapp, {});
     const first = await saveAndBuild(mapp, mdir, m.runtime);
-    const [file, comment] = m.runtime === "rust" ? ["src/lib.rs", "//"] : ["handler.py", "#"];
+    const [file, comment] = { rust: ["src/lib.rs", "//"], deno: ["main.ts", "//"], python: ["handler.py", "#"] }[m.runtime];
     appendFileSync(join(mdir, file), `\n${comment} bench: a changed source line\n`);
     const second = await saveAndBuild(mapp, mdir, m.runtime);
     await core.publishDraft(api, mapp);

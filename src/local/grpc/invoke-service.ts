@@ -73,11 +73,11 @@ export function invokeHandlers({ platform, executions, kit }: GrpcDeps): Handler
     const app = req.appName;
     const started = Date.now();
     const { method, path } = requestShape(req.http);
-    if (method === "POST") checkPayload((await platform.apps.requireApp(org, app)).inputSchema, req.body, `${org}/${app}`, log);
     const dl = deadlineMs(call);
-    // Headers are checked before a slot is taken, so a refused one cannot keep the slot.
+    // Headers and the payload are checked before a slot is taken, so a refused call cannot keep the slot.
     const executionId = ulid();
     const headers = bufferedCallHeaders({ http: req.http, executionId, org, app, bodyLength: req.body.length });
+    if (method === "POST") checkPayload((await platform.apps.requireApp(org, app)).inputSchema, req.body, `${org}/${app}`, log);
     const { meta, slot, coldStart, release } = await leaseFor(platform, org, app, call);
     const ac = new AbortController();
     const onCancel = () => ac.abort();
