@@ -19,6 +19,8 @@ import { RotatingLog } from "./rotating-log.js";
 import { DockerfileError, expandVars, parseDockerfile, parseJsonForm, parseKeyValues, splitWords, type Instruction } from "./dockerfile.js";
 import { exists, readJson, writeJson } from "../atomic-fs.js";
 import { DEFAULT_PATH, which } from "./exec.js";
+import { killGroup, processStartTicks } from "./process-group.js";
+import { glob, hostPathInside, isDirInside, mkdirInside } from "./rootfs-paths.js";
 import {
   BuildFailure,
   type BuildRequest,
@@ -519,112 +521,6 @@ export class HostDriver implements Driver {
   }
 }
 
-/** Signals a process group (or the process alone); false when nothing was there. */
-function killGroup(pid: number, sig: NodeJS.Signals | string): boolean {
-  try {
-    process.kill(-pid, sig as NodeJS.Signals);
-    return true;
-  } catch {
-    try {
-      process.kill(pid, sig as NodeJS.Signals);
-      return true;
-    } catch {
-      return false; // already gone
-    }
-  }
-}
-
-/** A process's start time in clock ticks since boot (/proc/<pid>/stat field 22); undefined when it does not exist. */
-async function processStartTicks(pid: number): Promise<string | undefined> {
-  const stat = await fsp.readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
-  if (stat === undefined) return undefined;
-  // fields after the command name, which is in parentheses and may hold spaces: state is field 3
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[22 - 3] ?? "";
-}
-
 function isShellForm(argv: string[]): boolean {
   return argv.length === 3 && argv[0] === "/bin/sh" && argv[1] === "-c";
-}
-
-/** Host path of `abs` (an image path) inside rootfs; refuses to resolve through a link out of rootfs. */
-async function hostPathInside(rootfs: string, abs: string): Promise<string> {
-  const rel = path.posix.normalize("/" + abs).replace(/^\/+/, "");
-  let cur = rootfs;
-  for (const part of rel.split("/").filter(Boolean)) {
-    cur = path.join(cur, part);
-    let st;
-    try {
-      st = await fsp.lstat(cur);
-    } catch {
-      continue;
-    }
-    if (st.isSymbolicLink()) {
-      const real = await fsp.realpath(cur).catch(() => "");
-      if (!real || (real !== rootfs && !real.startsWith(rootfs + path.sep))) {
-        throw new Error(`'${abs}' resolves outside the image filesystem`);
-      }
-    }
-  }
-  return path.join(rootfs, rel);
-}
-
-async function mkdirInside(rootfs: string, abs: string): Promise<void> {
-  const real = await fsp.realpath(rootfs);
-  await fsp.mkdir(await hostPathInside(real, abs), { recursive: true });
-}
-
-async function isDirInside(rootfs: string, abs: string): Promise<boolean> {
-  try {
-    const p = await hostPathInside(rootfs, abs);
-    return (await fsp.stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/** Basic glob (*, ?, [...] within one path segment) relative to root; returns matching relative paths. */
-async function glob(root: string, pattern: string): Promise<string[]> {
-  const segs = pattern.split("/").filter(Boolean);
-  let current = [""];
-  for (const seg of segs) {
-    const next: string[] = [];
-    const isPattern = /[*?[]/.test(seg);
-    const re = isPattern ? segmentRegex(seg) : undefined;
-    for (const base of current) {
-      if (!re) {
-        if (await exists(path.join(root, base, seg))) next.push(base ? `${base}/${seg}` : seg);
-        continue;
-      }
-      let names: string[];
-      try {
-        names = await fsp.readdir(path.join(root, base));
-      } catch {
-        continue;
-      }
-      for (const n of names.sort()) if (re.test(n)) next.push(base ? `${base}/${n}` : n);
-    }
-    current = next;
-  }
-  return current.filter(Boolean);
-}
-
-function segmentRegex(seg: string): RegExp {
-  let re = "^";
-  for (let i = 0; i < seg.length; i++) {
-    const c = seg[i]!;
-    if (c === "*") re += "[^/]*";
-    else if (c === "?") re += "[^/]";
-    else if (c === "[") {
-      const end = seg.indexOf("]", i + 1);
-      if (end < 0) re += "\\[";
-      else {
-        let cls = seg.slice(i + 1, end);
-        if (cls.startsWith("!") || cls.startsWith("^")) cls = "^" + cls.slice(1);
-        re += `[${cls.replace(/\\/g, "\\\\")}]`;
-        i = end;
-      }
-    } else if (c === "\\" && i + 1 < seg.length) re += "\\" + seg[++i];
-    else re += c.replace(/[.+^${}()|\\]/g, "\\$&");
-  }
-  return new RegExp(re + "$");
 }
