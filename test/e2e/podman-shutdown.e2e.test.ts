@@ -79,8 +79,10 @@ beforeAll(async () => {
   await ensureBusybox();
   work = tempDir("shutdown");
   mkdirSync(join(work, "app"));
-  writeFileSync(join(work, "app", "Dockerfile"), 'FROM busybox\nWORKDIR /www\nCOPY index.html /www/index.html\nUSER 65534\nCMD ["sh", "-c", "exec httpd -f -p 127.0.0.1:$PORT -h /www"]\n');
+  writeFileSync(join(work, "app", "Dockerfile"), 'FROM busybox\nWORKDIR /www\nCOPY index.html healthz /www/\nUSER 65534\nCMD ["sh", "-c", "exec httpd -f -p 127.0.0.1:$PORT -h /www"]\n');
   writeFileSync(join(work, "app", "index.html"), "ok\n");
+  // readiness needs a 2xx from the health path (/healthz), as on the platform
+  writeFileSync(join(work, "app", "healthz"), "ok\n");
   mkdirSync(join(work, "slow"));
   writeFileSync(join(work, "slow", "Dockerfile"), 'FROM busybox\nRUN sleep 300\nCMD ["true"]\n');
 }, 120_000);

@@ -60,7 +60,12 @@ describe.skipIf(!!skip && !inCI)(`tier limits on podman${skip ? ` (skipped: ${sk
     expect((await cli(["invoke", "acme-corp:hog", "-p", '{"mb": 16}'])).exitCode).toBe(0);
     const over = await cli(["invoke", "acme-corp:hog", "-p", '{"mb": 600}']);
     expect(over.exitCode).not.toBe(0);
-    const state = await cli(["app", "state", "acme-corp:hog", "-o", "json"]);
+    // the plane learns of the kill when it sees the container exit, which may come after the failed call
+    let state = await cli(["app", "state", "acme-corp:hog", "-o", "json"]);
+    for (let i = 0; i < 60 && !/OOMKilled/.test(state.stdout); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      state = await cli(["app", "state", "acme-corp:hog", "-o", "json"]);
+    }
     expect(state.stdout).toMatch(/OOMKilled: it went over its memory limit of 256 MB/);
     const logs = await cli(["app", "logs", "acme-corp:hog"]);
     expect(logs.stdout).toMatch(/ignite: version 1 of acme-corp\/hog was OOMKilled/);
