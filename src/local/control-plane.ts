@@ -40,6 +40,8 @@ import { DataDirLock } from "./store/data-dir-lock.js";
 import { DiskCollector } from "./store/disk-collector.js";
 import { parseListen } from "./net.js";
 import { readJson, writeJson } from "./atomic-fs.js";
+import { PlaneRegistry, registryAbsence } from "./registry/plane-registry.js";
+import { REGISTRY_TOKEN_PATH, RegistryTokenIssuer } from "./registry/registry-token.js";
 
 export interface ControlPlaneOptions {
   /** gRPC listen address, e.g. "127.0.0.1:0" (0 picks a free port). */
@@ -78,6 +80,11 @@ export interface ControlPlaneOptions {
   collectIntervalMs?: number;
   /** When authListen's port is taken, listen on a free port instead of failing (its default in `dev`). */
   authListenFallback?: boolean;
+  /**
+   * The image registry's loopback listen address (default: the port it had last time in this data
+   * dir, else a free one). Started with a driver that pushes (podman) when the registry is installed.
+   */
+  registryListen?: string;
 }
 
 /** How long in-flight gRPC calls may take to finish once stop() begins. */
@@ -102,6 +109,8 @@ export interface RunningControlPlane {
   tokenUrl: string;
   /** Service accounts the token endpoint accepts (with secrets only when generated here). */
   serviceAccounts: ServiceAccount[];
+  /** HOST:PORT of the plane's image registry (images at <host>/<org>/<app>); absent without one. */
+  registryHost?: string;
   stop(): Promise<void>;
 }
 
@@ -210,15 +219,23 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   // Everything served is loaded (and bad records quarantined) before anything listens.
   const quarantined = await store.checkAll();
   const hub = new ObservabilityHub();
+  // The image registry starts once the token endpoint (its token issuer) listens; builds push to it.
+  let registry: PlaneRegistry | undefined;
   // A finished build updates its draft (the platform, constructed next: builds only end after start-up).
-  const builds = new BuildManager(store, driver, log, {
-    started: (b) => hub.buildStarted(b),
-    finished: async (b) => {
-      if (!b.app) return;
-      hub.buildFinished(b);
-      await platform.drafts.onBuildFinished(b);
+  const builds = new BuildManager(
+    store,
+    driver,
+    log,
+    {
+      started: (b) => hub.buildStarted(b),
+      finished: async (b) => {
+        if (!b.app) return;
+        hub.buildFinished(b);
+        await platform.drafts.onBuildFinished(b);
+      },
     },
-  });
+    () => registry,
+  );
   await builds.recover();
   const runtime = new RuntimeManager({ driver, store, log, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, idleTimeoutMs: o.idleTimeoutMs ?? 15 * 60_000, clock, hooks: hub.runtimeHooks() });
   let gatewayPort = 0;
@@ -254,7 +271,8 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   server.addService(grpcServiceDefinition(reflV1alpha.ServerReflection, { tolerant: true }), refl.v1alpha);
   const serverCredentials = tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], false) : grpc.ServerCredentials.createInsecure();
   const authAddr = parseListen(o.authListen ?? "127.0.0.1:0");
-  const tokenServer = createTokenServer(authority, tls, log);
+  const registryTokens = (await registryAbsence(driver)) ? undefined : await RegistryTokenIssuer.open({ dir: path.join(dataDir, "registry"), orgOf: (t) => access.orgOf(t), clock, log });
+  const tokenServer = createTokenServer(authority, tls, log, registryTokens ? { [REGISTRY_TOKEN_PATH]: registryTokens.handle } : {});
   let port: number;
   try {
     const listenTokenServer = (port: number) =>
@@ -287,6 +305,16 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   const tokenUrl = `${tls ? "https" : "http"}://${authHost}:${(tokenServer.address() as AddressInfo).port}${TOKEN_PATH}`;
   log(`token endpoint ${tokenUrl}${tls ? ` (TLS${tls.caCertFile ? `, CA certificate ${tls.caCertFile}` : ""})` : ""}`);
   log(`gateway listening on ${gatewayScheme}://${gwHost}:${gatewayPort} (apps at ${gatewayScheme}://<app>-<org>.${baseDomain}:${gatewayPort})`);
+  if (registryTokens) {
+    // Clients reach the token endpoint where it listens; a wildcard listen is reached on loopback.
+    const realmHost = authAddr.host === "0.0.0.0" || authAddr.host === "::" ? "127.0.0.1" : authHost;
+    const realm = `${tls ? "https" : "http"}://${realmHost}:${(tokenServer.address() as AddressInfo).port}${REGISTRY_TOKEN_PATH}`;
+    registry = await PlaneRegistry.open({ dataDir, ...(o.registryListen ? { listen: o.registryListen } : {}), realm, issuer: registryTokens, driver, log }).catch((e: unknown) => {
+      // Without it builds stay local (as without the package): the plane still serves.
+      log(`registry: could not start (${e instanceof Error ? e.message : String(e)}); built images stay in the driver's local storage`);
+      return undefined;
+    });
+  }
   // Reads the apps before reporting ready; the warm starts themselves run in the background.
   await platform.scaling.warmReserved();
   const collector = new DiskCollector({ store, driver, liveInstanceDirs: () => runtime.liveInstanceDirs(), isBuildActive: (id) => builds.isActive(id), log });
@@ -307,6 +335,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
     ...(tls?.caCertFile ? { caCertFile: tls.caCertFile } : {}),
     tokenUrl,
     serviceAccounts,
+    ...(registry ? { registryHost: registry.host } : {}),
     stop: () => {
       stopping ??= (async () => {
         log("stopping the control plane");
@@ -329,6 +358,8 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
           clearInterval(collectTimer);
           collector.stop();
           await Promise.all([collector.settled(), builds.cancelAll(), runtime.stopAll()]);
+          // after the builds: a cancelled build's push has ended
+          await registry?.stop();
           await driver.close?.().catch((e: unknown) => log(`driver cleanup: ${e instanceof Error ? e.message : String(e)}`));
           await drained;
         })();
@@ -339,6 +370,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
           log(`still stopping after ${STOP_FORCE_AFTER_MS / 1000} s: removing what is left`);
           server.forceShutdown();
           await driver.forceStop?.().catch((e: unknown) => log(`driver cleanup: ${e instanceof Error ? e.message : String(e)}`));
+          await registry?.stop();
         }
         clearTimeout(late);
         await lock.release();

@@ -8,6 +8,7 @@ import { BASE_IMAGES, DENO_VERSION } from "./drivers/base-images.js";
 import { defaultImageCacheDir, detectPipMirror, prepareContainersConfig } from "./drivers/containers.js";
 import { hostReport, probeDocker, probePodman, toolVersion, type DriverName, type DriverReport } from "./drivers/detect.js";
 import { run } from "./drivers/exec.js";
+import { findRegistryBinary } from "./registry/registry-server.js";
 import { cargoRegistryDir, CRATES_PACKAGES } from "./managed-runtime/rust/rust-runtime.js";
 
 export interface DoctorReport {
@@ -16,6 +17,8 @@ export interface DoctorReport {
   auto: DriverName;
   imageCache: { dir: string; images: { ref: string; present: boolean }[] };
   pipMirror: { indexUrl: string; mounts: string[] };
+  /** The plane's image registry (Debian's docker-registry): its binary, or why builds stay local. */
+  registry: { binary: string; skopeo: boolean; why: string; fix: string };
   /** The toolchains the compile path of each managed runtime uses on this machine (empty: missing). */
   runtimes: { runtime: "python" | "go" | "rust" | "deno"; tool: string; version: string; fix: string }[];
 }
@@ -36,8 +39,13 @@ export async function doctor(o: { imageCacheDir?: string; env?: NodeJS.ProcessEn
   const [python, go, cargo, deno] = await Promise.all([toolVersion("python3"), toolVersion("go", ["version"]), toolVersion("cargo"), toolVersion("deno")]);
   const denoVersion = /^deno (\S+)/.exec(deno ?? "")?.[1] ?? deno ?? "";
   const crates = await fsp.stat(cargoRegistryDir(o.env)).then((st) => st.isDirectory(), () => false);
+  const registryBinary = await findRegistryBinary(o.env?.["PATH"]);
+  const skopeo = (await run("skopeo", ["--version"], { timeoutMs: 10_000 })).code === 0;
   return {
     drivers,
+    registry: registryBinary
+      ? { binary: registryBinary, skopeo, why: "builds on the podman driver are pushed to <registry>/<org>/<app>; versions point at …@sha256: refs", fix: "" }
+      : { binary: "", skopeo, why: "not installed: built images stay in the driver's local storage and versions point at local refs", fix: "apt-get install -y docker-registry" },
     auto: drivers.find((d) => d.usable)!.name,
     imageCache: { dir: cache, images },
     pipMirror: { indexUrl: pip.env["PIP_INDEX_URL"] ?? "", mounts: pip.mounts },

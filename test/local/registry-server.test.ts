@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { defaultImageCacheDir } from "../../src/local/drivers/containers.js";
 import { startRegistry } from "../../src/local/registry/registry-server.js";
-import { copyToRegistry, imageCacheSource, ociLayoutImage, registryToolsInstalled, skopeoInspect, startTestRegistry, type TestRegistry } from "../helpers/registry.js";
+import { copyToRegistry, findRegistryBinary, imageCacheSource, ociLayoutImage, registryToolsInstalled, skopeoInspect, startTestRegistry, type TestRegistry } from "../helpers/registry.js";
 import { isRunning } from "../helpers/processes.js";
 import { tempDir } from "../helpers/temp-dirs.js";
 
@@ -76,5 +76,16 @@ describe.skipIf(!installed || !existsSync(path.join(process.env["IGNITE_IMAGE_CA
     const r = await skopeoInspect(`${reg.host}/base/busybox@${digest}`);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).Labels["org.dodil.ignite.stand-in"]).toMatch(/busybox/);
+  });
+});
+
+describe("without the registry package", () => {
+  it("dev doctor says builds stay local, and the plane would not start one", async () => {
+    const { doctor } = await import("../../src/local/doctor.js");
+    const report = await doctor({ env: { ...process.env, PATH: tempDir("empty-path") } });
+    expect(report.registry.binary).toBe("");
+    expect(report.registry.why).toMatch(/not installed: built images stay in the driver's local storage/);
+    expect(report.registry.fix).toBe("apt-get install -y docker-registry");
+    expect(await findRegistryBinary(tempDir("empty-path"))).toBeUndefined();
   });
 });

@@ -34,6 +34,12 @@ export const devDoctorCommand = defineCommand({
             why: d.why + (d.fix ? ` (fix: ${d.fix})` : ""),
           })),
           { driver: "base images", usable: "", found: report.imageCache.dir, why: images || "none (run `dodil ignite dev setup`)" },
+          {
+            driver: "image registry",
+            usable: report.registry.binary ? "yes" : "no",
+            found: report.registry.binary || "-",
+            why: report.registry.why + (report.registry.fix ? ` (fix: ${report.registry.fix})` : ""),
+          },
           { driver: "pip mirror", usable: "", found: report.pipMirror.indexUrl || "none", why: report.pipMirror.mounts.join(", ") },
           ...report.runtimes.map((r) => ({
             driver: `${r.runtime} runtime`,

@@ -35,6 +35,7 @@ export const devCommand = defineCommand({
     { flags: "--service-account <ORG:ID=SECRET>", description: "accept service account ID with SECRET at the token endpoint, for organization ORG (repeatable)", repeatable: true },
     { flags: "--auth-listen <host:port>", description: "OAuth2 token endpoint address, POST /oauth/token (default 127.0.0.1:8081, or a free port when that is taken)" },
     { flags: "--token-lifetime <duration>", description: "lifetime of issued access tokens, Go-style", defaultValue: "1h" },
+    { flags: "--registry-listen <host:port>", description: "the image registry's loopback address (default: its port of the last run in this data dir, else a free one)" },
     { flags: "--idle-timeout <duration>", description: "an app without reserved capacity and no call for this long scales to zero, Go-style (0 never)", defaultValue: "15m" },
     { flags: "--use-context", description: `once ready, create (or replace) the config context "${LOCAL_CONTEXT}" for this plane and select it; no other setting changes` },
   ],
@@ -75,6 +76,11 @@ export const devCommand = defineCommand({
     const authListenFlag = opt.string(options, "authListen");
     const authListen = authListenFlag ?? "127.0.0.1:8081";
     parseEndpoint(authListen, "--auth-listen", { allowPortZero: true });
+    const registryListen = opt.string(options, "registryListen");
+    if (registryListen !== undefined) {
+      parseEndpoint(registryListen, "--registry-listen", { allowPortZero: true });
+      if (!/^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/.test(registryListen)) throw new UsageError("--registry-listen must be a loopback address (the registry serves plain HTTP)");
+    }
     const tokenLifetimeMs = parseDuration(opt.string(options, "tokenLifetime") ?? "1h", "--token-lifetime");
     if (tokenLifetimeMs < 1000) throw new UsageError("--token-lifetime must be at least 1s");
     const idleTimeoutMs = parseDuration(opt.string(options, "idleTimeout") ?? "15m", "--idle-timeout");
@@ -93,6 +99,7 @@ export const devCommand = defineCommand({
       authListen,
       ...(authListenFlag ? {} : { authListenFallback: true }),
       tokenLifetimeSeconds: Math.floor(tokenLifetimeMs / 1000),
+      ...(registryListen ? { registryListen } : {}),
       idleTimeoutMs,
       log: (line) => ctx.output.info(line),
     });
@@ -110,6 +117,7 @@ export const devCommand = defineCommand({
         tls: plane.tls,
         ca_cert: plane.caCertFile ?? "",
         token_url: plane.tokenUrl,
+        registry: plane.registryHost ?? "",
         service_accounts: plane.serviceAccounts.map((a) => ({ id: a.id, organization: a.org, ...(serviceAccounts.length === 0 ? { secret: a.secret } : {}) })),
         context: offer.context,
       });
@@ -119,6 +127,7 @@ export const devCommand = defineCommand({
       output.info(`  gateway   ${plane.gatewayUrl}`);
       output.info(`  data dir  ${dataDir}`);
       output.info(`  token URL ${plane.tokenUrl}`);
+      output.info(`  registry  ${plane.registryHost ? `${plane.registryHost}/<org>/<app> (skopeo/podman --creds <org>:<token>, plain HTTP on loopback)` : "none: built images stay in the driver's local storage (see dev doctor)"}`);
       if (plane.caCertFile) output.info(`  CA cert   ${plane.caCertFile}  (trust it: --ca-cert or IGNITE_CA_CERT)`);
       if (generated) for (const [token, org] of Object.entries(plane.tokens)) output.info(`  token     ${token}  (org ${org})`);
       for (const a of plane.serviceAccounts) output.info(`  service account ${a.id} (org ${a.org})${serviceAccounts.length === 0 ? `  secret ${a.secret}` : ""}`);

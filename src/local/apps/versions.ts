@@ -94,6 +94,8 @@ export class Versions {
     // a prebuilt image must already be in the driver's local storage (prebuilt.ts)
     const build = d.source === "prebuilt" ? await prebuiltBuild(this.d.store, this.d.driver, org, app, d.imageRef ?? "") : await this.p.drafts.draftBuild(org, app, d);
     const image = (await this.d.builds.image(build))!;
+    // The pullable reference in the plane's registry where the build was pushed there.
+    const imageRef = build.registryRef ?? build.imageRef;
     return this.d.appLocks.run(key, async () => {
       const meta = await this.p.apps.requireApp(org, app);
       const versions = await this.d.store.listVersions(org, app);
@@ -103,7 +105,7 @@ export class Versions {
       snapshot.activeVersion = n;
       snapshot.codeKind = d.codeKind;
       snapshot.codeHash = d.codeHash;
-      snapshot.imageRef = build.imageRef;
+      snapshot.imageRef = imageRef;
       snapshot.deploymentMode = d.source === "compile" ? DeploymentMode.COMPILE : DeploymentMode.IMAGE;
       if (d.source === "compile" && d.runtime) snapshot.runtime = fromJson(RuntimeSchema, d.runtime);
       snapshot.deploymentState = DeploymentState.ACTIVE;
@@ -115,7 +117,7 @@ export class Versions {
         createdAtMs: Date.now(),
         resourceTier: meta.resourceTier,
         codeKind: d.codeKind,
-        imageRef: build.imageRef,
+        imageRef,
         deployId: build.id,
         ...(d.contextDigest ? { contextDigest: d.contextDigest } : {}),
         ...(d.contextName ? { contextName: d.contextName } : {}),
@@ -129,7 +131,7 @@ export class Versions {
       // at the next start (Store.settleVersions); after it, the version is active either way.
       await this.activateVersion(org, app, { meta, version: n, instance, launched: true }, async () => {
         try {
-          await this.writePublished(org, app, { ...v, pending: true }, meta, d, snapshot, build.imageRef);
+          await this.writePublished(org, app, { ...v, pending: true }, meta, d, snapshot, imageRef);
         } catch (e) {
           await this.d.store.removeVersion(org, app, n).catch(() => undefined);
           throw e;

@@ -180,7 +180,13 @@ export async function generatedServiceAccounts(dataDir: string): Promise<Service
  * client_credentials`, `client_id`, `client_secret` (or HTTP Basic client auth). HTTPS when the
  * control plane serves TLS.
  */
-export function createTokenServer(authority: TokenAuthority, tls: { cert: string; key: string } | undefined, log: (line: string) => void): http.Server {
+export function createTokenServer(
+  authority: TokenAuthority,
+  tls: { cert: string; key: string } | undefined,
+  log: (line: string) => void,
+  /** Further endpoints on the same listener, by exact path (the registry's token endpoint). */
+  routes: Record<string, http.RequestListener> = {},
+): http.Server {
   // Each request is its own error boundary: whatever one request does (a bad encoding, a client
   // that hangs up mid-body, a bug), it gets its 4xx/500 and a log line, and the listener serves on.
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -204,7 +210,9 @@ export function createTokenServer(authority: TokenAuthority, tls: { cert: string
     };
     req.on("error", () => res.destroy());
     guarded(() => {
-      const pathname = (req.url ?? "/").split("?")[0];
+      const pathname = (req.url ?? "/").split("?")[0] ?? "/";
+      const route = Object.hasOwn(routes, pathname) ? routes[pathname] : undefined;
+      if (route) return void route(req, res);
       if (pathname !== TOKEN_PATH) return refuse(404, "not_found", `the token endpoint is POST ${TOKEN_PATH}`);
       if (req.method !== "POST") {
         log(`token endpoint: ${req.method} ${TOKEN_PATH} -> 405`);

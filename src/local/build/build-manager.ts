@@ -9,7 +9,8 @@ import { BuildFailure, type BuiltImage, type Driver } from "../drivers/types.js"
 import { errorMessage } from "../errors.js";
 import { redact } from "../drivers/build-args.js";
 import type { BuildRecord, Store } from "../store/store.js";
-import { readJson } from "../atomic-fs.js";
+import { readJson, writeJson } from "../atomic-fs.js";
+import type { PlaneRegistry } from "../registry/plane-registry.js";
 import { ulid } from "../ids.js";
 import { localImageRef } from "../drivers/image-ownership.js";
 
@@ -70,6 +71,8 @@ export class BuildManager {
     private driver: Driver,
     private log: (line: string) => void,
     private readonly events: BuildEvents,
+    /** The plane's registry once it listens (undefined: images stay in the driver's storage). */
+    private readonly registry: () => PlaneRegistry | undefined = () => undefined,
   ) {}
 
   /** Marks builds interrupted by a previous crash/stop as cancelled. */
@@ -196,6 +199,14 @@ export class BuildManager {
         (line) => this.append(a, line),
         a.abort.signal,
       );
+      const registry = this.registry();
+      if (registry) {
+        a.step = "push";
+        const pushStarted = Date.now();
+        this.append(a, `Pushing ${r.imageRef} to ${registry.host}/${r.org}/${r.name ?? r.app}`);
+        r.registryRef = await registry.push(r.org, r.name ?? r.app, r.name ? r.tags![0]! : r.id.toLowerCase(), r.imageRef, a.abort.signal);
+        this.append(a, `Pushed ${r.registryRef} in ${((Date.now() - pushStarted) / 1000).toFixed(1)} s`);
+      }
       r.status = BuildStatus.SUCCEEDED;
       this.append(a, `Successfully built ${r.imageRef}`);
     } catch (e) {
@@ -232,10 +243,22 @@ export class BuildManager {
     return this.store.getBuild(id);
   }
 
+  /**
+   * The image of a finished build, ready to start: one removed from the driver's local storage is
+   * pulled back from the plane's registry when the build was pushed there.
+   */
   async image(b: BuildRecord): Promise<BuiltImage | undefined> {
-    const img = await readJson<BuiltImage>(path.join(this.store.imageDir(b.id), "image.json"));
-    if (!img || !(await this.driver.imageAvailable(img))) return undefined;
-    return img;
+    const file = path.join(this.store.imageDir(b.id), "image.json");
+    const img = await readJson<BuiltImage>(file);
+    if (!img) return undefined;
+    if (await this.driver.imageAvailable(img)) return img;
+    const registry = this.registry();
+    if (!b.registryRef || !registry || !(await registry.pullBack(b.org, b.registryRef, img.ref))) return undefined;
+    const pulled = await this.driver.localImage?.(img.ref);
+    if (!pulled) return undefined;
+    const restored = { ...pulled, ref: img.ref };
+    await writeJson(file, restored);
+    return restored;
   }
 
   async readLog(id: string, fromOffset: number): Promise<LogLine[]> {

@@ -31,6 +31,7 @@ import { hostNetworkInstance, InstanceOutput } from "./instance.js";
 import { MAX_INSTANCE_LOG_BYTES } from "./rotating-log.js";
 import { contextDir, unpackBuildContext } from "./unpack-context.js";
 import { secretScrubber } from "./build-args.js";
+import { podmanPullAs, podmanPush, type RegistryTransferOptions } from "./registry-transfer.js";
 
 const STOP_GRACE_SECS = 5;
 /** Default $HOME when neither the app nor the image sets one (the platform's samples use it). */
@@ -251,6 +252,14 @@ export class PodmanDriver implements Driver {
 
   async imageAvailable(image: BuiltImage): Promise<boolean> {
     return image.driver === this.name && (await this.imageExists(image.dir));
+  }
+
+  pushImage(localRef: string, dest: string, o: RegistryTransferOptions): Promise<string> {
+    return podmanPush(this.config.env, localRef, dest, o);
+  }
+
+  async pullImageAs(ref: string, localRef: string, o: RegistryTransferOptions): Promise<void> {
+    await podmanPullAs(this.config.env, ref, localRef, o);
   }
 
   /** Untags the image's ref: the image goes with its last tag, and one another build shares stays. */

@@ -93,6 +93,13 @@ export interface Driver {
   removeImage(image: BuiltImage): Promise<void>;
   /** An image already present in the driver's local storage (prebuilt images); undefined when absent. */
   localImage?(ref: string): Promise<BuiltImage | undefined>;
+  /**
+   * Pushes a local image to the plane's registry (loopback, plain HTTP) as `dest`, with the
+   * credentials in `authFile`; resolves to the manifest digest. Container drivers that can push.
+   */
+  pushImage?(localRef: string, dest: string, o: { authFile: string; signal?: AbortSignal }): Promise<string>;
+  /** Pulls a digest reference from the plane's registry and names it `localRef` (only that name). */
+  pullImageAs?(ref: string, localRef: string, o: { authFile: string; signal?: AbortSignal }): Promise<void>;
   /** Final cleanup after every instance was stopped (e.g. containers left by a crashed client). */
   close?(): Promise<void>;
   /** Removes every instance at once, without grace (stop() when the graceful stop overran its bound). */

@@ -61,9 +61,9 @@ export class RegistryUnavailableError extends Error {
 }
 
 /** The registry binary on PATH, or undefined when the package is not installed. */
-export async function findRegistryBinary(): Promise<string | undefined> {
+export async function findRegistryBinary(pathVar?: string): Promise<string | undefined> {
   for (const name of REGISTRY_BINARIES) {
-    const p = await which(name);
+    const p = await which(name, pathVar);
     if (p) return p;
   }
   return undefined;

@@ -52,7 +52,7 @@ export const contextShape = record({ contextId: str, digest, sizeBytes: num, nam
 
 export const buildShape = record(
   { id: str, org: str, app: str, status: int, contextDigest: str, dockerfilePath: str, buildArgs: strMap, imageRef: str, createdAtMs: num },
-  { contextName: str, error: str, startedAtMs: num, finishedAtMs: num, name: str, tags: { type: "array", items: str }, platform: str, imageRefs: { type: "array", items: str }, kind: { enum: ["draft", "compile", "standalone"] }, timeoutSecs: num, failedStep: str },
+  { contextName: str, error: str, startedAtMs: num, finishedAtMs: num, name: str, tags: { type: "array", items: str }, platform: str, imageRefs: { type: "array", items: str }, kind: { enum: ["draft", "compile", "standalone"] }, timeoutSecs: num, failedStep: str, registryRef: str },
 );
 
 export const secretShape = record({ name: str, type: { enum: ["git_secret", "registry_secret"] }, createdAtMs: num, updatedAtMs: num, value: { type: "object" } });

@@ -85,6 +85,8 @@ export interface BuildRecord {
   dockerfilePath: string;
   buildArgs: Record<string, string>;
   imageRef: string;
+  /** The image in the plane's registry, `<registry>/<org>/<repo>@sha256:…` (absent without one). */
+  registryRef?: string;
   error?: string;
   createdAtMs: number;
   startedAtMs?: number;

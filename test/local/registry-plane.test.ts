@@ -1,0 +1,88 @@
+/**
+ * The plane's image registry end to end on podman: a built version's image_ref is a pullable
+ * `<registry>/<org>/<app>@sha256:…` that skopeo can inspect with the owner's token and not with
+ * another organization's (nor push into the owner's namespace); a restart keeps the registry's port,
+ * and an image removed from local storage is pulled back from the registry at the next cold start.
+ * The registry token endpoint's hostile-input cases are in registry-token.test.ts.
+ */
+import { execFileSync } from "node:child_process";
+import { create } from "@bufbuild/protobuf";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GetAppVersionRequestSchema, ListAppVersionsRequestSchema } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
+import { ACME_TOKEN, OTHER_TOKEN, startTestControlPlane } from "../helpers/control-plane.js";
+import { copyToRegistry, ociLayoutImage, registryToolsInstalled, skopeoInspect } from "../helpers/registry.js";
+import { tempDir } from "../helpers/temp-dirs.js";
+import { busyboxAppFiles, createApp, ensureBusybox, expectBuildSucceeds, imageCache, inCI, invoke, podmanMissing, publish, saveContext } from "./container-helpers.js";
+import { makeTarGz } from "./helpers.js";
+
+const tools = await registryToolsInstalled();
+const skip = (!!podmanMissing || !tools) && !inCI;
+if (skip) console.warn(`[registry plane tests skipped] ${podmanMissing || "docker-registry or skopeo is not installed"}`);
+
+describe.skipIf(skip)("the plane's image registry (podman)", () => {
+  const dataDir = tempDir("registry-plane");
+  let fixture: Awaited<ReturnType<typeof startTestControlPlane>> | undefined;
+  let imageRef = "";
+  let registryHost = "";
+
+  beforeAll(async () => {
+    await ensureBusybox();
+    fixture = await startTestControlPlane({ dataDir, driver: "podman", imageCacheDir: imageCache });
+  }, 120_000);
+  afterAll(async () => {
+    await fixture?.stop();
+  }, 60_000);
+
+  it("pushes a build to <registry>/<org>/<app>; the version's image_ref is its digest reference", async () => {
+    const { compute: c, build: b, plane } = fixture!;
+    expect(plane.registryHost).toMatch(/^127\.0\.0\.1:\d+$/);
+    registryHost = plane.registryHost!;
+    await createApp(c, "reg-app", { healthPath: "/cgi-bin/app" });
+    const saved = await saveContext(c, b, "reg-app", await makeTarGz(busyboxAppFiles()));
+    const build = await expectBuildSucceeds(c, saved.draft!.deployId);
+    expect(build.lines.some((l) => l.startsWith(`Pushed ${registryHost}/acme-corp/reg-app@sha256:`))).toBe(true);
+    await publish(c, "reg-app");
+    const versions = await c.listAppVersions(create(ListAppVersionsRequestSchema, { appName: "reg-app" }));
+    imageRef = versions.versions[0]!.imageRef;
+    expect(imageRef).toMatch(new RegExp(`^${registryHost.replace(/\./g, "\\.")}/acme-corp/reg-app@sha256:[0-9a-f]{64}$`));
+    const got = await c.getAppVersion(create(GetAppVersionRequestSchema, { appName: "reg-app", version: 1 }));
+    expect(got.app?.imageRef).toBe(imageRef);
+    expect((await invoke(c, "reg-app", {}, "/cgi-bin/app")).json["uid"]).toBe("65534");
+  }, 240_000);
+
+  it("lets the owner's token pull it through the registry, and not another organization's", async () => {
+    const owner = await skopeoInspect(imageRef, { creds: `acme-corp:${ACME_TOKEN}` });
+    expect(owner.code, owner.stderr).toBe(0);
+    expect(JSON.parse(owner.stdout).Digest).toBe(imageRef.split("@")[1]);
+    // another organization's token, as itself or naming the owner
+    for (const creds of [`other-org:${OTHER_TOKEN}`, `acme-corp:${OTHER_TOKEN}`, "acme-corp:not-a-token"]) {
+      const r = await skopeoInspect(imageRef, { creds });
+      expect(r.code, creds.split(":")[0]).not.toBe(0);
+      expect(r.stderr).toMatch(/unauthorized|denied|authentication required/i);
+      expect(r.stderr + r.stdout).not.toContain(OTHER_TOKEN);
+    }
+    expect((await skopeoInspect(imageRef)).code).not.toBe(0);
+    // nor push into the owner's namespace; its own namespace is fine
+    const src = await ociLayoutImage(tempDir("oci"), { files: { "evil.txt": "x\n" } });
+    await expect(copyToRegistry(src, `${registryHost}/acme-corp/reg-app:evil`, { creds: `other-org:${OTHER_TOKEN}` })).rejects.toThrow(/unauthorized|denied|authentication required/i);
+    const own = await copyToRegistry(src, `${registryHost}/other-org/mine:1`, { creds: `other-org:${OTHER_TOKEN}` });
+    expect((await skopeoInspect(`${registryHost}/other-org/mine@${own}`, { creds: `acme-corp:${ACME_TOKEN}` })).code).not.toBe(0);
+  }, 120_000);
+
+  it("keeps its port across a restart and pulls an image removed locally back at the next cold start", async () => {
+    await fixture!.stop();
+    // the local image goes (as with `dev images rm` or a storage reset)
+    const env = { ...process.env, CONTAINERS_CONF: `${dataDir}/containers/containers.conf`, CONTAINERS_STORAGE_CONF: `${dataDir}/containers/storage.conf` };
+    const names = execFileSync("podman", ["images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=local.ignite/acme-corp/reg-app"], { env, encoding: "utf8" }).split("\n").filter(Boolean);
+    expect(names.length).toBeGreaterThan(0);
+    execFileSync("podman", ["rmi", "-f", ...names], { env, stdio: "ignore" });
+    fixture = await startTestControlPlane({ dataDir, driver: "podman", imageCacheDir: imageCache });
+    expect(fixture.plane.registryHost).toBe(registryHost);
+    const r = await invoke(fixture.compute, "reg-app", {}, "/cgi-bin/app");
+    expect(r.json["uid"]).toBe("65534");
+    const after = execFileSync("podman", ["images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=local.ignite/acme-corp/reg-app"], { env, encoding: "utf8" });
+    expect(after).toContain("local.ignite/acme-corp/reg-app");
+    // only the plane's local name: the registry's name is not kept locally
+    expect(execFileSync("podman", ["images", "--format", "{{.Repository}}"], { env, encoding: "utf8" })).not.toContain(registryHost);
+  }, 240_000);
+});
