@@ -9,6 +9,7 @@ import { LOCAL_CONTEXT, offerLocalContext } from "../dev-context.js";
 import { devDataDir } from "./dev-data-dir.js";
 import { devDoctorCommand } from "./dev-doctor.js";
 import { devSetupCommand } from "./dev-setup.js";
+import { devImagesCommand } from "./dev-images.js";
 
 const DRIVERS = ["auto", "host", "podman", "docker"] as const;
 type DriverName = (typeof DRIVERS)[number];
@@ -45,7 +46,7 @@ export const devCommand = defineCommand({
     "dodil ignite dev --driver podman --idle-timeout 30s",
     "dodil ignite dev --tls --service-account acme-corp:ci-deployer=s3cret --data-dir ./.ignite",
   ],
-  subcommands: [devDoctorCommand, devSetupCommand],
+  subcommands: [devDoctorCommand, devSetupCommand, devImagesCommand],
   async handler(_args, options, ctx) {
     const listen = opt.string(options, "listen") ?? "127.0.0.1:50051";
     const gatewayListen = opt.string(options, "gatewayListen") ?? "127.0.0.1:8080";
