@@ -1,5 +1,4 @@
 import { readFile } from "node:fs/promises";
-import { basename } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { IgniteApi } from "../api/ignite-api.js";
 import { BuildService } from "../gen/dodil/ignite/v1/build_pb.js";
@@ -8,6 +7,7 @@ import { ComputeService, type DraftInfo } from "../gen/dodil/ignite/v1/compute_p
 import { ApiError, CliError } from "../errors.js";
 import { appFields, formatAppRef, type AppRef } from "./app-ref.js";
 import type { DraftSource, RuntimeName, RustOptions } from "./draft-source.js";
+import { sourceRuntime } from "./dependencies.js";
 import { uploadBuildContext, uploadStreamedArchive, type ArchiveToUpload, type StreamedArchive } from "./upload.js";
 import { updateApp } from "./apps.js";
 
@@ -67,6 +67,8 @@ export interface SaveDraftOptions {
   outputSchema?: string | undefined;
   /** App settings the save also applies first (those a directory's info.yaml gives `draft save`). */
   appPatch?: { description?: string | undefined; mcpEnabled?: boolean | undefined };
+  /** -d/--dependency: packages the python managed runtime installs (SaveDraftRequest.dependencies). */
+  dependencies?: string[] | undefined;
 }
 
 /** draft save: pack and upload local code (or name a repo or image), then record the draft. */
@@ -74,7 +76,7 @@ export async function saveDraft(api: IgniteApi, ref: AppRef, options: SaveDraftO
   const { source } = options;
   const patch = Object.fromEntries(Object.entries(options.appPatch ?? {}).filter(([, v]) => v !== undefined));
   if (Object.keys(patch).length) await updateApp(api, ref, patch);
-  const schemas = { inputSchema: options.inputSchema ?? "", outputSchema: options.outputSchema ?? "" };
+  const schemas = { inputSchema: options.inputSchema ?? "", outputSchema: options.outputSchema ?? "", dependencies: options.dependencies ?? [] };
   if (source.kind === "image") {
     const code: MessageInitShape<typeof CodeSourceSchema> = {
       source: { case: "image", value: { source: { case: "prebuilt", value: { imageRef: source.imageRef, registrySecretRef: source.registrySecretRef } } } },
@@ -112,7 +114,7 @@ export async function saveDraft(api: IgniteApi, ref: AppRef, options: SaveDraftO
   } else {
     throw new Error("saveDraft: a local source needs its prepared or streamed archive, or a reused context");
   }
-  const runtime = source.runtime ?? (source.kind === "file" ? runtimeForFile(source.path) : undefined);
+  const runtime = sourceRuntime(source);
   const code: MessageInitShape<typeof CodeSourceSchema> =
     runtime !== undefined
       ? { source: { case: "compile", value: { runtime: runtimeMessage(runtime, source.rust), contextId: sent.contextId, sourceCode: sent.inline } } }
@@ -147,7 +149,7 @@ export async function saveDraft(api: IgniteApi, ref: AppRef, options: SaveDraftO
   };
 }
 
-async function recordDraft(api: IgniteApi, ref: AppRef, code: MessageInitShape<typeof CodeSourceSchema>, schemas: { inputSchema: string; outputSchema: string }): Promise<DraftInfo> {
+async function recordDraft(api: IgniteApi, ref: AppRef, code: MessageInitShape<typeof CodeSourceSchema>, schemas: { inputSchema: string; outputSchema: string; dependencies: string[] }): Promise<DraftInfo> {
   const response = await api.unary(ComputeService.method.saveDraft, { ...appFields(ref), code, ...schemas });
   if (!response.draft) throw new CliError("INTERNAL", `the server saved no draft for ${formatAppRef(ref)}`);
   return response.draft;
@@ -227,18 +229,6 @@ async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** retry * (0.8 + Math.random() * 0.4)));
     }
   }
-}
-
-function runtimeForFile(path: string): RuntimeName {
-  const match: Array<[RegExp, RuntimeName]> = [
-    [/\.py$/, "python"],
-    [/\.go$/, "go"],
-    [/\.rs$/, "rust"],
-    [/\.(ts|js)$/, "deno"],
-  ];
-  const found = match.find(([pattern]) => pattern.test(path));
-  if (!found) throw new CliError("USAGE", `cannot tell the runtime of ${basename(path)}: pass --runtime python|go|rust|deno`);
-  return found[1];
 }
 
 /** The Runtime message; Rust's target is native unless --rust-target says wasm. */

@@ -16,6 +16,7 @@ import type { BuildRecord, DraftRecord } from "../store/store.js";
 import { sha256Hex } from "../ids.js";
 import { startDraftBuild } from "../build/draft-build.js";
 import { requireSupportedRuntime } from "../managed-runtime/index.js";
+import { requirementProblem } from "../../wire/requirement-spec.js";
 import type { Platform, RoomDeps } from "./platform.js";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -134,7 +135,7 @@ export class Drafts {
     }
   }
 
-  async saveDraft(org: string, app: string, code: CodeSource | undefined, inputSchema: string, outputSchema: string): Promise<DraftInfo> {
+  async saveDraft(org: string, app: string, code: CodeSource | undefined, inputSchema: string, outputSchema: string, dependencies: string[] = []): Promise<DraftInfo> {
     const key = `${org}/${app}`;
     await this.p.apps.requireApp(org, app);
     if (!code?.source.case) throw invalidArgument("code is required: set code.image (from_code, from_git or prebuilt) or code.compile");
@@ -237,6 +238,14 @@ export class Drafts {
         ...(v.runtime ? { runtime: toJson(RuntimeSchema, v.runtime) } : {}),
       };
     }
+    // Dependencies are the python runtime's (requirements lines); an image build or another runtime
+    // has its own manifest, and says so in its compile log rather than failing the save.
+    for (const dep of dependencies) {
+      const problem = requirementProblem(dep);
+      if (problem) throw invalidArgument(`invalid dependency '${dep.slice(0, 80)}': ${problem}`);
+    }
+    if (dependencies.length > 100) throw invalidArgument(`too many dependencies (${dependencies.length}; at most 100)`);
+    if (dependencies.length && rec.source === "compile") rec.dependencies = [...dependencies];
     if (inputSchema) rec.inputSchema = inputSchema;
     if (outputSchema) rec.outputSchema = outputSchema;
 

@@ -10,7 +10,7 @@ import type { BuildRecord, DraftRecord, Store } from "../store/store.js";
 
 export async function startDraftBuild(builds: BuildManager, store: Store, secrets: SecretStore, org: string, app: string, d: DraftRecord): Promise<BuildRecord> {
   if (d.source === "compile") {
-    return builds.start(compileBuildParams(store, { org, app, sourceDigest: d.contextDigest!, ...(d.contextName ? { sourceName: d.contextName } : {}), runtime: d.runtime }));
+    return builds.start(compileBuildParams(store, { org, app, sourceDigest: d.contextDigest!, ...(d.contextName ? { sourceName: d.contextName } : {}), runtime: d.runtime, ...(d.dependencies?.length ? { dependencies: d.dependencies } : {}) }));
   }
   const bs = await secrets.buildSecrets(org);
   const secretArgs: Record<string, string> = {};

@@ -20,14 +20,14 @@ import { buildOf, deadlineOf, type GrpcDeps } from "./grpc-deps.js";
 import type { Handlers } from "./handlers.js";
 import type { AppReq } from "./rpc-kit.js";
 
-type SaveDraftReq = { organizationName: string; appName: string; code?: Parameters<Platform["drafts"]["saveDraft"]>[2]; inputSchema: string; outputSchema: string };
+type SaveDraftReq = { organizationName: string; appName: string; code?: Parameters<Platform["drafts"]["saveDraft"]>[2]; inputSchema: string; outputSchema: string; dependencies: string[] };
 
 export function draftsHandlers({ platform, builds, kit }: GrpcDeps): Handlers {
   const { unary, stream, appScope, authOrg } = kit;
   return {
     saveDraft: unary("SaveDraft", async (req: SaveDraftReq, md) => {
       const org = appScope(req, md);
-      return create(SaveDraftResponseSchema, { draft: await platform.drafts.saveDraft(org, req.appName, req.code, req.inputSchema, req.outputSchema) });
+      return create(SaveDraftResponseSchema, { draft: await platform.drafts.saveDraft(org, req.appName, req.code, req.inputSchema, req.outputSchema, req.dependencies) });
     }),
     getDraftInfo: unary("GetDraftInfo", async (req: AppReq, md) => {
       const org = appScope(req, md);

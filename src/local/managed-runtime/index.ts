@@ -66,6 +66,11 @@ export function compileBuildParams(store: Store, c: CompileInput): BuildParams {
     contextDigest: c.sourceDigest,
     dockerfilePath: COMPILE_DOCKERFILE,
     buildArgs: {},
-    prepare: (log, signal) => compile(store, c, log, signal),
+    prepare: (log, signal) => {
+      // Only the python runtime installs SaveDraftRequest.dependencies (the platform's docs); the others
+      // resolve their own manifests (go.mod, Cargo.toml, deno.json), so the names are ignored, said so.
+      if (runtime !== "python" && c.dependencies?.length) log(`[Warning] dependencies are installed only by the python runtime; ignored for the ${runtime} runtime: ${c.dependencies.join(", ")}`);
+      return compile(store, c, log, signal);
+    },
   };
 }

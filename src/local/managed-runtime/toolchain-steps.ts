@@ -23,6 +23,8 @@ export interface CompileInput {
   /** File name when the source is a single file (upload name). */
   sourceName?: string;
   runtime: JsonValue | undefined;
+  /** Packages the draft names besides its own manifest (python: installed with requirements.txt). */
+  dependencies?: string[];
 }
 
 export interface Compiled {

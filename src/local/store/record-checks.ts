@@ -40,7 +40,7 @@ function checker(schema: object): <T>(value: unknown) => T {
 
 export const draftShape = record(
   { codeHash: str, createdAtMs: num, updatedAtMs: num, codeKind: int, source: { enum: ["code", "git", "prebuilt", "compile"] }, sizeBytes: num, dockerfilePath: str, buildArgs: strMap, buildStatus: int },
-  { contextDigest: digest, contextName: str, imageRef: str, gitUrl: str, gitRef: str, deployId: str, error: str, inputSchema: str, outputSchema: str },
+  { contextDigest: digest, contextName: str, imageRef: str, gitUrl: str, gitRef: str, deployId: str, error: str, inputSchema: str, outputSchema: str, dependencies: { type: "array", items: str } },
 );
 
 export const versionShape = record(

@@ -47,6 +47,8 @@ export interface DraftRecord {
   outputSchema?: string;
   /** Runtime of a compile draft (protobuf JSON). */
   runtime?: JsonValue;
+  /** SaveDraftRequest.dependencies of a python compile draft: installed with its requirements. */
+  dependencies?: string[];
 }
 
 export interface VersionRecord {

@@ -2,6 +2,7 @@ import { formatAppRef, parseAppRef } from "../../../core/app-ref.js";
 import { resolveDraftSource } from "../../../core/draft-source.js";
 import { RUNTIMES, RUST_TARGETS } from "../../../core/flag-choices.js";
 import { DEFAULT_WARN_BYTES, parseSize } from "../../../core/context-size.js";
+import { checkDependencyName, sourceRuntime } from "../../../core/dependencies.js";
 import type { DraftSource, SourceFlags } from "../../../core/draft-source.js";
 import { manifestSettings, type ManifestSettings } from "../../../core/info-yaml.js";
 import { UsageError } from "../../../errors.js";
@@ -59,6 +60,21 @@ export async function sourceFlagsOrManifest(options: OptionValues, ctx: CommandC
   return { ...flags, code: "." };
 }
 
+/**
+ * The -d/--dependency names, checked before anything is sent; only the python managed runtime
+ * installs them (as the platform's docs say), so any other source gets a warning naming what it is
+ * and sends none.
+ */
+function dependenciesFor(output: Output, source: DraftSource, names: string[]): string[] {
+  if (!names.length) return [];
+  for (const n of names) checkDependencyName(n);
+  const effective = sourceRuntime(source);
+  if (effective === "python") return names;
+  const what = effective ? `the ${effective} runtime` : source.kind === "image" ? "a prebuilt image" : "an image build (Dockerfile)";
+  output.warn(`-d/--dependency is installed only by the python runtime; ignored for ${what} (${names.join(", ")}): declare it in the app's own manifest instead`);
+  return [];
+}
+
 export function sourceFlagsFrom(options: OptionValues): SourceFlags {
   return {
     code: opt.string(options, "code"),
@@ -95,8 +111,10 @@ export const draftSaveCommand = defineCommand({
     { flags: "--size-warning <size>", description: "warn when the context is larger than this (default 100MB; 0 disables)" },
     { flags: "--input-schema <json>", description: "JSON Schema of the input", valueType: "json" },
     { flags: "--output-schema <json>", description: "JSON Schema of the output", valueType: "json" },
+    { flags: "-d, --dependency <name>", description: "a package the python managed runtime installs with the requirements (repeatable, e.g. -d requests -d numpy); other sources warn and ignore it", repeatable: true },
   ],
   examples: [
+    "dodil ignite draft save acme-corp:myapp -c handler.py -d requests -d numpy",
     "dodil ignite draft save acme-corp:greeter --code ./app --dockerfile-path Dockerfile",
     "dodil ignite draft save acme-corp:greeter --code ./app --dockerfile-path Dockerfile --build-arg APP_ENV=prod",
     "dodil ignite draft save acme-corp:greeter --code ./app --dockerfile-path Dockerfile --dry-run --explain",
@@ -118,6 +136,7 @@ export const draftSaveCommand = defineCommand({
     const { output } = ctx;
     noteDeclaredRuntime(output, source);
     const manifest = manifestFor(output, source, { inputSchema: opt.string(options, "inputSchema"), outputSchema: opt.string(options, "outputSchema") });
+    const dependencies = dependenciesFor(output, source, opt.list(options, "dependency"));
 
     const local = await openLocalContext(ctx, source, { defaultExcludes: options.defaultExcludes !== false, warnBytes, alwaysPack: dryRun });
     try {
@@ -135,6 +154,7 @@ export const draftSaveCommand = defineCommand({
           inputSchema: opt.string(options, "inputSchema") ?? manifest.inputSchema,
           outputSchema: opt.string(options, "outputSchema") ?? manifest.outputSchema,
           appPatch: { description: manifest.description, mcpEnabled: manifest.mcpEnabled },
+          dependencies,
         });
         spinner.stop();
         await local.saved(result);

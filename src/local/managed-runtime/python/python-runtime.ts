@@ -4,7 +4,9 @@
  *   1. extracts the source (an archive, or one file, which becomes handler.py);
  *   2. checks that handler.py exists at the root and defines handler(payload, ctx);
  *   3. pip-installs requirements.txt into .ignite/deps (skipped with a log line when pip cannot
- *      reach an index or fails);
+ *      reach an index or fails), together with the draft's dependencies (SaveDraftRequest.dependencies,
+ *      `draft save -d`): those were asked for by name, so a failure to install them fails the compile,
+ *      naming the first one pip could not find;
  *   4. adds .ignite/bootstrap.py (the runtime's HTTP server) and .ignite/Dockerfile, and packs the
  *      tree as the build context (deterministic tar.gz, content-addressed blob).
  */
@@ -63,10 +65,23 @@ async function effectiveRequirements(file: string): Promise<string[]> {
     .filter(Boolean);
 }
 
-/** pip-installs requirements.txt into .ignite/deps; a failure is reported, not thrown (the build goes on without). */
-function pipInstall(dir: string, log: CompileLog, signal: AbortSignal): Promise<ToolRun> {
-  const args = ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-warn-script-location", "--retries", "0", "--timeout", "10", "--target", ".ignite/deps", "-r", "requirements.txt"];
+/** pip-installs the requirements files into .ignite/deps; the caller decides what a failure means. */
+function pipInstall(dir: string, files: string[], log: CompileLog, signal: AbortSignal): Promise<ToolRun> {
+  const args = ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-warn-script-location", "--retries", "0", "--timeout", "10", "--target", ".ignite/deps", ...files.flatMap((f) => ["-r", f])];
   return runLogged("python3", args, { cwd: dir, env: { ...process.env, PIP_NO_INPUT: "1", PIP_ROOT_USER_ACTION: "ignore" }, timeoutMs: PIP_TIMEOUT_MS, prefix: "pip" }, log, signal);
+}
+
+/**
+ * The compile error for a pip run that could not install what the draft named: the requirement pip
+ * says it found no distribution for (offline, any package not already cached), else pip's own error.
+ */
+function pipFailure(r: ToolRun, named: string[]): string {
+  if (r.missing) return `python3 is not on this machine's PATH: cannot install the dependencies ${named.join(", ")}`;
+  const lines = [...r.firstError, ...r.tail];
+  const notFound = lines.map((l) => /No matching distribution found for (\S+)/.exec(l)?.[1]).find(Boolean);
+  if (notFound) return `dependency ${notFound} could not be installed: pip found no distribution for it (no reachable package index has it)`;
+  if (r.timedOut) return `installing the dependencies ${named.join(", ")} timed out`;
+  return `installing the dependencies ${named.join(", ")} failed: ${lines[0] ?? "pip exited non-zero"}`;
 }
 
 export async function compilePython(store: Store, c: CompileInput, log: CompileLog, signal: AbortSignal): Promise<Compiled> {
@@ -98,10 +113,20 @@ export async function compilePython(store: Store, c: CompileInput, log: CompileL
       else fail(out || `checking handler.py failed: ${errorMessage(e)}`);
     }
     const reqs = await effectiveRequirements(path.join(dir, "requirements.txt"));
-    if (reqs.length) {
+    const named = c.dependencies ?? [];
+    if (named.length) {
+      // One pip run with both files, so pip resolves them together (a -d pin and a requirements.txt pin agree or fail).
+      log(`Installing ${named.length} dependenc${named.length === 1 ? "y" : "ies"} of the draft${reqs.length ? ` and ${reqs.length} requirement(s) from requirements.txt` : ""} into .ignite/deps: ${named.join(", ")}`);
+      await fsp.mkdir(path.join(dir, ".ignite", "deps"), { recursive: true });
+      await fsp.writeFile(path.join(dir, ".ignite", "dependencies.txt"), named.join("\n") + "\n");
+      const r = await pipInstall(dir, [...(reqs.length ? ["requirements.txt"] : []), ".ignite/dependencies.txt"], log, signal);
+      if (signal.aborted) fail("build cancelled");
+      if (!r.ok) fail(pipFailure(r, named));
+      log("  dependencies installed");
+    } else if (reqs.length) {
       log(`Installing ${reqs.length} requirement(s) from requirements.txt into .ignite/deps: ${reqs.slice(0, 8).join(", ")}${reqs.length > 8 ? ", …" : ""}`);
       await fsp.mkdir(path.join(dir, ".ignite", "deps"), { recursive: true });
-      const r = await pipInstall(dir, log, signal);
+      const r = await pipInstall(dir, ["requirements.txt"], log, signal);
       if (signal.aborted) fail("build cancelled");
       if (r.ok) log("  requirements installed");
       else {
