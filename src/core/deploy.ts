@@ -56,11 +56,59 @@ export async function deployApp(api: IgniteApi, ref: AppRef, options: DeployOpti
     if (scaling) patch.scaling = scaling;
     if (!isEmptyPatch(patch) || droppedEnv.length > 0) await updateApp(api, ref, patch);
   }
-  options.onStep?.("save");
-  const saved = await saveDraft(api, ref, options);
-  options.onStep?.("publish");
-  const published = await publishDraft(api, ref);
-  return { created: !existing, droppedEnv, saved, published };
+  try {
+    options.onStep?.("save");
+    const saved = await saveDraft(api, ref, options);
+    options.onStep?.("publish");
+    const published = await publishDraft(api, ref);
+    return { created: !existing, droppedEnv, saved, published };
+  } catch (error) {
+    // A deploy that does not publish leaves the app as it was: the previous version keeps serving
+    // with the settings it had (a new --health-path, env or tier only lands with a version that
+    // became ready). A new app stays, with its draft, so `draft compile-logs` can say why.
+    if (existing) await restoreSettings(api, ref, existing, { ...patch, ...options.appPatch }, error);
+    throw error;
+  }
+}
+
+/** The UpdateAppConfig that puts back each setting `changed` touched, from the app as it was. */
+export function restorePatch(before: AppMeta, changed: AppPatch): AppPatch {
+  const has = (k: keyof AppPatch) => changed[k] !== undefined;
+  const back: AppPatch = {};
+  if (has("description")) back.description = before.description;
+  if (has("resourceTier") || has("limits")) {
+    back.resourceTier = before.resourceTier;
+    if (before.limits) back.limits = { memoryMb: before.limits.memoryMb, cpuMillicores: before.limits.cpuMillicores, timeoutSecs: before.limits.timeoutSecs };
+  }
+  if (has("scaling") && before.scaling) back.scaling = before.scaling;
+  if (has("storageMode")) back.storageMode = before.storageMode;
+  if (has("ttlSeconds")) back.ttlSeconds = before.ttlSeconds;
+  if (changed.replaceEnv || Object.keys(changed.envSet ?? {}).length || (changed.envUnset ?? []).length) {
+    back.replaceEnv = true;
+    back.envSet = { ...before.env };
+  }
+  if (changed.replacePorts || (changed.ports ?? []).length) {
+    back.replacePorts = true;
+    back.ports = [...before.ports];
+  }
+  if (has("healthPath")) back.healthPath = before.healthPath;
+  if (has("mcpEnabled")) back.mcpEnabled = before.mcpEnabled;
+  if (has("inputSchema")) back.inputSchema = before.inputSchema;
+  if (has("outputSchema")) back.outputSchema = before.outputSchema;
+  if (has("allowUnauthenticated")) back.allowUnauthenticated = before.allowUnauthenticated;
+  if (has("maxConcurrency")) back.maxConcurrency = before.maxConcurrency;
+  return back;
+}
+
+async function restoreSettings(api: IgniteApi, ref: AppRef, before: AppMeta, changed: AppPatch, cause: unknown): Promise<void> {
+  const back = restorePatch(before, changed);
+  if (isEmptyPatch(back)) return;
+  try {
+    await updateApp(api, ref, back);
+  } catch (restoreError) {
+    // The deploy's own error is what the user needs; that the settings stayed changed goes with it.
+    if (cause instanceof Error) cause.message += ` (the app's settings from this deploy could not be put back: ${restoreError instanceof Error ? restoreError.message : String(restoreError)}; check them with \`app get\`)`;
+  }
 }
 
 async function findApp(api: IgniteApi, ref: AppRef): Promise<AppMeta | undefined> {

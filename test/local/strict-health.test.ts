@@ -37,6 +37,20 @@ describe("readiness needs a 2xx from the health path", () => {
     expect(invoke.stdout).toMatch(/Hello, still!/);
   }, 120_000);
 
+  it("a deploy whose new --health-path never answers 2xx leaves the app as it was: its health path, env and the version serving", async () => {
+    const before = JSON.parse((await cli(["app", "get", "acme-corp:strict", "-o", "json"])).stdout);
+    const failed = await cli(["app", "deploy", "acme-corp:strict", "--code", "./app", "--dockerfile-path", "Dockerfile", "--health-path", "/not-served", "--env", "MODE=new"]);
+    expect(failed.exitCode).not.toBe(0);
+    expect(withoutTraces(failed.stderr).join("\n")).toMatch(/GET \/not-served answered 404/);
+    const after = JSON.parse((await cli(["app", "get", "acme-corp:strict", "-o", "json"])).stdout);
+    expect(after.health_path ?? "").toBe(before.health_path ?? "");
+    expect(after.env ?? {}).toEqual(before.env ?? {});
+    expect(after.active_version).toBe(before.active_version);
+    const invoke = await cli(["invoke", "acme-corp:strict", "-p", '{"name": "unchanged"}']);
+    expect(invoke.exitCode, invoke.stderr).toBe(0);
+    expect(invoke.stdout).toMatch(/Hello, unchanged!/);
+  }, 120_000);
+
   it("the same code with --health-path naming a route it serves publishes", async () => {
     const ok = await cli(["app", "deploy", "acme-corp:strict", "--code", "./nohealth", "--dockerfile-path", "Dockerfile", "--health-path", "/nothing-here"]);
     expect(ok.exitCode, ok.stderr).toBe(0);
