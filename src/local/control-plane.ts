@@ -239,7 +239,8 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   await builds.recover();
   const runtime = new RuntimeManager({ driver, store, log, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, idleTimeoutMs: o.idleTimeoutMs ?? 15 * 60_000, clock, hooks: hub.runtimeHooks() });
   let gatewayPort = 0;
-  const platform: Platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, gatewayScheme, log, driver });
+  const collector = new DiskCollector({ store, driver, liveInstanceDirs: () => runtime.liveInstanceDirs(), isBuildActive: (id) => builds.isActive(id), log, clock });
+  const platform: Platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, gatewayScheme, log, driver, draftSuperseded: () => collector.collectSoon() });
   const executions = new ExecutionManager(platform, log);
   const access = new OrgAccess(tokens, authority);
   await platform.secrets.checkAll(await store.listOrgs());
@@ -317,11 +318,10 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   }
   // Reads the apps before reporting ready; the warm starts themselves run in the background.
   await platform.scaling.warmReserved();
-  const collector = new DiskCollector({ store, driver, liveInstanceDirs: () => runtime.liveInstanceDirs(), isBuildActive: (id) => builds.isActive(id), log });
   const collect = () => void collector.collect().catch((e: unknown) => log(`disk collection failed: ${e instanceof Error ? e.message : String(e)}`));
   collect();
   const collectIntervalMs = o.collectIntervalMs ?? 10 * 60_000;
-  const collectTimer = collectIntervalMs > 0 ? setInterval(collect, collectIntervalMs).unref() : undefined;
+  const collectTimer = collectIntervalMs > 0 ? clock.setInterval(collect, collectIntervalMs) : undefined;
   const total = (await store.quarantine.list()).length;
   if (total) log(`${total} state file(s) are in quarantine (${quarantined} new): see 'dodil ignite dev doctor --data-dir ${dataDir}'`);
 
@@ -355,7 +355,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
           tokenServer.closeAllConnections();
           gateway.closeAllConnections();
           await Promise.all([new Promise<void>((r) => tokenServer.close(() => r())), new Promise<void>((r) => gateway.close(() => r()))]);
-          clearInterval(collectTimer);
+          collectTimer?.cancel();
           collector.stop();
           await Promise.all([collector.settled(), builds.cancelAll(), runtime.stopAll()]);
           // after the builds: a cancelled build's push has ended

@@ -6,6 +6,14 @@ const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 let lastTime = -1;
 let lastRand: number[] = [];
 
+/** The ms timestamp a ULID was minted at (its first 10 characters); NaN for anything else. */
+export function ulidTime(id: string): number {
+  if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) return NaN;
+  let t = 0;
+  for (const c of id.slice(0, 10)) t = t * 32 + CROCKFORD.indexOf(c);
+  return t;
+}
+
 /** A ULID: 48-bit ms timestamp + 80 random bits, 26 Crockford base32 chars, monotonic within a ms. */
 export function ulid(now: number = Date.now()): string {
   let rand: number[];

@@ -5,6 +5,7 @@ import { startControlPlane, type RunningControlPlane } from "../../src/local/con
 import { ACME_TOKEN } from "../helpers/secrets.js";
 import { runCli } from "../helpers/run-cli.js";
 import { tempDir } from "../helpers/temp-dirs.js";
+import { FakeClock } from "../helpers/fake-clock.js";
 
 /**
  * Saves and deployments leave builds, archives and instance directories behind; the disk collector
@@ -25,6 +26,8 @@ async function start(): Promise<void> {
     driver: "host",
     tokens: { [ACME_TOKEN]: "acme-corp" },
     collectIntervalMs: 0,
+    // never advanced: only the start-up collection runs (not the one a superseding save schedules)
+    clock: new FakeClock(),
     log: (line) => {
       for (const w of waiters.splice(0)) (w.re.test(line) ? w.resolve : () => waiters.push(w))(line);
     },

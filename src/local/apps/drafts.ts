@@ -258,8 +258,11 @@ export class Drafts {
         rec.deployId = b.id;
         rec.buildStatus = b.status;
       }
+      const previous = await this.d.store.getDraft(org, app);
       await this.d.store.putDraft(org, app, rec);
       this.d.log(`draft saved for ${key} (${rec.source}${rec.deployId ? `, build ${rec.deployId}` : ""})`);
+      // The draft it replaced may have been the last to refer to its build and archive.
+      if (previous && (previous.deployId !== rec.deployId || previous.contextDigest !== rec.contextDigest)) this.d.draftSuperseded?.();
       return this.draftInfo(rec);
     });
   }

@@ -27,6 +27,8 @@ export interface PlatformDeps {
   log: (line: string) => void;
   /** The build/run driver (prebuilt images are looked up in its local storage). */
   driver?: Driver;
+  /** A save superseded a draft: what only it referred to can be collected (store/disk-collector.ts). */
+  draftSuperseded?: () => void;
 }
 
 /** What every room of apps/ works with: the platform's parts, and the per-app lock they share. */

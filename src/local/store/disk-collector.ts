@@ -4,11 +4,18 @@
  * - builds of drafts and compiles that no current draft and no version refers to (record, log, the
  *   image directory and the driver's image), keeping the newest KEEP_BUILDS_PER_APP of each app so
  *   `build logs` of a recent save still works; builds in progress and standalone builds
- *   (BuildService.CreateBuild, which the caller names and tags) are never collected;
+ *   (BuildService.CreateBuild, which the caller names and tags) are never collected; a build
+ *   directory whose build.json is gone (quarantined as unusable: the quarantine keeps the file
+ *   itself) is collected with its log and image once its id is older than BLOB_GRACE_MS, unless a
+ *   draft or version still names it;
  * - uploaded-context records older than CONTEXT_TTL_MS that no draft, version or build refers to;
  * - blobs (code archives) that no draft, version, build or context record refers to;
  * - directories of stopped instances (output.log, HOME), keeping the newest KEEP_STOPPED_INSTANCES of
  *   each app for debugging, and every directory of a deleted app.
+ *
+ * It runs at start-up, every collectIntervalMs, and SUPERSEDE_DELAY_MS after a save supersedes a
+ * draft (collectSoon): however many saves come in that window, one collection follows them, so the
+ * work stays bounded by the records on disk, never by the rate of saves.
  *
  * Only this process writes the data dir (store/data-dir-lock.ts), so what is in flight is known
  * here: a blob adopted in the last BLOB_GRACE_MS (a save between storing its archive and writing
@@ -19,9 +26,11 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { BuildStatus } from "../../gen/dodil/ignite/v1/common_pb.js";
-import { readJson } from "../atomic-fs.js";
+import { exists, readJson } from "../atomic-fs.js";
+import { ulidTime } from "../ids.js";
 import type { BuiltImage, Driver } from "../drivers/types.js";
 import { errorMessage } from "../errors.js";
+import { systemClock, type Clock, type ClockTimer } from "../clock.js";
 import type { BuildRecord, Store } from "./store.js";
 
 export const KEEP_BUILDS_PER_APP = 3;
@@ -29,6 +38,8 @@ export const KEEP_STOPPED_INSTANCES = 2;
 /** Uploads are used by the SaveDraft that follows; the CLI uploads again when one it remembers is gone. */
 export const CONTEXT_TTL_MS = 10 * 60_000;
 export const BLOB_GRACE_MS = 10 * 60_000;
+/** How long after a superseding save its collection runs (later saves in the window join it). */
+export const SUPERSEDE_DELAY_MS = 30_000;
 
 export interface CollectorDeps {
   store: Store;
@@ -38,7 +49,8 @@ export interface CollectorDeps {
   /** Builds running in this process. */
   isBuildActive: (id: string) => boolean;
   log: (line: string) => void;
-  now?: () => number;
+  /** The time grace periods are read on and collectSoon waits on (src/local/clock.ts). */
+  clock?: Pick<Clock, "now" | "setTimeout">;
 }
 
 interface Refs {
@@ -73,10 +85,25 @@ export class DiskCollector {
   private running: Promise<CollectReport> | undefined;
   private stopped = false;
   private again = false;
+  private soon: ClockTimer | undefined;
+  private readonly clock: Pick<Clock, "now" | "setTimeout">;
   private readonly now: () => number;
 
   constructor(private readonly d: CollectorDeps) {
-    this.now = d.now ?? Date.now;
+    this.clock = d.clock ?? systemClock;
+    this.now = () => this.clock.now();
+  }
+
+  /**
+   * A save superseded a draft (its build, image and archive may now be unreferenced): one
+   * collection SUPERSEDE_DELAY_MS from the first such save, shared by every save until it runs.
+   */
+  collectSoon(): void {
+    if (this.stopped || this.soon) return;
+    this.soon = this.clock.setTimeout(() => {
+      this.soon = undefined;
+      void this.collect().catch((e: unknown) => this.d.log(`disk collection failed: ${errorMessage(e)}`));
+    }, SUPERSEDE_DELAY_MS);
   }
 
   /** Runs a collection; one at a time (a request during a run makes one more run after it). */
@@ -104,6 +131,8 @@ export class DiskCollector {
   /** Ends a collection in flight at its next step, and starts none after. */
   stop(): void {
     this.stopped = true;
+    this.soon?.cancel();
+    this.soon = undefined;
   }
 
   /** Resolves when no collection runs (stop waits for one in flight, and starts none). */
@@ -158,7 +187,15 @@ export class DiskCollector {
     const byApp = new Map<string, BuildRecord[]>();
     for (const id of await this.d.store.listBuildIds()) {
       const b = await this.d.store.getBuild(id);
-      if (!b) continue;
+      if (!b) {
+        if (this.stopped) return;
+        const freed = await this.collectRecordless(id, refs);
+        if (freed !== undefined) {
+          report.builds++;
+          report.freedBytes += freed;
+        }
+        continue;
+      }
       const list = byApp.get(`${b.org}/${b.app}`) ?? [];
       list.push(b);
       byApp.set(`${b.org}/${b.app}`, list);
@@ -227,6 +264,28 @@ export class DiskCollector {
         }
       }
     }
+  }
+
+  /**
+   * A build directory without a usable record (its build.json was quarantined, or a crash came
+   * between the directory and the record): removed with its image once it is past the grace a
+   * starting build needs to write its record, and nothing running or referring to it.
+   */
+  private async collectRecordless(id: string, refs: Refs): Promise<number | undefined> {
+    const mintedAt = ulidTime(id.replace(/^bld_/, ""));
+    if (!Number.isFinite(mintedAt) || this.now() - mintedAt < BLOB_GRACE_MS || refs.buildIds.has(id) || this.d.isBuildActive(id)) return undefined;
+    if (await exists(path.join(this.d.store.buildDir(id), "build.json"))) return undefined;
+    const imageDir = this.d.store.imageDir(id);
+    const img = await readJson<BuiltImage>(path.join(imageDir, "image.json")).catch(() => undefined);
+    // only the image this plane tagged for this very build (its ref ends with the build id)
+    if (img && img.dir !== imageDir && img.ref.endsWith(`:${id.toLowerCase()}`) && /^local\.ignite\//.test(img.ref)) {
+      await this.d.driver.removeImage(img).catch((e: unknown) => this.d.log(`disk collection: removing image ${img.ref}: ${errorMessage(e)}`));
+    }
+    const freed = (await sizeOf(imageDir)) + (await sizeOf(this.d.store.buildDir(id)));
+    await fsp.rm(imageDir, { recursive: true, force: true });
+    await fsp.rm(this.d.store.buildDir(id), { recursive: true, force: true });
+    this.d.log(`disk collection: build ${id} had no usable record (see dev doctor's quarantine): removed its log and image`);
+    return freed;
   }
 
   private async removeBuild(b: BuildRecord): Promise<number> {
