@@ -14,6 +14,8 @@ export type DeployStep = "create" | "update" | "save" | "publish";
 export interface DeployOptions extends SaveDraftOptions {
   flags: AppFlags;
   onStep?: (step: DeployStep) => void;
+  /** The publish's answer was lost but the reconnect shows it took effect (draft-runs.ts). */
+  onAnswerLost?: (message: string) => void;
 }
 
 export interface DeployResult {
@@ -60,7 +62,7 @@ export async function deployApp(api: IgniteApi, ref: AppRef, options: DeployOpti
     options.onStep?.("save");
     const saved = await saveDraft(api, ref, options);
     options.onStep?.("publish");
-    const published = await publishDraft(api, ref);
+    const published = await publishDraft(api, ref, options.onAnswerLost ? { onAnswerLost: options.onAnswerLost } : {});
     return { created: !existing, droppedEnv, saved, published };
   } catch (error) {
     // A deploy that does not publish leaves the app as it was: the previous version keeps serving

@@ -3,12 +3,16 @@ import {
   ComputeService,
   type CompileDraftResponse,
   type DraftInfo,
+  PublishDraftResponseSchema,
   type PublishDraftResponse,
   type StreamCompileLogsResponse,
   type TestResponse,
 } from "../gen/dodil/ignite/v1/compute_pb.js";
 import { BuildStatus } from "../gen/dodil/ignite/v1/common_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { TlsVerificationError } from "../api/status-error.js";
 import { ApiError, CliError } from "../errors.js";
+import { getApp } from "./apps.js";
 import { appFields, formatAppRef, type AppRef } from "./app-ref.js";
 
 /** CompileDraft: starts (or returns) the draft's build/compile; `deployId` is empty for prebuilt drafts. */
@@ -32,8 +36,42 @@ export async function getDraftInfo(api: IgniteApi, ref: AppRef): Promise<DraftIn
   return (await api.unary(ComputeService.method.getDraftInfo, appFields(ref))).draft;
 }
 
-export function publishDraft(api: IgniteApi, ref: AppRef): Promise<PublishDraftResponse> {
-  return api.unary(ComputeService.method.publishDraft, appFields(ref));
+export interface PublishOptions {
+  /** Told when the answer was lost but the reconnect shows the publish took effect (the command warns). */
+  onAnswerLost?: (message: string) => void;
+}
+
+/**
+ * PublishDraft, which is not retried (it is not idempotent). When the connection is lost after the
+ * call was sent, the server may have published before it could answer (a plane killed between
+ * its commit and its reply): the app's state is read again on reconnect, against what it was
+ * before the call, and the outcome reported as what it is: published (a warning, and the version),
+ * not published (run it again), or unknown (`version list` once the API is back).
+ */
+export async function publishDraft(api: IgniteApi, ref: AppRef, options: PublishOptions = {}): Promise<PublishDraftResponse> {
+  const [before, draft] = await Promise.all([getApp(api, ref).catch(() => undefined), getDraftInfo(api, ref).catch(() => undefined)]);
+  try {
+    return await api.unary(ComputeService.method.publishDraft, appFields(ref));
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== "UNAVAILABLE" || error instanceof TlsVerificationError || !before || !draft) throw error;
+    const shown = formatAppRef(ref);
+    const after = await getApp(api, ref).catch(() => undefined);
+    if (!after) {
+      throw new ApiError("UNAVAILABLE", `the connection was lost after PublishDraft of ${shown} was sent (${error.message}): whether it published a version is unknown`, {
+        hint: `once the API is reachable, \`dodil ignite version list ${shown}\` shows whether a version after ${before.activeVersion} is active`,
+        cause: error,
+      });
+    }
+    if (after.activeVersion > before.activeVersion && after.codeHash === draft.codeHash) {
+      options.onAnswerLost?.(`the connection was lost before PublishDraft answered; on reconnecting, version ${after.activeVersion} of ${shown} is active with the draft's code: the publish took effect`);
+      return create(PublishDraftResponseSchema, { version: after.activeVersion, app: after, deployId: draft.deployId });
+    }
+    throw new ApiError(
+      "UNAVAILABLE",
+      `the connection was lost before PublishDraft of ${shown} answered; on reconnecting, the active version is still ${before.activeVersion || "none"}: the publish did not take effect`,
+      { hint: `run \`dodil ignite draft publish ${shown}\` again`, cause: error },
+    );
+  }
 }
 
 /** Reconnects of a followed build log after the server went away (e.g. a control-plane restart). */

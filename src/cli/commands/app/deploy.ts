@@ -66,6 +66,7 @@ export const appDeployCommand = defineCommand({
           inputSchema: flags.inputSchema,
           outputSchema: flags.outputSchema,
           onUploadProgress: (sent, total) => progress.update(sent, total),
+          onAnswerLost: (message) => output.warn(message),
           onStep: (next) => {
             step = next;
             spinner.update(`${STEP_TEXT[next]} ${formatAppRef(ref)}…`);

@@ -23,7 +23,7 @@ export const draftPublishCommand = defineCommand({
     const stopLog = new AbortController();
     const log = streaming ? streamRunningBuildLog(api, ref, (line) => output.info(`  ${line}`), stopLog.signal).catch(() => undefined) : undefined;
     try {
-      const response = await publishDraft(api, ref).finally(async () => {
+      const response = await publishDraft(api, ref, { onAnswerLost: (message) => output.warn(message) }).finally(async () => {
         stopLog.abort();
         await log;
       });
