@@ -15,7 +15,7 @@ import * as reflV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { grpcServiceDefinition, MAX_MESSAGE_BYTES } from "../wire/grpc-service.js";
 import { rejectMalformedRequests } from "./grpc/malformed-requests.js";
-import { BuildManager } from "./build/build-manager.js";
+import { BuildManager, registryHosts } from "./build/build-manager.js";
 import { systemClock, type Clock } from "./clock.js";
 import { probeDocker, probePodman } from "./drivers/detect.js";
 import { DockerDriver } from "./drivers/docker.js";
@@ -240,7 +240,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   const runtime = new RuntimeManager({ driver, store, log, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, idleTimeoutMs: o.idleTimeoutMs ?? 15 * 60_000, clock, hooks: hub.runtimeHooks() });
   let gatewayPort = 0;
   const collector = new DiskCollector({ store, driver, liveInstanceDirs: () => runtime.liveInstanceDirs(), isBuildActive: (id) => builds.isActive(id), log, clock });
-  const platform: Platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, gatewayScheme, log, driver, draftSuperseded: () => collector.collectSoon() });
+  const platform: Platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, gatewayScheme, log, driver, draftSuperseded: () => collector.collectSoon(), privateRegistries: () => registryHosts(registry) });
   const executions = new ExecutionManager(platform, log);
   const access = new OrgAccess(tokens, authority);
   await platform.secrets.checkAll(await store.listOrgs());

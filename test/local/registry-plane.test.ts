@@ -8,11 +8,15 @@
 import { execFileSync } from "node:child_process";
 import { create } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GetAppVersionRequestSchema, ListAppVersionsRequestSchema } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
+import * as grpc from "@grpc/grpc-js";
+import { BuildService } from "../../src/gen/dodil/ignite/v1/build_pb.js";
+import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
+import { ComputeService, CreateAppRequestSchema, GetAppVersionRequestSchema, ListAppVersionsRequestSchema, SaveDraftRequestSchema } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
+import { grpcCode } from "../helpers/rpc-client.js";
 import { ACME_TOKEN, OTHER_TOKEN, startTestControlPlane } from "../helpers/control-plane.js";
 import { copyToRegistry, ociLayoutImage, registryToolsInstalled, skopeoInspect } from "../helpers/registry.js";
 import { tempDir } from "../helpers/temp-dirs.js";
-import { busyboxAppFiles, createApp, ensureBusybox, expectBuildSucceeds, imageCache, inCI, invoke, podmanMissing, publish, saveContext } from "./container-helpers.js";
+import { busyboxAppFiles, createApp, ensureBusybox, expectBuildSucceeds, followBuild, imageCache, inCI, invoke, podmanMissing, publish, saveContext } from "./container-helpers.js";
 import { makeTarGz } from "./helpers.js";
 
 const tools = await registryToolsInstalled();
@@ -67,6 +71,23 @@ describe.skipIf(skip)("the plane's image registry (podman)", () => {
     await expect(copyToRegistry(src, `${registryHost}/acme-corp/reg-app:evil`, { creds: `other-org:${OTHER_TOKEN}` })).rejects.toThrow(/unauthorized|denied|authentication required/i);
     const own = await copyToRegistry(src, `${registryHost}/other-org/mine:1`, { creds: `other-org:${OTHER_TOKEN}` });
     expect((await skopeoInspect(`${registryHost}/other-org/mine@${own}`, { creds: `acme-corp:${ACME_TOKEN}` })).code).not.toBe(0);
+  }, 120_000);
+
+  it("treats the registry's <org>/ repositories as org namespaces: another org may not name them as --image-ref or FROM", async () => {
+    const { client } = fixture!;
+    const other = client(ComputeService, OTHER_TOKEN);
+    await other.createApp(create(CreateAppRequestSchema, { name: "thief" }));
+    const err = await other
+      .saveDraft(create(SaveDraftRequestSchema, { appName: "thief", code: { source: { case: "image", value: { source: { case: "prebuilt", value: { imageRef } } } } } }))
+      .then(() => undefined, (e: unknown) => e);
+    expect(grpcCode(err)).toBe(grpc.status.PERMISSION_DENIED);
+    expect(String(err)).toMatch(/not in organization other-org's local namespace/);
+    // FROM the owner's image in a build of another org
+    const otherBuild = client(BuildService, OTHER_TOKEN);
+    const saved = await saveContext(other, otherBuild, "thief", await makeTarGz(busyboxAppFiles({ from: imageRef })));
+    const build = await followBuild(other, saved.draft!.deployId);
+    expect(build.status).toBe(BuildStatus.FAILED);
+    expect(build.error).toMatch(/not in organization other-org's local namespace/);
   }, 120_000);
 
   it("keeps its port across a restart and pulls an image removed locally back at the next cold start", async () => {

@@ -147,7 +147,7 @@ export class Drafts {
       if (img.case === "prebuilt") {
         const ref = img.value.imageRef.trim();
         if (!ref || /\s/.test(ref)) throw invalidArgument("image.prebuilt.image_ref is required");
-        checkImageRefOwner(org, ref);
+        checkImageRefOwner(org, ref, "image", this.d.privateRegistries?.());
         if (img.value.registrySecretRef) await this.d.secrets.resolve(org, img.value.registrySecretRef, "registry_secret", "registry_secret_ref");
         rec = {
           codeHash: `sha256:${sha256Hex(ref)}`,

@@ -29,6 +29,8 @@ export interface PlatformDeps {
   driver?: Driver;
   /** A save superseded a draft: what only it referred to can be collected (store/disk-collector.ts). */
   draftSuperseded?: () => void;
+  /** The plane's registry HOST:PORT once it listens: its `<org>/…` names are org namespaces. */
+  privateRegistries?: () => string[];
 }
 
 /** What every room of apps/ works with: the platform's parts, and the per-app lock they share. */

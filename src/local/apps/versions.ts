@@ -92,7 +92,7 @@ export class Versions {
     if (!d) throw failedPrecondition(`app ${key} has no draft to publish; save one first (SaveDraft)`);
     if (d.source === "compile") requireSupportedRuntime(d.runtime, `publish ${key}`);
     // a prebuilt image must already be in the driver's local storage (prebuilt.ts)
-    const build = d.source === "prebuilt" ? await prebuiltBuild(this.d.store, this.d.driver, org, app, d.imageRef ?? "") : await this.p.drafts.draftBuild(org, app, d);
+    const build = d.source === "prebuilt" ? await prebuiltBuild(this.d.store, this.d.driver, org, app, d.imageRef ?? "", this.d.privateRegistries?.()) : await this.p.drafts.draftBuild(org, app, d);
     const image = (await this.d.builds.image(build))!;
     // The pullable reference in the plane's registry where the build was pushed there.
     const imageRef = build.registryRef ?? build.imageRef;

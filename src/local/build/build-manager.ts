@@ -195,6 +195,7 @@ export class BuildManager {
           buildArgs: allArgs,
           imageDir,
           imageRef: r.imageRef,
+          privateRegistries: registryHosts(this.registry()),
         },
         (line) => this.append(a, line),
         a.abort.signal,
@@ -298,4 +299,9 @@ export class BuildManager {
 
   /** Draft updates of finished builds still being written. */
   private readonly applying = new Set<Promise<void>>();
+}
+
+/** The plane's registry as an org namespace for image ownership (none without one). */
+export function registryHosts(registry: PlaneRegistry | undefined): string[] {
+  return registry ? [registry.host] : [];
 }

@@ -14,15 +14,15 @@ import { ulid } from "../ids.js";
 import { writeJson } from "../atomic-fs.js";
 import { checkImageRefOwner, heldByAnotherOrg } from "../drivers/image-ownership.js";
 
-export async function prebuiltBuild(store: Store, driver: Driver | undefined, org: string, app: string, ref: string): Promise<BuildRecord> {
+export async function prebuiltBuild(store: Store, driver: Driver | undefined, org: string, app: string, ref: string, privateRegistries: readonly string[] = []): Promise<BuildRecord> {
   if (!driver?.localImage) {
     throw failedPrecondition(
       `image ${ref} is not available offline: the ${driver?.name ?? "current"} driver cannot run images; prebuilt images need a container driver with the image in its local storage (--driver podman or docker)`,
     );
   }
-  checkImageRefOwner(org, ref);
+  checkImageRefOwner(org, ref, "image", privateRegistries);
   const img = await driver.localImage(ref);
-  if (!img || heldByAnotherOrg(org, img.names ?? [])) {
+  if (!img || heldByAnotherOrg(org, img.names ?? [], privateRegistries)) {
     throw failedPrecondition(`image ${ref} is not available offline: the ${driver.name} driver has no local image with that reference, and the local control plane cannot pull from a registry`);
   }
   const id = `bld_${ulid()}`;

@@ -21,8 +21,10 @@ export function localImageRef(org: string, repo: string, tag: string): string {
  * `docker.io/`-style prefix does not hide it (that would be a different image, but it is refused
  * rather than guessed about).
  */
-export function localRefOrg(ref: string): string | undefined {
+export function localRefOrg(ref: string, registries: readonly string[] = []): string | undefined {
   const parts = ref.trim().split("/");
+  // The plane's own registry (HOST:PORT as in its image refs) is an org namespace as well.
+  if (parts.length > 2 && registries.some((r) => r.toLowerCase() === parts[0]!.toLowerCase())) return parts[1]!.toLowerCase().replace(/[:@].*$/, "");
   const i = parts.findIndex((p) => p.toLowerCase().replace(/:\d*$/, "") === LOCAL_REGISTRY);
   if (i < 0 || i >= parts.length - 1) return undefined;
   return parts[i + 1]!.toLowerCase().replace(/[:@].*$/, "");
@@ -33,8 +35,8 @@ export function localRefOrg(ref: string): string | undefined {
  * the caller's org), before anything looks the image up, so the answer does not depend on whether
  * the image exists.
  */
-export function checkImageRefOwner(org: string, ref: string, what = "image"): void {
-  const owner = localRefOrg(ref);
+export function checkImageRefOwner(org: string, ref: string, what = "image", registries: readonly string[] = []): void {
+  const owner = localRefOrg(ref, registries);
   if (owner !== undefined && owner !== org) {
     throw permissionDenied(`${what} ${ref} is not in organization ${org}'s local namespace: organization ${org} may use only its own local images (${LOCAL_REGISTRY}/${org}/…)`);
   }
@@ -46,7 +48,7 @@ export function checkImageRefOwner(org: string, ref: string, what = "image"): vo
  * left tagged `local.ignite/<org>/…` is still everyone's). Callers answer as for an absent image:
  * whether another organization holds an image of that name is not the caller's to learn.
  */
-export function heldByAnotherOrg(org: string, names: readonly string[]): boolean {
-  const owners = names.map(localRefOrg);
+export function heldByAnotherOrg(org: string, names: readonly string[], registries: readonly string[] = []): boolean {
+  const owners = names.map((n) => localRefOrg(n, registries));
   return owners.some((o) => o !== undefined && o !== org) && !owners.some((o) => o === undefined || o === org);
 }

@@ -98,12 +98,12 @@ export async function containerBuild(engine: ContainerEngine, req: BuildRequest,
     const context = await unpackBuildContext(req, out);
     for (const base of baseImages(await fsp.readFile(context.dockerfile, "utf8"), req.buildArgs)) {
       try {
-        checkImageRefOwner(req.org, base, "base image");
+        checkImageRefOwner(req.org, base, "base image", req.privateRegistries);
       } catch (e) {
         throw new BuildFailure(errorMessage(e));
       }
       const found = await engine.inspectImage(base);
-      if (!found || heldByAnotherOrg(req.org, builtImageFromInspect(base, engine.name, found).names ?? [])) throw new BuildFailure(engine.missingBaseImage(base));
+      if (!found || heldByAnotherOrg(req.org, builtImageFromInspect(base, engine.name, found).names ?? [], req.privateRegistries)) throw new BuildFailure(engine.missingBaseImage(base));
     }
     const startedMs = Date.now();
     await engine.buildImage(context, out, clean);

@@ -20,6 +20,8 @@ export interface BuildRequest {
   imageDir: string;
   /** Reference the image is tagged with (e.g. "local.ignite/acme-corp/greeter:bld_01J..."). */
   imageRef: string;
+  /** The plane's registry (HOST:PORT): its `<org>/…` repositories are org namespaces like local.ignite. */
+  privateRegistries?: string[];
 }
 
 export interface ImageConfig {
