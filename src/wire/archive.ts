@@ -50,9 +50,9 @@ export const DEFAULT_MAX_TOTAL_BYTES = 4 * 1024 ** 3;
 const MAX_PATH_BYTES = 4000;
 const MAX_PATH_DEPTH = 256;
 /** Tar headers, pax records and padding one entry may add to the inflated stream beyond its body. */
-const TAR_BYTES_PER_ENTRY = 12 * 1024;
+export const TAR_BYTES_PER_ENTRY = 12 * 1024;
 /** End-of-archive blocks and record padding (GNU tar pads to 10 KiB records). */
-const TAR_TRAILER_BYTES = 1024 * 1024;
+export const TAR_TRAILER_BYTES = 1024 * 1024;
 
 export async function detectArchiveKind(file: string): Promise<ArchiveKind> {
   const fh = await fsp.open(file, "r");
@@ -73,7 +73,8 @@ export async function detectArchiveKind(file: string): Promise<ArchiveKind> {
   }
 }
 
-function isTarHeader(b: Buffer): boolean {
+/** Whether a 512-byte block is a tar header (ustar magic, or an old v7 header with a valid checksum). */
+export function isTarHeader(b: Buffer): boolean {
   if (b.length < 512) return false;
   const magic = b.subarray(257, 262).toString("latin1");
   if (magic === "ustar") return true;
@@ -147,7 +148,8 @@ function printable(s: string): string {
   return s.replace(/[\x00-\x1f\x7f]/g, "?").slice(0, 300);
 }
 
-class Collector {
+/** Checks and collects entries against the limits; shared by the file and the streamed listings. */
+export class Collector {
   entries: ArchiveEntryInfo[] = [];
   totalSize = 0;
   constructor(private limits: Required<Pick<ArchiveLimits, "maxEntries" | "maxTotalBytes">>) {}
@@ -193,7 +195,7 @@ class Collector {
   }
 }
 
-function limitsOf(l: ArchiveLimits) {
+export function limitsOf(l: ArchiveLimits) {
   return {
     maxEntries: l.maxEntries ?? DEFAULT_MAX_ENTRIES,
     maxTotalBytes: l.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES,
@@ -261,7 +263,7 @@ function tarBytes(file: string, kind: ArchiveKind): Readable {
 }
 
 /** Passes bytes through, failing the stream once more than `budget()` bytes went by. */
-class InflatedMeter extends Transform {
+export class InflatedMeter extends Transform {
   private seen = 0;
   constructor(
     private readonly budget: () => number,

@@ -83,14 +83,24 @@ export class Drafts {
    */
   private readonly contextListings = new Map<string, Promise<ArchiveInfo>>();
 
+  /** Keeps the listing an upload made while it received `digest`, for the SaveDraft that follows. */
+  rememberListing(digest: string, name: string, info: ArchiveInfo): void {
+    this.cacheListing(`${digest}\0${name}`, Promise.resolve(info));
+  }
+
+  private cacheListing(key: string, listing: Promise<ArchiveInfo>): void {
+    this.contextListings.delete(key);
+    this.contextListings.set(key, listing);
+    if (this.contextListings.size > 32) this.contextListings.delete(this.contextListings.keys().next().value as string);
+  }
+
   private inspectStoredContext(digest: string, name: string): Promise<ArchiveInfo> {
     const key = `${digest}\0${name}`;
     let listing = this.contextListings.get(key);
     if (!listing) {
       listing = this.inspect(this.d.store.blobPath(digest), name);
       listing.catch(() => this.contextListings.delete(key));
-      this.contextListings.set(key, listing);
-      if (this.contextListings.size > 32) this.contextListings.delete(this.contextListings.keys().next().value as string);
+      this.cacheListing(key, listing);
     }
     return listing;
   }

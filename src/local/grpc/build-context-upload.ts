@@ -1,13 +1,14 @@
 /**
  * BuildService.UploadBuildContext: a client stream of metadata then chunks, written to a temp file
- * while hashed, checked (size, digest, a readable archive) and adopted as a content-addressed blob.
+ * while hashed and listed (one pass over the bytes as they arrive), checked (size, digest, a
+ * readable archive) and adopted as a content-addressed blob.
  */
 import { createHash } from "node:crypto";
 import { createWriteStream, promises as fsp, type WriteStream } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import type { sendUnaryData, ServerReadableStream } from "@grpc/grpc-js";
 import { UploadBuildContextResponseSchema, type UploadBuildContextRequest } from "../../gen/dodil/ignite/v1/build_pb.js";
-import { inspectArchive } from "../../wire/archive.js";
+import { ArchiveStreamInspector } from "../../wire/archive-stream-inspector.js";
 import type { Platform } from "../apps/platform.js";
 import { ArchiveError, invalidArgument, resourceExhausted } from "../errors.js";
 import { toStatus } from "./handlers.js";
@@ -31,6 +32,7 @@ export function uploadBuildContext(platform: Platform, kit: RpcKit, call: Server
   let meta: { name: string; contentType: string; expected: bigint; digest: string } | undefined;
   // A client that packs while it uploads announces the digest and size last, in a trailer.
   let trailer: { digest: string; size: bigint } | undefined;
+  const inspector = new ArchiveStreamInspector();
   let failed = false;
   const fail = (e: unknown) => {
     if (failed) return;
@@ -38,6 +40,7 @@ export function uploadBuildContext(platform: Platform, kit: RpcKit, call: Server
     call.removeAllListeners("data");
     call.pause();
     out?.destroy();
+    inspector.abort();
     void fsp.rm(tmp, { force: true });
     cb(toStatus(e, log, "UploadBuildContext"));
   };
@@ -69,9 +72,15 @@ export function uploadBuildContext(platform: Platform, kit: RpcKit, call: Server
       size += m.payload.value.length;
       if (size > MAX_CONTEXT_BYTES) return fail(resourceExhausted(`the build context exceeds ${MAX_CONTEXT_BYTES} bytes`));
       hash.update(m.payload.value);
-      if (!out.write(m.payload.value)) {
+      const file = out;
+      const written = file.write(m.payload.value);
+      const listed = inspector.write(m.payload.value);
+      if (!written || !listed) {
         call.pause();
-        out.once("drain", () => call.resume());
+        const fileDrained = written ? Promise.resolve() : new Promise<void>((resolve) => file.once("drain", resolve));
+        void Promise.all([fileDrained, inspector.drain()]).then(() => {
+          if (!failed) call.resume();
+        });
       }
     }
   });
@@ -79,6 +88,7 @@ export function uploadBuildContext(platform: Platform, kit: RpcKit, call: Server
   call.on("cancelled", () => {
     failed = true;
     out?.destroy();
+    inspector.abort();
     void fsp.rm(tmp, { force: true });
   });
   call.on("end", () => {
@@ -92,13 +102,16 @@ export function uploadBuildContext(platform: Platform, kit: RpcKit, call: Server
         if (meta!.digest && meta!.digest !== digest) throw invalidArgument(`digest mismatch: the client announced ${meta!.digest} but the received bytes hash to ${digest}`);
         if (trailer && trailer.size !== BigInt(size)) throw invalidArgument(`the trailer announced ${trailer.size} bytes but ${size} were received`);
         if (trailer && trailer.digest !== digest) throw invalidArgument(`digest mismatch: the trailer announced ${trailer.digest} but the received bytes hash to ${digest}`);
+        let listing;
         try {
-          await inspectArchive(tmp, { singleFileName: meta!.name });
+          listing = await inspector.finish(tmp, meta!.name);
         } catch (e) {
           if (e instanceof ArchiveError) throw invalidArgument(`invalid build context: ${e.message}`);
           throw e;
         }
         await platform.store.adoptBlob(tmp, digest);
+        // SaveDraft from this context needs the same listing: it need not decompress the blob again.
+        platform.drafts.rememberListing(digest, meta!.name, listing);
         const contextId = `ctx_${digest.slice(7, 31)}`;
         await platform.store.putContext(org, {
           contextId,

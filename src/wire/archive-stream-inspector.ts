@@ -1,0 +1,157 @@
+/**
+ * The listing of a tar or tar.gz made while its bytes arrive (UploadBuildContext), with the same
+ * checks and limits as `inspectArchive` in archive.ts, whose pieces it uses.
+ */
+import { PassThrough, Transform, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import * as zlib from "node:zlib";
+import * as tar from "tar";
+import { Collector, inspectArchive, InflatedMeter, isTarHeader, limitsOf, TAR_BYTES_PER_ENTRY, TAR_TRAILER_BYTES, type ArchiveInfo, type ArchiveKind, type ArchiveLimits } from "./archive.js";
+
+/**
+ * Lists a tar or tar.gz while its bytes arrive (an upload), so the listing is ready when the last
+ * byte is instead of costing a second pass over the stored file afterwards. It is an optimisation
+ * only: `finish` returns the streamed listing when the stream was a tar or tar.gz that listed
+ * cleanly, and otherwise (zip, a plain file, any failure) inspects the complete file with
+ * `inspectArchive`, which gives the authoritative answer and error for everything else.
+ */
+export class ArchiveStreamInspector {
+  private head: Buffer[] = [];
+  private headBytes = 0;
+  private input: PassThrough | undefined;
+  private listing: Promise<boolean> | undefined;
+  private readonly collector: Collector;
+  private deferred = false;
+
+  constructor(private readonly limits: ArchiveLimits = {}) {
+    this.collector = new Collector(limitsOf(limits));
+  }
+
+  /** Feeds the next bytes; false means wait for `drain` before writing more. */
+  write(chunk: Uint8Array): boolean {
+    if (this.deferred) return true;
+    if (!this.input) {
+      this.head.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this.headBytes += chunk.byteLength;
+      if (this.headBytes < 512) return true;
+      this.start();
+      return this.deferred ? true : this.flushHead();
+    }
+    return this.input.write(chunk);
+  }
+
+  /** Resolves when the inspector can take more bytes. */
+  drain(): Promise<void> {
+    const input = this.input;
+    if (!input || this.deferred || !input.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        input.off("drain", done);
+        input.off("close", done);
+        resolve();
+      };
+      input.on("drain", done);
+      input.on("close", done);
+    });
+  }
+
+  /** Ends the stream and returns the listing of `file` (the same bytes, complete on disk). */
+  async finish(file: string, singleFileName?: string): Promise<ArchiveInfo> {
+    if (!this.input && !this.deferred && this.headBytes >= 512) this.start();
+    if (this.input && !this.deferred) {
+      this.input.end();
+      if (await this.listing) return { kind: this.kind, entries: this.collector.entries, totalSize: this.collector.totalSize };
+    }
+    return inspectArchive(file, { ...this.limits, ...(singleFileName ? { singleFileName } : {}) });
+  }
+
+  /** Stops listing (the upload failed). */
+  abort(): void {
+    this.deferred = true;
+    this.input?.destroy();
+  }
+
+  private kind: ArchiveKind = "tar";
+
+  private start(): void {
+    const b = Buffer.concat(this.head);
+    this.head = [b];
+    const zip = b[0] === 0x50 && b[1] === 0x4b && (b[2] === 3 || b[2] === 5) && (b[3] === 4 || b[3] === 6);
+    const gz = b[0] === 0x1f && b[1] === 0x8b;
+    if (zip || (!gz && !isTarHeader(b.subarray(0, 512)))) {
+      this.deferred = true;
+      this.head = [];
+      return;
+    }
+    this.kind = gz ? "tar.gz" : "tar";
+    const input = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+    this.input = input;
+    // A failed listing destroys the input; the pipeline reports it, later writes are ignored.
+    input.on("error", () => undefined);
+    const c = this.collector;
+    let failed = false;
+    const meter = new InflatedMeter(() => c.totalSize + (c.entries.length + 1) * TAR_BYTES_PER_ENTRY + TAR_TRAILER_BYTES, c.maxTotalBytes);
+    const parser = tar.t({
+      zstd: false,
+      brotli: false,
+      maxMetaEntrySize: 64 * 1024,
+      onReadEntry: (e) => {
+        if (failed) return;
+        try {
+          c.add(e.path, e.type, e.size ?? 0, e.linkpath);
+        } catch (err) {
+          failed = true;
+          meter.destroy(err as Error);
+        }
+      },
+      onwarn: (code) => {
+        if (code === "TAR_BAD_ARCHIVE" || code === "TAR_ABORT" || code === "TAR_ENTRY_INVALID") failed = true;
+      },
+    });
+    // A gzip stream holds a tar only if its first inflated block is a tar header (detectArchiveKind).
+    const sink = parser as unknown as NodeJS.WritableStream;
+    const listed = gz ? pipeline(input, zlib.createGunzip(), new TarHeaderSniff(() => (failed = true)), meter, sink) : pipeline(input, meter, sink);
+    this.listing = listed.then(
+      () => !failed,
+      () => false,
+    );
+    // After a failure the rest of the upload is not listed here (finish inspects the file).
+    void this.listing.then((ok) => {
+      if (!ok) this.deferred = true;
+    });
+  }
+
+  private flushHead(): boolean {
+    let ok = true;
+    for (const h of this.head) ok = this.input!.write(h);
+    this.head = [];
+    return ok;
+  }
+}
+
+/** Passes inflated bytes through, calling `notTar` if the first 512 are not a tar header. */
+class TarHeaderSniff extends Transform {
+  private first: Buffer[] = [];
+  private firstBytes = 0;
+  private checked = false;
+  constructor(private readonly notTar: () => void) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    if (!this.checked) {
+      this.first.push(chunk);
+      this.firstBytes += chunk.length;
+      if (this.firstBytes >= 512) this.check();
+    }
+    done(null, chunk);
+  }
+  override _flush(done: TransformCallback): void {
+    if (!this.checked) this.check();
+    done();
+  }
+  private check(): void {
+    this.checked = true;
+    if (!isTarHeader(Buffer.concat(this.first).subarray(0, 512))) this.notTar();
+    this.first = [];
+  }
+}
