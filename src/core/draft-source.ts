@@ -2,7 +2,7 @@ import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { isAbsolute, join, normalize } from "node:path";
 import { UsageError } from "../errors.js";
-import { RUNTIMES, RUST_TARGETS, type RuntimeName } from "./flag-choices.js";
+import { RUNTIMES, RUST_TARGETS, type RuntimeName, type RustOptions } from "./flag-choices.js";
 import { readInfoYaml, type InfoYaml } from "./info-yaml.js";
 
 export type { RuntimeName };
@@ -23,12 +23,6 @@ export interface SourceFlags {
   runtime?: string | undefined;
   rustTarget?: string | undefined;
   toolchain?: string | undefined;
-}
-
-/** --rust-target and --toolchain, which go with --runtime rust. */
-export interface RustOptions {
-  target: (typeof RUST_TARGETS)[number];
-  toolchain: string;
 }
 
 /** A validated source: exactly one of a local path, a git repository or a prebuilt image. */

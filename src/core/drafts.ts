@@ -6,7 +6,8 @@ import { RustCompilationTarget, type CodeSourceSchema, type RuntimeSchema } from
 import { ComputeService, type DraftInfo } from "../gen/dodil/ignite/v1/compute_pb.js";
 import { ApiError, CliError } from "../errors.js";
 import { appFields, formatAppRef, type AppRef } from "./app-ref.js";
-import type { DraftSource, RuntimeName, RustOptions } from "./draft-source.js";
+import type { DraftSource } from "./draft-source.js";
+import type { RuntimeName, RustOptions } from "./flag-choices.js";
 import { sourceRuntime } from "./dependencies.js";
 import { uploadBuildContext, uploadStreamedArchive, type ArchiveToUpload, type StreamedArchive } from "./upload.js";
 import { updateApp } from "./apps.js";

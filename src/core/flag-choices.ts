@@ -11,6 +11,11 @@ export const AUTO_MODE_NAMES = ["disabled", "enabled", "tier-only", "scale-only"
 export const RUNTIMES = ["python", "rust", "go", "deno"] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
 export const RUST_TARGETS = ["native", "wasm"] as const;
+/** --rust-target and --toolchain, which go with --runtime rust (flags, or info.yaml's runtime block). */
+export interface RustOptions {
+  target: (typeof RUST_TARGETS)[number];
+  toolchain: string;
+}
 
 export const SECRET_TYPES = ["git", "registry"] as const;
 /** The response formats of the OpenAI transcription API, which the platform follows. */

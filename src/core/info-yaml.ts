@@ -2,8 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { UsageError } from "../errors.js";
-import type { RustOptions } from "./draft-source.js";
-import { RUNTIMES, type RuntimeName } from "./flag-choices.js";
+import { RUNTIMES, type RuntimeName, type RustOptions } from "./flag-choices.js";
 
 /**
  * An app directory's info.yaml, the platform samples' manifest: the one reader of it. `name:` (the

@@ -240,7 +240,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   const runtime = new RuntimeManager({ driver, store, log, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, idleTimeoutMs: o.idleTimeoutMs ?? 15 * 60_000, clock, hooks: hub.runtimeHooks() });
   let gatewayPort = 0;
   const collector = new DiskCollector({ store, driver, liveInstanceDirs: () => runtime.liveInstanceDirs(), isBuildActive: (id) => builds.isActive(id), log, clock });
-  const platform: Platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, gatewayScheme, log, driver, draftSuperseded: () => collector.collectSoon(), privateRegistries: () => registryHosts(registry) });
+  const platform: Platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, gatewayScheme, log, driver, draftSuperseded: () => collector.collectSoon(), privateRegistries: () => registryHosts(registry), clock });
   const executions = new ExecutionManager(platform, log);
   const access = new OrgAccess(tokens, authority);
   await platform.secrets.checkAll(await store.listOrgs());

@@ -41,8 +41,11 @@ import {
 } from "../../src/gen/dodil/ignite/v1/secret_pb.js";
 import { OTHER_TOKEN, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { grpcCode, rpcError, type RpcClient } from "../helpers/rpc-client.js";
+import { FakeClock } from "../helpers/fake-clock.js";
 import { greeterContext, makeTarGz } from "./helpers.js";
 
+/** The plane's clock: a secret's updatedAtMs moves when the test moves it, not after a sleep. */
+const clock = new FakeClock();
 let fixture: TestControlPlane;
 let dataDir: string;
 let b: RpcClient<typeof BuildService>;
@@ -51,7 +54,7 @@ let m: RpcClient<typeof ModelService>;
 let c: RpcClient<typeof ComputeService>;
 
 beforeAll(async () => {
-  fixture = await startTestControlPlane({ label: "builds" });
+  fixture = await startTestControlPlane({ label: "builds", clock });
   ({ dataDir, build: b, secret: s, model: m, compute: c } = fixture);
 });
 
@@ -164,7 +167,7 @@ describe("SecretService", () => {
   it("creates, overwrites, lists without values, gets with the value, deletes idempotently", async () => {
     const c1 = await s.createSecret(git("gh-token", "t1"));
     expect(c1.secret).toMatchObject({ name: "gh-token", type: "git_secret" });
-    await new Promise((r) => setTimeout(r, 5));
+    clock.advance(5);
     const c2 = await s.createSecret(git("gh-token", "t2"));
     expect(c2.secret!.createdAtMs).toBe(c1.secret!.createdAtMs);
     expect(c2.secret!.updatedAtMs > c1.secret!.updatedAtMs).toBe(true);

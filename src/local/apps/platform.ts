@@ -8,6 +8,7 @@ import type { BuildManager } from "../build/build-manager.js";
 import type { Driver } from "../drivers/types.js";
 import { KeyedMutex } from "../keyed-mutex.js";
 import type { RuntimeManager } from "../runtime/runtime-manager.js";
+import { systemClock, type Clock } from "../clock.js";
 import { SecretStore } from "../secrets/secret-store.js";
 import type { Store } from "../store/store.js";
 import { Apps } from "./apps.js";
@@ -31,6 +32,8 @@ export interface PlatformDeps {
   draftSuperseded?: () => void;
   /** The plane's registry HOST:PORT once it listens: its `<org>/…` names are org namespaces. */
   privateRegistries?: () => string[];
+  /** The time records are stamped with (src/local/clock.ts); the system clock unless a test gives one. */
+  clock?: Pick<Clock, "now">;
 }
 
 /** What every room of apps/ works with: the platform's parts, and the per-app lock they share. */
@@ -57,7 +60,7 @@ export class Platform {
     this.store = d.store;
     this.builds = d.builds;
     this.runtime = d.runtime;
-    this.secrets = new SecretStore(d.store.dataDir, d.store.quarantine);
+    this.secrets = new SecretStore(d.store.dataDir, d.store.quarantine, d.clock ?? systemClock);
     this.hostNames = new HostNames(d.store);
     const rooms: RoomDeps = { ...d, appLocks: this.appLocks, secrets: this.secrets, hostNames: this.hostNames };
     this.apps = new Apps(rooms, this);

@@ -9,6 +9,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { SecretMetadataSchema, SecretValueSchema, type SecretMetadata, type SecretValue } from "../../gen/dodil/ignite/v1/secret_pb.js";
+import type { Clock } from "../clock.js";
 import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import { writeJson } from "../atomic-fs.js";
 import { checkBuildSecrets, checkSecret } from "../store/record-checks.js";
@@ -40,6 +41,8 @@ export class SecretStore {
   constructor(
     private dataDir: string,
     private quarantine: Quarantine,
+    /** Stamps createdAtMs/updatedAtMs (src/local/clock.ts). */
+    private clock: Pick<Clock, "now">,
   ) {}
 
   /** A slot file, checked: one that is torn or malformed is quarantined (and named in the log), never silently skipped. */
@@ -89,7 +92,7 @@ export class SecretStore {
       }
     }
     const prev = await this.read(this.file(org, name));
-    const now = Date.now();
+    const now = this.clock.now();
     const rec: SecretFile = { name, type, createdAtMs: prev?.createdAtMs ?? now, updatedAtMs: now, value: toJson(SecretValueSchema, value) };
     await this.write(this.file(org, name), rec);
     return this.meta(rec);
