@@ -14,6 +14,9 @@ import { startTestControlPlane, type BuildClient, type ComputeClient, type TestC
 import { grpcCode } from "../helpers/rpc-client.js";
 import { cacheStoreGraphRoot, prepareContainersConfig } from "../../src/local/drivers/containers.js";
 import { dockerJson } from "../../src/local/drivers/docker-api.js";
+import { DockerDriver } from "../../src/local/drivers/docker.js";
+import { MAX_INSTANCE_LOG_BYTES } from "../../src/local/drivers/rotating-log.js";
+import { createHash } from "node:crypto";
 import { probeDocker } from "../../src/local/drivers/detect.js";
 import { busyboxAppFiles, createApp, ensureBusybox, followBuild, imageCache, inCI, invoke, podmanMissing, publish, saveContext } from "./container-helpers.js";
 import { cleanup, makeTarGz, tempDir } from "./helpers.js";
@@ -94,6 +97,26 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
     const e = await publish(c, "named").catch((x: unknown) => x);
     expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(String((e as Error).message)).toMatch(/CreateContainerConfigError: USER www-data is not numeric/);
+  }, 120_000);
+
+  it("bounds the engine's copy of a container's output like output.log, and a forced stop removes every container at once", async () => {
+    const ep = { socketPath: sock, display: sock };
+    const label = createHash("sha256").update(dataDir).digest("hex").slice(0, 16);
+    const ours = await dockerJson<{ Id: string }[]>(ep, { path: "/containers/json", query: { all: "1", filters: JSON.stringify({ label: [`org.dodil.ignite.control-plane=${label}`] }) } });
+    expect(ours.length).toBeGreaterThan(0);
+    // The LogConfig the driver sends (json-file, max-size = output.log's bound): dockerd reports its
+    // Config; podman's compat service reports only the type (Config null), so max-size is checked
+    // where the engine reports it.
+    const { HostConfig } = await dockerJson<{ HostConfig: { LogConfig: { Type: string; Config: Record<string, string> | null } } }>(ep, { path: `/containers/${ours[0]!.Id}/json` });
+    expect(HostConfig.LogConfig.Type).toBe("json-file");
+    if (HostConfig.LogConfig.Config) expect(HostConfig.LogConfig.Config["max-size"]).toBe(String(MAX_INSTANCE_LOG_BYTES));
+    // the driver's forced stop (what the plane does when a graceful stop overran its bound)
+    await new DockerDriver({ socketPath: sock, display: sock }, label).forceStop();
+    const left = await dockerJson<unknown[]>(ep, { path: "/containers/json", query: { all: "1", filters: JSON.stringify({ label: [`org.dodil.ignite.control-plane=${label}`] }) } });
+    expect(left).toEqual([]);
+    // the app cold-starts again afterwards
+    const r = await invoke(c, "bb", {}, "/cgi-bin/app");
+    expect(r.head.statusCode, r.text).toBe(200);
   }, 120_000);
 
   it("leaves no container behind when the control plane stops", async () => {

@@ -15,8 +15,16 @@ import { DockerApiError, dockerJson, dockerRequest, jsonLines, type DockerEndpoi
 import { builtImageFromInspect, containerBuild, DEFAULT_CONTAINER_HOME, type PodmanImageInspect } from "./podman.js";
 import { BuildFailure, DEFAULT_NON_ROOT_USER, type BuildRequest, type BuiltImage, type Driver, type InstanceExit, type RunningInstance, type StartOptions } from "./types.js";
 import { hostNetworkInstance, InstanceOutput } from "./instance.js";
+import { LogFrameParser, MAX_FRAME_BYTES } from "./docker-log-frames.js";
+import { MAX_INSTANCE_LOG_BYTES } from "./rotating-log.js";
 
 const STOP_GRACE_SECS = 5;
+/** How long the engine gets to answer a stop beyond the grace (the podman driver's bound too). */
+const STOP_ANSWER_SECS = 30;
+/** After the stop call, how long the container gets to be seen gone before it is removed by force. */
+const KILL_WAIT_MS = 10_000;
+/** Each removal of a forced stop (DELETE ?force=1: the engine kills at once). */
+const FORCE_REMOVE_MS = 10_000;
 const LABEL = "org.dodil.ignite.control-plane";
 
 export class DockerDriver implements Driver {
@@ -32,18 +40,27 @@ export class DockerDriver implements Driver {
     await this.removeLeftovers();
   }
 
-  private async removeLeftovers(): Promise<void> {
+  /** Every container of this control plane (its label), removed at once, each removal bounded. */
+  private async removeLeftovers(timeoutMs = 30_000): Promise<number> {
     const list = await dockerJson<{ Id: string }[]>(this.ep, {
       path: "/containers/json",
       query: { all: "1", filters: JSON.stringify({ label: [`${LABEL}=${this.label}`] }) },
+      timeoutMs,
     });
-    for (const c of list ?? []) await this.remove(c.Id);
+    await Promise.all((list ?? []).map((c) => this.remove(c.Id, timeoutMs)));
+    return (list ?? []).length;
   }
 
-  private async remove(id: string): Promise<void> {
-    await dockerRequest(this.ep, { method: "DELETE", path: `/containers/${encodeURIComponent(id)}`, query: { force: "1" }, timeoutMs: 30_000 })
+  private async remove(id: string, timeoutMs = 30_000): Promise<void> {
+    await dockerRequest(this.ep, { method: "DELETE", path: `/containers/${encodeURIComponent(id)}`, query: { force: "1" }, timeoutMs })
       .then((r) => r.resume())
       .catch(() => undefined);
+  }
+
+  /** Removes every container of this control plane at once, without a grace period (the plane's stop overran its bound). */
+  async forceStop(): Promise<void> {
+    await this.removeLeftovers(FORCE_REMOVE_MS);
+    this.running.clear();
   }
 
   async inspectImage(ref: string) {
@@ -152,6 +169,8 @@ export class DockerDriver implements Driver {
           // the tier's limits: memory without extra swap, CPU in nano-CPUs
           ...(opts.limits?.memoryMb ? { Memory: opts.limits.memoryMb * 1024 * 1024, MemorySwap: opts.limits.memoryMb * 1024 * 1024 } : {}),
           ...(opts.limits?.cpuMillicores ? { NanoCpus: opts.limits.cpuMillicores * 1_000_000 } : {}),
+          // the engine's own copy of the output, bounded like output.log (one file, no rotation kept)
+          LogConfig: { Type: "json-file", Config: { "max-size": String(MAX_INSTANCE_LOG_BYTES), "max-file": "1" } },
         },
       },
     });
@@ -167,17 +186,15 @@ export class DockerDriver implements Driver {
     }
     const output = new InstanceOutput(opts);
     const push = (stream: "stdout" | "stderr", text: string) => output.write(stream, text);
-    // logs: the multiplexed stream (8-byte frame headers) of a container without a TTY
+    // logs: the multiplexed stream (8-byte frame headers) of a container without a TTY, each frame bounded
     void dockerRequest(this.ep, { path: `/containers/${id}/logs`, query: { follow: "1", stdout: "1", stderr: "1" } })
       .then(async (res) => {
-        let buf = Buffer.alloc(0);
+        const frames = new LogFrameParser();
         for await (const chunk of res) {
-          buf = Buffer.concat([buf, chunk as Buffer]);
-          while (buf.length >= 8) {
-            const size = buf.readUInt32BE(4);
-            if (buf.length < 8 + size) break;
-            push(buf[0] === 2 ? "stderr" : "stdout", buf.subarray(8, 8 + size).toString("utf8"));
-            buf = buf.subarray(8 + size);
+          if (!frames.push(chunk as Buffer, (stream, payload) => push(stream, payload.toString("utf8")))) {
+            output.remember(`the engine's log stream of ${name} was corrupt (a frame over ${MAX_FRAME_BYTES} bytes): output after it is not captured`);
+            res.destroy();
+            break;
           }
         }
       })
@@ -196,10 +213,13 @@ export class DockerDriver implements Driver {
     const stop = () => {
       stopping ??= (async () => {
         if (alive) {
-          await dockerRequest(this.ep, { method: "POST", path: `/containers/${id}/stop`, query: { t: String(STOP_GRACE_SECS) }, timeoutMs: (STOP_GRACE_SECS + 30) * 1000 })
+          // bounded as the podman driver's stop: the grace, then the engine's own kill, then removal
+          await dockerRequest(this.ep, { method: "POST", path: `/containers/${id}/stop`, query: { t: String(STOP_GRACE_SECS) }, timeoutMs: (STOP_GRACE_SECS + STOP_ANSWER_SECS) * 1000 })
             .then((r) => r.resume())
             .catch(() => undefined);
-          await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+          let t: NodeJS.Timeout | undefined;
+          await Promise.race([exited, new Promise((r) => (t = setTimeout(r, KILL_WAIT_MS)))]);
+          clearTimeout(t);
         }
         await this.remove(id);
         this.running.delete(id);
