@@ -7,7 +7,7 @@
 // with p50/p99 of N concurrent gateway requests (node http client, loopback), with max_replicas 1
 // and 4. Figures only: nothing here asserts a time.
 //
-// Usage: npm run build && node bench/runtime.mjs [--driver auto|podman|host] [--runs 10] [--concurrency 200]
+// Usage: npm run build && node bench/runtime.mjs [--driver auto|podman|host] [--runs 10] [--concurrency 200] [--managed-only]
 // The driver defaults to auto (podman when buildah/podman/runc and the base images work, else host);
 // the one used is printed. Everything listens on 127.0.0.1.
 import { spawnSync } from "node:child_process";
@@ -25,6 +25,8 @@ const flag = (name, dflt) => {
 const driverWanted = flag("driver", "auto");
 const runs = Number(flag("runs", "10"));
 const concurrency = Number(flag("concurrency", "200"));
+// --managed-only: just the managed runtimes (python, rust, deno), each against python's figures
+const managedOnly = args.includes("--managed-only");
 const IDLE = "5s"; // short enough to measure cold starts, long enough to keep scaled-out replicas between bursts
 
 const repo = new URL("..", import.meta.url).pathname;
@@ -148,6 +150,8 @@ try {
   cpSync(join(repo, "examples/greeter"), dir, { recursive: true });
   await core.createApp(api, app, { healthPath: "/health" });
 
+  let colds = [];
+  if (!managedOnly) {
   const cold = await saveAndBuild(app, dir);
   say(`build, cold (fresh data dir, no layer cache): ${(cold.ms / 1000).toFixed(2)} s (${cold.steps} steps)`);
   appendFileSync(join(dir, "server.py"), "\n# bench: a changed source line\n");
@@ -157,11 +161,13 @@ try {
   await core.publishDraft(api, app);
   say(`publish (start + readiness): ${(performance.now() - t0).toFixed(0)} ms`);
 
-  const colds = await coldStarts(app);
+  colds = await coldStarts(app);
   say(`cold start, first invoke after scale to zero (gRPC Invoke, in-process client): median ${median(colds).toFixed(0)} ms of ${colds.length} (${colds.map((x) => x.toFixed(0)).join(", ")})`);
+  }
 
   // managed runtimes: the compile path's build (a fresh data dir: Rust compiles its crates the
   // first time) and cold start, against the image build's above
+  const figures = {};
   const managed = [
     { name: "py-managed", runtime: "python", files: { "handler.py": 'def handler(payload, ctx):\n    return {"hello": "bench"}\n' } },
     { name: "rs-managed", runtime: "rust", from: "examples/hello-rs" },
@@ -182,11 +188,20 @@ try {
     const second = await saveAndBuild(mapp, mdir, m.runtime);
     await core.publishDraft(api, mapp);
     const mcolds = await coldStarts(mapp);
+    await invokeOnce(mapp);
+    const warm = [];
+    for (let i = 0; i < runs; i++) warm.push((await invokeOnce(mapp)).ms);
+    figures[m.runtime] = { cold: median(mcolds), warm: median(warm) };
+    const base = figures.python;
     say(
       `${m.runtime} managed runtime: compile + build ${(first.ms / 1000).toFixed(2)} s first, ${(second.ms / 1000).toFixed(2)} s after a source change; ` +
-        `cold start median ${median(mcolds).toFixed(0)} ms (${mcolds.map((x) => x.toFixed(0)).join(", ")}) -> ${(median(colds) / median(mcolds)).toFixed(1)}x faster than the greeter image's`,
+        `cold start median ${median(mcolds).toFixed(0)} ms (${mcolds.map((x) => x.toFixed(0)).join(", ")})` +
+        (colds.length ? ` -> ${(median(colds) / median(mcolds)).toFixed(1)}x faster than the greeter image's` : "") +
+        `; warm invoke (in-process gRPC) median of ${runs} ${median(warm).toFixed(1)} ms` +
+        (m.runtime !== "python" ? `; vs python: cold ${(median(mcolds) / base.cold).toFixed(2)}x, warm ${(median(warm) / base.warm).toFixed(2)}x` : " (the baseline of the others)"),
     );
   }
+  if (!managedOnly) {
 
   // warm: CLI invoke vs curl, interleaved
   const host = `${app.name}-${org}.ignite.localhost`;
@@ -239,6 +254,7 @@ try {
   );
   if (process.env.BENCH_DEBUG) console.error(plane.stderr());
   if (r1.failures || r4.failures) process.exitCode = 1;
+  }
 } finally {
   api.close();
   await plane.stop();

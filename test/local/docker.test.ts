@@ -46,7 +46,10 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
     svc = spawn("podman", ["system", "service", "--time=0", `unix://${sock}`], { env: cfg.env, stdio: "ignore" });
     for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
     process.env["DOCKER_HOST"] = `unix://${sock}`;
-    const rep = await probeDocker();
+    // The service answers once it has opened its storage: on a loaded machine that can take longer
+    // than one probe's 3 s, so it is probed until it answers (or 60 s pass, with the last reason).
+    let rep = await probeDocker();
+    for (const until = Date.now() + 60_000; !rep.usable && Date.now() < until; ) rep = await probeDocker();
     expect(rep.usable, rep.why).toBe(true);
     fixture = await startTestControlPlane({ dataDir, driver: "docker" });
     ({ compute: c, build: b } = fixture);
