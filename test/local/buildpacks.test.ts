@@ -11,7 +11,7 @@ import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { detectStack, generateDockerfile } from "../../src/local/drivers/buildpacks.js";
 import { detectPipMirror } from "../../src/local/drivers/containers.js";
 import { baseImages } from "../../src/local/drivers/podman.js";
-import { runAsNonRootViolation } from "../../src/local/runtime/runtime-manager.js";
+import { runAsNonRootViolation } from "../../src/local/runtime/run-as-non-root.js";
 import { createApp, expectBuildSucceeds, followBuild, invoke, NODE_SERVER, publish, saveContext } from "./container-helpers.js";
 import { startTestControlPlane, type BuildClient, type ComputeClient, type TestControlPlane } from "../helpers/control-plane.js";
 import { grpcCode } from "../helpers/rpc-client.js";

@@ -4,7 +4,10 @@
  */
 import { type AppMeta } from "../../gen/dodil/ignite/v1/common_pb.js";
 import { errorMessage, failedPrecondition } from "../errors.js";
-import { QUEUE_TIMEOUT_MS, type Lease, type ScalePolicy, type Slot } from "../runtime/runtime-manager.js";
+import { QUEUE_TIMEOUT_MS } from "../runtime/call-wait.js";
+import type { Slot } from "../runtime/replica.js";
+import type { Lease } from "../runtime/runtime-manager.js";
+import type { ScalePolicy } from "../runtime/scale-policy.js";
 import type { Platform, RoomDeps } from "./platform.js";
 import { DEFAULT_TIMEOUT_SECS } from "./apps.js";
 

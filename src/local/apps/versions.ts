@@ -9,7 +9,7 @@ import { AppVersionInfoSchema, type AppVersionInfo } from "../../gen/dodil/ignit
 import { detectArchiveKind } from "../../wire/archive.js";
 import { prebuiltBuild } from "../build/prebuilt.js";
 import { errorMessage, failedPrecondition, invalidArgument, notFound, resourceExhausted } from "../errors.js";
-import type { AppRunSpec } from "../runtime/runtime-manager.js";
+import type { AppRunSpec } from "../runtime/replica.js";
 import type { DraftRecord, VersionRecord } from "../store/store.js";
 import type { RunningInstance } from "../drivers/types.js";
 import { organizationId } from "../ids.js";

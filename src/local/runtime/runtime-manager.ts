@@ -18,29 +18,23 @@
  *   `reserved_capacity` warm; reserved replicas are started (topped up) by the reaper;
  * - a new active version (publish, rollback) replaces the pool; the old replicas finish the calls
  *   they are serving (up to DRAIN_MS) before they stop.
+ *
+ * Its parts in this room: replica.ts (what a replica is), scale-policy.ts, call-wait.ts (the
+ * max_concurrency wait), readiness-probe.ts and run-as-non-root.ts (the image USER rule).
  */
-import * as http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DEFAULT_NON_ROOT_USER, type BuiltImage, type Driver, type RunningInstance } from "../drivers/types.js";
+import { DEFAULT_NON_ROOT_USER, type Driver, type RunningInstance } from "../drivers/types.js";
 import { systemClock, type Clock, type ClockTimer } from "../clock.js";
 import { errorMessage, failedPrecondition, resourceExhausted, unavailable } from "../errors.js";
 import { ulid } from "../ids.js";
 import { freePort } from "../net.js";
 import type { Store } from "../store/store.js";
+import { waitReady } from "./readiness-probe.js";
+import { runAsNonRootViolation } from "./run-as-non-root.js";
+import { DEFAULT_POLICY, normalizePolicy, type ScalePolicy } from "./scale-policy.js";
 
-export interface AppRunSpec {
-  org: string;
-  app: string;
-  version: number;
-  image: BuiltImage;
-  env: Record<string, string>;
-  ports: number[];
-  healthPath: string;
-  /** Shown in events, e.g. "test instance" for TestDraft/TestAppVersion. */
-  label?: string;
-  /** The app's tier (or --memory/--cpu) limits. */
-  limits?: { memoryMb: number; cpuMillicores: number };
-}
+import { cancelledWhileWaiting, formatWait, QUEUE_TIMEOUT_MS, stoppedWhileWaiting, type Waiter, type WaitOptions } from "./call-wait.js";
+import type { AppRunSpec, Slot } from "./replica.js";
 
 /** Observers of app output and lifecycle (logs and events, see observability/observability-hub.ts). */
 export interface RuntimeHooks {
@@ -48,48 +42,8 @@ export interface RuntimeHooks {
   event?: (key: string, reason: "VersionStarted" | "ColdStart" | "ScaledToZero" | "ReplicaStopped" | "Crashed" | "StartFailed", message: string, replicaId: string) => void;
 }
 
-/** One running replica. */
-export interface Slot {
-  version: number;
-  instance: RunningInstance;
-  lastUsedMs: number;
-  /** Calls being served by this replica right now. */
-  inflight: number;
-}
-
-/** The app's scaling config as the runtime applies it. */
-export interface ScalePolicy {
-  /** Replicas kept warm (never scaled below). */
-  reserved: number;
-  /** Upper bound of replicas (at least 1). */
-  maxReplicas: number;
-  /** Calls in flight per replica before another replica starts (at least 1). */
-  target: number;
-  /** Hard limit of calls in flight per replica (the app's `max_concurrency`); 0: none, calls never wait. */
-  maxConcurrency: number;
-}
-
-export const DEFAULT_POLICY: ScalePolicy = { reserved: 0, maxReplicas: 1, target: 1, maxConcurrency: 0 };
-
 /** How long old replicas may finish their calls after a new version took over. */
 export const DRAIN_MS = 30_000;
-
-/** How long a call may wait for a replica with room under `max_concurrency` (unless told less). */
-export const QUEUE_TIMEOUT_MS = 30_000;
-
-/** Bounds of a call's wait for a slot under `max_concurrency`. */
-export interface WaitOptions {
-  /** Gives up after this long (default and upper bound QUEUE_TIMEOUT_MS). */
-  timeoutMs?: number;
-  /** The caller went away: stop waiting. */
-  signal?: AbortSignal;
-}
-
-/** A call waiting for a slot, first come first served. */
-interface Waiter {
-  admit: (slot: Slot) => void;
-  fail: (e: Error) => void;
-}
 
 interface Pool {
   version: number;
@@ -210,7 +164,7 @@ export class RuntimeManager {
    * waits (bounded by `wait`) for a replica with room. Call `release()` when the call ends.
    */
   async ensure(key: string, spec: () => Promise<AppRunSpec>, version: number, policy: ScalePolicy = DEFAULT_POLICY, wait: WaitOptions = {}): Promise<Lease> {
-    policy = normalize(policy);
+    policy = normalizePolicy(policy);
     let pool = this.pool(key);
     if (pool && pool.version !== version && pool.replicas.length) {
       // The caller may have read the active version just before a publish/rollback replaced the pool:
@@ -387,7 +341,7 @@ export class RuntimeManager {
       throw failedPrecondition(msg);
     }
     try {
-      await this.waitReady(inst, s.healthPath || "/healthz", log);
+      await waitReady(inst, s.healthPath || "/healthz", this.readyTimeoutMs, log);
     } catch (e) {
       await inst.stop();
       const out = inst.recentOutput(15);
@@ -436,13 +390,13 @@ export class RuntimeManager {
         slot = { ...replica, lastUsedMs: this.clock.now(), inflight: 0 };
         prev.replicas.push(slot);
       }
-      if (policy) prev.policy = normalize(policy);
+      if (policy) prev.policy = normalizePolicy(policy);
       if (spec) prev.spec = spec;
       this.admit(key);
       return slot;
     }
     const slot: Slot = { ...replica, lastUsedMs: this.clock.now(), inflight: 0 };
-    const pool: Pool = { version: slot.version, replicas: [slot], starting: 0, policy: normalize(policy ?? prev?.policy ?? DEFAULT_POLICY), ...(spec ? { spec } : {}) };
+    const pool: Pool = { version: slot.version, replicas: [slot], starting: 0, policy: normalizePolicy(policy ?? prev?.policy ?? DEFAULT_POLICY), ...(spec ? { spec } : {}) };
     this.pools.set(key, pool);
     // Waiting calls go to the new version now, not after the old replicas drained.
     this.admit(key);
@@ -511,85 +465,4 @@ export class RuntimeManager {
       if (pool.replicas.length + pool.starting < pool.policy.reserved) this.maybeScaleOut(key, pool);
     }
   }
-
-  private async waitReady(inst: RunningInstance, healthPath: string, log: (l: string) => void): Promise<void> {
-    const deadline = Date.now() + this.readyTimeoutMs;
-    let exited = false;
-    void inst.exited.then(() => (exited = true));
-    let lastErr = "";
-    while (Date.now() < deadline) {
-      if (exited || !inst.alive()) {
-        const x = await inst.exited;
-        throw new Error(`the process exited before it was ready (${x.signal ?? `exit code ${x.code}`})`);
-      }
-      try {
-        const code = await probe(inst.hostPort, healthPath);
-        // As the platform's probe: only a 2xx is ready. A 4xx other than "try later" is the app's
-        // definite answer that it does not serve the path: waiting longer cannot change it.
-        if (code >= 200 && code < 300) {
-          log(`ready (GET ${healthPath} -> ${code})`);
-          return;
-        }
-        if (code >= 400 && code < 500 && code !== 408 && code !== 429) throw new DefiniteProbeAnswer(`GET ${healthPath} answered ${code}: set --health-path to a route that answers 2xx`);
-        lastErr = `GET ${healthPath} answered ${code}`;
-      } catch (e) {
-        if (e instanceof DefiniteProbeAnswer) throw e;
-        lastErr = errorMessage(e);
-      }
-      await sleep(100);
-    }
-    throw new Error(`no HTTP answer on port ${inst.hostPort} within ${Math.round(this.readyTimeoutMs / 1000)} s (${lastErr})`);
-  }
-}
-
-/** The health path's answer that ends the wait for readiness at once. */
-class DefiniteProbeAnswer extends Error {}
-
-function normalize(p: ScalePolicy): ScalePolicy {
-  const maxReplicas = Math.max(1, Math.floor(p.maxReplicas || 1), Math.floor(p.reserved || 0));
-  return {
-    reserved: Math.min(maxReplicas, Math.max(0, Math.floor(p.reserved || 0))),
-    maxReplicas,
-    target: Math.max(1, Math.floor(p.target || 1)),
-    maxConcurrency: Math.max(0, Math.floor(p.maxConcurrency || 0)),
-  };
-}
-
-const stoppedWhileWaiting = (key: string) => unavailable(`app ${key} was stopped while the call waited for a slot`);
-const cancelledWhileWaiting = () => unavailable("the call was cancelled while it waited for a slot");
-
-/** "30s", or milliseconds below a second. */
-function formatWait(ms: number): string {
-  return ms < 1000 ? `${ms}ms` : `${Math.round(ms / 1000)}s`;
-}
-
-/**
- * The platform runs pods with runAsNonRoot: the kubelet must be able to tell from the image that
- * the user is not root, which it can only do for a numeric uid. Returns why `user` (the image's
- * USER, "uid", "uid:gid", "name" or "name:group") would fail like CreateContainerConfigError, or
- * undefined when it is acceptable (an empty USER is reported separately, as a warning).
- */
-export function runAsNonRootViolation(user: string): string | undefined {
-  const u = user.trim();
-  if (!u) return undefined;
-  const uid = u.split(":")[0]!;
-  if (!/^\d+$/.test(uid)) {
-    return `CreateContainerConfigError: USER ${u} is not numeric, so the platform cannot verify that the user is non-root (runAsNonRoot); use a numeric USER such as 65534 (e.g. USER 65534 or USER 1000:1000)`;
-  }
-  if (Number(uid) === 0) {
-    return `CreateContainerConfigError: USER ${u} is root, and the platform runs pods as non-root (runAsNonRoot); use a numeric non-root USER such as 65534`;
-  }
-  return undefined;
-}
-
-function probe(port: number, p: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path: p, method: "GET", timeout: 2_000, agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on("timeout", () => req.destroy(new Error("probe timed out")));
-    req.on("error", reject);
-    req.end();
-  });
 }
