@@ -2,6 +2,7 @@
 // it: start on a free loopback port, push an OCI layout with skopeo, read it back, htpasswd refuses
 // wrong credentials, stop leaves no process, a leftover from a killed run is replaced.
 import { existsSync, readFileSync } from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { defaultImageCacheDir } from "../../src/local/drivers/containers.js";
@@ -60,6 +61,23 @@ describe.skipIf(!installed)("registry server", () => {
     await second.stop();
     expect(isRunning(second.pid)).toBe(false);
     await first.stop(); // idempotent on a process already gone
+  });
+
+  it("serves on after hostile bytes and malformed requests on its socket", async () => {
+    const reg = await startTestRegistry();
+    started.push(reg);
+    const [host, port] = [reg.host.split(":")[0]!, Number(reg.host.split(":")[1])];
+    for (const bytes of [Buffer.from([0, 255, 13, 10, 13, 10]), Buffer.from("GET /v2/../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n"), Buffer.from(`PUT /v2/a/blobs/uploads/${"x".repeat(70_000)} HTTP/1.1\r\nHost: x\r\n\r\n`)]) {
+      await new Promise<void>((resolve) => {
+        const s = net.connect(port, host, () => s.end(bytes));
+        s.on("close", () => resolve());
+        s.on("error", () => resolve());
+        s.resume();
+      });
+    }
+    const bad = await fetch(`${reg.url}/v2/UPPER/case/manifests/latest`);
+    expect(bad.status).toBeGreaterThanOrEqual(400);
+    expect((await fetch(`${reg.url}/v2/`)).status).toBe(200);
   });
 
   it("refuses a listen address that is not loopback (plain HTTP)", async () => {
