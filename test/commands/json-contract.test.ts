@@ -70,6 +70,11 @@ const RUNS: Array<[string, string[] | null]> = [
   ["models transcribe", null], // same
   ["dev", null], // foreground server: test/e2e/recipe.e2e.test.ts covers its -o json line
   ["dev doctor", []],
+  ["dev images", []],
+  ["dev images list", []],
+  ["dev images load", null], // needs an archive and podman: test/commands/dev-images.test.ts checks its -o json
+  ["dev images tag", null], // same
+  ["dev images rm", null], // same
   ["dev setup", null], // installs base images (minutes on a fresh machine): .ci/run runs it through scripts/setup-base-images.sh
   ["logout", []], // last: it removes what `login` saved (the runs authenticate through the environment)
 ];
