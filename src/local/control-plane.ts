@@ -51,6 +51,8 @@ export interface ControlPlaneOptions {
   /** All state lives here; created if missing. */
   dataDir: string;
   driver: "auto" | "host" | "podman" | "docker";
+  /** Never pull images (dev --offline): a FROM or --image-ref missing locally is "not available offline". */
+  offline?: boolean;
   /** token -> organization name. Empty: one random token for org "local", persisted in dataDir. */
   tokens: Record<string, string>;
   /** Default "ignite.localhost". */
@@ -119,9 +121,9 @@ export interface RunningControlPlane {
  * probe), else the Docker Engine API when it answers, else the host-process driver; an explicit
  * container driver that cannot work fails with why.
  */
-async function chooseDriver(name: ControlPlaneOptions["driver"], dataDir: string, imageCacheDir: string | undefined, log: (l: string) => void): Promise<Driver> {
+async function chooseDriver(name: ControlPlaneOptions["driver"], dataDir: string, imageCacheDir: string | undefined, log: (l: string) => void, offline = false): Promise<Driver> {
   const podman = async () => {
-    const d = new PodmanDriver({ dataDir, ...(imageCacheDir ? { imageCacheDir } : {}), log });
+    const d = new PodmanDriver({ dataDir, ...(imageCacheDir ? { imageCacheDir } : {}), log, offline });
     await d.init();
     return d;
   };
@@ -212,7 +214,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   const tlsHosts = [...new Set([...serverHosts(grpcAddr.host), ...serverHosts(gwAddr.host), `*.${baseDomain}`])];
   const tls = o.tls === "generate" ? await ensureGeneratedTls(dataDir, tlsHosts) : o.tls ? await loadGivenTls(o.tls.certFile, o.tls.keyFile) : undefined;
   const gatewayScheme = tls ? "https" : "http";
-  const driver = await chooseDriver(o.driver, dataDir, o.imageCacheDir, log);
+  const driver = await chooseDriver(o.driver, dataDir, o.imageCacheDir, log, o.offline);
 
   const store = new Store(dataDir, log);
   await store.init();

@@ -21,3 +21,8 @@ export function parseListen(listen: string): { host: string; port: number } {
   if (!m) throw new Error(`invalid listen address '${listen}' (expected HOST:PORT)`);
   return { host: m[1]!, port: Number(m[2]) };
 }
+
+/** Whether a host is a loopback address: the only place a plain-HTTP registry may listen or be pulled from. */
+export function isLoopbackHost(host: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === "::1" || host === "localhost";
+}

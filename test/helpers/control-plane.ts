@@ -44,7 +44,7 @@ export interface TestControlPlane {
 }
 
 /**
- * Starts the fixture. Defaults: gRPC and gateway on 127.0.0.1:0, the host driver, TEST_TOKENS,
+ * Starts the fixture. Defaults: gRPC and gateway on 127.0.0.1:0, the host driver, offline, TEST_TOKENS,
  * instances ready within 20 s (well inside a test's timeout, so a stuck start fails with why).
  */
 export async function startTestControlPlane(o: TestPlaneOptions = {}): Promise<TestControlPlane> {
@@ -54,6 +54,9 @@ export async function startTestControlPlane(o: TestPlaneOptions = {}): Promise<T
     listen: "127.0.0.1:0",
     gatewayListen: "127.0.0.1:0",
     driver: "host",
+    // No pulls unless a test asks (offline: false, against a loopback registry): nothing may reach
+    // a registry elsewhere, and a missing image must stay "not available offline".
+    offline: true,
     tokens: TEST_TOKENS,
     readyTimeoutMs: 20_000,
     ...given,

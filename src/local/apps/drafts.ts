@@ -169,6 +169,7 @@ export class Drafts {
           dockerfilePath: "",
           buildArgs: {},
           imageRef: ref,
+          ...(img.value.registrySecretRef ? { registrySecretRef: img.value.registrySecretRef } : {}),
           buildStatus: BuildStatus.UNSPECIFIED,
         };
       } else {

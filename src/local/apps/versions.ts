@@ -7,7 +7,8 @@ import { clone, create, fromJson, toJson } from "@bufbuild/protobuf";
 import { AppMetaSchema, DeploymentMode, DeploymentState, RuntimeSchema, VersionStatus, type AppMeta } from "../../gen/dodil/ignite/v1/common_pb.js";
 import { AppVersionInfoSchema, type AppVersionInfo } from "../../gen/dodil/ignite/v1/compute_pb.js";
 import { detectArchiveKind } from "../../wire/archive.js";
-import { prebuiltBuild } from "../build/prebuilt.js";
+import { prebuiltBuild, repullPrivate, type PrebuiltSource } from "../build/prebuilt.js";
+import { canonicalRegistry, normalizeServer, registryHost, type RegistryCredentials } from "../drivers/image-pull.js";
 import { errorMessage, failedPrecondition, invalidArgument, notFound, resourceExhausted } from "../errors.js";
 import type { AppRunSpec } from "../runtime/replica.js";
 import type { DraftRecord, VersionRecord } from "../store/store.js";
@@ -46,8 +47,34 @@ export class Versions {
     };
   }
 
+  /** A prebuilt draft's image and, when it names one, its registry secret resolved now. */
+  private async prebuiltSource(org: string, app: string, d: DraftRecord): Promise<PrebuiltSource> {
+    const ref = d.imageRef ?? "";
+    const privateRegistries = this.d.privateRegistries?.() ?? [];
+    if (!d.registrySecretRef) return { org, app, ref, privateRegistries };
+    return { org, app, ref, privateRegistries, secret: { name: d.registrySecretRef, credentials: await this.registryCredentials(org, d.registrySecretRef, ref) } };
+  }
+
+  /** The slot's credentials, for the registry of `ref` only: they are never sent to another host. */
+  private async registryCredentials(org: string, name: string, ref: string): Promise<RegistryCredentials> {
+    const sv = await this.d.secrets.resolve(org, name, "registry_secret", "registry_secret_ref");
+    if (sv.value.case !== "registrySecret") throw failedPrecondition(`registry_secret_ref: secret '${name}' is not a registry secret`);
+    const server = normalizeServer(sv.value.value.serverAddress || "docker.io");
+    const registry = registryHost(ref).toLowerCase();
+    if (canonicalRegistry(server) !== canonicalRegistry(registry)) {
+      throw failedPrecondition(`registry_secret_ref: secret '${name}' is for registry ${server}, but image ${ref} is on ${registry}`);
+    }
+    return { username: sv.value.value.username, password: sv.value.value.password };
+  }
+
+  /**
+   * The image a version starts from. One behind a registry secret is pulled again (by its published
+   * digest, with the secret as it is now) at every cold start and rollback, as the platform resolves
+   * the slot at every cold start.
+   */
   private async imageOfVersion(org: string, app: string, v: VersionRecord) {
     const b = await this.d.store.getBuild(v.deployId);
+    if (b?.registrySecretRef) return repullPrivate(this.d.store, this.d.driver, b, await this.registryCredentials(org, b.registrySecretRef, b.imageRef));
     const img = b ? await this.d.builds.image(b) : undefined;
     if (!img) throw failedPrecondition(`the image of version ${v.version} of ${org}/${app} (${v.imageRef}) is no longer available`);
     return img;
@@ -91,8 +118,8 @@ export class Versions {
     const d = await this.d.store.getDraft(org, app);
     if (!d) throw failedPrecondition(`app ${key} has no draft to publish; save one first (SaveDraft)`);
     if (d.source === "compile") requireSupportedRuntime(d.runtime, `publish ${key}`);
-    // a prebuilt image must already be in the driver's local storage (prebuilt.ts)
-    const build = d.source === "prebuilt" ? await prebuiltBuild(this.d.store, this.d.driver, org, app, d.imageRef ?? "", this.d.privateRegistries?.()) : await this.p.drafts.draftBuild(org, app, d);
+    // a prebuilt image: local, or pulled (with its registry secret, always pulled) (prebuilt.ts)
+    const build = d.source === "prebuilt" ? await prebuiltBuild(this.d.store, this.d.driver, await this.prebuiltSource(org, app, d)) : await this.p.drafts.draftBuild(org, app, d);
     const image = (await this.d.builds.image(build))!;
     // The pullable reference in the plane's registry where the build was pushed there.
     const imageRef = build.registryRef ?? build.imageRef;

@@ -48,6 +48,8 @@ export interface BuildParams {
   timeoutSecs?: number;
   /** Build args from build secrets: passed to the driver, shown as *** and scrubbed from the log. */
   secretArgs?: Record<string, string>;
+  /** The org's build registry credentials (REGISTRY -> AUTH) for FROM images to pull; never stored. */
+  registryCredentials?: Record<string, string>;
   /**
    * Runs first, inside the build (its lines go to the build log): may replace the context, e.g. the
    * managed runtime's compile step, which turns source code into a build context.
@@ -196,6 +198,7 @@ export class BuildManager {
           imageDir,
           imageRef: r.imageRef,
           privateRegistries: registryHosts(this.registry()),
+          ...(a.params.registryCredentials ? { registryCredentials: a.params.registryCredentials } : {}),
         },
         (line) => this.append(a, line),
         a.abort.signal,

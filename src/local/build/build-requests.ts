@@ -130,6 +130,7 @@ export async function createBuild(platform: Platform, org: string, req: CreateBu
     dockerfilePath: dockerfile,
     buildArgs: { ...req.buildArgs },
     secretArgs,
+    registryCredentials: bs.registryCredentials,
     prepare: async (log, signal) => {
       for (const n of notes) log(n);
       if (prepareGit) return prepareGit(log, signal);

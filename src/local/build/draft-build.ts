@@ -24,5 +24,6 @@ export async function startDraftBuild(builds: BuildManager, store: Store, secret
     dockerfilePath: d.dockerfilePath,
     buildArgs: d.buildArgs,
     secretArgs,
+    registryCredentials: bs.registryCredentials,
   });
 }

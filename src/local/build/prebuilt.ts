@@ -1,38 +1,114 @@
 /**
- * Prebuilt images (`--image-ref`): no registry can be reached, so the image must already be in the
- * driver's local storage (podman or docker). Publishing one records a finished "build" that points
- * at the local image, so versions, rollback and cold starts treat it like a built image. Only the
- * caller's own images of the plane's namespace can be named (image-ownership.ts).
+ * Prebuilt images (`--image-ref`). Publishing one records a finished "build" that points at the
+ * image, so versions, rollback and cold starts treat it like a built image. Only the caller's own
+ * images of the plane's namespace can be named (image-ownership.ts).
+ *
+ * Where the image comes from (drivers/image-pull.ts has the policy):
+ * - without a registry secret, local storage first, else a pull when a registry answers (offline,
+ *   or when it does not answer: "not available offline");
+ * - with a registry secret, always the registry: the secret is resolved and the image pulled at
+ *   publish and again, by the digest published, at every cold start (repullPrivate), so a changed or
+ *   deleted secret stops new starts. The local copy is then named only in the org's namespace, so
+ *   another org cannot start it without credentials of its own.
  */
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { BuildStatus } from "../../gen/dodil/ignite/v1/common_pb.js";
-import type { Driver } from "../drivers/types.js";
-import { failedPrecondition } from "../errors.js";
+import type { BuiltImage, Driver } from "../drivers/types.js";
+import { errorMessage, failedPrecondition, notFound, permissionDenied } from "../errors.js";
 import type { BuildRecord, Store } from "../store/store.js";
 import { ulid } from "../ids.js";
 import { writeJson } from "../atomic-fs.js";
 import { checkImageRefOwner, heldByAnotherOrg } from "../drivers/image-ownership.js";
+import { credentialScrubber, PullFailure, registryHost, type RegistryCredentials } from "../drivers/image-pull.js";
 
-export async function prebuiltBuild(store: Store, driver: Driver | undefined, org: string, app: string, ref: string, privateRegistries: readonly string[] = []): Promise<BuildRecord> {
+export interface PrebuiltSource {
+  org: string;
+  app: string;
+  ref: string;
+  /** The plane registry's HOST:PORT: its `<org>/…` repositories are org namespaces (image-ownership.ts). */
+  privateRegistries?: readonly string[];
+  /** The draft's registry secret (name and resolved value), when it has one. */
+  secret?: { name: string; credentials: RegistryCredentials };
+}
+
+export async function prebuiltBuild(store: Store, driver: Driver | undefined, src: PrebuiltSource): Promise<BuildRecord> {
+  const { org, app, ref } = src;
+  const privateRegistries = src.privateRegistries ?? [];
   if (!driver?.localImage) {
     throw failedPrecondition(
-      `image ${ref} is not available offline: the ${driver?.name ?? "current"} driver cannot run images; prebuilt images need a container driver with the image in its local storage (--driver podman or docker)`,
+      `image ${ref} is not available offline: the ${driver?.name ?? "current"} driver cannot run images; prebuilt images need a container driver (--driver podman or docker)`,
     );
   }
   checkImageRefOwner(org, ref, "image", privateRegistries);
-  const img = await driver.localImage(ref);
-  if (!img || heldByAnotherOrg(org, img.names ?? [], privateRegistries)) {
-    throw failedPrecondition(`image ${ref} is not available offline: the ${driver.name} driver has no local image with that reference, and the local control plane cannot pull from a registry`);
+  let img: BuiltImage | undefined;
+  let pulledBy = "";
+  if (!src.secret) {
+    const local = await driver.localImage(ref);
+    if (local && !heldByAnotherOrg(org, local.names ?? [], privateRegistries)) img = local;
+  }
+  if (!img) {
+    const pulled = await pullPrebuilt(driver, org, ref, src.secret?.credentials);
+    img = pulled;
+    pulledBy = pulled.digest ? `${ref.replace(/[:@][^/]*$/, "")}@${pulled.digest}` : ref;
   }
   const id = `bld_${ulid()}`;
   const now = Date.now();
-  const rec: BuildRecord = { id, org, app, status: BuildStatus.SUCCEEDED, contextDigest: "", dockerfilePath: "", buildArgs: {}, imageRef: ref, createdAtMs: now, startedAtMs: now, finishedAtMs: now };
+  const rec: BuildRecord = {
+    id,
+    org,
+    app,
+    status: BuildStatus.SUCCEEDED,
+    contextDigest: "",
+    dockerfilePath: "",
+    buildArgs: {},
+    imageRef: ref,
+    createdAtMs: now,
+    startedAtMs: now,
+    finishedAtMs: now,
+    ...(src.secret ? { registrySecretRef: src.secret.name, pulledRef: pulledBy } : {}),
+  };
   const dir = store.imageDir(id);
   await fsp.mkdir(dir, { recursive: true });
   await writeJson(path.join(dir, "image.json"), { ...img, ref });
   await fsp.mkdir(store.buildDir(id), { recursive: true });
-  await fsp.writeFile(path.join(store.buildDir(id), "log.jsonl"), JSON.stringify({ offset: 0, timestampMs: now, line: `Using the local image ${ref} (${img.dir.replace(/^sha256:/, "").slice(0, 12)}); nothing to build` }) + "\n");
+  const how = pulledBy ? `Pulled ${ref} from ${registryHost(ref)}${src.secret ? ` with registry secret '${src.secret.name}'` : ""}` : `Using the local image ${ref}`;
+  await fsp.writeFile(path.join(store.buildDir(id), "log.jsonl"), JSON.stringify({ offset: 0, timestampMs: now, line: `${how} (${img.dir.replace(/^sha256:/, "").slice(0, 12)}); nothing to build` }) + "\n");
   await store.putBuild(rec);
   return rec;
+}
+
+/**
+ * A cold start (or rollback) of a version whose image is behind a registry secret: pulls the
+ * published digest again with the secret as it is now, and points the version's image at what came.
+ */
+export async function repullPrivate(store: Store, driver: Driver | undefined, b: BuildRecord, credentials: RegistryCredentials): Promise<BuiltImage> {
+  if (!driver?.pullImage) throw failedPrecondition(`image ${b.imageRef} needs registry secret '${b.registrySecretRef}', and the ${driver?.name ?? "current"} driver cannot pull`);
+  const img = await pullPrebuilt(driver, b.org, b.pulledRef || b.imageRef, credentials);
+  const built: BuiltImage = { ...img, ref: b.imageRef };
+  await writeJson(path.join(store.imageDir(b.id), "image.json"), built);
+  return built;
+}
+
+/** A pull for a prebuilt image, its failure as the RPC error users see (never with the secret). */
+async function pullPrebuilt(driver: Driver, org: string, ref: string, credentials: RegistryCredentials | undefined): Promise<BuiltImage & { digest: string }> {
+  const registry = registryHost(ref);
+  if (!driver.pullImage || driver.offline) {
+    throw failedPrecondition(
+      `image ${ref} is not available offline: ${driver.offline ? "the local control plane runs with --offline" : `the ${driver.name} driver cannot pull`}, and the ${driver.name} driver has no local image with that reference`,
+    );
+  }
+  const scrub = credentialScrubber(credentials);
+  try {
+    const pulled = await driver.pullImage({ ref, org, log: () => undefined, ...(credentials ? { credentials } : {}) });
+    if (credentials) await driver.keepForOrg?.(pulled.dir, org, registry);
+    return pulled;
+  } catch (e) {
+    if (!(e instanceof PullFailure)) throw new Error(scrub(errorMessage(e)));
+    const msg = scrub(e.message);
+    if (e.kind === "auth") throw permissionDenied(msg);
+    if (e.kind === "not-found") throw notFound(msg);
+    if (e.kind === "network") throw failedPrecondition(`image ${ref} is not available offline: registry ${registry} did not answer (${msg}), and the ${driver.name} driver has no local image with that reference`);
+    throw failedPrecondition(msg);
+  }
 }

@@ -16,6 +16,8 @@ import { checkImageRefOwner, heldByAnotherOrg } from "./image-ownership.js";
 import { writeJson } from "../atomic-fs.js";
 import { cacheStoreGraphRoot, defaultImageCacheDir, detectPipMirror, prepareContainersConfig, type ContainersConfig, type PipMirror } from "./containers.js";
 import { run, tail } from "./exec.js";
+import { buildCredentialsFor, credentialScrubber, PullFailure, registryHost } from "./image-pull.js";
+import { keepForOrg, localImageNames, podmanPull } from "./podman-pull.js";
 import {
   BuildFailure,
   DEFAULT_NON_ROOT_USER,
@@ -24,6 +26,7 @@ import {
   type Driver,
   type ImageConfig,
   type InstanceExit,
+  type PullRequest,
   type RunningInstance,
   type StartOptions,
 } from "./types.js";
@@ -45,6 +48,8 @@ export interface PodmanDriverOptions {
   imageCacheDir?: string;
   /** Server-side log. */
   log?: (line: string) => void;
+  /** Never pull (dev --offline): images come from local storage and the image cache only. */
+  offline?: boolean;
 }
 
 /** What `podman image inspect` and the Docker Engine's image inspect both answer (the part used here). */
@@ -52,6 +57,9 @@ export interface PodmanImageInspect {
   Id: string;
   Created?: string;
   RepoTags?: string[] | null;
+  /** The manifest digest the image was pulled by (podman). */
+  Digest?: string;
+  RepoDigests?: string[] | null;
   /** podman only: the names the image had, newest first (what an untagged image was). */
   NamesHistory?: string[] | null;
   Config?: {
@@ -79,6 +87,9 @@ export interface ContainerEngine {
   inspectImage(ref: string): Promise<PodmanImageInspect | undefined>;
   /** The error for a base image missing from local storage (how to get it differs per engine). */
   missingBaseImage(ref: string): string;
+  /** Pulls a missing base image (absent: offline, or an engine that cannot). */
+  pullImage?: Driver["pullImage"];
+  keepForOrg?: Driver["keepForOrg"];
   /** Builds the unpacked context into `req.imageRef`, logging through `out`; throws a BuildFailure. */
   buildImage(context: { root: string; dockerfile: string }, out: (line: string) => void, clean: (text: string) => string): Promise<void>;
 }
@@ -94,6 +105,7 @@ export interface ContainerEngine {
 export async function containerBuild(engine: ContainerEngine, req: BuildRequest, log: (line: string) => void): Promise<BuiltImage> {
   const clean = secretScrubber(req.buildArgs);
   const out = (line: string) => log(clean(line));
+  const privatelyPulled: Array<{ id: string; registry: string }> = [];
   try {
     const context = await unpackBuildContext(req, out);
     for (const base of baseImages(await fsp.readFile(context.dockerfile, "utf8"), req.buildArgs)) {
@@ -103,7 +115,10 @@ export async function containerBuild(engine: ContainerEngine, req: BuildRequest,
         throw new BuildFailure(errorMessage(e));
       }
       const found = await engine.inspectImage(base);
-      if (!found || heldByAnotherOrg(req.org, builtImageFromInspect(base, engine.name, found).names ?? [], req.privateRegistries)) throw new BuildFailure(engine.missingBaseImage(base));
+      if (!found || heldByAnotherOrg(req.org, builtImageFromInspect(base, engine.name, found).names ?? [], req.privateRegistries)) {
+        const pulled = await pullBaseImage(engine, req, base, out);
+        if (pulled) privatelyPulled.push(pulled);
+      }
     }
     const startedMs = Date.now();
     await engine.buildImage(context, out, clean);
@@ -119,6 +134,29 @@ export async function containerBuild(engine: ContainerEngine, req: BuildRequest,
     throw e;
   } finally {
     await fsp.rm(contextDir(req), { recursive: true, force: true });
+    // the build needed the registry names; from now on only this org sees what its credentials pulled
+    for (const p of privatelyPulled) await engine.keepForOrg?.(p.id, req.org, p.registry).catch((e: unknown) => out(`[Warning] ${errorMessage(e)}`));
+  }
+}
+
+/**
+ * A FROM image missing locally, pulled like buildah's `--pull=missing` with the org's build
+ * registry credentials for its registry; offline, or when the registry does not answer, the
+ * engine's "not available offline" error. The build then runs with `--pull=never` against it.
+ */
+async function pullBaseImage(engine: ContainerEngine, req: BuildRequest, base: string, out: (line: string) => void): Promise<{ id: string; registry: string } | undefined> {
+  if (!engine.pullImage) throw new BuildFailure(engine.missingBaseImage(base));
+  const registry = registryHost(base);
+  const credentials = buildCredentialsFor(registry, req.registryCredentials);
+  const scrub = credentialScrubber(credentials);
+  out(`Pulling base image ${base} from ${registry}${credentials ? " with the org's build registry credentials" : ""}`);
+  try {
+    const pulled = await engine.pullImage({ ref: base, org: req.org, log: out, ...(credentials ? { credentials } : {}) });
+    out(`Pulled ${base} (${pulled.digest || pulled.dir})`);
+    return credentials ? { id: pulled.dir, registry } : undefined;
+  } catch (e) {
+    if (e instanceof PullFailure && e.kind === "network") throw new BuildFailure(`${engine.missingBaseImage(base)} (registry ${e.registry} did not answer: ${scrub(e.message)})`);
+    throw new BuildFailure(scrub(errorMessage(e)));
   }
 }
 
@@ -154,6 +192,10 @@ export class PodmanDriver implements Driver {
   private readonly running = new Set<string>();
   /** catatonit, when installed: PID 1 of each container, so SIGTERM reaches the app (see start()). */
   private initPath: string | undefined;
+
+  get offline(): boolean {
+    return this.o.offline === true;
+  }
 
   constructor(private o: PodmanDriverOptions) {
     this.instanceLabel = createHash("sha256").update(path.resolve(o.dataDir)).digest("hex").slice(0, 16);
@@ -219,13 +261,16 @@ export class PodmanDriver implements Driver {
   }
 
   async build(req: BuildRequest, log: (line: string) => void, signal: AbortSignal): Promise<BuiltImage> {
+    await this.refreshLocalNames();
     return containerBuild(
       {
         name: this.name,
         inspectImage: (ref) => this.inspectImage(ref),
         missingBaseImage: (base) =>
-          `image ${base} is not available offline: the local control plane cannot pull from a registry. ` +
-          `Create local stand-ins with 'dodil ignite dev setup' (python:3.12-slim, busybox) or tag a local image as ${base}`,
+          `image ${base} is not available offline: ${this.offline ? "the local control plane runs with --offline" : "its registry cannot be reached"}. ` +
+          `Local base images: ${this.localNamesHint()}. Create local stand-ins with 'dodil ignite dev setup' (python:3.12-slim, busybox) or tag a local image as ${base}`,
+        ...(this.offline ? {} : { pullImage: (r: PullRequest) => this.pullImage(r) }),
+        keepForOrg: (id, org, registry) => this.keepForOrg(id, org, registry),
         buildImage: async ({ root, dockerfile }, out, clean) => {
           const args = ["bud", "--isolation", "chroot", "--pull=never", "--layers", "--network", "host", "-f", dockerfile, "-t", req.imageRef, "--label", `org.dodil.ignite.build=${req.buildId}`];
           for (const [k, v] of Object.entries(req.buildArgs)) args.push("--build-arg", `${k}=${v}`);
@@ -242,6 +287,27 @@ export class PodmanDriver implements Driver {
       req,
       log,
     );
+  }
+
+  /** What local storage holds outside the plane's own namespace (named in the offline error). */
+  private localNames: string[] = [];
+  private localNamesHint(): string {
+    return this.localNames.length ? this.localNames.slice(0, 12).join(", ") : "none";
+  }
+  private async refreshLocalNames(): Promise<void> {
+    this.localNames = (await localImageNames(this.config.env)) ?? this.localNames;
+  }
+
+  async pullImage(req: PullRequest): Promise<BuiltImage & { digest: string }> {
+    const pulled = await podmanPull(this.config.env, path.join(this.o.dataDir, "pull-auth"), req);
+    await this.refreshLocalNames();
+    const inspect = await this.inspectImage(pulled.id);
+    if (!inspect) throw new PullFailure("other", registryHost(req.ref), `the pulled image ${req.ref} cannot be found`);
+    return { ...builtImageFromInspect(req.ref, this.name, inspect), digest: pulled.digest };
+  }
+
+  async keepForOrg(id: string, org: string, registry: string): Promise<void> {
+    await keepForOrg(this.config.env, id, org, registry);
   }
 
   /** Describes an image already in local storage (for prebuilt images); undefined when absent. */

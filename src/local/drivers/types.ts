@@ -4,6 +4,7 @@
  * `build` produces an image the driver can later `start`, identified by `ref`; `start` runs it with
  * PORT and env and maps the container's ports to loopback host ports.
  */
+import type { RegistryCredentials } from "./image-pull.js";
 
 export interface BuildRequest {
   buildId: string;
@@ -22,6 +23,18 @@ export interface BuildRequest {
   imageRef: string;
   /** The plane's registry (HOST:PORT): its `<org>/…` repositories are org namespaces like local.ignite. */
   privateRegistries?: string[];
+  /** The org's build registry credentials (REGISTRY -> AUTH), for FROM images that must be pulled. */
+  registryCredentials?: Record<string, string>;
+}
+
+/** A pull of an image into a container driver's local storage (drivers/image-pull.ts has the policy). */
+export interface PullRequest {
+  ref: string;
+  /** Credentials for the image's registry; the pulled image is then kept under `org`'s local namespace only. */
+  credentials?: RegistryCredentials;
+  org: string;
+  log: (line: string) => void;
+  signal?: AbortSignal;
 }
 
 export interface ImageConfig {
@@ -102,6 +115,15 @@ export interface Driver {
   pushImage?(localRef: string, dest: string, o: { authFile: string; signal?: AbortSignal }): Promise<string>;
   /** Pulls a digest reference from the plane's registry and names it `localRef` (only that name). */
   pullImageAs?(ref: string, localRef: string, o: { authFile: string; signal?: AbortSignal }): Promise<void>;
+  /** Whether the driver was told not to pull (dev --offline): a missing image is "not available offline". */
+  readonly offline?: boolean;
+  /**
+   * Pulls an image into local storage (container drivers); throws a PullFailure (image-pull.ts).
+   * The result's `dir` is the image id, `digest` the manifest digest the registry served.
+   */
+  pullImage?(req: PullRequest): Promise<BuiltImage & { digest: string }>;
+  /** Names an image (by id) in `org`'s local namespace and drops its names from `registry`: what `org`'s credentials pulled from there. */
+  keepForOrg?(id: string, org: string, registry: string): Promise<void>;
   /** Final cleanup after every instance was stopped (e.g. containers left by a crashed client). */
   close?(): Promise<void>;
   /** Removes every instance at once, without grace (stop() when the graceful stop overran its bound). */

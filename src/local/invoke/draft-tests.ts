@@ -87,7 +87,7 @@ export async function testDraft(platform: Platform, org: string, app: string, pa
   await platform.apps.requireApp(org, app);
   const d = await platform.store.getDraft(org, app);
   if (!d) throw failedPrecondition(`app ${key} has no draft to test; save one first (SaveDraft)`);
-  if (d.source === "prebuilt") throw failedPrecondition(`image ${d.imageRef} is not available offline (the local control plane cannot pull images)`);
+  if (d.source === "prebuilt") throw failedPrecondition(`image ${d.imageRef} is not available offline: the local control plane does not pull an image to test a prebuilt draft; publish it and test the version`);
   if (d.source === "compile") requireSupportedRuntime(d.runtime, `test the draft of ${key}`);
   checkPayload(d.inputSchema, payload, `the draft of ${key}`);
   const b = await platform.drafts.draftBuild(org, app, d);

@@ -12,7 +12,7 @@ import bcrypt from "bcryptjs";
 import { stringify } from "yaml";
 import { atomicWrite } from "../atomic-fs.js";
 import { which } from "../drivers/exec.js";
-import { parseListen } from "../net.js";
+import { isLoopbackHost, parseListen } from "../net.js";
 
 /** Debian's package installs the registry under this name (upstream's binary is `registry`). */
 export const REGISTRY_BINARIES = ["docker-registry", "registry"];
@@ -69,10 +69,8 @@ export async function findRegistryBinary(pathVar?: string): Promise<string | und
   return undefined;
 }
 
-/** Whether a host is a loopback address: the only place a plain-HTTP registry may listen. */
-export function isLoopbackHost(host: string): boolean {
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === "::1" || host === "localhost";
-}
+// The plain-HTTP rule is shared with the pull policy (drivers/image-pull.ts).
+export { isLoopbackHost };
 
 const STOP_KILL_AFTER_MS = 5_000;
 

@@ -40,7 +40,7 @@ function checker(schema: object): <T>(value: unknown) => T {
 
 export const draftShape = record(
   { codeHash: str, createdAtMs: num, updatedAtMs: num, codeKind: int, source: { enum: ["code", "git", "prebuilt", "compile"] }, sizeBytes: num, dockerfilePath: str, buildArgs: strMap, buildStatus: int },
-  { contextDigest: digest, contextName: str, imageRef: str, gitUrl: str, gitRef: str, deployId: str, error: str, inputSchema: str, outputSchema: str, dependencies: { type: "array", items: str } },
+  { contextDigest: digest, contextName: str, imageRef: str, registrySecretRef: str, gitUrl: str, gitRef: str, deployId: str, error: str, inputSchema: str, outputSchema: str, dependencies: { type: "array", items: str } },
 );
 
 export const versionShape = record(
@@ -52,7 +52,7 @@ export const contextShape = record({ contextId: str, digest, sizeBytes: num, nam
 
 export const buildShape = record(
   { id: str, org: str, app: str, status: int, contextDigest: str, dockerfilePath: str, buildArgs: strMap, imageRef: str, createdAtMs: num },
-  { contextName: str, error: str, startedAtMs: num, finishedAtMs: num, name: str, tags: { type: "array", items: str }, platform: str, imageRefs: { type: "array", items: str }, kind: { enum: ["draft", "compile", "standalone"] }, timeoutSecs: num, failedStep: str, registryRef: str },
+  { contextName: str, error: str, startedAtMs: num, finishedAtMs: num, name: str, tags: { type: "array", items: str }, platform: str, imageRefs: { type: "array", items: str }, kind: { enum: ["draft", "compile", "standalone"] }, timeoutSecs: num, failedStep: str, registryRef: str, registrySecretRef: str, pulledRef: str },
 );
 
 export const secretShape = record({ name: str, type: { enum: ["git_secret", "registry_secret"] }, createdAtMs: num, updatedAtMs: num, value: { type: "object" } });

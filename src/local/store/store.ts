@@ -37,6 +37,8 @@ export interface DraftRecord {
   dockerfilePath: string;
   buildArgs: Record<string, string>;
   imageRef?: string;
+  /** A prebuilt image's registry secret (the slot's name; resolved at publish and every cold start). */
+  registrySecretRef?: string;
   gitUrl?: string;
   gitRef?: string;
   deployId?: string;
@@ -105,6 +107,9 @@ export interface BuildRecord {
   timeoutSecs?: number;
   /** Where a failed build stopped: "compile" (a managed runtime's), or the image build's step line. */
   failedStep?: string;
+  /** A prebuilt image behind a registry secret: the slot's name, and the repo@digest published (pulled again at each cold start). */
+  registrySecretRef?: string;
+  pulledRef?: string;
 }
 
 export class Store {

@@ -1,0 +1,140 @@
+/**
+ * The pull policy of the plane, the part every container engine shares (engines run the pull):
+ *
+ * - an image missing locally is pulled when a registry answers (buildah's and Kaniko's default,
+ *   `--pull=missing`); an image behind a registry secret is pulled at every use instead (publish and
+ *   each cold start: the secret is resolved each time, so a revoked password stops new starts);
+ * - offline (`dev --offline`), or when the pull fails for a network reason, the answer is the
+ *   "not available offline" error naming what is available locally;
+ * - plain HTTP (and unverified TLS) only for registries on loopback addresses;
+ * - credentials reach the engine in a 0600 auth file that is removed after the pull, never on a
+ *   command line (visible in /proc) and never in a message: every message passes `scrub`.
+ */
+import { promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import { isLoopbackHost } from "../net.js";
+
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+}
+
+/** What a failed pull was, from the engine's own words. */
+export type PullFailureKind = "auth" | "network" | "not-found" | "other";
+
+export class PullFailure extends Error {
+  constructor(
+    readonly kind: PullFailureKind,
+    readonly registry: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "PullFailure";
+  }
+}
+
+const DOCKER_HUB = "docker.io";
+
+/**
+ * The registry host of an image reference, as docker resolves it: the first path component when it
+ * looks like a host (has a dot or a port, or is localhost), else Docker Hub.
+ */
+export function registryHost(ref: string): string {
+  const first = ref.split("/")[0]!;
+  if (ref.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("["))) return first;
+  return DOCKER_HUB;
+}
+
+/** `python:3.12-slim` -> `docker.io/library/python:3.12-slim`: what the pull asks for (never a search list). */
+export function qualifiedRef(ref: string): string {
+  if (registryHost(ref) !== DOCKER_HUB || ref.startsWith(`${DOCKER_HUB}/`)) return ref;
+  return ref.includes("/") ? `${DOCKER_HUB}/${ref}` : `${DOCKER_HUB}/library/${ref}`;
+}
+
+/** The host without port or brackets, for the loopback check. */
+function hostName(registry: string): string {
+  const m = /^\[([^\]]+)\](?::\d+)?$/.exec(registry);
+  if (m) return m[1]!;
+  return registry.replace(/:\d+$/, "");
+}
+
+/** Plain HTTP and unverified TLS are allowed for loopback registries only. */
+export function insecureAllowed(registry: string): boolean {
+  return isLoopbackHost(hostName(registry));
+}
+
+/** A server address as users write it ("https://ghcr.io/", "127.0.0.1:5000") -> "ghcr.io", "127.0.0.1:5000". */
+export function normalizeServer(address: string): string {
+  return address.trim().replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "").toLowerCase();
+}
+
+/** Docker Hub's other names are Docker Hub. */
+export function canonicalRegistry(host: string): string {
+  const h = host.toLowerCase();
+  return h === "index.docker.io" || h === "registry-1.docker.io" ? DOCKER_HUB : h;
+}
+
+/**
+ * The org's build credentials for `registry` (`build secrets set --registry-credential
+ * REGISTRY=AUTH`, AUTH being base64 of "user:password" as in a docker config, or "user:password").
+ */
+export function buildCredentialsFor(registry: string, creds: Record<string, string> | undefined): RegistryCredentials | undefined {
+  for (const [server, auth] of Object.entries(creds ?? {})) {
+    if (canonicalRegistry(normalizeServer(server)) !== canonicalRegistry(registry)) continue;
+    const decoded = /^[A-Za-z0-9+/]+=*$/.test(auth) ? Buffer.from(auth, "base64").toString("utf8") : "";
+    const pair = decoded.includes(":") ? decoded : auth;
+    const colon = pair.indexOf(":");
+    if (colon > 0) return { username: pair.slice(0, colon), password: pair.slice(colon + 1) };
+  }
+  return undefined;
+}
+
+/** Reads a failed pull's output: credentials refused, registry unreachable, image absent, other. */
+export function classifyPullError(text: string): PullFailureKind {
+  const t = text.toLowerCase();
+  if (/unauthorized|authentication required|status 401|status 403|access denied|requested access to the resource is denied|invalid username\/password|incorrect username or password/.test(t)) return "auth";
+  if (/manifest unknown|name unknown|status 404|: not found/.test(t)) return "not-found";
+  if (/connection refused|no such host|i\/o timeout|network is unreachable|no route to host|dial tcp|tls handshake timeout|temporary failure in name resolution|server misbehaving|connection reset|unexpected eof/.test(t)) return "network";
+  return "other";
+}
+
+/** Replaces every occurrence of the password (and its base64 forms) in engine output. */
+export function credentialScrubber(creds: RegistryCredentials | undefined): (text: string) => string {
+  if (!creds?.password) return (t) => t;
+  const secrets = [creds.password, Buffer.from(`${creds.username}:${creds.password}`).toString("base64")].filter((s) => s.length >= 1);
+  return (t) => secrets.reduce((acc, s) => acc.split(s).join("***"), t);
+}
+
+/**
+ * Writes a containers auth file (`{"auths": {REGISTRY: {"auth": base64}}}`, mode 0600) under `dir`
+ * for one pull (empty without credentials); the returned function removes it.
+ */
+export async function writeAuthFile(dir: string, registry: string, creds: RegistryCredentials | undefined): Promise<{ file: string; remove: () => Promise<void> }> {
+  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, `auth-${randomBytes(8).toString("hex")}.json`);
+  // without credentials an empty file: the engine must not fall back to the user's own auth files
+  const auths = creds ? { [registry]: { auth: Buffer.from(`${creds.username}:${creds.password}`).toString("base64") } } : {};
+  await fsp.writeFile(file, JSON.stringify({ auths }), { mode: 0o600, flag: "wx" });
+  return { file, remove: () => fsp.rm(file, { force: true }) };
+}
+
+/** The one line for an image that cannot be had: offline, or its registry did not answer. */
+export function notAvailableOffline(ref: string, why: string, localHint: string): string {
+  return `image ${ref} is not available offline: ${why}. ${localHint}`;
+}
+
+/** The message of a pull failure, naming the registry (never the credentials). */
+export function pullFailureMessage(o: { ref: string; kind: PullFailureKind; registry: string; detail: string; withCredentials: boolean }): string {
+  const { ref, kind, registry, detail, withCredentials } = o;
+  switch (kind) {
+    case "auth":
+      return withCredentials
+        ? `registry ${registry} refused the credentials for ${ref}: check the registry secret's username and password`
+        : `registry ${registry} requires credentials for ${ref}: set --registry-secret-ref (a registry secret) or the org's build registry credentials`;
+    case "not-found":
+      return `registry ${registry} has no image ${ref}`;
+    default:
+      return `pulling ${ref} from ${registry} failed: ${detail}`;
+  }
+}
