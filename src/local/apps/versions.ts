@@ -7,7 +7,7 @@ import { clone, create, fromJson, toJson } from "@bufbuild/protobuf";
 import { AppMetaSchema, DeploymentMode, DeploymentState, RuntimeSchema, VersionStatus, type AppMeta } from "../../gen/dodil/ignite/v1/common_pb.js";
 import { AppVersionInfoSchema, type AppVersionInfo } from "../../gen/dodil/ignite/v1/compute_pb.js";
 import { detectArchiveKind } from "../../wire/archive.js";
-import { prebuiltBuild, repullPrivate, type PrebuiltSource } from "../build/prebuilt.js";
+import { prebuiltBuild, repullPrebuilt, type PrebuiltSource } from "../build/prebuilt.js";
 import { canonicalRegistry, normalizeServer, registryHost, type RegistryCredentials } from "../drivers/image-pull.js";
 import { errorMessage, failedPrecondition, invalidArgument, notFound, resourceExhausted } from "../errors.js";
 import type { AppRunSpec } from "../runtime/replica.js";
@@ -74,8 +74,10 @@ export class Versions {
    */
   private async imageOfVersion(org: string, app: string, v: VersionRecord) {
     const b = await this.d.store.getBuild(v.deployId);
-    if (b?.registrySecretRef) return repullPrivate(this.d.store, this.d.driver, b, await this.registryCredentials(org, b.registrySecretRef, b.imageRef));
-    const img = b ? await this.d.builds.image(b) : undefined;
+    if (b?.registrySecretRef) return repullPrebuilt(this.d.store, this.d.driver, b, await this.registryCredentials(org, b.registrySecretRef, b.imageRef));
+    let img = b ? await this.d.builds.image(b) : undefined;
+    // a pulled image without a secret whose local copy is gone: missing, so pulled (by its digest)
+    if (!img && b?.pulledRef) img = await repullPrebuilt(this.d.store, this.d.driver, b, undefined);
     if (!img) throw failedPrecondition(`the image of version ${v.version} of ${org}/${app} (${v.imageRef}) is no longer available`);
     return img;
   }

@@ -7,7 +7,7 @@
  * - without a registry secret, local storage first, else a pull when a registry answers (offline,
  *   or when it does not answer: "not available offline");
  * - with a registry secret, always the registry: the secret is resolved and the image pulled at
- *   publish and again, by the digest published, at every cold start (repullPrivate), so a changed or
+ *   publish and again, by the digest published, at every cold start (repullPrebuilt), so a changed or
  *   deleted secret stops new starts. The local copy is then named only in the org's namespace, so
  *   another org cannot start it without credentials of its own.
  */
@@ -66,7 +66,8 @@ export async function prebuiltBuild(store: Store, driver: Driver | undefined, sr
     createdAtMs: now,
     startedAtMs: now,
     finishedAtMs: now,
-    ...(src.secret ? { registrySecretRef: src.secret.name, pulledRef: pulledBy } : {}),
+    ...(pulledBy ? { pulledRef: pulledBy } : {}),
+    ...(src.secret ? { registrySecretRef: src.secret.name } : {}),
   };
   const dir = store.imageDir(id);
   await fsp.mkdir(dir, { recursive: true });
@@ -79,11 +80,12 @@ export async function prebuiltBuild(store: Store, driver: Driver | undefined, sr
 }
 
 /**
- * A cold start (or rollback) of a version whose image is behind a registry secret: pulls the
- * published digest again with the secret as it is now, and points the version's image at what came.
+ * A cold start (or rollback) of a pulled version whose image must come from its registry again: one
+ * behind a registry secret always (with the secret as it is now), another when its local copy is
+ * gone. Pulls the published digest and points the version's image at what came.
  */
-export async function repullPrivate(store: Store, driver: Driver | undefined, b: BuildRecord, credentials: RegistryCredentials): Promise<BuiltImage> {
-  if (!driver?.pullImage) throw failedPrecondition(`image ${b.imageRef} needs registry secret '${b.registrySecretRef}', and the ${driver?.name ?? "current"} driver cannot pull`);
+export async function repullPrebuilt(store: Store, driver: Driver | undefined, b: BuildRecord, credentials: RegistryCredentials | undefined): Promise<BuiltImage> {
+  if (!driver?.pullImage) throw failedPrecondition(`image ${b.imageRef} must be pulled from its registry, and the ${driver?.name ?? "current"} driver cannot pull`);
   const img = await pullPrebuilt(driver, b.org, b.pulledRef || b.imageRef, credentials);
   const built: BuiltImage = { ...img, ref: b.imageRef };
   await writeJson(path.join(store.imageDir(b.id), "image.json"), built);
