@@ -26,6 +26,16 @@ import { busyboxAppFiles, containersOf, createApp, ensureBusybox, expectBuildSuc
 import { cleanup, makeTarGz } from "./helpers.js";
 import { BASE_IMAGES } from "../../src/local/drivers/base-images.js";
 
+/** The error a call must fail with (a call that succeeds fails the test, typed as an Error). */
+async function failure(call: Promise<unknown>): Promise<Error> {
+  try {
+    await call;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected the call to fail");
+}
+
 const IDLE_MS = 1_500;
 const clock = new FakeClock();
 const PASSWORD = "pull-pw-7Qk2-never-printed";
@@ -125,7 +135,7 @@ describe.skipIf(skip)(`podman driver: pulls from registries${toolsMissing ? ` (s
 
     // a wrong password: PERMISSION_DENIED naming the registry; through the CLI, exit 4; never the password
     await prebuilt(t.compute, "private", ref, "reg-bad");
-    const denied = await publish(t.compute, "private").catch((e: unknown) => e as Error);
+    const denied = await failure(publish(t.compute, "private"));
     expect(grpcCode(denied)).toBe(grpc.status.PERMISSION_DENIED);
     expect(denied.message).toContain(`registry ${priv.host} refused the credentials for ${ref}`);
     noPassword(denied.message);
@@ -147,11 +157,11 @@ describe.skipIf(skip)(`podman driver: pulls from registries${toolsMissing ? ` (s
     const other = t.client(ComputeService, OTHER_TOKEN);
     await createApp(other, "theirs", { healthPath: "/cgi-bin/app" });
     await prebuilt(other, "theirs", ref);
-    const theirs = await publish(other, "theirs").catch((e: unknown) => e as Error);
+    const theirs = await failure(publish(other, "theirs"));
     expect(grpcCode(theirs)).toBe(grpc.status.PERMISSION_DENIED);
     expect(theirs.message).toContain(`registry ${priv.host} requires credentials`);
     // and acme-corp's secret is not other-org's by name
-    const byName = await prebuilt(other, "theirs", ref, "reg-good").catch((e: unknown) => e as Error);
+    const byName = await failure(prebuilt(other, "theirs", ref, "reg-good"));
     expect(grpcCode(byName)).toBe(grpc.status.FAILED_PRECONDITION);
     expect((byName as Error).message).toContain("secret 'reg-good' not found");
 
@@ -188,7 +198,7 @@ describe.skipIf(skip)(`podman driver: pulls from registries${toolsMissing ? ` (s
     await registrySecret("reg-elsewhere", PASSWORD);
     await createApp(t.compute, "elsewhere");
     await prebuilt(t.compute, "elsewhere", `${open.host}/base/busybox:1`, "reg-elsewhere");
-    const e = await publish(t.compute, "elsewhere").catch((x: unknown) => x as Error);
+    const e = await failure(publish(t.compute, "elsewhere"));
     expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(e.message).toContain(`is for registry ${priv.host}, but image ${open.host}/base/busybox:1 is on ${open.host}`);
     const git = await runCli(["ignite", "draft", "save", "elsewhere", "--git-url", "https://127.0.0.1:1/x.git", "--git-secret-ref", "reg-elsewhere"], { env: t.env });
