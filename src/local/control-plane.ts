@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
+import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -21,6 +22,8 @@ import { probeDocker, probePodman } from "./drivers/detect.js";
 import { DockerDriver } from "./drivers/docker.js";
 import { dockerEndpoint } from "./drivers/docker-api.js";
 import { HostDriver } from "./drivers/host.js";
+import { AppNetworks, appNetworkMissing } from "./drivers/app-network.js";
+import { HostSandboxes } from "./drivers/host-sandbox.js";
 import { PodmanDriver } from "./drivers/podman.js";
 import type { Driver } from "./drivers/types.js";
 import { createGateway } from "./gateway/gateway.js";
@@ -121,15 +124,23 @@ export interface RunningControlPlane {
  * probe), else the Docker Engine API when it answers, else the host-process driver; an explicit
  * container driver that cannot work fails with why.
  */
-async function chooseDriver(name: ControlPlaneOptions["driver"], dataDir: string, imageCacheDir: string | undefined, log: (l: string) => void, offline = false): Promise<Driver> {
+async function chooseDriver(
+  name: ControlPlaneOptions["driver"],
+  dataDir: string,
+  using: { imageCacheDir: string | undefined; networks?: AppNetworks; offline?: boolean },
+  log: (l: string) => void,
+): Promise<Driver> {
+  const { imageCacheDir, networks, offline = false } = using;
   const podman = async () => {
-    const d = new PodmanDriver({ dataDir, ...(imageCacheDir ? { imageCacheDir } : {}), log, offline });
+    const d = new PodmanDriver({ dataDir, ...(imageCacheDir ? { imageCacheDir } : {}), ...(networks ? { networks } : {}), log, offline });
     await d.init();
     return d;
   };
   const containersDir = path.join(dataDir, "containers");
   const host = async () => {
-    const d = new HostDriver({ processDir: path.join(dataDir, "host-processes"), log });
+    const sandboxes = HostSandboxes.missing() ? undefined : new HostSandboxes(dataDir);
+    await sandboxes?.init();
+    const d = new HostDriver({ processDir: path.join(dataDir, "host-processes"), ...(sandboxes ? { sandboxes } : {}), ...(networks ? { networks } : {}), log });
     await d.init();
     return d;
   };
@@ -165,6 +176,26 @@ async function chooseDriver(name: ControlPlaneOptions["driver"], dataDir: string
     }
     default:
       throw new Error(`unknown driver '${String(name)}' (use auto, host, podman or docker)`);
+  }
+}
+
+/**
+ * Organizations are kept apart only where the driver can: the host driver needs a user and a
+ * network namespace per app, so without them it serves one organization (and says so); containers
+ * without network namespaces share the host network, which a start-up warning says.
+ */
+function checkTenantIsolation(driver: Driver, orgs: readonly string[], networkMissing: string, log: (l: string) => void): void {
+  if (driver instanceof HostDriver) {
+    const why = driver.tenantIsolationMissing();
+    if (!why) return;
+    if (orgs.length > 1) {
+      throw new Error(
+        `the host driver cannot keep organizations apart here (${why}), so it serves one organization only, and ${orgs.length} are configured (${orgs.join(", ")}): give one organization's tokens, or use --driver podman (containers)`,
+      );
+    }
+    log(`host driver: serving organization ${orgs[0] ?? "local"} only: ${why}`);
+  } else if (networkMissing && orgs.length > 1) {
+    log(`[Warning] containers share the host network, so apps of different organizations can reach each other's ports: ${networkMissing}`);
   }
 }
 
@@ -214,7 +245,20 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   const tlsHosts = [...new Set([...serverHosts(grpcAddr.host), ...serverHosts(gwAddr.host), `*.${baseDomain}`])];
   const tls = o.tls === "generate" ? await ensureGeneratedTls(dataDir, tlsHosts) : o.tls ? await loadGivenTls(o.tls.certFile, o.tls.keyFile) : undefined;
   const gatewayScheme = tls ? "https" : "http";
-  const driver = await chooseDriver(o.driver, dataDir, o.imageCacheDir, log, o.offline);
+  // The plane's files are its own: apps (other users on the host driver) cannot open the data dir.
+  await fsp.chmod(dataDir, 0o700);
+  const planeLabel = createHash("sha256").update(dataDir).digest("hex").slice(0, 16);
+  // Apps reach the gateway (and nothing else of the plane) through its unix socket, from inside their network namespaces.
+  const gatewaySocket = path.join(dataDir, "run", "gateway.sock");
+  let gatewayPort = 0;
+  const networkMissing = await appNetworkMissing();
+  const networks = networkMissing
+    ? undefined
+    : new AppNetworks({ socketDir: path.join(dataDir, "run", "net"), planeLabel, gateway: { socket: gatewaySocket, port: () => gatewayPort }, log });
+  await networks?.init();
+  const driver = await chooseDriver(o.driver, dataDir, { imageCacheDir: o.imageCacheDir, ...(networks ? { networks } : {}), ...(o.offline ? { offline: o.offline } : {}) }, log);
+  const orgs = [...new Set([...Object.values(tokens), ...serviceAccounts.map((a) => a.org)])].sort();
+  checkTenantIsolation(driver, orgs, networkMissing, log);
 
   const store = new Store(dataDir, log);
   await store.init();
@@ -240,13 +284,12 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   );
   await builds.recover();
   const runtime = new RuntimeManager({ driver, store, log, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, idleTimeoutMs: o.idleTimeoutMs ?? 15 * 60_000, clock, hooks: hub.runtimeHooks() });
-  let gatewayPort = 0;
   const collector = new DiskCollector({ store, driver, liveInstanceDirs: () => runtime.liveInstanceDirs(), isBuildActive: (id) => builds.isActive(id), log, clock });
   const platform: Platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, gatewayScheme, log, driver, draftSuperseded: () => collector.collectSoon(), privateRegistries: () => registryHosts(registry), clock });
   const executions = new ExecutionManager(platform, log);
   const access = new OrgAccess(tokens, authority);
   await platform.secrets.checkAll(await store.listOrgs());
-  for (const line of await platform.hostNames.collisions(baseDomain)) log(line);
+  for (const line of await platform.hostNames.collisions()) log(line);
 
   // Gateway first: public URLs need its port.
   const gateway = createGateway({ platform, access, baseDomain, log, ...(tls ? { tls } : {}) });
@@ -258,6 +301,17 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
     });
   });
   gatewayPort = (gateway.address() as AddressInfo).port;
+  // the same gateway on a unix socket only the plane (root) can open: the apps' way out (app-network.ts)
+  await fsp.mkdir(path.dirname(gatewaySocket), { recursive: true, mode: 0o700 });
+  await fsp.rm(gatewaySocket, { force: true });
+  const gatewayLocal = net.createServer((socket) => gateway.emit("connection", socket));
+  await new Promise<void>((resolve, reject) => {
+    gatewayLocal.once("error", reject);
+    gatewayLocal.listen(gatewaySocket, () => {
+      gatewayLocal.off("error", reject);
+      resolve();
+    });
+  });
 
   const server = new grpc.Server({
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
@@ -298,6 +352,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
     });
   } catch (e) {
     await new Promise<void>((r) => gateway.close(() => r()));
+    await new Promise<void>((r) => gatewayLocal.close(() => r()));
     await new Promise<void>((r) => tokenServer.close(() => r()));
     throw e;
   }
@@ -356,7 +411,11 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
         const graceful = (async () => {
           tokenServer.closeAllConnections();
           gateway.closeAllConnections();
-          await Promise.all([new Promise<void>((r) => tokenServer.close(() => r())), new Promise<void>((r) => gateway.close(() => r()))]);
+          await Promise.all([
+            new Promise<void>((r) => tokenServer.close(() => r())),
+            new Promise<void>((r) => gateway.close(() => r())),
+            new Promise<void>((r) => gatewayLocal.close(() => r())),
+          ]);
           collectTimer?.cancel();
           collector.stop();
           await Promise.all([collector.settled(), builds.cancelAll(), runtime.stopAll()]);

@@ -5,7 +5,7 @@
  * data dir, scanning loopback ports) are in tenant-isolation.e2e.test.ts.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -201,5 +201,31 @@ describe("no token on the plane's command line", () => {
     expect(stderr).toMatch(/--token puts the token on the command line, where every local user can read it \(ps/);
     p.kill("SIGTERM");
     await new Promise((r) => p.once("exit", r));
+  }, 60_000);
+
+  it("where the plane cannot run apps as other users, the host driver serves one organization and a second is a start-up error", async () => {
+    // not root: run the plane as nobody when the suite runs as root
+    const home = tempDir("nonroot");
+    chownSync(home, 65534, 65534);
+    const asNobody = (args: string[], extraEnv: Record<string, string>) => {
+      const argv = [join(repo, "bin", "dodil.js"), "ignite", "dev", "--listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0", "--auth-listen", "127.0.0.1:0", "--driver", "host", "--data-dir", join(home, "data"), ...args];
+      const env = { PATH: process.env.PATH ?? "", HOME: home, ...extraEnv };
+      return process.getuid?.() === 0
+        ? spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, ...argv], { env, stdio: ["ignore", "pipe", "pipe"] })
+        : spawn(process.execPath, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
+    };
+    const two = await exitOf(asNobody([], { IGNITE_DEV_TOKENS: `acme-corp=${ACME_TOKEN}\nother-org=${OTHER_TOKEN}` }));
+    expect(two.code).toBe(1);
+    expect(two.stderr).toMatch(/^Error: the host driver cannot keep organizations apart here \(the control plane runs as uid \d+, not root.*serves one organization only, and 2 are configured \(acme-corp, other-org\).*--driver podman/m);
+    const one = asNobody(["-o", "json"], { IGNITE_DEV_TOKENS: `acme-corp=${ACME_TOKEN}` });
+    let stderr = "";
+    one.stderr!.on("data", (d) => (stderr += d));
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: one.stdout! }).once("line", () => resolve());
+      one.once("exit", (c) => reject(new Error(`dev exited ${c}: ${stderr}`)));
+    });
+    expect(stderr).toContain("host driver: serving organization acme-corp only");
+    one.kill("SIGTERM");
+    await new Promise((r) => one.once("exit", r));
   }, 60_000);
 });

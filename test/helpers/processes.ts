@@ -1,12 +1,19 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { runRootOf } from "../../src/local/drivers/host-sandbox.js";
 
-/** Live processes whose working directory is inside `dir` (the host driver runs apps in the data dir). */
+/**
+ * Live processes whose working directory is inside the data dir `dir` or its run root (the host
+ * driver runs apps in the data dir, or as root in sandboxes under the run root).
+ */
 export function processesUnder(dir: string): number[] {
+  const roots = [dir, runRootOf(dir) + "/"];
   return readdirSync("/proc")
     .filter((p) => /^\d+$/.test(p))
     .filter((p) => {
       try {
-        return readlinkSync(`/proc/${p}/cwd`).startsWith(dir) && isRunning(Number(p));
+        const cwd = readlinkSync(`/proc/${p}/cwd`);
+        return roots.some((r) => cwd.startsWith(r)) && isRunning(Number(p));
       } catch {
         return false;
       }
@@ -22,4 +29,13 @@ export function isRunning(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Where a test reaches port `port` of the host-driver app process `pid`: the unix socket of its own
+ * network namespace (drivers/app-network.ts) when it runs in one, else the host's loopback.
+ */
+export function appPortAddress(dataDir: string, pid: number, port: number): { path: string } | { host: string; port: number } {
+  const ns = spawnSync("ip", ["netns", "identify", String(pid)], { encoding: "utf8" }).stdout?.trim();
+  return ns ? { path: `${dataDir}/run/net/${ns}/${port}.sock` } : { host: "127.0.0.1", port };
 }

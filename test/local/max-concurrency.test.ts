@@ -9,7 +9,7 @@
  * the plane's fake clock (its wait bound), so the test sees it queue and decides when the bound
  * passes. The tests run one after another, as they share that clock.
  */
-import { writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -142,6 +142,8 @@ async function settled(p: Promise<unknown>): Promise<boolean> {
 
 beforeAll(async () => {
   gates = tempDir("gates");
+  // as root the host driver runs each app as a user of its own: the gates must be open to it
+  chmodSync(gates, 0o755);
   fixture = await startTestControlPlane({ label: "maxconc", clock });
   ({ plane: cp, compute: c } = fixture);
   await Promise.all([

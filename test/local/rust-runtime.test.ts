@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkspace, withoutTraces, type Workspace } from "../helpers/workspace.js";
 import { doctor } from "../../src/local/doctor.js";
+import { appPortAddress } from "../helpers/processes.js";
 import { CARGO_TOML, LIB_RS, rustMissing } from "./rust-app.js";
 
 // The Rust managed runtime (reference §5.2, §6.2, §6.3; target native) on the local control plane,
@@ -66,14 +67,15 @@ describe.skipIf(skip)("the rust managed runtime", () => {
 
   it("the SDK's server speaks HTTP/1.1 as a client would: keep-alive, chunked bodies, 413 for a body over 64 MiB", async () => {
     expect((await cli(["invoke", "acme-corp:hello-rs", "-p", '{"name": "up"}'])).exitCode).toBe(0);
-    // the one app process running so far, from the host driver's records, and its $PORT
+    // the one app process running so far, from the host driver's records, and its $PORT (reached
+    // through its network namespace's socket when it has one)
     const records = readdirSync(join(workspace.cp.dataDir, "host-processes"));
     expect(records).toHaveLength(1);
     const pid = Number(records[0]!.replace(/\.json$/, ""));
     const port = Number(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").find((v) => v.startsWith("PORT="))!.slice(5));
     const exchange = (request: string, answers: number) =>
       new Promise<string>((resolve, reject) => {
-        const socket = connect(port, "127.0.0.1", () => socket.end(request));
+        const socket = connect(appPortAddress(workspace.cp.dataDir, pid, port), () => socket.end(request));
         let text = "";
         socket.on("data", (b) => {
           text += b.toString("latin1");

@@ -91,7 +91,7 @@ export class Apps {
     checkPorts(req.ports);
     checkHealthPath(req.healthPath);
     const key = `${org}/${req.name}`;
-    const meta = await this.d.hostNames.claim(org, req.name, req.ports, this.d.baseDomain, () => this.d.appLocks.run(key, async () => {
+    const meta = await this.d.hostNames.claim(org, req.name, req.ports, () => this.d.appLocks.run(key, async () => {
       if (await this.d.store.getApp(org, req.name)) throw alreadyExists(`app ${key} already exists`);
       const tier = req.resourceTier || ResourceTier.SMALL;
       const now = BigInt(Date.now());
@@ -189,7 +189,7 @@ export class Apps {
       return m;
     });
     // new ports are new host names (`<app>-<org>-<port>`): claimed like an app's name
-    const meta = req.ports.length ? await this.d.hostNames.claim(org, req.appName, await this.portsAfter(org, req), this.d.baseDomain, change) : await change();
+    const meta = req.ports.length ? await this.d.hostNames.claim(org, req.appName, await this.portsAfter(org, req), change) : await change();
     // Config that the process sees takes effect on the next (cold) start.
     if (restart && this.d.runtime.running(key)) {
       this.d.log(`${key}: configuration changed; stopping the running instance (next call cold-starts it)`);

@@ -43,20 +43,23 @@ export class HostNames {
   /** Claims are checked and written one at a time, so two creates cannot take one name together. */
   private readonly claims = new KeyedMutex();
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly baseDomain: string,
+  ) {}
 
   /**
    * Runs `write` (which creates the app or changes its ports) unless another app already holds one of
    * the labels `org/app` would answer at with `ports`: AlreadyExists naming the app that holds it.
    */
-  async claim<T>(org: string, app: string, ports: readonly number[], baseDomain: string, write: () => Promise<T>): Promise<T> {
+  async claim<T>(org: string, app: string, ports: readonly number[], write: () => Promise<T>): Promise<T> {
     return this.claims.run("claims", async () => {
       const wanted = new Set(hostLabels(org, app, ports));
       for (const other of await this.apps()) {
         if (other.organizationName === org && other.name === app) continue;
         const held = hostLabels(other.organizationName, other.name, other.ports).find((l) => wanted.has(l));
         if (held) {
-          throw alreadyExists(`the public host name ${held}.${baseDomain} of app ${org}:${app} is already held by app ${other.organizationName}:${other.name}; choose another app name`);
+          throw alreadyExists(`the public host name ${held}.${this.baseDomain} of app ${org}:${app} is already held by app ${other.organizationName}:${other.name}; choose another app name`);
         }
       }
       return write();
@@ -82,7 +85,7 @@ export class HostNames {
   }
 
   /** One line per host label that several apps of the data dir hold (for the start-up log). */
-  async collisions(baseDomain: string): Promise<string[]> {
+  async collisions(): Promise<string[]> {
     const holders = new Map<string, AppMeta[]>();
     for (const meta of await this.apps()) {
       for (const l of hostLabels(meta.organizationName, meta.name, meta.ports)) holders.set(l, [...(holders.get(l) ?? []), meta]);
@@ -92,7 +95,7 @@ export class HostNames {
       if (apps.length < 2) continue;
       apps.sort((a, b) => (a.createdAtMs < b.createdAtMs ? -1 : a.createdAtMs > b.createdAtMs ? 1 : 0));
       const [first, ...rest] = apps.map((a) => `${a.organizationName}:${a.name}`);
-      lines.push(`[Warning] apps ${[first, ...rest].join(", ")} share the public host name ${label}.${baseDomain}; the gateway serves ${first} (created first): rename ${rest.join(", ")}`);
+      lines.push(`[Warning] apps ${[first, ...rest].join(", ")} share the public host name ${label}.${this.baseDomain}; the gateway serves ${first} (created first): rename ${rest.join(", ")}`);
     }
     return lines;
   }

@@ -61,7 +61,7 @@ export class Platform {
     this.builds = d.builds;
     this.runtime = d.runtime;
     this.secrets = new SecretStore(d.store.dataDir, d.store.quarantine, d.clock ?? systemClock);
-    this.hostNames = new HostNames(d.store);
+    this.hostNames = new HostNames(d.store, d.baseDomain);
     const rooms: RoomDeps = { ...d, appLocks: this.appLocks, secrets: this.secrets, hostNames: this.hostNames };
     this.apps = new Apps(rooms, this);
     this.drafts = new Drafts(rooms, this);

@@ -14,7 +14,7 @@ import { errorMessage } from "../errors.js";
 import { DockerApiError, dockerJson, dockerRequest, jsonLines, type DockerEndpoint } from "./docker-api.js";
 import { builtImageFromInspect, containerBuild, DEFAULT_CONTAINER_HOME, type PodmanImageInspect } from "./podman.js";
 import { BuildFailure, DEFAULT_NON_ROOT_USER, type BuildRequest, type BuiltImage, type Driver, type InstanceExit, type RunningInstance, type StartOptions } from "./types.js";
-import { hostNetworkInstance, InstanceOutput } from "./instance.js";
+import { networkInstance, InstanceOutput } from "./instance.js";
 import { LogFrameParser, MAX_FRAME_BYTES } from "./docker-log-frames.js";
 import { MAX_INSTANCE_LOG_BYTES } from "./rotating-log.js";
 
@@ -226,7 +226,7 @@ export class DockerDriver implements Driver {
       })();
       return stopping;
     };
-    return hostNetworkInstance({ id: name, opts, exited, alive: () => alive, output, stop });
+    return networkInstance({ id: name, opts, exited, alive: () => alive, output, stop });
   }
 
   async close(): Promise<void> {

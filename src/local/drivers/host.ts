@@ -16,11 +16,14 @@ import { extractArchive, detectArchiveKind, verifyTree } from "../../wire/archiv
 import { errorMessage } from "../errors.js";
 import { contextDir, unpackBuildContext } from "./unpack-context.js";
 import { RotatingLog } from "./rotating-log.js";
+import { instanceEndpoints } from "./instance.js";
 import { DockerfileError, expandVars, parseDockerfile, parseJsonForm, parseKeyValues, splitWords, type Instruction } from "./dockerfile.js";
 import { exists, readJson, writeJson } from "../atomic-fs.js";
 import { DEFAULT_PATH, which } from "./exec.js";
 import { killGroup, processStartTicks } from "./process-group.js";
 import { glob, hostPathInside, isDirInside, mkdirInside } from "./rootfs-paths.js";
+import type { AppNetwork, AppNetworks } from "./app-network.js";
+import { HostSandboxes, pathForOthers } from "./host-sandbox.js";
 import {
   BuildFailure,
   type BuildRequest,
@@ -48,6 +51,10 @@ export interface HostDriverOptions {
   /** Where running process groups are recorded (inside the data dir); none: no records. */
   processDir?: string;
   log?: (line: string) => void;
+  /** Users of their own per app (the plane runs as root); absent: apps run as the plane's user. */
+  sandboxes?: HostSandboxes;
+  /** A network namespace per instance; absent: apps listen on the host's loopback. */
+  networks?: AppNetworks;
 }
 
 interface ProcessRecord {
@@ -372,34 +379,63 @@ export class HostDriver implements Driver {
     return (await exists(path.join(image.dir, "image.json"))) && (await exists(path.join(image.dir, "rootfs")));
   }
 
+  /** Removes the sandboxes' run root (after the runtime stopped every instance). */
+  async close(): Promise<void> {
+    await this.o.sandboxes?.close();
+  }
+
   async removeImage(image: BuiltImage): Promise<void> {
+    await this.o.sandboxes?.removeImage(image.dir);
     await fsp.rm(image.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Why this driver cannot keep organizations apart ("" when it can): that needs users of their
+   * own and a network namespace per app.
+   */
+  tenantIsolationMissing(): string {
+    if (!this.o.sandboxes) return HostSandboxes.missing() || "apps run as the control plane's user";
+    if (!this.o.networks) return "apps share the host's loopback network (per-app network namespaces need root, ip and socat)";
+    return "";
   }
 
   async start(image: BuiltImage, opts: StartOptions): Promise<RunningInstance> {
     const cfg = image.config;
-    const rootfs = await fsp.realpath(path.join(image.dir, "rootfs"));
     let argv = [...(cfg.entrypoint ?? []), ...(cfg.entrypoint && isShellForm(cfg.entrypoint) ? [] : (cfg.cmd ?? []))];
     if (argv.length === 0) throw new Error(`image ${image.ref} has no CMD or ENTRYPOINT`);
+    await fsp.mkdir(opts.instanceDir, { recursive: true });
+    const sandbox = this.o.sandboxes ? await this.o.sandboxes.prepare(opts.owner, image.dir, path.basename(opts.instanceDir)) : undefined;
+    const rootfs = sandbox?.rootfs ?? (await fsp.realpath(path.join(image.dir, "rootfs")));
     const cwd = await hostPathInside(rootfs, cfg.workdir || "/");
     await fsp.mkdir(cwd, { recursive: true });
-    const home = path.join(opts.instanceDir, "home");
+    const home = sandbox?.home ?? path.join(opts.instanceDir, "home");
     await fsp.mkdir(home, { recursive: true });
-    const shimDir = path.join(opts.instanceDir, "bin");
+    const shimDir = sandbox?.bin ?? path.join(opts.instanceDir, "bin");
     await fsp.mkdir(shimDir, { recursive: true });
+    let network: AppNetwork | undefined;
+    try {
+      network = await this.o.networks?.create([opts.port, ...opts.extraPorts], opts.log);
+    } catch (e) {
+      await sandbox?.remove();
+      throw e;
+    }
 
     // Environment: host basics (to find the host's tools), image ENV, app env, PORT, HOME.
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) {
       if (v !== undefined && HOST_ENV_PASSTHROUGH.some((re) => re.test(k))) env[k] = v;
     }
-    if (!env["PYENV_ROOT"] && process.env["HOME"] && (await exists(path.join(process.env["HOME"], ".pyenv")))) {
+    if (!sandbox && !env["PYENV_ROOT"] && process.env["HOME"] && (await exists(path.join(process.env["HOME"], ".pyenv")))) {
       env["PYENV_ROOT"] = path.join(process.env["HOME"], ".pyenv");
     }
-    const hostPath = env["PATH"] ?? DEFAULT_PATH;
+    // an app of its own user finds the host's tools only where every user may (not root's ~/.pyenv)
+    const hostPath = sandbox ? await pathForOthers(env["PATH"] ?? DEFAULT_PATH) : (env["PATH"] ?? DEFAULT_PATH);
+    if (sandbox) delete env["PYENV_ROOT"];
     Object.assign(env, cfg.env, opts.env);
     env["PORT"] = String(opts.port);
     env["HOME"] = home;
+    // the plane's TMPDIR may be its own; an app in a sandbox keeps temporary files in its home
+    if (sandbox) env["TMPDIR"] = home;
     // The image's PATH usually names base-image dirs: keep them, then the host's.
     const imagePath = cfg.env["PATH"] ?? opts.env["PATH"];
     const pathParts = [shimDir, ...(imagePath ? imagePath.split(":") : []), ...hostPath.split(":")].filter((p, i, a) => p && a.indexOf(p) === i);
@@ -429,11 +465,16 @@ export class HostDriver implements Driver {
         return a;
       }),
     );
-    if (cfg.user) opts.log(`USER ${cfg.user} not honoured: the process runs as the control plane's user`);
+    if (sandbox) opts.log(`running as uid ${sandbox.uid} (this app's own user${cfg.user ? `; the image's USER ${cfg.user} is checked, not shared between apps` : ""})${network ? ` in network namespace ${network.name}` : ""}`);
+    else if (cfg.user) opts.log(`USER ${cfg.user} not honoured: the process runs as the control plane's user`);
 
-    const hostPort = opts.port;
-    const portMap = new Map<number, number>([[opts.port, hostPort]]);
-    for (const p of opts.extraPorts) portMap.set(p, p);
+    const endpoints = instanceEndpoints(opts, network?.sockets);
+    // In a sandbox: enter the namespace as root, then drop to the app's user for good.
+    const command = sandbox
+      ? network
+        ? ["ip", "netns", "exec", network.name, "setpriv", `--reuid=${sandbox.uid}`, `--regid=${sandbox.gid}`, "--clear-groups", "--no-new-privs", "--", ...argv]
+        : ["setpriv", `--reuid=${sandbox.uid}`, `--regid=${sandbox.gid}`, "--clear-groups", "--no-new-privs", "--", ...argv]
+      : argv;
     const logFile = path.join(opts.instanceDir, "output.log");
     const out = new RotatingLog(logFile);
     const ring: string[] = [];
@@ -459,9 +500,11 @@ export class HostDriver implements Driver {
     opts.log(`starting: ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(" ")} (cwd ${cfg.workdir || "/"}, PORT=${opts.port})`);
     let child: ChildProcess;
     try {
-      child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+      child = spawn(command[0]!, command.slice(1), { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     } catch (e) {
       out.end();
+      await network?.close();
+      await sandbox?.remove();
       throw new Error(`cannot start '${argv[0]}': ${errorMessage(e)}`);
     }
     child.stdout!.on("data", push("stdout"));
@@ -482,6 +525,11 @@ export class HostDriver implements Driver {
           resolve({ code, signal: sig });
         }, 20);
       });
+    });
+    // the namespace and the sandbox go with the process
+    void exited.then(async () => {
+      await network?.close();
+      await sandbox?.remove();
     });
     const pid = child.pid;
     const record = pid !== undefined && this.o.processDir ? path.join(this.o.processDir, `${pid}.json`) : undefined;
@@ -510,8 +558,8 @@ export class HostDriver implements Driver {
     };
     return {
       id: `host-${pid ?? "x"}`,
-      hostPort,
-      portMap,
+      endpoint: endpoints.get(opts.port)!,
+      endpoints,
       startedAtMs: Date.now(),
       exited,
       alive: () => running,

@@ -5,7 +5,7 @@
  */
 import * as path from "node:path";
 import { RotatingLog } from "./rotating-log.js";
-import type { InstanceExit, RunningInstance, StartOptions } from "./types.js";
+import type { InstanceEndpoint, InstanceExit, RunningInstance, StartOptions } from "./types.js";
 
 const KEEP_LINES = 200;
 
@@ -44,21 +44,33 @@ export class InstanceOutput {
   }
 }
 
-/** A container with host networking: its declared ports are the same ports on the host. */
-export function hostNetworkInstance(args: {
+/**
+ * Where an instance's declared ports are reached: the sockets of its own network namespace
+ * (`sockets`), or the same ports on the host's loopback (host networking).
+ */
+export function instanceEndpoints(opts: Pick<StartOptions, "port" | "extraPorts">, sockets?: ReadonlyMap<number, string>): Map<number, InstanceEndpoint> {
+  const ports = [opts.port, ...opts.extraPorts];
+  return new Map(ports.map((p): [number, InstanceEndpoint] => {
+    const socketPath = sockets?.get(p);
+    return [p, socketPath ? { socketPath } : { host: "127.0.0.1", port: p }];
+  }));
+}
+
+/** A running container, its ports reached as `instanceEndpoints` says. */
+export function networkInstance(args: {
   id: string;
   opts: Pick<StartOptions, "port" | "extraPorts">;
+  sockets?: ReadonlyMap<number, string>;
   exited: Promise<InstanceExit>;
   alive: () => boolean;
   output: InstanceOutput;
   stop: () => Promise<void>;
 }): RunningInstance {
-  const portMap = new Map<number, number>([[args.opts.port, args.opts.port]]);
-  for (const p of args.opts.extraPorts) portMap.set(p, p);
+  const endpoints = instanceEndpoints(args.opts, args.sockets);
   return {
     id: args.id,
-    hostPort: args.opts.port,
-    portMap,
+    endpoint: endpoints.get(args.opts.port)!,
+    endpoints,
     startedAtMs: Date.now(),
     exited: args.exited,
     alive: args.alive,

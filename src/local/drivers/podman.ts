@@ -30,11 +30,12 @@ import {
   type RunningInstance,
   type StartOptions,
 } from "./types.js";
-import { hostNetworkInstance, InstanceOutput } from "./instance.js";
+import { networkInstance, InstanceOutput } from "./instance.js";
 import { MAX_INSTANCE_LOG_BYTES } from "./rotating-log.js";
 import { contextDir, unpackBuildContext } from "./unpack-context.js";
 import { secretScrubber } from "./build-args.js";
 import { podmanPullAs, podmanPush, type RegistryTransferOptions } from "./registry-transfer.js";
+import type { AppNetworks } from "./app-network.js";
 
 const STOP_GRACE_SECS = 5;
 /** Default $HOME when neither the app nor the image sets one (the platform's samples use it). */
@@ -50,6 +51,8 @@ export interface PodmanDriverOptions {
   log?: (line: string) => void;
   /** Never pull (dev --offline): images come from local storage and the image cache only. */
   offline?: boolean;
+  /** A network namespace per container; absent: containers share the host network. */
+  networks?: AppNetworks;
 }
 
 /** What `podman image inspect` and the Docker Engine's image inspect both answer (the part used here). */
@@ -272,6 +275,8 @@ export class PodmanDriver implements Driver {
         ...(this.offline ? {} : { pullImage: (r: PullRequest) => this.pullImage(r) }),
         keepForOrg: (id, org, registry) => this.keepForOrg(id, org, registry),
         buildImage: async ({ root, dockerfile }, out, clean) => {
+          // buildah's chroot isolation runs RUN steps on the host network only ("cannot set --network
+          // other than host with --isolation chroot"): docs/threat-model.md lists what they can reach
           const args = ["bud", "--isolation", "chroot", "--pull=never", "--layers", "--network", "host", "-f", dockerfile, "-t", req.imageRef, "--label", `org.dodil.ignite.build=${req.buildId}`];
           for (const [k, v] of Object.entries(req.buildArgs)) args.push("--build-arg", `${k}=${v}`);
           for (const m of this.pip.mounts) args.push("-v", `${m}:${m}:ro`);
@@ -337,6 +342,8 @@ export class PodmanDriver implements Driver {
     const cfg = image.config;
     if (!cfg.cmd && !cfg.entrypoint) throw new Error(`image ${image.ref} has no CMD or ENTRYPOINT`);
     const name = `ignite-${path.basename(opts.instanceDir).replace(/[^a-zA-Z0-9_.-]/g, "-")}-${randomBytes(3).toString("hex")}`.slice(0, 120);
+    await fsp.mkdir(opts.instanceDir, { recursive: true });
+    const network = await this.o.networks?.create([opts.port, ...opts.extraPorts], opts.log);
     const home = opts.env["HOME"] || cfg.env["HOME"] || DEFAULT_CONTAINER_HOME;
     const args = [
       "run",
@@ -346,7 +353,7 @@ export class PodmanDriver implements Driver {
       "--label",
       `${LABEL}=${this.instanceLabel}`,
       "--network",
-      "host",
+      network ? `ns:${network.path}` : "host",
       "--read-only",
       "--read-only-tmpfs=false",
       "--tmpfs",
@@ -376,15 +383,15 @@ export class PodmanDriver implements Driver {
     // would wait out the grace period and end in SIGKILL; an init process forwards the signal.
     if (this.initPath) args.push("--init", "--init-path", this.initPath);
     args.push(image.dir);
-    opts.log(`starting container ${name} from ${image.ref} (${image.dir.slice(0, 12)}), PORT=${opts.port}, HOME=${home} (tmpfs), read-only root filesystem`);
+    opts.log(`starting container ${name} from ${image.ref} (${image.dir.slice(0, 12)}), PORT=${opts.port}, HOME=${home} (tmpfs), read-only root filesystem, ${network ? `network namespace ${network.name}` : "host network"}`);
 
-    await fsp.mkdir(opts.instanceDir, { recursive: true });
     const output = new InstanceOutput(opts);
     let child: ChildProcess;
     try {
       child = spawn("podman", args, { env: this.config.env, stdio: ["ignore", "pipe", "pipe"] });
     } catch (e) {
       output.end();
+      await network?.close();
       throw new Error(`cannot run podman: ${errorMessage(e)}`);
     }
     this.running.add(name);
@@ -405,6 +412,7 @@ export class PodmanDriver implements Driver {
         resolve({ code, signal: sig });
       });
     });
+    void exited.then(() => network?.close());
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {
@@ -420,7 +428,7 @@ export class PodmanDriver implements Driver {
       })();
       return stopping;
     };
-    return hostNetworkInstance({ id: name, opts, exited, alive: () => alive, output, stop });
+    return networkInstance({ id: name, opts, ...(network ? { sockets: network.sockets } : {}), exited, alive: () => alive, output, stop });
   }
 
   /** Removes every container of this control plane at once, without a grace period. */

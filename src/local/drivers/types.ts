@@ -61,6 +61,8 @@ export interface BuiltImage {
 }
 
 export interface StartOptions {
+  /** The app, as "org/app": the host driver gives each app a user of its own. */
+  owner: string;
   /** Environment: app env (the driver adds image ENV, PORT and HOME). */
   env: Record<string, string>;
   /** Port the app listens on inside its sandbox (PORT); the driver maps it to a host port. */
@@ -82,12 +84,25 @@ export interface InstanceExit {
   signal: string | null;
 }
 
+/**
+ * Where the plane connects to one of an instance's ports (spreads into `http.request` options): the
+ * same port on the host's loopback (host networking), or a unix socket that a forwarder inside the
+ * instance's own network namespace answers (drivers/app-network.ts). A unix socket needs no host
+ * port another app could find.
+ */
+export type InstanceEndpoint = { host: "127.0.0.1"; port: number } | { socketPath: string };
+
+/** An endpoint for a log line or an error. */
+export function describeEndpoint(e: InstanceEndpoint): string {
+  return "socketPath" in e ? `its network namespace's socket ${e.socketPath}` : `port ${e.port}`;
+}
+
 export interface RunningInstance {
   id: string;
-  /** Loopback port where the app's main port is reachable. */
-  hostPort: number;
-  /** Declared port -> loopback host port. */
-  portMap: Map<number, number>;
+  /** Where the app's main port is reached. */
+  endpoint: InstanceEndpoint;
+  /** Declared port -> where it is reached. */
+  endpoints: Map<number, InstanceEndpoint>;
   startedAtMs: number;
   /** Resolves when the process/container ends. */
   exited: Promise<InstanceExit>;

@@ -12,6 +12,7 @@ import type { Platform } from "../apps/platform.js";
 import { forwardableHeaders, igniteHeaders } from "../invoke/request-shape.js";
 import { answerPreflight, corsHeaders, isPreflight } from "./cors.js";
 import { ulid } from "../ids.js";
+import type { InstanceEndpoint } from "../drivers/types.js";
 import { status } from "@grpc/grpc-js";
 
 export interface GatewayDeps {
@@ -78,7 +79,7 @@ export function createGateway(d: GatewayDeps): http.Server | https.Server {
       res.setHeader("access-control-allow-origin", "*");
     }
     if (!meta.allowUnauthenticated) d.access.scope(bearerCredential(req.headers.authorization), org);
-    let port: number;
+    let endpoint: InstanceEndpoint;
     const started = Date.now();
     // A client that hangs up while its call waits for a slot (max_concurrency) leaves the queue.
     const gone = new AbortController();
@@ -86,13 +87,13 @@ export function createGateway(d: GatewayDeps): http.Server | https.Server {
     const { slot, coldStart, release } = await d.platform.scaling.ensureRunning(org, app, gone.signal);
     res.on("close", release);
     if (target.port !== undefined) {
-      const mapped = slot.instance.portMap.get(target.port);
+      const mapped = slot.instance.endpoints.get(target.port);
       if (mapped === undefined || !meta.ports.slice(1).includes(target.port)) {
         release();
         return sendJson(res, 404, `app ${org}/${app} does not declare port ${target.port}`);
       }
-      port = mapped;
-    } else port = slot.instance.hostPort;
+      endpoint = mapped;
+    } else endpoint = slot.instance.endpoint;
     const executionId = ulid();
     const headers: Record<string, string | string[]> = { ...forwardableHeaders(req.headers), ...igniteHeaders(executionId, org, app) };
     if (req.headers["content-length"]) headers["content-length"] = req.headers["content-length"];
@@ -101,7 +102,7 @@ export function createGateway(d: GatewayDeps): http.Server | https.Server {
     headers["x-forwarded-proto"] = "http";
     if (!meta.allowUnauthenticated) delete headers["authorization"];
     await new Promise<void>((resolve) => {
-      const up = http.request({ host: "127.0.0.1", port, method: req.method, path: req.url ?? "/", headers, agent: false }, (ur) => {
+      const up = http.request({ ...endpoint, method: req.method, path: req.url ?? "/", headers, agent: false }, (ur) => {
         const out: Record<string, string | string[]> = {};
         for (const [k, v] of Object.entries(ur.headers)) {
           if (v === undefined || ["connection", "keep-alive", "transfer-encoding"].includes(k)) continue;

@@ -91,7 +91,7 @@ export function invokeHandlers({ platform, executions, kit }: GrpcDeps): Handler
     }, Math.max(0, limitMs));
     try {
       const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-        const r = http.request({ host: "127.0.0.1", port: slot.instance.hostPort, method, path, headers, signal: ac.signal, agent: false }, resolve);
+        const r = http.request({ ...slot.instance.endpoint, method, path, headers, signal: ac.signal, agent: false }, resolve);
         r.on("error", reject);
         r.end(Buffer.from(req.body));
       }).catch((e) => {

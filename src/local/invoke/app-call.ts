@@ -1,7 +1,8 @@
-/** One HTTP request to a running instance on loopback, with the body collected (bounded). */
+/** One HTTP request to a running instance (loopback port or its namespace's socket), with the body collected (bounded). */
 import * as http from "node:http";
 import type { HttpContext } from "../../gen/dodil/ignite/v1/compute_pb.js";
 import { errorMessage } from "../errors.js";
+import type { InstanceEndpoint } from "../drivers/types.js";
 import { bufferedCallHeaders, requestShape } from "./request-shape.js";
 
 export const MAX_COLLECTED_BODY = 16 * 1024 * 1024;
@@ -23,9 +24,9 @@ export class CallError extends Error {
   }
 }
 
-/** Sends the request to 127.0.0.1:port with the x-ignite-* headers; throws CallError when no answer. */
+/** Sends the request to the instance's endpoint with the x-ignite-* headers; throws CallError when no answer. */
 export async function callInstance(
-  port: number,
+  endpoint: InstanceEndpoint,
   o: { org: string; app: string; executionId: string; http: HttpContext | undefined; body: Uint8Array; timeoutMs: number; signal?: AbortSignal },
 ): Promise<CallResult> {
   const { method, path } = requestShape(o.http);
@@ -53,7 +54,7 @@ export async function callInstance(
         ),
       );
     };
-    const req = http.request({ host: "127.0.0.1", port, method, path, headers, signal: ac.signal, agent: false }, (res) => {
+    const req = http.request({ ...endpoint, method, path, headers, signal: ac.signal, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       let truncated = false;

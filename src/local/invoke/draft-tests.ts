@@ -71,7 +71,7 @@ async function runOnce(
   const executionId = ulid();
   try {
     const timeoutMs = Math.min((meta.limits?.timeoutSecs || DEFAULT_TIMEOUT_SECS) * 1000, Math.max(0, deadlineMs - Date.now()));
-    const res = await callInstance(inst.hostPort, { org, app, executionId, http, body: payload, timeoutMs }).catch((e) => {
+    const res = await callInstance(inst.endpoint, { org, app, executionId, http, body: payload, timeoutMs }).catch((e) => {
       if (e instanceof CallError && e.timedOut) throw deadlineExceeded(`${label} of ${org}/${app}: ${e.message}`);
       if (!(e instanceof CallError)) throw e; // a request the app cannot be sent: INVALID_ARGUMENT as it is
       throw unavailable(`${label} of ${org}/${app}: ${(e as Error).message}`);

@@ -121,7 +121,7 @@ export class ExecutionManager {
         r.startedAtMs = Date.now();
         await this.update(r);
         const timeoutMs = (meta.limits?.timeoutSecs || DEFAULT_TIMEOUT_SECS) * 1000;
-        return callInstance(slot.instance.hostPort, { org: r.org, app: r.app, executionId: r.executionId, http: req.http, body: req.body, timeoutMs });
+        return callInstance(slot.instance.endpoint, { org: r.org, app: r.app, executionId: r.executionId, http: req.http, body: req.body, timeoutMs });
       })().finally(release);
       r.statusCode = res.statusCode;
       let body = res.body;

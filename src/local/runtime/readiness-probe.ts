@@ -4,7 +4,7 @@
  */
 import * as http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { RunningInstance } from "../drivers/types.js";
+import { describeEndpoint, type InstanceEndpoint, type RunningInstance } from "../drivers/types.js";
 import { errorMessage } from "../errors.js";
 
 /** Polls GET `healthPath` on the replica's host port every 100 ms for up to `readyTimeoutMs`. */
@@ -19,7 +19,7 @@ export async function waitReady(inst: RunningInstance, healthPath: string, ready
       throw new Error(`the process exited before it was ready (${x.signal ?? `exit code ${x.code}`})`);
     }
     try {
-      const code = await probe(inst.hostPort, healthPath);
+      const code = await probe(inst.endpoint, healthPath);
       // As the platform's probe: only a 2xx is ready. A 4xx other than "try later" is the app's
       // definite answer that it does not serve the path: waiting longer cannot change it.
       if (code >= 200 && code < 300) {
@@ -34,15 +34,15 @@ export async function waitReady(inst: RunningInstance, healthPath: string, ready
     }
     await sleep(100);
   }
-  throw new Error(`no HTTP answer on port ${inst.hostPort} within ${Math.round(readyTimeoutMs / 1000)} s (${lastErr})`);
+  throw new Error(`no HTTP answer on ${describeEndpoint(inst.endpoint)} within ${Math.round(readyTimeoutMs / 1000)} s (${lastErr})`);
 }
 
 /** The health path's answer that ends the wait for readiness at once. */
 class DefiniteProbeAnswer extends Error {}
 
-function probe(port: number, p: string): Promise<number> {
+function probe(endpoint: InstanceEndpoint, p: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path: p, method: "GET", timeout: 2_000, agent: false }, (res) => {
+    const req = http.request({ ...endpoint, path: p, method: "GET", timeout: 2_000, agent: false }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });

@@ -330,7 +330,7 @@ export class RuntimeManager {
     }
     this.liveDirs.add(instanceDir);
     try {
-      inst = await this.driver.start(s.image, { env: s.env, port, extraPorts: s.ports.slice(1), instanceDir, log, onOutput, ...(s.limits ? { limits: s.limits } : {}) });
+      inst = await this.driver.start(s.image, { owner: key, env: s.env, port, extraPorts: s.ports.slice(1), instanceDir, log, onOutput, ...(s.limits ? { limits: s.limits } : {}) });
       replicaId = inst.id;
       void inst.exited.finally(() => this.liveDirs.delete(instanceDir));
     } catch (e) {
