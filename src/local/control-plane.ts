@@ -127,12 +127,12 @@ export interface RunningControlPlane {
 async function chooseDriver(
   name: ControlPlaneOptions["driver"],
   dataDir: string,
-  using: { imageCacheDir: string | undefined; networks?: AppNetworks; offline?: boolean },
+  using: { imageCacheDir: string | undefined; hostsFile: string; networks?: AppNetworks; offline?: boolean },
   log: (l: string) => void,
 ): Promise<Driver> {
-  const { imageCacheDir, networks, offline = false } = using;
+  const { imageCacheDir, hostsFile, networks, offline = false } = using;
   const podman = async () => {
-    const d = new PodmanDriver({ dataDir, ...(imageCacheDir ? { imageCacheDir } : {}), ...(networks ? { networks } : {}), log, offline });
+    const d = new PodmanDriver({ dataDir, hostsFile, ...(imageCacheDir ? { imageCacheDir } : {}), ...(networks ? { networks } : {}), log, offline });
     await d.init();
     return d;
   };
@@ -250,13 +250,16 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   const planeLabel = createHash("sha256").update(dataDir).digest("hex").slice(0, 16);
   // Apps reach the gateway (and nothing else of the plane) through its unix socket, from inside their network namespaces.
   const gatewaySocket = path.join(dataDir, "run", "gateway.sock");
+  // ... by the public names, which resolve to it through this hosts file (apps/host-names.ts)
+  const hostsFile = path.join(dataDir, "run", "hosts");
+  await fsp.mkdir(path.dirname(hostsFile), { recursive: true, mode: 0o700 });
   let gatewayPort = 0;
   const networkMissing = await appNetworkMissing();
   const networks = networkMissing
     ? undefined
-    : new AppNetworks({ socketDir: path.join(dataDir, "run", "net"), planeLabel, gateway: { socket: gatewaySocket, port: () => gatewayPort }, log });
+    : new AppNetworks({ socketDir: path.join(dataDir, "run", "net"), planeLabel, gateway: { socket: gatewaySocket, port: () => gatewayPort }, hostsFile, log });
   await networks?.init();
-  const driver = await chooseDriver(o.driver, dataDir, { imageCacheDir: o.imageCacheDir, ...(networks ? { networks } : {}), ...(o.offline ? { offline: o.offline } : {}) }, log);
+  const driver = await chooseDriver(o.driver, dataDir, { imageCacheDir: o.imageCacheDir, hostsFile, ...(networks ? { networks } : {}), ...(o.offline ? { offline: o.offline } : {}) }, log);
   const orgs = [...new Set([...Object.values(tokens), ...serviceAccounts.map((a) => a.org)])].sort();
   checkTenantIsolation(driver, orgs, networkMissing, log);
 
@@ -285,11 +288,12 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   await builds.recover();
   const runtime = new RuntimeManager({ driver, store, log, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, idleTimeoutMs: o.idleTimeoutMs ?? 15 * 60_000, clock, hooks: hub.runtimeHooks() });
   const collector = new DiskCollector({ store, driver, liveInstanceDirs: () => runtime.liveInstanceDirs(), isBuildActive: (id) => builds.isActive(id), log, clock });
-  const platform: Platform = new Platform({ store, builds, runtime, baseDomain, gatewayPort: () => gatewayPort, gatewayScheme, log, driver, draftSuperseded: () => collector.collectSoon(), privateRegistries: () => registryHosts(registry), clock });
+  const platform: Platform = new Platform({ store, builds, runtime, baseDomain, hostsFile, gatewayPort: () => gatewayPort, gatewayScheme, log, driver, draftSuperseded: () => collector.collectSoon(), privateRegistries: () => registryHosts(registry), clock });
   const executions = new ExecutionManager(platform, log);
   const access = new OrgAccess(tokens, authority);
   await platform.secrets.checkAll(await store.listOrgs());
   for (const line of await platform.hostNames.collisions()) log(line);
+  await platform.hostNames.writeHostsFile();
 
   // Gateway first: public URLs need its port.
   const gateway = createGateway({ platform, access, baseDomain, log, ...(tls ? { tls } : {}) });

@@ -211,6 +211,7 @@ export class Apps {
       await this.d.runtime.stopApp(key);
       await this.d.store.deleteApp(org, app);
     });
+    await this.d.hostNames.writeHostsFile();
     this.d.log(`app ${key} deleted`);
   }
 

@@ -4,7 +4,14 @@
  * '-', so two apps can map to one name (`corp:greeter-acme` and `acme-corp:greeter` are both
  * `greeter-acme-corp`); the plane refuses an app whose names another app already holds. Apps of a
  * data dir written before that rule may still collide: the app created first keeps the name.
+ *
+ * The same names resolve to the gateway inside every app's network (issue 15): HostNames keeps a
+ * hosts file (`<label>.<base-domain>` -> 127.0.0.1, where the gateway answers inside the app's
+ * network namespace, drivers/app-network.ts) that the drivers put at the app's /etc/hosts. It is
+ * rewritten in place (same inode) whenever an app is created, deleted or changes its ports, so a
+ * bind mount of it, taken when an instance started, shows the current names.
  */
+import { promises as fsp } from "node:fs";
 import type { AppMeta } from "../../gen/dodil/ignite/v1/common_pb.js";
 import { alreadyExists, invalidArgument } from "../errors.js";
 import type { Store } from "../store/store.js";
@@ -43,9 +50,14 @@ export class HostNames {
   /** Claims are checked and written one at a time, so two creates cannot take one name together. */
   private readonly claims = new KeyedMutex();
 
+  /** Hosts-file writes one at a time, the last one holding every current name. */
+  private readonly hostsWrites = new KeyedMutex();
+
+  /** `hostsFile`: where the apps' hosts file is kept; absent: none. */
   constructor(
     private readonly store: Store,
     private readonly baseDomain: string,
+    private readonly hostsFile?: string,
   ) {}
 
   /**
@@ -62,7 +74,30 @@ export class HostNames {
           throw alreadyExists(`the public host name ${held}.${this.baseDomain} of app ${org}:${app} is already held by app ${other.organizationName}:${other.name}; choose another app name`);
         }
       }
-      return write();
+      const written = await write();
+      await this.writeHostsFile();
+      return written;
+    });
+  }
+
+  /**
+   * Writes the hosts file from the apps of the data dir (at start-up, after a claim and when an app
+   * is deleted). In place, not by rename: a rename would leave running instances the old inode.
+   */
+  async writeHostsFile(): Promise<void> {
+    const file = this.hostsFile;
+    if (!file) return;
+    await this.hostsWrites.run("hosts", async () => {
+      const names = (await this.apps()).flatMap((m) => hostLabels(m.organizationName, m.name, m.ports)).map((l) => `${l}.${this.baseDomain}`);
+      const lines = [
+        "# The public host names the dodil ignite local control plane serves: its gateway, at 127.0.0.1 here.",
+        "127.0.0.1\tlocalhost",
+        "::1\tlocalhost ip6-localhost ip6-loopback",
+        ...[...new Set(names)].sort().map((n) => `127.0.0.1\t${n}`),
+        "",
+      ];
+      await fsp.writeFile(file, lines.join("\n"), { mode: 0o644 });
+      await fsp.chmod(file, 0o644);
     });
   }
 

@@ -22,6 +22,8 @@ export interface PlatformDeps {
   builds: BuildManager;
   runtime: RuntimeManager;
   baseDomain: string;
+  /** The apps' hosts file (the public names -> the gateway), kept by HostNames; absent: none. */
+  hostsFile?: string;
   gatewayPort: () => number;
   /** "https" when the gateway serves TLS. */
   gatewayScheme?: "http" | "https";
@@ -61,7 +63,7 @@ export class Platform {
     this.builds = d.builds;
     this.runtime = d.runtime;
     this.secrets = new SecretStore(d.store.dataDir, d.store.quarantine, d.clock ?? systemClock);
-    this.hostNames = new HostNames(d.store, d.baseDomain);
+    this.hostNames = new HostNames(d.store, d.baseDomain, d.hostsFile);
     const rooms: RoomDeps = { ...d, appLocks: this.appLocks, secrets: this.secrets, hostNames: this.hostNames };
     this.apps = new Apps(rooms, this);
     this.drafts = new Drafts(rooms, this);

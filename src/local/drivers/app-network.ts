@@ -31,6 +31,9 @@ import * as path from "node:path";
 import { errorMessage } from "../errors.js";
 import { run, which } from "./exec.js";
 
+/** Per-namespace files that `ip netns exec` binds over /etc (ip-netns(8)). */
+const NETNS_ETC = "/etc/netns";
+
 export interface AppNetworkOptions {
   /** Directory for the forwarders' unix sockets (created 0700). */
   socketDir: string;
@@ -38,6 +41,8 @@ export interface AppNetworkOptions {
   planeLabel: string;
   /** The gateway's unix socket and loopback port, for the way out; absent: no way out. */
   gateway?: { socket: string; port: () => number };
+  /** The plane's hosts file, the app's /etc/hosts (`ip netns exec` binds /etc/netns/<name>/hosts). */
+  hostsFile?: string;
   log?: (line: string) => void;
 }
 
@@ -77,6 +82,8 @@ export class AppNetworks {
     const left = list.stdout.split("\n").map((l) => l.split(" ")[0]!).filter((n) => n.startsWith(this.prefix));
     for (const name of left) await this.remove(name);
     if (left.length) this.o.log?.(`removed ${left.length} network namespace(s) left by a previous run`);
+    const etc = await fsp.readdir(NETNS_ETC).catch(() => []);
+    for (const f of etc.filter((n) => n.startsWith(this.prefix))) await fsp.rm(path.join(NETNS_ETC, f), { recursive: true, force: true });
     for (const f of await fsp.readdir(this.o.socketDir)) await fsp.rm(path.join(this.o.socketDir, f), { recursive: true, force: true });
   }
 
@@ -99,6 +106,12 @@ export class AppNetworks {
     try {
       await this.ip(["netns", "add", name]);
       await this.ip(["-n", name, "link", "set", "lo", "up"]);
+      if (this.o.hostsFile) {
+        // `ip netns exec` bind-mounts what /etc/netns/<name>/ holds over /etc: the link's target
+        // (its inode, which HostNames rewrites in place) becomes the app's /etc/hosts
+        await fsp.mkdir(path.join(NETNS_ETC, name), { recursive: true });
+        await fsp.symlink(this.o.hostsFile, path.join(NETNS_ETC, name, "hosts"));
+      }
       await fsp.mkdir(socks, { mode: 0o700 });
       const sockets = new Map<number, string>();
       for (const port of ports) {
@@ -142,5 +155,6 @@ export class AppNetworks {
       }
     }
     await run("ip", ["netns", "del", name], { timeoutMs: 10_000 });
+    await fsp.rm(path.join(NETNS_ETC, name), { recursive: true, force: true });
   }
 }

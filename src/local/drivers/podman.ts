@@ -53,6 +53,8 @@ export interface PodmanDriverOptions {
   offline?: boolean;
   /** A network namespace per container; absent: containers share the host network. */
   networks?: AppNetworks;
+  /** The plane's hosts file (its public names -> the gateway at 127.0.0.1), the containers' /etc/hosts. */
+  hostsFile?: string;
 }
 
 /** What `podman image inspect` and the Docker Engine's image inspect both answer (the part used here). */
@@ -375,6 +377,9 @@ export class PodmanDriver implements Driver {
     const env: Record<string, string> = { ...opts.env, PORT: String(opts.port), HOME: home };
     for (const [k, v] of Object.entries(env)) args.push("-e", `${k}=${v}`);
     if (!cfg.user.trim()) args.push("--user", DEFAULT_NON_ROOT_USER);
+    // an app calls another by its public URL: the name resolves to the gateway (in the container's
+    // namespace, or on the host network), read-only, current as apps come and go (host-names.ts)
+    if (this.o.hostsFile) args.push("-v", `${this.o.hostsFile}:/etc/hosts:ro`);
     // The tier's limits, as the platform's pods get them: memory without extra swap, CPU as a share.
     const { memoryMb = 0, cpuMillicores = 0 } = opts.limits ?? {};
     if (memoryMb > 0) args.push("--memory", `${memoryMb}m`, "--memory-swap", `${memoryMb}m`);
