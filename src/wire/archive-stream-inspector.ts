@@ -5,8 +5,7 @@
 import { PassThrough, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as zlib from "node:zlib";
-import * as tar from "tar";
-import { Collector, inspectArchive, InflatedMeter, isTarHeader, limitsOf, TAR_BYTES_PER_ENTRY, TAR_TRAILER_BYTES, type ArchiveInfo, type ArchiveKind, type ArchiveLimits } from "./archive.js";
+import { Collector, inspectArchive, isTarHeader, limitsOf, meteredTarListing, type ArchiveInfo, type ArchiveKind, type ArchiveLimits } from "./archive.js";
 
 /**
  * Lists a tar or tar.gz while its bytes arrive (an upload), so the listing is ready when the last
@@ -90,26 +89,12 @@ export class ArchiveStreamInspector {
     input.on("error", () => undefined);
     const c = this.collector;
     let failed = false;
-    const meter = new InflatedMeter(() => c.totalSize + (c.entries.length + 1) * TAR_BYTES_PER_ENTRY + TAR_TRAILER_BYTES, c.maxTotalBytes);
-    const parser = tar.t({
-      zstd: false,
-      brotli: false,
-      maxMetaEntrySize: 64 * 1024,
-      onReadEntry: (e) => {
-        if (failed) return;
-        try {
-          c.add(e.path, e.type, e.size ?? 0, e.linkpath);
-        } catch (err) {
-          failed = true;
-          meter.destroy(err as Error);
-        }
-      },
-      onwarn: (code) => {
-        if (code === "TAR_BAD_ARCHIVE" || code === "TAR_ABORT" || code === "TAR_ENTRY_INVALID") failed = true;
-      },
+    const { meter, sink } = meteredTarListing(c, {
+      stopped: () => failed,
+      onRefused: () => (failed = true),
+      onBadArchive: () => (failed = true),
     });
     // A gzip stream holds a tar only if its first inflated block is a tar header (detectArchiveKind).
-    const sink = parser as unknown as NodeJS.WritableStream;
     const listed = gz ? pipeline(input, zlib.createGunzip(), new TarHeaderSniff(() => (failed = true)), meter, sink) : pipeline(input, meter, sink);
     this.listing = listed.then(
       () => !failed,

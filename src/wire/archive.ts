@@ -50,9 +50,9 @@ export const DEFAULT_MAX_TOTAL_BYTES = 4 * 1024 ** 3;
 const MAX_PATH_BYTES = 4000;
 const MAX_PATH_DEPTH = 256;
 /** Tar headers, pax records and padding one entry may add to the inflated stream beyond its body. */
-export const TAR_BYTES_PER_ENTRY = 12 * 1024;
+const TAR_BYTES_PER_ENTRY = 12 * 1024;
 /** End-of-archive blocks and record padding (GNU tar pads to 10 KiB records). */
-export const TAR_TRAILER_BYTES = 1024 * 1024;
+const TAR_TRAILER_BYTES = 1024 * 1024;
 
 export async function detectArchiveKind(file: string): Promise<ArchiveKind> {
   const fh = await fsp.open(file, "r");
@@ -226,26 +226,13 @@ export async function inspectArchive(file: string, limits: ArchiveLimits = {}): 
 async function listTar(file: string, kind: ArchiveKind, c: Collector): Promise<void> {
   let failure: unknown;
   const warnings: string[] = [];
-  const meter = new InflatedMeter(() => c.totalSize + (c.entries.length + 1) * TAR_BYTES_PER_ENTRY + TAR_TRAILER_BYTES, c.maxTotalBytes);
-  const parser = tar.t({
-    zstd: false,
-    brotli: false,
-    maxMetaEntrySize: 64 * 1024,
-    onReadEntry: (e) => {
-      if (failure) return;
-      try {
-        c.add(e.path, e.type, e.size ?? 0, e.linkpath);
-      } catch (err) {
-        failure = err;
-        meter.destroy(err as Error);
-      }
-    },
-    onwarn: (code, msg) => {
-      if (code === "TAR_BAD_ARCHIVE" || code === "TAR_ABORT" || code === "TAR_ENTRY_INVALID") warnings.push(String(msg));
-    },
+  const { meter, sink } = meteredTarListing(c, {
+    stopped: () => failure !== undefined,
+    onRefused: (err) => (failure = err),
+    onBadArchive: (msg) => warnings.push(msg),
   });
   try {
-    await pipeline(tarBytes(file, kind), meter, parser as unknown as NodeJS.WritableStream);
+    await pipeline(tarBytes(file, kind), meter, sink);
   } catch (err) {
     if (!failure) {
       if (err instanceof ArchiveError) throw err;
@@ -254,6 +241,42 @@ async function listTar(file: string, kind: ArchiveKind, c: Collector): Promise<v
   }
   if (failure) throw failure;
   if (warnings.length) throw new ArchiveError(`the context is not a valid ${kind} archive: ${warnings[0]}`);
+}
+
+/** What a metered tar listing tells its caller (one of the inspectors: a file, or an upload as it arrives). */
+export interface TarListingEvents {
+  /** True once the caller's listing has failed: later entries are not collected. */
+  stopped(): boolean;
+  /** The collector refused an entry (the meter is destroyed with the same error). */
+  onRefused(err: unknown): void;
+  /** tar reported the archive itself as broken. */
+  onBadArchive(msg: string): void;
+}
+
+/**
+ * The meter and tar parser every tar listing goes through: entries go to the collector until the
+ * first refusal, and inflated bytes beyond what the entries seen so far account for are refused.
+ */
+export function meteredTarListing(c: Collector, events: TarListingEvents): { meter: InflatedMeter; sink: NodeJS.WritableStream } {
+  const meter = new InflatedMeter(() => c.totalSize + (c.entries.length + 1) * TAR_BYTES_PER_ENTRY + TAR_TRAILER_BYTES, c.maxTotalBytes);
+  const parser = tar.t({
+    zstd: false,
+    brotli: false,
+    maxMetaEntrySize: 64 * 1024,
+    onReadEntry: (e) => {
+      if (events.stopped()) return;
+      try {
+        c.add(e.path, e.type, e.size ?? 0, e.linkpath);
+      } catch (err) {
+        events.onRefused(err);
+        meter.destroy(err as Error);
+      }
+    },
+    onwarn: (code, msg) => {
+      if (code === "TAR_BAD_ARCHIVE" || code === "TAR_ABORT" || code === "TAR_ENTRY_INVALID") events.onBadArchive(String(msg));
+    },
+  });
+  return { meter, sink: parser as unknown as NodeJS.WritableStream };
 }
 
 /** The file's tar bytes: inflated by us for tar.gz, so the meter sees what was actually inflated. */
