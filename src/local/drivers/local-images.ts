@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { cacheStoreGraphRoot, defaultImageCacheDir, prepareContainersConfig, type ContainersConfig } from "./containers.js";
 import { run, tail } from "./exec.js";
 import { LOCAL_REGISTRY, localRefOrg } from "./image-ownership.js";
+import { qualifiedRef } from "./image-pull.js";
 
 export interface LocalImage {
   /** The image's names (repo:tag), or "<none>" for an untagged one. */
@@ -104,20 +105,12 @@ export async function loadLocalImage(o: LocalImagesOptions, file: string): Promi
   return names;
 }
 
-/**
- * A short name as Docker reads it (`node:22-alpine` is docker.io/library/node:22-alpine): podman
- * would name it localhost/…, which a Dockerfile's `FROM node:22-alpine` does not resolve to.
- */
-export function dockerQualified(ref: string): string {
-  const first = ref.split("/")[0]!;
-  if (ref.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost")) return ref;
-  return ref.includes("/") ? `docker.io/${ref}` : `docker.io/library/${ref}`;
-}
-
 export async function tagLocalImage(o: LocalImagesOptions, src: string, given: string): Promise<string> {
   checkRef(src, "SRC");
   checkRef(given, "DST");
-  const dst = dockerQualified(given);
+  // A short name as Docker reads it (`node:22-alpine` is docker.io/library/node:22-alpine): podman
+  // would name it localhost/…, which a Dockerfile's `FROM node:22-alpine` does not resolve to.
+  const dst = qualifiedRef(given);
   refuseOwnNamespace(dst, "DST");
   const { target } = await configs(o);
   if ((await podman(target, ["image", "exists", src])).code !== 0) throw new LocalImageError("not-found", `no local image ${src} (see 'dodil ignite dev images list')`);
