@@ -80,16 +80,16 @@ export async function saveContext(c: ComputeClient, b: BuildClient, app: string,
 }
 
 /** Follows a build log to its end: the lines and the final status. */
-export async function followBuild(c: ComputeClient, deployId: string): Promise<{ lines: string[]; status: BuildStatus; error: string }> {
+export async function followBuild(c: ComputeClient, deployId: string): Promise<{ lines: string[]; status: BuildStatus; error: string; imageRef: string }> {
   const items = await c.streamCompileLogs(create(StreamCompileLogsRequestSchema, { deployId, follow: true }));
   const lines = items.filter((i) => i.item.case === "entry").map((i) => (i.item.value as { line: string }).line);
   const last = items[items.length - 1]?.item;
-  const outcome = last?.case === "outcome" ? (last.value as { status: BuildStatus; error?: string }) : undefined;
-  return { lines, status: outcome?.status ?? BuildStatus.UNSPECIFIED, error: outcome?.error ?? "" };
+  const outcome = last?.case === "outcome" ? (last.value as { status: BuildStatus; error?: string; imageRef?: string }) : undefined;
+  return { lines, status: outcome?.status ?? BuildStatus.UNSPECIFIED, error: outcome?.error ?? "", imageRef: outcome?.imageRef ?? "" };
 }
 
 /** Follows a build to its end and fails the test unless it succeeded, showing why and its last lines. */
-export async function expectBuildSucceeds(c: ComputeClient, deployId: string): Promise<{ lines: string[]; status: BuildStatus; error: string }> {
+export async function expectBuildSucceeds(c: ComputeClient, deployId: string): Promise<{ lines: string[]; status: BuildStatus; error: string; imageRef: string }> {
   const build = await followBuild(c, deployId);
   if (build.status !== BuildStatus.SUCCEEDED) throw new Error(`build ${deployId} ended ${BuildStatus[build.status]}: ${build.error}\n${build.lines.slice(-20).join("\n")}`);
   return build;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
 import { BuildService } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
-import { ComputeService, CreateAppRequestSchema, GetAppVersionRequestSchema, ListAppVersionsRequestSchema, SaveDraftRequestSchema } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
+import { ComputeService, CreateAppRequestSchema, GetAppVersionRequestSchema, GetDraftInfoRequestSchema, ListAppVersionsRequestSchema, SaveDraftRequestSchema } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
 import { grpcCode } from "../helpers/rpc-client.js";
 import { ACME_TOKEN, OTHER_TOKEN, startTestControlPlane } from "../helpers/control-plane.js";
 import { copyToRegistry, ociLayoutImage, registryToolsInstalled, skopeoInspect } from "../helpers/registry.js";
@@ -51,6 +51,11 @@ describe.skipIf(skip)("the plane's image registry (podman)", () => {
     expect(imageRef).toMatch(new RegExp(`^${registryHost.replace(/\./g, "\\.")}/acme-corp/reg-app@sha256:[0-9a-f]{64}$`));
     const got = await c.getAppVersion(create(GetAppVersionRequestSchema, { appName: "reg-app", version: 1 }));
     expect(got.app?.imageRef).toBe(imageRef);
+    // the built draft (written once its build ended; publish waited for that) names the same
+    // pullable reference, not the local one
+    const draft = (await c.getDraftInfo(create(GetDraftInfoRequestSchema, { appName: "reg-app" }))).draft!;
+    expect(draft.imageRef).toBe(imageRef);
+    expect(build.imageRef).toBe(imageRef);
     expect((await invoke(c, "reg-app", {}, "/cgi-bin/app")).json["uid"]).toBe("65534");
   }, 240_000);
 

@@ -15,6 +15,7 @@ import { ArchiveError, errorMessage, failedPrecondition, invalidArgument, notFou
 import type { BuildRecord, DraftRecord } from "../store/store.js";
 import { sha256Hex } from "../ids.js";
 import { startDraftBuild } from "../build/draft-build.js";
+import { pullableRef } from "../build/build-manager.js";
 import { requireSupportedRuntime } from "../managed-runtime/index.js";
 import { requirementProblem } from "../../wire/requirement-spec.js";
 import type { Platform, RoomDeps } from "./platform.js";
@@ -286,7 +287,8 @@ export class Drafts {
       d.buildStatus = b.status;
       d.updatedAtMs = Date.now();
       if (b.status === BuildStatus.SUCCEEDED) {
-        d.imageRef = b.imageRef;
+        // the pullable registry reference a published version gets too
+        d.imageRef = pullableRef(b);
         delete d.error;
       } else if (b.error) d.error = b.error;
       await this.d.store.putDraft(b.org, b.app, d);

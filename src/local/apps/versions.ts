@@ -8,6 +8,7 @@ import { AppMetaSchema, DeploymentMode, DeploymentState, RuntimeSchema, VersionS
 import { AppVersionInfoSchema, type AppVersionInfo } from "../../gen/dodil/ignite/v1/compute_pb.js";
 import { detectArchiveKind } from "../../wire/archive.js";
 import { prebuiltBuild, repullPrebuilt, type PrebuiltSource } from "../build/prebuilt.js";
+import { pullableRef } from "../build/build-manager.js";
 import { canonicalRegistry, normalizeServer, registryHost, type RegistryCredentials } from "../drivers/image-pull.js";
 import { errorMessage, failedPrecondition, invalidArgument, notFound, resourceExhausted } from "../errors.js";
 import type { AppRunSpec } from "../runtime/replica.js";
@@ -123,8 +124,7 @@ export class Versions {
     // a prebuilt image: local, or pulled (with its registry secret, always pulled) (prebuilt.ts)
     const build = d.source === "prebuilt" ? await prebuiltBuild(this.d.store, this.d.driver, await this.prebuiltSource(org, app, d)) : await this.p.drafts.draftBuild(org, app, d);
     const image = (await this.d.builds.image(build))!;
-    // The pullable reference in the plane's registry where the build was pushed there.
-    const imageRef = build.registryRef ?? build.imageRef;
+    const imageRef = pullableRef(build);
     return this.d.appLocks.run(key, async () => {
       const meta = await this.p.apps.requireApp(org, app);
       const versions = await this.d.store.listVersions(org, app);

@@ -304,6 +304,14 @@ export class BuildManager {
   private readonly applying = new Set<Promise<void>>();
 }
 
+/**
+ * The reference a finished build is known by outside the plane: the pullable
+ * `<registry>/<org>/<repo>@sha256:…` where it was pushed, else the local one (no registry).
+ */
+export function pullableRef(b: Pick<BuildRecord, "imageRef" | "registryRef">): string {
+  return b.registryRef ?? b.imageRef;
+}
+
 /** The plane's registry as an org namespace for image ownership (none without one). */
 export function registryHosts(registry: PlaneRegistry | undefined): string[] {
   return registry ? [registry.host] : [];

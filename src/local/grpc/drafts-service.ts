@@ -16,6 +16,7 @@ import type { Platform } from "../apps/platform.js";
 import { notFound } from "../errors.js";
 import { compileDraft, testDraft } from "../invoke/draft-tests.js";
 import { streamBuildLog } from "./build-log-stream.js";
+import { pullableRef } from "../build/build-manager.js";
 import { buildOf, deadlineOf, type GrpcDeps } from "./grpc-deps.js";
 import type { Handlers } from "./handlers.js";
 import type { AppReq } from "./rpc-kit.js";
@@ -65,7 +66,7 @@ export function draftsHandlers({ platform, builds, kit }: GrpcDeps): Handlers {
         fromOffset: Number(req.fromOffset),
         follow: req.follow,
         entry: (e) => create(StreamCompileLogsResponseSchema, { item: { case: "entry", value: { offset: BigInt(e.offset), timestampMs: BigInt(e.timestampMs), line: e.line } } }),
-        finished: (f) => create(StreamCompileLogsResponseSchema, { item: { case: "outcome", value: { status: f.status, error: f.error ?? "", imageRef: f.status === BuildStatus.SUCCEEDED ? f.imageRef : "" } } }),
+        finished: (f) => create(StreamCompileLogsResponseSchema, { item: { case: "outcome", value: { status: f.status, error: f.error ?? "", imageRef: f.status === BuildStatus.SUCCEEDED ? pullableRef(f) : "" } } }),
       });
     }),
   };
