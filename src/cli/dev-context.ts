@@ -56,7 +56,13 @@ export function localContextCommand(values: Partial<Record<ContextKey, string>>)
  * selects it (nothing else in the file changes), otherwise it offers the one command that would.
  * Returns the line to print and the `context` field of the -o json line.
  */
-export async function offerLocalContext(plane: LocalPlaneFacts, use: boolean, store: () => ConfigStore): Promise<{ line: string; context: string | null }> {
+/** What `dev` says about the config context: the line to print and the context made (or null). */
+export interface LocalContextOffer {
+  line: string;
+  context: string | null;
+}
+
+export async function offerLocalContext(plane: LocalPlaneFacts, use: boolean, store: () => ConfigStore): Promise<LocalContextOffer> {
   const values = localContextValues(plane);
   if (!use) return { line: `Use it: ${localContextCommand(values)}`, context: null };
   await store().setContext(LOCAL_CONTEXT, values);

@@ -121,28 +121,36 @@ function onRoute<T extends CommandSpec | GroupSpec>(children: T[], route: Route)
   return chosen ? [chosen] : children;
 }
 
+/** What every command of one program is built with: where it runs, its shared state, the route to build. */
+interface ProgramParts {
+  environment: RunEnvironment;
+  state: RunState;
+  route: Route;
+}
+
 export function buildProgram(binary: BinaryName, environment: RunEnvironment, state: RunState = {}, route?: Route): Command {
+  const parts: ProgramParts = { environment, state, route };
   const root = new Command(binary);
   configure(root, environment);
   root.version(packageVersion(), "-v, --version", "print the CLI version");
   if (binary === "dodil") {
     root.summary("the dodil command-line client").description("The dodil command-line client. Ignite commands live under `dodil ignite`.");
     for (const spec of onRoute(topLevel(binary), route)) {
-      if (spec === IGNITE_GROUP) populate(root.command("ignite").summary(IGNITE_GROUP.summary).description(IGNITE_DESCRIPTION), spec.commands, environment, state, route);
-      else root.addCommand(buildCommand(spec, environment, state, route));
+      if (spec === IGNITE_GROUP) populate(root.command("ignite").summary(IGNITE_GROUP.summary).description(IGNITE_DESCRIPTION), spec.commands, parts);
+      else root.addCommand(buildCommand(spec, parts));
     }
   } else {
     root.summary(IGNITE_GROUP.summary).description(IGNITE_DESCRIPTION);
-    populate(root, topLevel(binary), environment, state, route);
+    populate(root, topLevel(binary), parts);
   }
   return root;
 }
 
 /** The Ignite commands `specs` under `parent`, with the global options shown there and accepted everywhere below. */
-function populate(parent: Command, specs: Array<CommandSpec | GroupSpec>, environment: RunEnvironment, state: RunState, route: Route): void {
+function populate(parent: Command, specs: Array<CommandSpec | GroupSpec>, parts: ProgramParts): void {
   for (const option of globalOptions()) parent.addOption(option);
   parent.addHelpText("after", EXIT_CODE_HELP);
-  for (const spec of onRoute(specs, route)) parent.addCommand(buildCommand(spec, environment, state, route));
+  for (const spec of onRoute(specs, parts.route)) parent.addCommand(buildCommand(spec, parts));
 }
 
 function configure(command: Command, environment: RunEnvironment): void {
@@ -164,14 +172,15 @@ function configure(command: Command, environment: RunEnvironment): void {
     });
 }
 
-function buildCommand(spec: CommandSpec | GroupSpec, environment: RunEnvironment, state: RunState, route: Route): Command {
+function buildCommand(spec: CommandSpec | GroupSpec, parts: ProgramParts): Command {
+  const { environment, state, route } = parts;
   const command = new Command(spec.name);
   configure(command, environment);
   command.summary(spec.summary);
   if (spec.aliases) command.aliases(spec.aliases);
   if (isGroup(spec)) {
     addGlobalOptions(command, []);
-    for (const child of onRoute(spec.commands, route)) command.addCommand(buildCommand(child, environment, state, route));
+    for (const child of onRoute(spec.commands, route)) command.addCommand(buildCommand(child, parts));
     // A bare group prints its help on stdout and succeeds; a misspelt subcommand still gets
     // commander's own "unknown command … Did you mean …?" (unknownCommand is untyped in commander 14).
     command.allowExcessArguments(true).action(() => {
@@ -188,7 +197,7 @@ function buildCommand(spec: CommandSpec | GroupSpec, environment: RunEnvironment
     else command.option(option.flags, option.description);
   }
   addGlobalOptions(command, spec.options ?? []);
-  for (const sub of spec.subcommands ?? []) command.addCommand(buildCommand(sub, environment, state, undefined));
+  for (const sub of spec.subcommands ?? []) command.addCommand(buildCommand(sub, { ...parts, route: undefined }));
   if (spec.examples.length > 0) command.addHelpText("after", `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join("\n")}`);
   command.action(async (...actionArgs: unknown[]) => {
     const args = actionArgs.slice(0, (spec.args ?? []).length).map((a) => (typeof a === "string" ? a : ""));

@@ -13,7 +13,7 @@ export interface AppLogQuery {
 }
 
 export function parseLogLimit(text: string | undefined): number | undefined {
-  return parseNumberFlag(text, "--limit", 1, MAX_LOG_LIMIT, true);
+  return parseNumberFlag(text, "--limit", { min: 1, max: MAX_LOG_LIMIT, integer: true });
 }
 
 function request(ref: AppRef, query: AppLogQuery) {

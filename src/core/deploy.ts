@@ -68,7 +68,7 @@ export async function deployApp(api: IgniteApi, ref: AppRef, options: DeployOpti
     // A deploy that does not publish leaves the app as it was: the previous version keeps serving
     // with the settings it had (a new --health-path, env or tier only lands with a version that
     // became ready). A new app stays, with its draft, so `draft compile-logs` can say why.
-    if (existing) await restoreSettings(api, ref, existing, { ...patch, ...options.appPatch }, error);
+    if (existing) await restoreSettings(api, ref, restorePatch(existing, { ...patch, ...options.appPatch }), error);
     throw error;
   }
 }
@@ -102,8 +102,8 @@ export function restorePatch(before: AppMeta, changed: AppPatch): AppPatch {
   return back;
 }
 
-async function restoreSettings(api: IgniteApi, ref: AppRef, before: AppMeta, changed: AppPatch, cause: unknown): Promise<void> {
-  const back = restorePatch(before, changed);
+/** Applies `back` (a restorePatch); a failure is added to `cause`, the error the user needs. */
+async function restoreSettings(api: IgniteApi, ref: AppRef, back: AppPatch, cause: unknown): Promise<void> {
   if (isEmptyPatch(back)) return;
   try {
     await updateApp(api, ref, back);

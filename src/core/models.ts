@@ -108,13 +108,20 @@ export function streamInfer(api: IgniteApi, model: string, payload: Uint8Array, 
 
 /** Texts for `models embed`: positional arguments, or one per line of --input-file. */
 export async function embedTexts(texts: string[], inputFile: string | undefined, readStdin: () => Promise<Buffer>): Promise<string[]> {
-  const all = await textsFromArgsOrFile(texts, "texts as arguments", inputFile, "--input-file", readStdin);
+  const all = await textsFromArgsOrFile({ texts, given: "texts as arguments" }, { path: inputFile, flag: "--input-file" }, readStdin);
   if (all.length === 0) throw new UsageError("nothing to embed: give one or more texts, or --input-file <path>");
   return all;
 }
 
-/** `texts` as given, or each non-empty line of the file named by `flag` (`-` reads stdin), never both. */
-async function textsFromArgsOrFile(texts: string[], given: string, file: string | undefined, flag: string, readStdin: () => Promise<Buffer>): Promise<string[]> {
+/**
+ * `texts` as given (`given` names how, for the error), or each non-empty line of the file at `path`,
+ * named by `flag` (`-` reads stdin), never both.
+ */
+async function textsFromArgsOrFile(
+  { texts, given }: { texts: string[]; given: string },
+  { path: file, flag }: { path: string | undefined; flag: string },
+  readStdin: () => Promise<Buffer>,
+): Promise<string[]> {
   if (file === undefined) return texts;
   if (texts.length > 0) throw new UsageError(`give ${given} or ${flag}, not both`);
   const content = (await readFileOrStdin(file, flag, readStdin)).toString("utf8");
@@ -131,7 +138,7 @@ export interface RerankInput {
 
 /** Documents for `models rerank`: repeated --document flags, or one per line of --documents-file. */
 export async function rerankDocuments(documents: string[], documentsFile: string | undefined, readStdin: () => Promise<Buffer>): Promise<string[]> {
-  const all = await textsFromArgsOrFile(documents, "--document", documentsFile, "--documents-file", readStdin);
+  const all = await textsFromArgsOrFile({ texts: documents, given: "--document" }, { path: documentsFile, flag: "--documents-file" }, readStdin);
   if (all.length === 0) throw new UsageError("nothing to rank: give --document <text> (repeatable) or --documents-file <path>");
   return all;
 }

@@ -12,6 +12,13 @@ export interface Spinner {
   stop(): void;
 }
 
+/** How results are styled: a chalk per stream (colour or none), and yaml's stringify when loaded. */
+interface Styles {
+  out: ChalkInstance;
+  err: ChalkInstance;
+  toYaml: ((value: unknown) => string) | undefined;
+}
+
 const SILENT_SPINNER: Spinner = { update() {}, succeed() {}, fail() {}, stop() {} };
 
 /**
@@ -19,19 +26,23 @@ const SILENT_SPINNER: Spinner = { update() {}, succeed() {}, fail() {}, stop() {
  * warnings, traces, spinners and errors go to stderr. Under json/yaml stdout holds only the result.
  */
 export class Output {
+  private readonly out: ChalkInstance;
+  private readonly err: ChalkInstance;
+  private readonly toYaml: ((value: unknown) => string) | undefined;
+
   private constructor(
     readonly io: IoStreams,
     readonly format: OutputFormat,
     private readonly debug: boolean,
-    private readonly out: ChalkInstance,
-    private readonly err: ChalkInstance,
-    private readonly toYaml: ((value: unknown) => string) | undefined,
-  ) {}
+    styles: Styles,
+  ) {
+    ({ out: this.out, err: this.err, toYaml: this.toYaml } = styles);
+  }
 
   /** An Output for `format`; chalk and yaml are loaded only when colour or yaml output needs them. */
   static async create(io: IoStreams, format: OutputFormat, debug: boolean): Promise<Output> {
     const [out, err, toYaml] = await Promise.all([createTheme(io.stdoutColor), createTheme(io.stderrColor), format === "yaml" ? loadYamlStringify() : undefined]);
-    return new Output(io, format, debug, out, err, toYaml);
+    return new Output(io, format, debug, { out, err, toYaml });
   }
 
   get isMachine(): boolean {

@@ -7,9 +7,10 @@ export interface ByteProgress {
 
 /**
  * Byte progress for uploads: a bar in the spinner on a terminal, an "x MB / y MB" line every
- * `intervalMs` and at the end elsewhere (CI logs), nothing at all under json/yaml.
+ * `clock.intervalMs` (by `clock.now`) and at the end elsewhere (CI logs), nothing at all under json/yaml.
  */
-export function byteProgress(output: Output, spinner: Spinner, label: string, intervalMs = 2000, now: () => number = Date.now): ByteProgress {
+export function byteProgress(output: Output, spinner: Spinner, label: string, clock: { intervalMs?: number; now?: () => number } = {}): ByteProgress {
+  const { intervalMs = 2000, now = Date.now } = clock;
   const listener = output.progressListener;
   if (listener) return throttled(intervalMs, now, (done, total) => listener(`${label} ${formatBytes(done)} / ${formatBytes(total)}`));
   if (output.isMachine) return { update() {} };

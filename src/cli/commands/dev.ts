@@ -2,10 +2,13 @@ import { resolve } from "node:path";
 import { parseEndpoint } from "../../config/config-keys.js";
 import { parseDuration } from "../../config/duration.js";
 import { readEnv } from "../../config/env.js";
-import { mergeCredentials, parseCredentialLines, parseServiceAccountItem, parseTokenItem, readCredentialFile } from "../../core/dev-credentials.js";
+import { type DevCredentials, mergeCredentials, parseCredentialLines, parseServiceAccountItem, parseTokenItem, readCredentialFile } from "../../core/dev-credentials.js";
 import { UsageError } from "../../errors.js";
-import { defineCommand, opt } from "../command-spec.js";
-import { LOCAL_CONTEXT, offerLocalContext } from "../dev-context.js";
+import type { RunningControlPlane } from "../../local/control-plane.js";
+import type { Output } from "../../output/output.js";
+import type { CommandContext } from "../command-context.js";
+import { defineCommand, opt, type OptionValues } from "../command-spec.js";
+import { LOCAL_CONTEXT, type LocalContextOffer, offerLocalContext } from "../dev-context.js";
 import { devDataDir } from "./dev-data-dir.js";
 import { devDoctorCommand } from "./dev-doctor.js";
 import { devSetupCommand } from "./dev-setup.js";
@@ -56,25 +59,9 @@ export const devCommand = defineCommand({
     parseEndpoint(gatewayListen, "--gateway-listen", { allowPortZero: true });
     const driver = (opt.string(options, "driver") ?? "auto") as DriverName;
     if (!DRIVERS.includes(driver)) throw new UsageError(`invalid value "${driver}" for --driver: use one of ${DRIVERS.join(", ")}`);
-    const flagTokens = opt.list(options, "token").map((item) => parseTokenItem(item));
-    const flagAccounts = opt.list(options, "serviceAccount").map((item) => parseServiceAccountItem(item));
-    const tokenFile = opt.string(options, "tokenFile");
-    const envLines = readEnv(ctx.env, "IGNITE_DEV_TOKENS");
-    const credentials = mergeCredentials([
-      { tokens: Object.fromEntries(flagTokens.map((t) => [t.token, t.org])), serviceAccounts: flagAccounts },
-      ...(tokenFile ? [await readCredentialFile(resolve(ctx.cwd, tokenFile))] : []),
-      ...(envLines ? [parseCredentialLines(envLines, "$IGNITE_DEV_TOKENS")] : []),
-    ]);
-    if (flagTokens.length) ctx.output.warn("--token puts the token on the command line, where every local user can read it (ps, /proc/<pid>/cmdline); use --token-file FILE (mode 0600) or $IGNITE_DEV_TOKENS");
-    if (flagAccounts.length) ctx.output.warn("--service-account puts the secret on the command line, where every local user can read it (ps); use --token-file FILE (mode 0600) or $IGNITE_DEV_TOKENS");
-    const tokens = credentials.tokens;
-    const serviceAccounts = credentials.serviceAccounts;
+    const { tokens, serviceAccounts } = await readCredentials(options, ctx);
     const dataDir = devDataDir(opt.string(options, "dataDir"), ctx);
-    const tlsCert = opt.string(options, "tlsCert");
-    const tlsKey = opt.string(options, "tlsKey");
-    if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
-    if (tlsCert && opt.flag(options, "tls")) throw new UsageError("--tls generates a certificate; with --tls-cert/--tls-key give neither or drop --tls");
-    const tls = tlsCert && tlsKey ? { certFile: resolve(ctx.cwd, tlsCert), keyFile: resolve(ctx.cwd, tlsKey) } : opt.flag(options, "tls") ? ("generate" as const) : undefined;
+    const tls = tlsOption(options, ctx.cwd);
     const authListenFlag = opt.string(options, "authListen");
     const authListen = authListenFlag ?? "127.0.0.1:8081";
     parseEndpoint(authListen, "--auth-listen", { allowPortZero: true });
@@ -106,38 +93,68 @@ export const devCommand = defineCommand({
       ...(opt.flag(options, "offline") ? { offline: true } : {}),
       log: (line) => ctx.output.info(line),
     });
-    const generated = Object.keys(tokens).length === 0;
-    const { output } = ctx;
     const offer = await offerLocalContext(plane, opt.flag(options, "useContext"), () => ctx.configStore());
-    if (output.isMachine) {
-      output.jsonLine({
-        grpc_endpoint: plane.grpcEndpoint,
-        gateway_url: plane.gatewayUrl,
-        data_dir: dataDir,
-        driver: plane.driver,
-        organizations: [...new Set(Object.values(plane.tokens))].sort(),
-        ...(generated ? { token: Object.keys(plane.tokens)[0] } : {}),
-        tls: plane.tls,
-        ca_cert: plane.caCertFile ?? "",
-        token_url: plane.tokenUrl,
-        registry: plane.registryHost ?? "",
-        service_accounts: plane.serviceAccounts.map((a) => ({ id: a.id, organization: a.org, ...(serviceAccounts.length === 0 ? { secret: a.secret } : {}) })),
-        context: offer.context,
-      });
-    } else {
-      output.info(`Local Ignite control plane ready (driver: ${plane.driver})`);
-      output.info(`  gRPC      ${plane.grpcEndpoint}`);
-      output.info(`  gateway   ${plane.gatewayUrl}`);
-      output.info(`  data dir  ${dataDir}`);
-      output.info(`  token URL ${plane.tokenUrl}`);
-      output.info(`  registry  ${plane.registryHost ? `${plane.registryHost}/<org>/<app> (skopeo/podman --creds <org>:<token>, plain HTTP on loopback)` : "none: built images stay in the driver's local storage (see dev doctor)"}`);
-      if (plane.caCertFile) output.info(`  CA cert   ${plane.caCertFile}  (trust it: --ca-cert or IGNITE_CA_CERT)`);
-      if (generated) for (const [token, org] of Object.entries(plane.tokens)) output.info(`  token     ${token}  (org ${org})`);
-      for (const a of plane.serviceAccounts) output.info(`  service account ${a.id} (org ${a.org})${serviceAccounts.length === 0 ? `  secret ${a.secret}` : ""}`);
-      output.info(offer.line);
-    }
+    announceReady(ctx.output, plane, { dataDir, givenTokens: Object.keys(tokens).length > 0, givenAccounts: serviceAccounts.length > 0, contextOffer: offer });
     const signal = await ctx.waitForShutdown();
-    output.info(`${signal}: stopping the local control plane…`);
+    ctx.output.info(`${signal}: stopping the local control plane…`);
     await plane.stop();
   },
 });
+
+/** The organizations' credentials from --token, --service-account, --token-file and $IGNITE_DEV_TOKENS, with a warning for each kind on the command line. */
+async function readCredentials(options: OptionValues, ctx: CommandContext): Promise<DevCredentials> {
+  const flagTokens = opt.list(options, "token").map((item) => parseTokenItem(item));
+  const flagAccounts = opt.list(options, "serviceAccount").map((item) => parseServiceAccountItem(item));
+  const tokenFile = opt.string(options, "tokenFile");
+  const envLines = readEnv(ctx.env, "IGNITE_DEV_TOKENS");
+  const credentials = mergeCredentials([
+    { tokens: Object.fromEntries(flagTokens.map((t) => [t.token, t.org])), serviceAccounts: flagAccounts },
+    ...(tokenFile ? [await readCredentialFile(resolve(ctx.cwd, tokenFile))] : []),
+    ...(envLines ? [parseCredentialLines(envLines, "$IGNITE_DEV_TOKENS")] : []),
+  ]);
+  if (flagTokens.length) ctx.output.warn("--token puts the token on the command line, where every local user can read it (ps, /proc/<pid>/cmdline); use --token-file FILE (mode 0600) or $IGNITE_DEV_TOKENS");
+  if (flagAccounts.length) ctx.output.warn("--service-account puts the secret on the command line, where every local user can read it (ps); use --token-file FILE (mode 0600) or $IGNITE_DEV_TOKENS");
+  return credentials;
+}
+
+/** --tls (generate), --tls-cert with --tls-key (files), or neither. */
+function tlsOption(options: OptionValues, cwd: string): { certFile: string; keyFile: string } | "generate" | undefined {
+  const tlsCert = opt.string(options, "tlsCert");
+  const tlsKey = opt.string(options, "tlsKey");
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
+  if (tlsCert && opt.flag(options, "tls")) throw new UsageError("--tls generates a certificate; with --tls-cert/--tls-key give neither or drop --tls");
+  if (tlsCert && tlsKey) return { certFile: resolve(cwd, tlsCert), keyFile: resolve(cwd, tlsKey) };
+  return opt.flag(options, "tls") ? "generate" : undefined;
+}
+
+/** The ready message: one JSON line under -o json/yaml, else the endpoints and credentials to use. */
+function announceReady(output: Output, plane: RunningControlPlane, ready: { dataDir: string; givenTokens: boolean; givenAccounts: boolean; contextOffer: LocalContextOffer }): void {
+  const generated = !ready.givenTokens;
+  if (output.isMachine) {
+    output.jsonLine({
+      grpc_endpoint: plane.grpcEndpoint,
+      gateway_url: plane.gatewayUrl,
+      data_dir: ready.dataDir,
+      driver: plane.driver,
+      organizations: [...new Set(Object.values(plane.tokens))].sort(),
+      ...(generated ? { token: Object.keys(plane.tokens)[0] } : {}),
+      tls: plane.tls,
+      ca_cert: plane.caCertFile ?? "",
+      token_url: plane.tokenUrl,
+      registry: plane.registryHost ?? "",
+      service_accounts: plane.serviceAccounts.map((a) => ({ id: a.id, organization: a.org, ...(!ready.givenAccounts ? { secret: a.secret } : {}) })),
+      context: ready.contextOffer.context,
+    });
+  } else {
+    output.info(`Local Ignite control plane ready (driver: ${plane.driver})`);
+    output.info(`  gRPC      ${plane.grpcEndpoint}`);
+    output.info(`  gateway   ${plane.gatewayUrl}`);
+    output.info(`  data dir  ${ready.dataDir}`);
+    output.info(`  token URL ${plane.tokenUrl}`);
+    output.info(`  registry  ${plane.registryHost ? `${plane.registryHost}/<org>/<app> (skopeo/podman --creds <org>:<token>, plain HTTP on loopback)` : "none: built images stay in the driver's local storage (see dev doctor)"}`);
+    if (plane.caCertFile) output.info(`  CA cert   ${plane.caCertFile}  (trust it: --ca-cert or IGNITE_CA_CERT)`);
+    if (generated) for (const [token, org] of Object.entries(plane.tokens)) output.info(`  token     ${token}  (org ${org})`);
+    for (const a of plane.serviceAccounts) output.info(`  service account ${a.id} (org ${a.org})${!ready.givenAccounts ? `  secret ${a.secret}` : ""}`);
+    output.info(ready.contextOffer.line);
+  }
+}

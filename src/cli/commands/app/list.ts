@@ -1,4 +1,4 @@
-import { MAX_LIST_LIMIT, parseNumberFlag } from "../../../core/number-flags.js";
+import { LIST_LIMIT, parseNumberFlag } from "../../../core/number-flags.js";
 import { defineCommand, opt } from "../../command-spec.js";
 import { loadDeps } from "../../load-deps.js";
 
@@ -10,7 +10,7 @@ export const appListCommand = defineCommand({
   examples: ["dodil ignite app list", "dodil ignite app list -o json | jq -r '.[].id'"],
   async handler(_args, options, ctx) {
     const { AppSummarySchema, listApps, displayId, enumLabel, formatTime, protoJson } = await loadDeps.compute();
-    const limit = parseNumberFlag(opt.string(options, "limit"), "--limit", 0, MAX_LIST_LIMIT, true) ?? 0;
+    const limit = parseNumberFlag(opt.string(options, "limit"), "--limit", LIST_LIMIT) ?? 0;
     const apps = await listApps(await ctx.api(), ctx.settings().org.value, limit);
     const json = apps.map((a) => protoJson(AppSummarySchema, a) as Record<string, string>);
     return {

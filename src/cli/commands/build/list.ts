@@ -1,4 +1,4 @@
-import { MAX_LIST_LIMIT, parseNumberFlag } from "../../../core/number-flags.js";
+import { LIST_LIMIT, parseNumberFlag } from "../../../core/number-flags.js";
 import { defineCommand, opt } from "../../command-spec.js";
 import { loadDeps } from "../../load-deps.js";
 
@@ -15,7 +15,7 @@ export const buildListCommand = defineCommand({
   examples: ["dodil ignite build list", "dodil ignite build list --status failed --limit 5", "dodil ignite build list -o json | jq -r '.[].build_id'"],
   async handler(_args, options, ctx) {
     const { BuildSchema, buildStatusName, enumLabel, formatTime, listBuilds, parseBuildStatus, protoJson } = await loadDeps.builds();
-    const limit = parseNumberFlag(opt.string(options, "limit"), "--limit", 0, MAX_LIST_LIMIT, true) ?? 50;
+    const limit = parseNumberFlag(opt.string(options, "limit"), "--limit", LIST_LIMIT) ?? 50;
     const status = parseBuildStatus(opt.string(options, "status"));
     const builds = await listBuilds(await ctx.api(), { limit, status, name: opt.string(options, "name") });
     return {

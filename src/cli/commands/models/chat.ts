@@ -24,8 +24,8 @@ export const modelsChatCommand = defineCommand({
     const input = {
       model: checkModelId(model),
       messages: chatMessages(prompt || undefined, opt.list(options, "message"), opt.string(options, "system")),
-      temperature: parseNumberFlag(opt.string(options, "temperature"), "--temperature", 0, 2),
-      maxTokens: parseNumberFlag(opt.string(options, "maxTokens"), "--max-tokens", 1, 1_000_000, true),
+      temperature: parseNumberFlag(opt.string(options, "temperature"), "--temperature", { min: 0, max: 2 }),
+      maxTokens: parseNumberFlag(opt.string(options, "maxTokens"), "--max-tokens", { min: 1, max: 1_000_000, integer: true }),
     };
     const api = await ctx.api();
     const { output } = ctx;

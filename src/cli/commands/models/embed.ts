@@ -29,7 +29,7 @@ export const modelsEmbedCommand = defineCommand({
     const input = {
       model: checkModelId(model),
       texts: await embedTexts(text ? [text] : [], inputFile === undefined || inputFile === "-" ? inputFile : resolve(ctx.cwd, inputFile), ctx.readStdin),
-      dimensions: parseNumberFlag(opt.string(options, "dimensions"), "--dimensions", 1, 65_536, true),
+      dimensions: parseNumberFlag(opt.string(options, "dimensions"), "--dimensions", { min: 1, max: 65_536, integer: true }),
       encodingFormat,
       taskType: opt.string(options, "taskType"),
       normalized: opt.flag(options, "normalized"),

@@ -31,7 +31,7 @@ export const modelsRerankCommand = defineCommand({
       model: checkModelId(model),
       query,
       documents: await rerankDocuments(opt.list(options, "document"), documentsFile === undefined || documentsFile === "-" ? documentsFile : resolve(ctx.cwd, documentsFile), ctx.readStdin),
-      topN: parseNumberFlag(opt.string(options, "topN"), "--top-n", 1, 10_000, true),
+      topN: parseNumberFlag(opt.string(options, "topN"), "--top-n", { min: 1, max: 10_000, integer: true }),
       returnDocuments: opt.flag(options, "returnDocuments"),
     };
     const api = await ctx.api();
