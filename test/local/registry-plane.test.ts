@@ -2,10 +2,12 @@
  * The plane's image registry end to end on podman: a built version's image_ref is a pullable
  * `<registry>/<org>/<app>@sha256:…` that skopeo can inspect with the owner's token and not with
  * another organization's (nor push into the owner's namespace); a restart keeps the registry's port,
- * and an image removed from local storage is pulled back from the registry at the next cold start.
+ * and an image removed from local storage is pulled back from the registry at the next cold start;
+ * when the port was taken meanwhile, refs naming it are resolved to the new one (shown and pulled).
  * The registry token endpoint's hostile-input cases are in registry-token.test.ts.
  */
 import { execFileSync } from "node:child_process";
+import * as net from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
@@ -110,5 +112,38 @@ describe.skipIf(skip)("the plane's image registry (podman)", () => {
     expect(after).toContain("local.ignite/acme-corp/reg-app");
     // only the plane's local name: the registry's name is not kept locally
     expect(execFileSync("podman", ["images", "--format", "{{.Repository}}"], { env, encoding: "utf8" })).not.toContain(registryHost);
+  }, 240_000);
+
+  it("resolves refs naming its former port when that port was taken at a restart: shown and cold-started by the current one", async () => {
+    await fixture!.stop();
+    const env = { ...process.env, CONTAINERS_CONF: `${dataDir}/containers/containers.conf`, CONTAINERS_STORAGE_CONF: `${dataDir}/containers/storage.conf` };
+    const names = execFileSync("podman", ["images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=local.ignite/acme-corp/reg-app"], { env, encoding: "utf8" }).split("\n").filter(Boolean);
+    execFileSync("podman", ["rmi", "-f", ...names], { env, stdio: "ignore" });
+    // something else holds the registry's port meanwhile
+    const blocker = net.createServer();
+    const [host, port] = [registryHost.split(":")[0]!, Number(registryHost.split(":")[1])];
+    await new Promise<void>((resolve, reject) => blocker.once("error", reject).listen(port, host, resolve));
+    try {
+      fixture = await startTestControlPlane({ dataDir, driver: "podman", imageCacheDir: imageCache });
+      const now = fixture.plane.registryHost!;
+      expect(now).not.toBe(registryHost);
+      const resolved = `${now}/acme-corp/reg-app@${imageRef.split("@")[1]}`;
+      const c = fixture.compute;
+      expect((await c.getAppVersion(create(GetAppVersionRequestSchema, { appName: "reg-app", version: 1 }))).app?.imageRef).toBe(resolved);
+      expect((await c.listAppVersions(create(ListAppVersionsRequestSchema, { appName: "reg-app" }))).versions[0]!.imageRef).toBe(resolved);
+      expect((await c.getDraftInfo(create(GetDraftInfoRequestSchema, { appName: "reg-app" }))).draft!.imageRef).toBe(resolved);
+      expect((await skopeoInspect(resolved, { creds: `acme-corp:${ACME_TOKEN}` })).code).toBe(0);
+      // the cold start of the version stored under the old port pulls from the current one
+      expect((await invoke(c, "reg-app", {}, "/cgi-bin/app")).json["uid"]).toBe("65534");
+      expect(execFileSync("podman", ["images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=local.ignite/acme-corp/reg-app"], { env, encoding: "utf8" })).toContain("local.ignite/acme-corp/reg-app");
+      // the former port's <org>/ names stay org namespaces
+      const other = fixture.client(ComputeService, OTHER_TOKEN);
+      const err = await other
+        .saveDraft(create(SaveDraftRequestSchema, { appName: "thief", code: { source: { case: "image", value: { source: { case: "prebuilt", value: { imageRef } } } } } }))
+        .then(() => undefined, (e: unknown) => e);
+      expect(grpcCode(err)).toBe(grpc.status.PERMISSION_DENIED);
+    } finally {
+      await new Promise<void>((r) => blocker.close(() => r()));
+    }
   }, 240_000);
 });

@@ -38,7 +38,7 @@ export class Drafts {
       codeKind: d.codeKind,
       deployId: d.deployId ?? "",
       error: d.error ?? "",
-      imageRef: d.imageRef ?? "",
+      imageRef: this.d.resolveImageRef?.(d.imageRef ?? "") ?? d.imageRef ?? "",
       buildStatus: d.buildStatus,
       updatedAtMs: BigInt(d.updatedAtMs),
       dockerfilePath: d.dockerfilePath,

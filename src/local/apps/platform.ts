@@ -34,6 +34,8 @@ export interface PlatformDeps {
   draftSuperseded?: () => void;
   /** The plane's registry HOST:PORT once it listens: its `<org>/…` names are org namespaces. */
   privateRegistries?: () => string[];
+  /** A stored image ref as it is shown: one naming a former port of the plane's registry names its current one. */
+  resolveImageRef?: (ref: string) => string;
   /** The time records are stamped with (src/local/clock.ts); the system clock unless a test gives one. */
   clock?: Pick<Clock, "now">;
 }

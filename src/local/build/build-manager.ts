@@ -314,5 +314,5 @@ export function pullableRef(b: Pick<BuildRecord, "imageRef" | "registryRef">): s
 
 /** The plane's registry as an org namespace for image ownership (none without one). */
 export function registryHosts(registry: PlaneRegistry | undefined): string[] {
-  return registry ? [registry.host] : [];
+  return registry ? [registry.host, ...registry.formerHosts] : [];
 }
