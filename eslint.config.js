@@ -6,7 +6,7 @@ import { importX } from "eslint-plugin-import-x";
 import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
 
 /** The support modules of src/local: named for what they hold, they import no room. */
-const LOCAL_SUPPORT = ["./errors.ts", "./atomic-fs.ts", "./ids.ts", "./keyed-mutex.ts", "./net.ts", "./clock.ts"];
+const LOCAL_SUPPORT = ["./errors.ts", "./atomic-fs.ts", "./ids.ts", "./keyed-mutex.ts", "./net.ts"];
 
 export default tseslint.config(
   // The Deno SDK is Deno code, checked by deno lint (scripts/check-runtime-sources.sh).

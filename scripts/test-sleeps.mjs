@@ -10,7 +10,8 @@
 //   gaps; its definition counts nothing.
 // - waits inside a loop (polls, repeated waits): listed with their interval, not summed (how often
 //   they run depends on the condition they wait for).
-// - a CLI run with `--follow … --timeout N` (it ends only when the timeout passes).
+// - a CLI run with `--follow … --timeout N` (it ends only when the timeout passes), unless the run is
+//   given a clock of its own (`clock` on the same line: the test moves it, test/helpers/fake-clock.ts).
 // - wall-clock bounds: `expect(Date.now() - x).toBeLessThan(…)` and the like.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -196,6 +197,9 @@ for (const file of files(root)) {
   }
   // A CLI run that follows until its --timeout ends it: the test waits that long.
   for (const m of src.matchAll(/\[[^\]\n]*"--follow"[^\]\n]*"--timeout",\s*"(\d+)(ms|s)"/g)) {
+    // a run given a clock of its own (the rest of its line names `clock`) ends when the test moves that clock
+    const rest = src.slice(m.index + m[0].length, src.indexOf("\n", m.index));
+    if (/\bclock\b/.test(rest)) continue;
     add(m.index, `--follow --timeout ${m[1]}${m[2]}`, Number(m[1]) * (m[2] === "s" ? 1000 : 1), "a CLI follow that only its --timeout ends");
   }
   for (const m of code.matchAll(/expect\(\s*(Date\.now\(\)|performance\.now\(\))\s*-[^)]*\)\s*\.\s*toBe(LessThan|LessThanOrEqual)\(/g)) {

@@ -1,4 +1,5 @@
 import type { IgniteApi } from "../api/ignite-api.js";
+import type { Clock } from "../clock.js";
 import type { ConfigStore } from "../config/config-store.js";
 import type { Env } from "../config/env.js";
 import type { GlobalFlags, Settings } from "../config/settings.js";
@@ -13,6 +14,8 @@ export interface RunEnvironment {
   home: string;
   /** Resolves when the user asks a foreground command (`dev`) to stop: SIGINT or SIGTERM. */
   waitForShutdown: () => Promise<string>;
+  /** The time a follow's explicit --timeout runs on (src/clock.ts); tests move it by hand. */
+  clock: Clock;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { homedir } from "node:os";
+import { systemClock } from "../clock.js";
 import type { IoStreams } from "../output/io-streams.js";
 import { run, type BinaryName } from "./run.js";
 
@@ -21,7 +22,7 @@ export async function runMain(binary: BinaryName): Promise<number> {
       process.once("SIGINT", () => resolve("SIGINT"));
       process.once("SIGTERM", () => resolve("SIGTERM"));
     });
-  return run(process.argv.slice(2), { io, env: process.env, cwd: process.cwd(), home: homedir(), waitForShutdown }, binary);
+  return run(process.argv.slice(2), { io, env: process.env, cwd: process.cwd(), home: homedir(), waitForShutdown, clock: systemClock }, binary);
 }
 
 /**

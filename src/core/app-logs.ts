@@ -1,4 +1,5 @@
 import type { CallOptions, IgniteApi } from "../api/ignite-api.js";
+import type { Clock } from "../clock.js";
 import { ComputeService, type AppLogLine } from "../gen/dodil/ignite/v1/compute_pb.js";
 import { appFields, type AppRef } from "./app-ref.js";
 import { parseNumberFlag } from "./number-flags.js";
@@ -28,4 +29,33 @@ export async function getAppLogs(api: IgniteApi, ref: AppRef, query: AppLogQuery
 /** The backlog, then every new line until the caller stops reading (or the deadline passes). */
 export function streamAppLogs(api: IgniteApi, ref: AppRef, query: AppLogQuery = {}, options: CallOptions = {}): AsyncIterable<AppLogLine> {
   return api.serverStream(ComputeService.method.streamAppLogs, request(ref, query), options);
+}
+
+/** How a follow ended: the server ended the stream, or the follow's time ran out. */
+export type FollowEnd = "ended" | "timed-out";
+
+export interface LogFollow {
+  onLine: (line: AppLogLine) => void;
+  /** How long to follow (0: until the stream ends or the caller is stopped). */
+  timeoutMs: number;
+  /** The time the timeout runs on. */
+  clock: Clock;
+}
+
+/**
+ * The backlog, then each new line, to `onLine` until the server ends the stream or `timeoutMs` has
+ * passed on `clock`; the time running out cancels the call and ends the follow cleanly ("timed-out").
+ */
+export async function followAppLogs(api: IgniteApi, ref: AppRef, query: AppLogQuery, follow: LogFollow): Promise<FollowEnd> {
+  const stop = new AbortController();
+  const timer = follow.timeoutMs > 0 ? follow.clock.setTimeout(() => stop.abort(), follow.timeoutMs) : undefined;
+  try {
+    for await (const line of streamAppLogs(api, ref, query, { timeoutMs: 0, signal: stop.signal })) follow.onLine(line);
+    return "ended";
+  } catch (error) {
+    if (stop.signal.aborted) return "timed-out";
+    throw error;
+  } finally {
+    timer?.cancel();
+  }
 }

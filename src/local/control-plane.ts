@@ -17,7 +17,7 @@ import * as reflV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { grpcServiceDefinition, MAX_MESSAGE_BYTES } from "../wire/grpc-service.js";
 import { rejectMalformedRequests } from "./grpc/malformed-requests.js";
 import { BuildManager, registryHosts } from "./build/build-manager.js";
-import { systemClock, type Clock } from "./clock.js";
+import { systemClock, type Clock } from "../clock.js";
 import { probeDocker, probePodman } from "./drivers/detect.js";
 import { DockerDriver } from "./drivers/docker.js";
 import { dockerEndpoint } from "./drivers/docker-api.js";

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FakeClock } from "../helpers/fake-clock.js";
 import { startWorkspace, withoutTraces, type Workspace } from "../helpers/workspace.js";
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -134,12 +135,27 @@ describe("app logs", () => {
   });
 
   it("--follow streams the backlog and new lines; --timeout ends it cleanly", async () => {
+    // The follow's --timeout runs on this clock: it runs out when the test moves time, after the line it waits for arrived.
+    const clock = new FakeClock();
+    let stdout = "";
     let printed!: () => void;
     const backlog = new Promise<void>((resolve) => (printed = resolve));
-    const follow = cli(["app", "logs", "acme-corp:hello", "--follow", "--timeout", "3s", "-o", "json"], {}, { onStdout: () => printed() });
+    let arrived!: () => void;
+    const followerLine = new Promise<void>((resolve) => (arrived = resolve));
+    const onStdout = (chunk: string) => {
+      stdout += chunk;
+      printed();
+      if (/handling follower/.test(stdout)) arrived();
+    };
+    const follow = cli(["app", "logs", "acme-corp:hello", "--follow", "--timeout", "3s", "-o", "json"], {}, { onStdout, clock });
     // The backlog is printed after the server subscribed to new lines: from here on, nothing is missed.
     await backlog;
     await cli(["invoke", "acme-corp:hello", "-p", '{"name": "follower"}']);
+    await followerLine;
+    expect(clock.pendingTimeouts()).toBe(1); // the --timeout, not yet run out
+    clock.advance(2_999);
+    expect(clock.pendingTimeouts()).toBe(1); // 3s means 3s
+    clock.advance(1);
     const result = await follow;
     expect(result.exitCode, result.stderr).toBe(0);
     const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l));

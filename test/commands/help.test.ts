@@ -103,7 +103,8 @@ describe("docs/cli-reference.md", () => {
     const { readFileSync } = await import("node:fs");
     const { buildProgram } = await import("../../src/cli/run.js");
     const { renderCliReference } = await import("../../src/cli/reference.js");
-    const environment = { io: {} as never, env: {}, cwd: "/", home: "", waitForShutdown: () => new Promise<string>(() => {}) };
+    const { systemClock } = await import("../../src/clock.js");
+    const environment = { io: {} as never, env: {}, cwd: "/", home: "", waitForShutdown: () => new Promise<string>(() => {}), clock: systemClock };
     const expected = renderCliReference(buildProgram("dodil", environment));
     const actual = readFileSync(new URL("../../docs/cli-reference.md", import.meta.url), "utf8");
     expect(actual).toBe(expected);

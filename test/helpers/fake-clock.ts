@@ -1,9 +1,9 @@
 /**
- * A clock the test moves by hand, given to startControlPlane({ clock }) (src/local/clock.ts): token
+ * A clock the test moves by hand, given to startControlPlane({ clock }) (src/clock.ts): token
  * lifetimes, idle scale-to-zero and the max_concurrency wait then pass when the test says so, not
  * after real time. Timers run inside advance(), in the order they fall due.
  */
-import type { Clock, ClockTimer } from "../../src/local/clock.js";
+import type { Clock, ClockTimer } from "../../src/clock.js";
 
 interface Timer {
   at: number;

@@ -2,6 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
+import { systemClock, type Clock } from "../../src/clock.js";
 import { run, type BinaryName } from "../../src/cli/run.js";
 import type { IoStreams } from "../../src/output/io-streams.js";
 import { removeDir } from "./temp-dirs.js";
@@ -25,6 +26,8 @@ export interface RunCliOptions {
   onStdout?: (chunk: string) => void;
   /** Sees stderr as it is written (progress a test waits for). */
   onStderr?: (chunk: string) => void;
+  /** The run's clock (a follow's --timeout); default the system clock. */
+  clock?: Clock;
 }
 
 /** Every CLI output the suite produced, for the secret scan. */
@@ -51,7 +54,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
   const ownHome = options.home === undefined ? mkdtempSync(join(tmpdir(), "ignite-home-")) : undefined;
   const home = options.home ?? ownHome!;
   try {
-    const exitCode = await run(argv, { io, env: options.env ?? {}, cwd: options.cwd ?? process.cwd(), home, waitForShutdown: () => new Promise(() => {}) }, options.binary ?? "dodil");
+    const exitCode = await run(argv, { io, env: options.env ?? {}, cwd: options.cwd ?? process.cwd(), home, waitForShutdown: () => new Promise(() => {}), clock: options.clock ?? systemClock }, options.binary ?? "dodil");
     const result = { exitCode, stdout: stdout.text(), stderr: stderr.text() };
     capturedOutputs.push(result.stdout, result.stderr);
     return result;

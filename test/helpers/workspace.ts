@@ -9,7 +9,7 @@ export interface Workspace {
   cp: TestControlPlane;
   work: string;
   /** `dodil ignite <argv>` in the work directory, as org acme-corp; `env` adds to the plane's. */
-  cli(argv: string[], env?: Record<string, string>, extra?: Pick<RunCliOptions, "stdin" | "stdinIsTTY" | "home" | "onStdout">): Promise<CliResult>;
+  cli(argv: string[], env?: Record<string, string>, extra?: Pick<RunCliOptions, "stdin" | "stdinIsTTY" | "home" | "onStdout" | "clock">): Promise<CliResult>;
   close(): Promise<void>;
 }
 

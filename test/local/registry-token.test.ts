@@ -15,7 +15,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTokenServer, TokenAuthority } from "../../src/local/auth/token-authority.js";
 import { OrgAccess } from "../../src/local/auth/org-access.js";
-import { systemClock } from "../../src/local/clock.js";
+import { systemClock } from "../../src/clock.js";
 import { REGISTRY_SERVICE, REGISTRY_TOKEN_PATH, RegistryTokenIssuer } from "../../src/local/registry/registry-token.js";
 import { ACME_TOKEN, OTHER_TOKEN } from "../helpers/secrets.js";
 import { tempDir } from "../helpers/temp-dirs.js";

@@ -171,7 +171,7 @@ async function runInProcess(setup: McpServerSetup, ctx: CommandContext, argv: st
     humanResult: human.stream,
     progress,
   };
-  const exitCode = await setup.run(argv, { io, env: ctx.env, cwd: ctx.cwd, home: ctx.home, waitForShutdown: () => new Promise(() => {}) }, setup.binary);
+  const exitCode = await setup.run(argv, { io, env: ctx.env, cwd: ctx.cwd, home: ctx.home, waitForShutdown: () => new Promise(() => {}), clock: ctx.clock }, setup.binary);
   // Messages the command wrote for a person (success lines, warnings), without --debug traces.
   const messages = stderr
     .text()

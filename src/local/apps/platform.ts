@@ -8,7 +8,7 @@ import type { BuildManager } from "../build/build-manager.js";
 import type { Driver } from "../drivers/types.js";
 import { KeyedMutex } from "../keyed-mutex.js";
 import type { RuntimeManager } from "../runtime/runtime-manager.js";
-import { systemClock, type Clock } from "../clock.js";
+import { systemClock, type Clock } from "../../clock.js";
 import { SecretStore } from "../secrets/secret-store.js";
 import type { Store } from "../store/store.js";
 import { Apps } from "./apps.js";
@@ -36,7 +36,7 @@ export interface PlatformDeps {
   privateRegistries?: () => string[];
   /** A stored image ref as it is shown: one naming a former port of the plane's registry names its current one. */
   resolveImageRef?: (ref: string) => string;
-  /** The time records are stamped with (src/local/clock.ts); the system clock unless a test gives one. */
+  /** The time records are stamped with (src/clock.ts); the system clock unless a test gives one. */
   clock?: Pick<Clock, "now">;
 }
 

@@ -12,7 +12,7 @@ import { promises as fsp } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import * as path from "node:path";
-import { systemClock, type Clock } from "../clock.js";
+import { systemClock, type Clock } from "../../clock.js";
 import { unauthenticated } from "../errors.js";
 import { checkOrgName } from "../ids.js";
 import { atomicWrite, readJson, writeJson } from "../atomic-fs.js";

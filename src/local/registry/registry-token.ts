@@ -16,7 +16,7 @@ import type * as http from "node:http";
 import * as path from "node:path";
 import { atomicWrite } from "../atomic-fs.js";
 import { generateCertificate } from "../auth/tls.js";
-import type { Clock } from "../clock.js";
+import type { Clock } from "../../clock.js";
 import { checkOrgName, ulid } from "../ids.js";
 
 export const REGISTRY_TOKEN_PATH = "/v2/token";

@@ -24,7 +24,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { DEFAULT_NON_ROOT_USER, type Driver, type RunningInstance } from "../drivers/types.js";
-import { systemClock, type Clock, type ClockTimer } from "../clock.js";
+import { systemClock, type Clock, type ClockTimer } from "../../clock.js";
 import { errorMessage, failedPrecondition, resourceExhausted, unavailable } from "../errors.js";
 import { ulid } from "../ids.js";
 import { freePort } from "../net.js";

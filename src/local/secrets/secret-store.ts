@@ -9,7 +9,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { SecretMetadataSchema, SecretValueSchema, type SecretMetadata, type SecretValue } from "../../gen/dodil/ignite/v1/secret_pb.js";
-import type { Clock } from "../clock.js";
+import type { Clock } from "../../clock.js";
 import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import { writeJson } from "../atomic-fs.js";
 import { checkBuildSecrets, checkSecret } from "../store/record-checks.js";
@@ -41,7 +41,7 @@ export class SecretStore {
   constructor(
     private dataDir: string,
     private quarantine: Quarantine,
-    /** Stamps createdAtMs/updatedAtMs (src/local/clock.ts). */
+    /** Stamps createdAtMs/updatedAtMs (src/clock.ts). */
     private clock: Pick<Clock, "now">,
   ) {}
 

@@ -30,7 +30,7 @@ import { exists, readJson } from "../atomic-fs.js";
 import { ulidTime } from "../ids.js";
 import type { BuiltImage, Driver } from "../drivers/types.js";
 import { errorMessage } from "../errors.js";
-import { systemClock, type Clock, type ClockTimer } from "../clock.js";
+import { systemClock, type Clock, type ClockTimer } from "../../clock.js";
 import type { BuildRecord, Store } from "./store.js";
 
 export const KEEP_BUILDS_PER_APP = 3;
@@ -49,7 +49,7 @@ export interface CollectorDeps {
   /** Builds running in this process. */
   isBuildActive: (id: string) => boolean;
   log: (line: string) => void;
-  /** The time grace periods are read on and collectSoon waits on (src/local/clock.ts). */
+  /** The time grace periods are read on and collectSoon waits on (src/clock.ts). */
   clock?: Pick<Clock, "now" | "setTimeout">;
 }
 

@@ -1,6 +1,6 @@
 import { parseAppRef } from "../../../core/app-ref.js";
 import { parseDuration } from "../../../config/duration.js";
-import { ApiError, UsageError } from "../../../errors.js";
+import { UsageError } from "../../../errors.js";
 import { APP_ID_OR_MANIFEST, appIdOrManifest } from "../../manifest-app.js";
 import { defineCommand, opt } from "../../command-spec.js";
 import { loadDeps } from "../../load-deps.js";
@@ -25,7 +25,7 @@ export const appLogsCommand = defineCommand({
   ],
   examples: ["dodil ignite app logs acme-corp:greeter", "dodil ignite app logs greeter --follow --since 5m", "dodil ignite app logs greeter --limit 50 -o json | jq -r .message"],
   async handler([id = ""], options, ctx) {
-    const { formatLogLine, getAppLogs, logLineJson, parseLogLimit, streamAppLogs } = await loadDeps.compute();
+    const { followAppLogs, formatLogLine, getAppLogs, logLineJson, parseLogLimit } = await loadDeps.compute();
     const ref = parseAppRef(await appIdOrManifest(id, ctx), ctx.settings().org.value);
     const limit = parseLogLimit(opt.string(options, "limit"));
     const sinceText = opt.string(options, "since");
@@ -48,11 +48,7 @@ export const appLogsCommand = defineCommand({
     }
     // A follow runs until Ctrl-C; an explicit --timeout bounds it and ends it cleanly.
     const explicit = ctx.settings().timeout.source !== "default";
-    try {
-      for await (const line of streamAppLogs(api, ref, query, { timeoutMs: explicit ? ctx.settings().timeoutMs : 0 })) print(line);
-    } catch (error) {
-      if (!(explicit && error instanceof ApiError && error.code === "DEADLINE_EXCEEDED")) throw error;
-      output.info(`stopped following after ${ctx.settings().timeout.value}`);
-    }
+    const end = await followAppLogs(api, ref, query, { onLine: print, timeoutMs: explicit ? ctx.settings().timeoutMs : 0, clock: ctx.clock });
+    if (end === "timed-out") output.info(`stopped following after ${ctx.settings().timeout.value}`);
   },
 });

@@ -1,9 +1,10 @@
 /**
- * The time the control plane's rules read: token expiry (auth/), the idle period before a replica
- * is stopped and how often that is checked, and how long a call waits for a slot under
- * max_concurrency (runtime/). control-plane.ts passes one clock to each of them; it is the system
- * clock unless a test gives startControlPlane its own (test/helpers/fake-clock.ts), so tests move
- * time forward instead of sleeping through it.
+ * The time the rules that tests wait on read. In the control plane: token expiry (auth/), the idle
+ * period before a replica is stopped and how often that is checked, and how long a call waits for a
+ * slot under max_concurrency (runtime/); control-plane.ts passes one clock to each of them. In the
+ * CLI: how long a follow runs under an explicit --timeout (the RunEnvironment's clock). Both are the
+ * system clock unless a test gives its own (test/helpers/fake-clock.ts), so tests move time forward
+ * instead of sleeping through it.
  *
  * Waits on real processes (readiness probes, call timeouts, drains, stop grace) stay on real time.
  */
