@@ -287,7 +287,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   );
   await builds.recover();
   const runtime = new RuntimeManager({ driver, store, log, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, idleTimeoutMs: o.idleTimeoutMs ?? 15 * 60_000, clock, hooks: hub.runtimeHooks() });
-  const collector = new DiskCollector({ store, driver, liveInstanceDirs: () => runtime.liveInstanceDirs(), isBuildActive: (id) => builds.isActive(id), log, clock });
+  const collector = new DiskCollector({ store, driver, liveInstanceDirs: () => runtime.liveInstanceDirs(), isBuildActive: (id) => builds.isActive(id), registry: () => registry, log, clock });
   const platform: Platform = new Platform({ store, builds, runtime, baseDomain, hostsFile, gatewayPort: () => gatewayPort, gatewayScheme, log, driver, draftSuperseded: () => collector.collectSoon(), privateRegistries: () => registryHosts(registry), resolveImageRef: (ref) => registry?.resolve(ref) ?? ref, clock });
   const executions = new ExecutionManager(platform, log);
   const access = new OrgAccess(tokens, authority);

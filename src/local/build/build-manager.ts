@@ -208,7 +208,7 @@ export class BuildManager {
         a.step = "push";
         const pushStarted = Date.now();
         this.append(a, `Pushing ${r.imageRef} to ${registry.host}/${r.org}/${r.name ?? r.app}`);
-        r.registryRef = await registry.push(r.org, r.name ?? r.app, r.name ? r.tags![0]! : r.id.toLowerCase(), r.imageRef, a.abort.signal);
+        r.registryRef = await registry.push(r.imageRef, { org: r.org, repo: r.name ?? r.app, tag: r.name ? r.tags![0]! : r.id.toLowerCase() }, a.abort.signal);
         this.append(a, `Pushed ${r.registryRef} in ${((Date.now() - pushStarted) / 1000).toFixed(1)} s`);
       }
       r.status = BuildStatus.SUCCEEDED;

@@ -6,6 +6,10 @@
  * valid across restarts. A taken port falls back to a free one, and the hosts it had before stay
  * in `listen.json` as `former`: refs stored under a former host are this registry's, resolved to
  * the current host wherever they are used or shown (resolve()).
+ *
+ * Manifests of builds the disk collector removes are deleted (in process, with a `delete` token
+ * the token endpoint never grants) and then `registry garbage-collect` reclaims their blobs, with
+ * the registry stopped as distribution requires: pushes and pulls of the plane wait meanwhile.
  */
 import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
@@ -14,7 +18,7 @@ import { atomicWrite, readJson, writeJson } from "../atomic-fs.js";
 import type { Driver } from "../drivers/types.js";
 import { errorMessage } from "../errors.js";
 import { parseListen } from "../net.js";
-import { findRegistryBinary, startRegistry, type RunningRegistry } from "./registry-server.js";
+import { findRegistryBinary, garbageCollect, startRegistry, type RunningRegistry } from "./registry-server.js";
 import { REGISTRY_SERVICE, REGISTRY_TOKEN_ISSUER, RegistryTokenIssuer } from "./registry-token.js";
 
 /** `<data-dir>/registry/listen.json`. */
@@ -45,12 +49,18 @@ export async function registryAbsence(driver: Pick<Driver, "name" | "pushImage">
 }
 
 export class PlaneRegistry {
+  /** Pushes and pulls in progress; a garbage collection waits for none and starts none meanwhile. */
+  private ops = 0;
+  private idle: (() => void) | undefined;
+  private paused: Promise<void> | undefined;
+
   private constructor(
-    private readonly running: RunningRegistry,
+    private running: RunningRegistry,
     private readonly o: PlaneRegistryOptions,
-    private readonly authDir: string,
+    /** The registry's directory (config, storage) and where one-off auth files go. */
+    private readonly paths: { dir: string; authDir: string },
     /** HOST:PORTs this registry listened on in earlier runs of the data dir (newest last). */
-    readonly formerHosts: readonly string[],
+    private former: string[],
   ) {}
 
   /** Starts the registry, or answers undefined (with a log line) where the plane keeps local storage only. */
@@ -62,37 +72,27 @@ export class PlaneRegistry {
     }
     const dir = path.join(o.dataDir, "registry");
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    const listenFile = path.join(dir, "listen.json");
-    const saved = await readJson<ListenFile>(listenFile);
-    const wanted = o.listen ?? saved?.listen ?? "127.0.0.1:0";
-    const start = (listen: string) =>
-      startRegistry({
-        dir,
-        listen,
-        auth: { kind: "token", realm: o.realm, service: REGISTRY_SERVICE, issuer: REGISTRY_TOKEN_ISSUER, rootCertBundleFile: o.issuer.rootCertBundleFile },
-        log: o.log,
-      });
-    let running: RunningRegistry;
-    try {
-      running = await start(wanted);
-    } catch (e) {
-      // The remembered port was taken meanwhile: a free one (older refs name the old port).
-      if (o.listen || !saved?.listen || !/address already in use/.test(errorMessage(e))) throw e;
-      o.log(`registry: ${saved.listen} is in use; listening on a free port (image refs naming ${saved.listen} are resolved to it)`);
-      running = await start(`${parseListen(saved.listen).host}:0`);
-    }
-    const former = [...new Set([...(saved?.former ?? []), ...(saved?.listen ? [saved.listen] : [])])].filter((h) => h !== running.host).slice(-MAX_FORMER_HOSTS);
-    if (running.host !== saved?.listen) await writeJson(listenFile, { listen: running.host, former } satisfies ListenFile);
+    const { running, former } = await listen(o, dir, o.listen);
     const authDir = path.join(dir, "auth");
     await fsp.rm(authDir, { recursive: true, force: true });
     await fsp.mkdir(authDir, { recursive: true, mode: 0o700 });
     o.log(`registry listening on ${running.url} (images at ${running.host}/<org>/<app>, token auth at ${o.realm})`);
-    return new PlaneRegistry(running, o, authDir, former);
+    return new PlaneRegistry(running, o, { dir, authDir }, former);
   }
 
   /** HOST:PORT of image refs. */
   get host(): string {
     return this.running.host;
+  }
+
+  /** Where the registry keeps its blobs and repositories (its filesystem storage). */
+  get storageDir(): string {
+    return this.running.storageDir;
+  }
+
+  /** HOST:PORTs of earlier runs whose refs resolve() maps to the current host. */
+  get formerHosts(): readonly string[] {
+    return this.former;
   }
 
   /**
@@ -101,13 +101,24 @@ export class PlaneRegistry {
    */
   resolve(ref: string): string {
     const slash = ref.indexOf("/");
-    return slash > 0 && this.formerHosts.includes(ref.slice(0, slash)) ? `${this.host}${ref.slice(slash)}` : ref;
+    return slash > 0 && this.former.includes(ref.slice(0, slash)) ? `${this.host}${ref.slice(slash)}` : ref;
+  }
+
+  /** Runs a push or pull once no garbage collection is under way (the registry is stopped for it). */
+  private async op<T>(f: () => Promise<T>): Promise<T> {
+    while (this.paused) await this.paused;
+    this.ops++;
+    try {
+      return await f();
+    } finally {
+      if (--this.ops === 0) this.idle?.();
+    }
   }
 
   /** A containers auth.json with the plane's credentials for `org`, removed after `use`. */
   private async withAuthFile<T>(org: string, use: (authFile: string) => Promise<T>): Promise<T> {
     const { username, password } = this.o.issuer.planeCredentials(org);
-    const file = path.join(this.authDir, `${randomBytes(8).toString("hex")}.json`);
+    const file = path.join(this.paths.authDir, `${randomBytes(8).toString("hex")}.json`);
     await atomicWrite(file, JSON.stringify({ auths: { [this.host]: { auth: Buffer.from(`${username}:${password}`).toString("base64") } } }));
     try {
       return await use(file);
@@ -117,33 +128,119 @@ export class PlaneRegistry {
   }
 
   /** Pushes a built image as `<host>/<org>/<repo>:<tag>`; resolves to its digest reference. */
-  async push(org: string, repo: string, tag: string, localRef: string, signal?: AbortSignal): Promise<string> {
+  async push(localRef: string, to: { org: string; repo: string; tag: string }, signal?: AbortSignal): Promise<string> {
     const driver = this.o.driver;
     if (!driver.pushImage) throw new Error(`the ${driver.name} driver cannot push`);
-    const dest = `${this.host}/${org}/${repo}`;
-    const digest = await this.withAuthFile(org, (authFile) => driver.pushImage!(localRef, `${dest}:${tag}`, { authFile, ...(signal ? { signal } : {}) }));
-    return `${dest}@${digest}`;
+    return this.op(async () => {
+      const dest = `${this.host}/${to.org}/${to.repo}`;
+      const digest = await this.withAuthFile(to.org, (authFile) => driver.pushImage!(localRef, `${dest}:${to.tag}`, { authFile, ...(signal ? { signal } : {}) }));
+      return `${dest}@${digest}`;
+    });
   }
 
   /**
-   * Pulls `registryRef` (one of `org`'s, pushed by push()) back into the driver's local storage as
+   * Pulls `storedRef` (one of `org`'s, pushed by push()) back into the driver's local storage as
    * `localRef`: the image was removed locally (dev images rm, a storage reset). False when it cannot.
    */
   async pullBack(org: string, storedRef: string, localRef: string): Promise<boolean> {
     const driver = this.o.driver;
-    const registryRef = this.resolve(storedRef);
-    if (!driver.pullImageAs || !registryRef.startsWith(`${this.host}/${org}/`)) return false;
+    if (!driver.pullImageAs) return false;
+    return this.op(async () => {
+      const registryRef = this.resolve(storedRef);
+      if (!registryRef.startsWith(`${this.host}/${org}/`)) return false;
+      try {
+        await this.withAuthFile(org, (authFile) => driver.pullImageAs!(registryRef, localRef, { authFile }));
+        this.o.log(`registry: pulled ${registryRef} back as ${localRef}`);
+        return true;
+      } catch (e) {
+        this.o.log(`registry: ${errorMessage(e)}`);
+        return false;
+      }
+    });
+  }
+
+  /**
+   * Deletes the manifests of `refs` (this registry's `<host>/<org>/<repo>@sha256:…`, current or
+   * former host; others are ignored) and, when any was deleted, garbage-collects the blobs only
+   * they referred to. The caller passes only refs no kept build names. Resolves to what went.
+   */
+  async removeImages(refs: readonly string[]): Promise<{ manifests: number; blobs: number }> {
+    let manifests = 0;
+    for (const stored of refs) {
+      const m = /^([^/]+)\/([a-z0-9._/-]+)@(sha256:[0-9a-f]{64})$/.exec(this.resolve(stored));
+      if (!m || m[1] !== this.host) continue;
+      const [, , repository, digest] = m as unknown as [string, string, string, string];
+      const res = await this.op(() =>
+        fetch(`${this.running.url}/v2/${repository}/manifests/${digest}`, {
+          method: "DELETE",
+          headers: { authorization: `Bearer ${this.o.issuer.planeDeleteToken(repository)}` },
+          signal: AbortSignal.timeout(30_000),
+        }),
+      );
+      await res.body?.cancel();
+      if (res.status === 202) manifests++;
+      else if (res.status !== 404) this.o.log(`registry: deleting ${repository}@${digest} answered ${res.status}`);
+    }
+    return { manifests, blobs: manifests ? await this.collectGarbage() : 0 };
+  }
+
+  /**
+   * Stops the registry (once no push or pull runs; new ones wait), runs `garbage-collect`, and
+   * starts it again on the same port. Resolves to the number of blobs removed.
+   */
+  private async collectGarbage(): Promise<number> {
+    while (this.paused) await this.paused;
+    let release!: () => void;
+    this.paused = new Promise<void>((r) => (release = r));
     try {
-      await this.withAuthFile(org, (authFile) => driver.pullImageAs!(registryRef, localRef, { authFile }));
-      this.o.log(`registry: pulled ${registryRef} back as ${localRef}`);
-      return true;
-    } catch (e) {
-      this.o.log(`registry: ${errorMessage(e)}`);
-      return false;
+      if (this.ops > 0) await new Promise<void>((r) => (this.idle = r));
+      this.idle = undefined;
+      await this.running.stop();
+      try {
+        const blobs = await garbageCollect(this.paths.dir);
+        this.o.log(`registry: garbage collection removed ${blobs} blob(s)`);
+        return blobs;
+      } finally {
+        const again = await listen(this.o, this.paths.dir, this.host);
+        this.running = again.running;
+        this.former = again.former;
+      }
+    } finally {
+      this.paused = undefined;
+      release();
     }
   }
 
   stop(): Promise<void> {
     return this.running.stop();
   }
+}
+
+/**
+ * Starts the registry of `dir` on `wanted` (else the port of the last run, else a free one); a
+ * remembered port taken meanwhile falls back to a free one, the old host kept as a former one.
+ */
+async function listen(o: PlaneRegistryOptions, dir: string, wanted: string | undefined): Promise<{ running: RunningRegistry; former: string[] }> {
+  const listenFile = path.join(dir, "listen.json");
+  const saved = await readJson<ListenFile>(listenFile);
+  const start = (at: string) =>
+    startRegistry({
+      dir,
+      listen: at,
+      auth: { kind: "token", realm: o.realm, service: REGISTRY_SERVICE, issuer: REGISTRY_TOKEN_ISSUER, rootCertBundleFile: o.issuer.rootCertBundleFile },
+      log: o.log,
+    });
+  const remembered = wanted === undefined || wanted === saved?.listen;
+  let running: RunningRegistry;
+  try {
+    running = await start(wanted ?? saved?.listen ?? "127.0.0.1:0");
+  } catch (e) {
+    // The remembered port was taken meanwhile: a free one.
+    if ((wanted !== undefined && o.listen) || !remembered || !saved?.listen || !/address already in use/.test(errorMessage(e))) throw e;
+    o.log(`registry: ${saved.listen} is in use; listening on a free port (image refs naming ${saved.listen} are resolved to it)`);
+    running = await start(`${parseListen(saved.listen).host}:0`);
+  }
+  const former = [...new Set([...(saved?.former ?? []), ...(saved?.listen ? [saved.listen] : [])])].filter((h) => h !== running.host).slice(-MAX_FORMER_HOSTS);
+  if (running.host !== saved?.listen) await writeJson(listenFile, { listen: running.host, former } satisfies ListenFile);
+  return { running, former };
 }

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import bcrypt from "bcryptjs";
 import { stringify } from "yaml";
 import { atomicWrite } from "../atomic-fs.js";
-import { which } from "../drivers/exec.js";
+import { run, tail, which } from "../drivers/exec.js";
 import { isLoopbackHost, parseListen } from "../net.js";
 
 /** Debian's package installs the registry under this name (upstream's binary is `registry`). */
@@ -152,6 +152,22 @@ export async function startRegistry(o: RegistryServerOptions): Promise<RunningRe
     await exited;
     throw e;
   }
+}
+
+/**
+ * `registry garbage-collect` over the storage of `dir` (its config.yml): removes the blobs no
+ * manifest refers to any more. Distribution requires that nothing writes meanwhile (the registry
+ * stopped or read-only): the caller runs it with no registry serving `dir`. Resolves to the number
+ * of blobs removed.
+ */
+export async function garbageCollect(dir: string, o: { binary?: string; timeoutMs?: number } = {}): Promise<number> {
+  const binary = o.binary ?? (await findRegistryBinary());
+  if (!binary) throw new RegistryUnavailableError("the registry is not installed (apt-get install -y docker-registry)");
+  const configFile = path.join(path.resolve(dir), "config.yml");
+  const r = await run(binary, ["garbage-collect", configFile], { cwd: dir, env: { PATH: process.env["PATH"] ?? "" }, timeoutMs: o.timeoutMs ?? 10 * 60_000 });
+  if (r.code !== 0) throw new Error(`registry garbage-collect failed: ${tail(r.stderr || r.stdout, 2) || `exit ${r.code ?? r.signal}`}`);
+  // one "blob eligible for deletion: sha256:…" line per blob it then deletes
+  return (r.stdout + r.stderr).split("\n").filter((l) => /blob eligible for deletion/.test(l)).length;
 }
 
 /**

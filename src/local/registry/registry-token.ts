@@ -80,6 +80,16 @@ export class RegistryTokenIssuer {
     return { username: org, password: this.planeSecret };
   }
 
+  /**
+   * A token for the plane's own use, in process only: `delete` on one repository (manifests of
+   * builds the disk collector removes). The token endpoint never grants `delete`.
+   */
+  planeDeleteToken(repository: string): string {
+    const org = repository.split("/")[0]!;
+    checkOrgName(org);
+    return this.token(org, [{ type: "repository", name: repository, actions: ["delete"] }]);
+  }
+
   /** The organization Basic credentials stand for, or undefined (wrong, malformed, or none). */
   private authenticate(header: string | undefined): string | undefined {
     const m = /^\s*basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? "");

@@ -3,7 +3,8 @@
  *
  * - builds of drafts and compiles that no current draft and no version refers to (record, log, the
  *   image directory and the driver's image), keeping the newest KEEP_BUILDS_PER_APP of each app so
- *   `build logs` of a recent save still works; builds in progress and standalone builds
+ *   `build logs` of a recent save still works — with their manifests in the plane's registry (those
+ *   no kept build shares), whose blobs its garbage collection then removes; builds in progress and standalone builds
  *   (BuildService.CreateBuild, which the caller names and tags) are never collected; a build
  *   directory whose build.json is gone (quarantined as unusable: the quarantine keeps the file
  *   itself) is collected with its log and image once its id is older than BLOB_GRACE_MS, unless a
@@ -49,6 +50,11 @@ export interface CollectorDeps {
   /** Builds running in this process. */
   isBuildActive: (id: string) => boolean;
   log: (line: string) => void;
+  /**
+   * The plane's registry (registry/plane-registry.ts), where builds are pushed: the manifests of
+   * removed builds go there too, then their blobs. Absent: no registry.
+   */
+  registry?: () => { storageDir: string; removeImages(refs: readonly string[]): Promise<{ manifests: number; blobs: number }> } | undefined;
   /** The time grace periods are read on and collectSoon waits on (src/clock.ts). */
   clock?: Pick<Clock, "now" | "setTimeout">;
 }
@@ -64,6 +70,9 @@ export interface CollectReport {
   contexts: number;
   blobs: number;
   instanceDirs: number;
+  /** Manifests deleted from the plane's registry, and the blobs its garbage collection removed. */
+  registryManifests: number;
+  registryBlobs: number;
   freedBytes: number;
 }
 
@@ -108,7 +117,7 @@ export class DiskCollector {
 
   /** Runs a collection; one at a time (a request during a run makes one more run after it). */
   collect(): Promise<CollectReport> {
-    if (this.stopped) return Promise.resolve({ builds: 0, contexts: 0, blobs: 0, instanceDirs: 0, freedBytes: 0 });
+    if (this.stopped) return Promise.resolve({ builds: 0, contexts: 0, blobs: 0, instanceDirs: 0, registryManifests: 0, registryBlobs: 0, freedBytes: 0 });
     if (this.running) {
       this.again = true;
       return this.running;
@@ -142,7 +151,7 @@ export class DiskCollector {
   }
 
   private async collectOnce(): Promise<CollectReport> {
-    const report: CollectReport = { builds: 0, contexts: 0, blobs: 0, instanceDirs: 0, freedBytes: 0 };
+    const report: CollectReport = { builds: 0, contexts: 0, blobs: 0, instanceDirs: 0, registryManifests: 0, registryBlobs: 0, freedBytes: 0 };
     // Blobs are listed first: anything adopted after this point is younger than the grace anyway.
     const blobs = await fsp.readdir(this.blobDir()).catch(() => [] as string[]);
     const refs = await this.references();
@@ -150,10 +159,11 @@ export class DiskCollector {
     await this.collectContexts(refs, report);
     await this.collectBlobs(blobs, refs, report);
     await this.collectInstanceDirs(refs, report);
-    const total = report.builds + report.contexts + report.blobs + report.instanceDirs;
+    const total = report.builds + report.contexts + report.blobs + report.instanceDirs + report.registryManifests;
     if (total) {
+      const registry = report.registryManifests ? `, ${report.registryManifests} registry manifest(s) and ${report.registryBlobs} registry blob(s)` : "";
       this.d.log(
-        `disk collection: removed ${report.builds} build(s), ${report.contexts} upload record(s), ${report.blobs} archive(s) and ${report.instanceDirs} stopped instance dir(s), ${(report.freedBytes / 1e6).toFixed(1)} MB`,
+        `disk collection: removed ${report.builds} build(s), ${report.contexts} upload record(s), ${report.blobs} archive(s) and ${report.instanceDirs} stopped instance dir(s)${registry}, ${(report.freedBytes / 1e6).toFixed(1)} MB`,
       );
     }
     return report;
@@ -200,19 +210,51 @@ export class DiskCollector {
       list.push(b);
       byApp.set(`${b.org}/${b.app}`, list);
     }
+    const doomed: BuildRecord[] = [];
+    const kept: BuildRecord[] = [];
     for (const [key, list] of byApp) {
       list.sort((a, b) => b.createdAtMs - a.createdAtMs || (a.id < b.id ? 1 : -1));
       const recent = new Set(refs.liveApps.has(key) ? list.slice(0, KEEP_BUILDS_PER_APP).map((b) => b.id) : []);
       for (const b of list) {
-        if (this.stopped) return;
         const inProgress = b.status === BuildStatus.PENDING || b.status === BuildStatus.RUNNING || this.d.isBuildActive(b.id);
         if (refs.buildIds.has(b.id) || recent.has(b.id) || inProgress || b.kind === "standalone") {
           if (b.contextDigest) refs.digests.add(b.contextDigest);
-          continue;
-        }
-        report.freedBytes += await this.removeBuild(b);
-        report.builds++;
+          kept.push(b);
+        } else doomed.push(b);
       }
+    }
+    if (this.stopped) return;
+    // The registry's manifests first: a failure there keeps the records that name them for the next run.
+    if (!(await this.removeRegistryImages(doomed, kept, report))) return;
+    for (const b of doomed) {
+      if (this.stopped) return;
+      report.freedBytes += await this.removeBuild(b);
+      report.builds++;
+    }
+  }
+
+  /**
+   * Deletes from the plane's registry the manifests of `doomed` builds that no `kept` build shares
+   * (two builds of the same content push the same digest), then its unreferenced blobs. False when
+   * the registry failed: the builds stay until a collection where it answers.
+   */
+  private async removeRegistryImages(doomed: BuildRecord[], kept: BuildRecord[], report: CollectReport): Promise<boolean> {
+    const registry = this.d.registry?.();
+    // repository@digest, without the host: a former port of the registry names the same image
+    const key = (ref: string) => ref.slice(ref.indexOf("/") + 1);
+    const keep = new Set(kept.flatMap((b) => (b.registryRef ? [key(b.registryRef)] : [])));
+    const refs = [...new Set(doomed.flatMap((b) => (b.registryRef && !keep.has(key(b.registryRef)) ? [b.registryRef] : [])))];
+    if (!registry || !refs.length) return true;
+    const before = await sizeOf(registry.storageDir);
+    try {
+      const r = await registry.removeImages(refs);
+      report.registryManifests += r.manifests;
+      report.registryBlobs += r.blobs;
+      report.freedBytes += Math.max(0, before - (await sizeOf(registry.storageDir)));
+      return true;
+    } catch (e) {
+      this.d.log(`disk collection: the registry's images of removed builds: ${errorMessage(e)} (kept for the next collection)`);
+      return false;
     }
   }
 
