@@ -20,7 +20,7 @@ import type { BuildRecord, Store } from "../store/store.js";
 import { ulid } from "../ids.js";
 import { writeJson } from "../atomic-fs.js";
 import { checkImageRefOwner, heldByAnotherOrg } from "../drivers/image-ownership.js";
-import { credentialScrubber, PullFailure, registryHost, type RegistryCredentials } from "../drivers/image-pull.js";
+import { credentialScrubber, localImagesHint, notAvailableOffline, PullFailure, registryHost, type RegistryCredentials } from "../drivers/image-pull.js";
 
 export interface PrebuiltSource {
   org: string;
@@ -95,11 +95,8 @@ export async function repullPrebuilt(store: Store, driver: Driver | undefined, b
 /** A pull for a prebuilt image, its failure as the RPC error users see (never with the secret). */
 async function pullPrebuilt(driver: Driver, org: string, ref: string, credentials: RegistryCredentials | undefined): Promise<BuiltImage & { digest: string }> {
   const registry = registryHost(ref);
-  if (!driver.pullImage || driver.offline) {
-    throw failedPrecondition(
-      `image ${ref} is not available offline: ${driver.offline ? "the local control plane runs with --offline" : `the ${driver.name} driver cannot pull`}, and the ${driver.name} driver has no local image with that reference`,
-    );
-  }
+  const offline = async (why: string) => failedPrecondition(notAvailableOffline(ref, `${why}, and the ${driver.name} driver has no local image with that reference`, localImagesHint(ref, await driver.localImageNames?.().catch(() => undefined))));
+  if (!driver.pullImage || driver.offline) throw await offline(driver.offline ? "the local control plane runs with --offline" : `the ${driver.name} driver cannot pull`);
   const scrub = credentialScrubber(credentials);
   try {
     const pulled = await driver.pullImage({ ref, org, log: () => undefined, ...(credentials ? { credentials } : {}) });
@@ -110,7 +107,7 @@ async function pullPrebuilt(driver: Driver, org: string, ref: string, credential
     const msg = scrub(e.message);
     if (e.kind === "auth") throw permissionDenied(msg);
     if (e.kind === "not-found") throw notFound(msg);
-    if (e.kind === "network") throw failedPrecondition(`image ${ref} is not available offline: registry ${registry} did not answer (${msg}), and the ${driver.name} driver has no local image with that reference`);
+    if (e.kind === "network") throw await offline(`registry ${registry} did not answer (${msg})`);
     throw failedPrecondition(msg);
   }
 }

@@ -124,6 +124,12 @@ export function notAvailableOffline(ref: string, why: string, localHint: string)
   return `image ${ref} is not available offline: ${why}. ${localHint}`;
 }
 
+/** What to say of local storage after "not available offline": the images there, and how to add one. */
+export function localImagesHint(ref: string, names: readonly string[] | undefined): string {
+  const list = names === undefined ? "unknown" : names.length ? names.slice(0, 12).join(", ") + (names.length > 12 ? ", …" : "") : "none";
+  return `Local images: ${list}. Load or tag one as ${ref} with 'dodil ignite dev images load|tag'`;
+}
+
 /** The message of a pull failure, naming the registry (never the credentials). */
 export function pullFailureMessage(o: { ref: string; kind: PullFailureKind; registry: string; detail: string; withCredentials: boolean }): string {
   const { ref, kind, registry, detail, withCredentials } = o;

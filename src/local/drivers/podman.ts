@@ -298,6 +298,10 @@ export class PodmanDriver implements Driver {
 
   /** What local storage holds outside the plane's own namespace (named in the offline error). */
   private localNames: string[] = [];
+  async localImageNames(): Promise<string[]> {
+    await this.refreshLocalNames();
+    return this.localNames;
+  }
   private localNamesHint(): string {
     return this.localNames.length ? this.localNames.slice(0, 12).join(", ") : "none";
   }

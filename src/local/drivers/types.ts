@@ -130,6 +130,8 @@ export interface Driver {
   pushImage?(localRef: string, dest: string, o: { authFile: string; signal?: AbortSignal }): Promise<string>;
   /** Pulls a digest reference from the plane's registry and names it `localRef` (only that name). */
   pullImageAs?(ref: string, localRef: string, o: { authFile: string; signal?: AbortSignal }): Promise<void>;
+  /** The names of local images outside the plane's namespace, for the "not available offline" error. */
+  localImageNames?(): Promise<string[]>;
   /** Whether the driver was told not to pull (dev --offline): a missing image is "not available offline". */
   readonly offline?: boolean;
   /**
