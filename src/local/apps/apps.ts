@@ -125,7 +125,7 @@ export class Apps {
     }));
     this.d.log(`app ${key} created`);
     if (req.code?.source.case) {
-      await this.p.drafts.saveDraft(org, req.name, req.code, req.inputSchema, req.outputSchema);
+      await this.p.drafts.saveDraft(org, req.name, { code: req.code, inputSchema: req.inputSchema, outputSchema: req.outputSchema });
     }
     return (await this.d.store.getApp(org, req.name)) ?? meta;
   }

@@ -6,7 +6,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { create, toJson } from "@bufbuild/protobuf";
 import * as tar from "tar";
-import { BuildStatus, CodeKind, RuntimeSchema, VersionStatus, type CodeSource } from "../../gen/dodil/ignite/v1/common_pb.js";
+import { BuildStatus, CodeKind, RuntimeSchema, VersionStatus, type CodeSource, type CompileSource, type ImageFromCode, type ImageFromGit, type ImageSource } from "../../gen/dodil/ignite/v1/common_pb.js";
 import { DraftInfoSchema, type DraftInfo } from "../../gen/dodil/ignite/v1/compute_pb.js";
 import { archiveHasFile, inspectArchive, type ArchiveInfo } from "../../wire/archive.js";
 import { detectStack, managedRuntimeHint } from "../drivers/buildpacks.js";
@@ -23,6 +23,32 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 
 const execFileP = promisify(execFile);
+
+/** What a save stores: the code, and the draft's contract. */
+export interface DraftContent {
+  code?: CodeSource;
+  inputSchema: string;
+  outputSchema: string;
+  /** Requirement lines for the python runtime. */
+  dependencies?: string[];
+}
+
+/** A build context in the blob store and its listing (`name`: a single-file context's file name). */
+interface StoredContext {
+  digest: string;
+  size: number;
+  info: ArchiveInfo;
+  name?: string;
+}
+
+/** The context an image is built from, with how to build it. */
+interface ImageContext {
+  ctx: StoredContext;
+  dockerfilePath: string;
+  buildArgs: Record<string, string>;
+  /** Where the context came from (a git url and ref). */
+  extra: Partial<DraftRecord>;
+}
 
 export class Drafts {
   constructor(
@@ -146,127 +172,22 @@ export class Drafts {
     }
   }
 
-  async saveDraft(org: string, app: string, code: CodeSource | undefined, inputSchema: string, outputSchema: string, dependencies: string[] = []): Promise<DraftInfo> {
+  /** Saves the app's draft: checks the code and starts its build (image and compile sources). */
+  async saveDraft(org: string, app: string, content: DraftContent): Promise<DraftInfo> {
     const key = `${org}/${app}`;
     await this.p.apps.requireApp(org, app);
+    const { code } = content;
     if (!code?.source.case) throw invalidArgument("code is required: set code.image (from_code, from_git or prebuilt) or code.compile");
     const now = Date.now();
-    let rec: DraftRecord;
-    if (code.source.case === "image") {
-      const img = code.source.value.source;
-      if (!img.case) throw invalidArgument("code.image needs one of from_code, from_git, prebuilt");
-      if (img.case === "prebuilt") {
-        const ref = img.value.imageRef.trim();
-        if (!ref || /\s/.test(ref)) throw invalidArgument("image.prebuilt.image_ref is required");
-        checkImageRefOwner(org, ref, "image", this.d.privateRegistries?.());
-        if (img.value.registrySecretRef) await this.d.secrets.resolve(org, img.value.registrySecretRef, "registry_secret", "registry_secret_ref");
-        rec = {
-          codeHash: `sha256:${sha256Hex(ref)}`,
-          createdAtMs: now,
-          updatedAtMs: now,
-          codeKind: CodeKind.PREBUILT,
-          source: "prebuilt",
-          sizeBytes: 0,
-          dockerfilePath: "",
-          buildArgs: {},
-          imageRef: ref,
-          ...(img.value.registrySecretRef ? { registrySecretRef: img.value.registrySecretRef } : {}),
-          buildStatus: BuildStatus.UNSPECIFIED,
-        };
-      } else {
-        let ctx: { digest: string; size: number; info: ArchiveInfo; name?: string };
-        let dockerfilePath: string;
-        let buildArgs: Record<string, string>;
-        let extra: Partial<DraftRecord> = {};
-        if (img.case === "fromCode") {
-          const v = img.value;
-          dockerfilePath = v.dockerfilePath;
-          buildArgs = { ...v.buildArgs };
-          if (v.contextId && v.archive.length) throw invalidArgument("from_code: set either context_id or archive, not both");
-          if (v.contextId) ctx = await this.contextFromId(org, v.contextId);
-          else if (v.archive.length) ctx = await this.storeInline(v.archive, "source");
-          else throw invalidArgument("from_code needs a build context: archive bytes or a context_id");
-        } else {
-          const v = img.value;
-          dockerfilePath = v.dockerfilePath || "Dockerfile";
-          buildArgs = { ...v.buildArgs };
-          let auth: { username: string; token: string } | undefined;
-          if (v.secretRef) {
-            const sv = await this.d.secrets.resolve(org, v.secretRef, "git_secret", "from_git.secret_ref");
-            if (sv.value.case === "gitSecret") auth = { username: sv.value.value.username, token: sv.value.value.token };
-          }
-          ctx = await this.cloneGit(v.url, v.ref, v.contextDir, auth);
-          extra = { gitUrl: v.url, ...(v.ref ? { gitRef: v.ref } : {}) };
-        }
-        // No Dockerfile path: the buildpacks-like path generates one from the detected stack (buildpacks.ts).
-        const paths = ctx.info.entries.map((e) => e.path);
-        if (!dockerfilePath && !detectStack(paths)) {
-          throw invalidArgument(
-            "no dockerfile_path and no recognised stack in the build context (requirements.txt, pyproject.toml or main.py for Python; package.json for Node): pass dockerfile_path" +
-              managedRuntimeHint(paths),
-          );
-        }
-        for (const k of Object.keys(buildArgs)) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw invalidArgument(`invalid build arg name '${k}'`);
-        let hasDf = !dockerfilePath;
-        try {
-          if (dockerfilePath) hasDf = archiveHasFile(ctx.info, dockerfilePath);
-        } catch {
-          throw invalidArgument(`dockerfile_path '${dockerfilePath}' must be a relative path inside the build context`);
-        }
-        if (!hasDf) throw invalidArgument(`Dockerfile '${dockerfilePath}' not found in the build context`);
-        rec = {
-          codeHash: ctx.digest,
-          createdAtMs: now,
-          updatedAtMs: now,
-          codeKind: img.case === "fromCode" ? CodeKind.UPLOAD_IMAGE : CodeKind.GIT_IMAGE,
-          source: img.case === "fromCode" ? "code" : "git",
-          contextDigest: ctx.digest,
-          ...(ctx.info.kind === "file" && ctx.name ? { contextName: ctx.name } : {}),
-          sizeBytes: ctx.size,
-          dockerfilePath,
-          buildArgs,
-          buildStatus: BuildStatus.PENDING,
-          ...extra,
-        };
-      }
-    } else {
-      const v = code.source.value;
-      let ctx: { digest: string; size: number; name?: string } | undefined;
-      if (v.contextId) ctx = await this.contextFromId(org, v.contextId);
-      else if (v.sourceCode.length) ctx = await this.storeInline(v.sourceCode, "source");
-      else throw invalidArgument("compile needs source_code or a context_id");
-      rec = {
-        codeHash: ctx.digest,
-        createdAtMs: now,
-        updatedAtMs: now,
-        codeKind: CodeKind.SDK,
-        source: "compile",
-        contextDigest: ctx.digest,
-        ...(ctx.name ? { contextName: ctx.name } : {}),
-        sizeBytes: ctx.size,
-        dockerfilePath: "",
-        buildArgs: {},
-        buildStatus: BuildStatus.UNSPECIFIED,
-        ...(v.runtime ? { runtime: toJson(RuntimeSchema, v.runtime) } : {}),
-      };
-    }
-    // Dependencies are the python runtime's (requirements lines); an image build or another runtime
-    // has its own manifest, and says so in its compile log rather than failing the save.
-    for (const dep of dependencies) {
-      const problem = requirementProblem(dep);
-      if (problem) throw invalidArgument(`invalid dependency '${dep.slice(0, 80)}': ${problem}`);
-    }
-    if (dependencies.length > 100) throw invalidArgument(`too many dependencies (${dependencies.length}; at most 100)`);
-    if (dependencies.length && rec.source === "compile") rec.dependencies = [...dependencies];
-    if (inputSchema) rec.inputSchema = inputSchema;
-    if (outputSchema) rec.outputSchema = outputSchema;
+    const rec = code.source.case === "image" ? await this.imageDraft(org, code.source.value, now) : await this.compileDraft(org, code.source.value, now);
+    addContract(rec, content);
 
     return this.d.appLocks.run(key, async () => {
       await this.p.apps.requireApp(org, app);
       // A compile this plane cannot run is refused now rather than saved as a draft that can only fail.
       if (rec.source === "compile") requireSupportedRuntime(rec.runtime, `save a draft for ${key}`);
       if (rec.source === "code" || rec.source === "git" || rec.source === "compile") {
-        const b = await startDraftBuild(this.d.builds, this.d.store, this.d.secrets, org, app, rec);
+        const b = await startDraftBuild(this.d, { org, app, draft: rec });
         rec.deployId = b.id;
         rec.buildStatus = b.status;
       }
@@ -277,6 +198,106 @@ export class Drafts {
       if (previous && (previous.deployId !== rec.deployId || previous.contextDigest !== rec.contextDigest)) this.d.draftSuperseded?.();
       return this.draftInfo(rec);
     });
+  }
+
+  /** A draft of an image: a prebuilt reference (checked for its owner), or a context to build it from. */
+  private async imageDraft(org: string, image: ImageSource, now: number): Promise<DraftRecord> {
+    const img = image.source;
+    if (!img.case) throw invalidArgument("code.image needs one of from_code, from_git, prebuilt");
+    if (img.case !== "prebuilt") return this.contextDraft(org, img, now);
+    const ref = img.value.imageRef.trim();
+    if (!ref || /\s/.test(ref)) throw invalidArgument("image.prebuilt.image_ref is required");
+    checkImageRefOwner(org, ref, "image", this.d.privateRegistries?.());
+    if (img.value.registrySecretRef) await this.d.secrets.resolve(org, img.value.registrySecretRef, "registry_secret", "registry_secret_ref");
+    return {
+      codeHash: `sha256:${sha256Hex(ref)}`,
+      createdAtMs: now,
+      updatedAtMs: now,
+      codeKind: CodeKind.PREBUILT,
+      source: "prebuilt",
+      sizeBytes: 0,
+      dockerfilePath: "",
+      buildArgs: {},
+      imageRef: ref,
+      ...(img.value.registrySecretRef ? { registrySecretRef: img.value.registrySecretRef } : {}),
+      buildStatus: BuildStatus.UNSPECIFIED,
+    };
+  }
+
+  /** A draft built from a context (an upload or a git clone) with its Dockerfile, or a detected stack's. */
+  private async contextDraft(org: string, img: Extract<ImageSource["source"], { case: "fromCode" | "fromGit" }>, now: number): Promise<DraftRecord> {
+    const { ctx, dockerfilePath, buildArgs, extra } = img.case === "fromCode" ? await this.uploadedContext(org, img.value) : await this.clonedContext(org, img.value);
+    // No Dockerfile path: the buildpacks-like path generates one from the detected stack (buildpacks.ts).
+    const paths = ctx.info.entries.map((e) => e.path);
+    if (!dockerfilePath && !detectStack(paths)) {
+      throw invalidArgument(
+        "no dockerfile_path and no recognised stack in the build context (requirements.txt, pyproject.toml or main.py for Python; package.json for Node): pass dockerfile_path" +
+          managedRuntimeHint(paths),
+      );
+    }
+    for (const k of Object.keys(buildArgs)) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw invalidArgument(`invalid build arg name '${k}'`);
+    let hasDf = !dockerfilePath;
+    try {
+      if (dockerfilePath) hasDf = archiveHasFile(ctx.info, dockerfilePath);
+    } catch {
+      throw invalidArgument(`dockerfile_path '${dockerfilePath}' must be a relative path inside the build context`);
+    }
+    if (!hasDf) throw invalidArgument(`Dockerfile '${dockerfilePath}' not found in the build context`);
+    return {
+      codeHash: ctx.digest,
+      createdAtMs: now,
+      updatedAtMs: now,
+      codeKind: img.case === "fromCode" ? CodeKind.UPLOAD_IMAGE : CodeKind.GIT_IMAGE,
+      source: img.case === "fromCode" ? "code" : "git",
+      contextDigest: ctx.digest,
+      ...(ctx.info.kind === "file" && ctx.name ? { contextName: ctx.name } : {}),
+      sizeBytes: ctx.size,
+      dockerfilePath,
+      buildArgs,
+      buildStatus: BuildStatus.PENDING,
+      ...extra,
+    };
+  }
+
+  private async uploadedContext(org: string, v: ImageFromCode): Promise<ImageContext> {
+    if (v.contextId && v.archive.length) throw invalidArgument("from_code: set either context_id or archive, not both");
+    let ctx: StoredContext;
+    if (v.contextId) ctx = await this.contextFromId(org, v.contextId);
+    else if (v.archive.length) ctx = await this.storeInline(v.archive, "source");
+    else throw invalidArgument("from_code needs a build context: archive bytes or a context_id");
+    return { ctx, dockerfilePath: v.dockerfilePath, buildArgs: { ...v.buildArgs }, extra: {} };
+  }
+
+  private async clonedContext(org: string, v: ImageFromGit): Promise<ImageContext> {
+    let auth: { username: string; token: string } | undefined;
+    if (v.secretRef) {
+      const sv = await this.d.secrets.resolve(org, v.secretRef, "git_secret", "from_git.secret_ref");
+      if (sv.value.case === "gitSecret") auth = { username: sv.value.value.username, token: sv.value.value.token };
+    }
+    const ctx = await this.cloneGit(v.url, v.ref, v.contextDir, auth);
+    return { ctx, dockerfilePath: v.dockerfilePath || "Dockerfile", buildArgs: { ...v.buildArgs }, extra: { gitUrl: v.url, ...(v.ref ? { gitRef: v.ref } : {}) } };
+  }
+
+  /** A draft compiled by a managed runtime from its sources. */
+  private async compileDraft(org: string, v: CompileSource, now: number): Promise<DraftRecord> {
+    let ctx: { digest: string; size: number; name?: string } | undefined;
+    if (v.contextId) ctx = await this.contextFromId(org, v.contextId);
+    else if (v.sourceCode.length) ctx = await this.storeInline(v.sourceCode, "source");
+    else throw invalidArgument("compile needs source_code or a context_id");
+    return {
+      codeHash: ctx.digest,
+      createdAtMs: now,
+      updatedAtMs: now,
+      codeKind: CodeKind.SDK,
+      source: "compile",
+      contextDigest: ctx.digest,
+      ...(ctx.name ? { contextName: ctx.name } : {}),
+      sizeBytes: ctx.size,
+      dockerfilePath: "",
+      buildArgs: {},
+      buildStatus: BuildStatus.UNSPECIFIED,
+      ...(v.runtime ? { runtime: toJson(RuntimeSchema, v.runtime) } : {}),
+    };
   }
 
   /** Applies a finished build to the draft it belongs to (ignored when a newer save superseded it). */
@@ -320,7 +341,7 @@ export class Drafts {
       const nb = await this.d.appLocks.run(`${org}/${app}`, async () => {
         const cur = await this.d.store.getDraft(org, app);
         if (!cur || cur.codeHash !== d.codeHash) throw failedPrecondition(`the draft of ${org}/${app} changed while publishing; publish again`);
-        const started = await startDraftBuild(this.d.builds, this.d.store, this.d.secrets, org, app, cur);
+        const started = await startDraftBuild(this.d, { org, app, draft: cur });
         cur.deployId = started.id;
         cur.buildStatus = started.status;
         delete cur.error;
@@ -339,4 +360,19 @@ export class Drafts {
     }
     return b;
   }
+}
+
+/** Dependencies (checked) and the input and output schemas, onto the draft record. */
+function addContract(rec: DraftRecord, content: DraftContent): void {
+  const { dependencies = [] } = content;
+  // Dependencies are the python runtime's (requirements lines); an image build or another runtime
+  // has its own manifest, and says so in its compile log rather than failing the save.
+  for (const dep of dependencies) {
+    const problem = requirementProblem(dep);
+    if (problem) throw invalidArgument(`invalid dependency '${dep.slice(0, 80)}': ${problem}`);
+  }
+  if (dependencies.length > 100) throw invalidArgument(`too many dependencies (${dependencies.length}; at most 100)`);
+  if (dependencies.length && rec.source === "compile") rec.dependencies = [...dependencies];
+  if (content.inputSchema) rec.inputSchema = content.inputSchema;
+  if (content.outputSchema) rec.outputSchema = content.outputSchema;
 }

@@ -8,7 +8,16 @@ import { compileBuildParams } from "../managed-runtime/index.js";
 import type { SecretStore } from "../secrets/secret-store.js";
 import type { BuildRecord, DraftRecord, Store } from "../store/store.js";
 
-export async function startDraftBuild(builds: BuildManager, store: Store, secrets: SecretStore, org: string, app: string, d: DraftRecord): Promise<BuildRecord> {
+/** The rooms a draft's build uses: the builds, the store (compile sources), the org's build secrets. */
+export interface DraftBuildRooms {
+  builds: BuildManager;
+  store: Store;
+  secrets: SecretStore;
+}
+
+export async function startDraftBuild(rooms: DraftBuildRooms, of: { org: string; app: string; draft: DraftRecord }): Promise<BuildRecord> {
+  const { builds, store, secrets } = rooms;
+  const { org, app, draft: d } = of;
   if (d.source === "compile") {
     return builds.start(compileBuildParams(store, { org, app, sourceDigest: d.contextDigest!, ...(d.contextName ? { sourceName: d.contextName } : {}), runtime: d.runtime, ...(d.dependencies?.length ? { dependencies: d.dependencies } : {}) }));
   }

@@ -12,7 +12,7 @@ import {
   type StreamCompileLogsResponse,
   type TestDraftRequest,
 } from "../../gen/dodil/ignite/v1/compute_pb.js";
-import type { Platform } from "../apps/platform.js";
+import type { DraftContent } from "../apps/drafts.js";
 import { notFound } from "../errors.js";
 import { compileDraft, testDraft } from "../invoke/draft-tests.js";
 import { streamBuildLog } from "./build-log-stream.js";
@@ -21,14 +21,14 @@ import { buildOf, deadlineOf, type GrpcDeps } from "./grpc-deps.js";
 import type { Handlers } from "./handlers.js";
 import type { AppReq } from "./rpc-kit.js";
 
-type SaveDraftReq = { organizationName: string; appName: string; code?: Parameters<Platform["drafts"]["saveDraft"]>[2]; inputSchema: string; outputSchema: string; dependencies: string[] };
+type SaveDraftReq = { organizationName: string; appName: string; code?: DraftContent["code"]; inputSchema: string; outputSchema: string; dependencies: string[] };
 
 export function draftsHandlers({ platform, builds, kit }: GrpcDeps): Handlers {
   const { unary, stream, appScope, authOrg } = kit;
   return {
     saveDraft: unary("SaveDraft", async (req: SaveDraftReq, md) => {
       const org = appScope(req, md);
-      return create(SaveDraftResponseSchema, { draft: await platform.drafts.saveDraft(org, req.appName, req.code, req.inputSchema, req.outputSchema, req.dependencies) });
+      return create(SaveDraftResponseSchema, { draft: await platform.drafts.saveDraft(org, req.appName, req) });
     }),
     getDraftInfo: unary("GetDraftInfo", async (req: AppReq, md) => {
       const org = appScope(req, md);

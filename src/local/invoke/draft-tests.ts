@@ -31,7 +31,7 @@ export async function compileDraft(platform: Platform, org: string, app: string)
     await platform.appLocks.run(key, async () => {
       const again = await platform.store.getDraft(org, app);
       if (!again || again.codeHash !== d.codeHash) throw failedPrecondition(`the draft of ${key} changed meanwhile; compile again`);
-      const b = await startDraftBuild(platform.builds, platform.store, platform.secrets, org, app, again);
+      const b = await startDraftBuild(platform, { org, app, draft: again });
       again.deployId = b.id;
       again.buildStatus = b.status;
       delete again.error;
