@@ -271,11 +271,11 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   // The image registry starts once the token endpoint (its token issuer) listens; builds push to it.
   let registry: PlaneRegistry | undefined;
   // A finished build updates its draft (the platform, constructed next: builds only end after start-up).
-  const builds = new BuildManager(
+  const builds = new BuildManager({
     store,
     driver,
     log,
-    {
+    events: {
       started: (b) => hub.buildStarted(b),
       finished: async (b) => {
         if (!b.app) return;
@@ -283,8 +283,8 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
         await platform.drafts.onBuildFinished(b);
       },
     },
-    () => registry,
-  );
+    registry: () => registry,
+  });
   await builds.recover();
   const runtime = new RuntimeManager({ driver, store, log, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, idleTimeoutMs: o.idleTimeoutMs ?? 15 * 60_000, clock, hooks: hub.runtimeHooks() });
   const collector = new DiskCollector({ store, driver, liveInstanceDirs: () => runtime.liveInstanceDirs(), isBuildActive: (id) => builds.isActive(id), registry: () => registry, log, clock });

@@ -26,6 +26,17 @@ function contentTypeOf(kind: ArchiveKind): string {
   return kind === "tar.gz" ? "application/gzip" : kind === "tar" ? "application/x-tar" : kind === "zip" ? "application/zip" : "application/octet-stream";
 }
 
+/** What a publish writes: the app record (updated in place) takes the draft's code and the snapshot's deployment. */
+interface Publication {
+  org: string;
+  app: string;
+  meta: AppMeta;
+  draft: DraftRecord;
+  /** The app as the new version records it. */
+  snapshot: AppMeta;
+  imageRef: string;
+}
+
 export class Versions {
   constructor(
     private readonly d: RoomDeps,
@@ -99,13 +110,14 @@ export class Versions {
   }
 
   /** The two writes of a publish: the (pending) version record, then the app record pointing at it. */
-  private async writePublished(org: string, app: string, v: VersionRecord, meta: AppMeta, d: DraftRecord, snapshot: AppMeta, imageRef: string): Promise<void> {
-    await this.d.store.putVersion(org, app, v);
+  private async writePublished(v: VersionRecord, p: Publication): Promise<void> {
+    const { meta, draft: d, snapshot } = p;
+    await this.d.store.putVersion(p.org, p.app, v);
     meta.version = v.version;
     meta.activeVersion = v.version;
     meta.codeKind = d.codeKind;
     meta.codeHash = d.codeHash;
-    meta.imageRef = imageRef;
+    meta.imageRef = p.imageRef;
     meta.deploymentMode = snapshot.deploymentMode;
     if (snapshot.runtime) meta.runtime = snapshot.runtime;
     meta.deploymentState = DeploymentState.ACTIVE;
@@ -160,7 +172,7 @@ export class Versions {
       // at the next start (Store.settleVersions); after it, the version is active either way.
       await this.activateVersion(org, app, { meta, version: n, instance, launched: true }, async () => {
         try {
-          await this.writePublished(org, app, { ...v, pending: true }, meta, d, snapshot, imageRef);
+          await this.writePublished({ ...v, pending: true }, { org, app, meta, draft: d, snapshot, imageRef });
         } catch (e) {
           await this.d.store.removeVersion(org, app, n).catch(() => undefined);
           throw e;

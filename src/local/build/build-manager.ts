@@ -30,6 +30,8 @@ interface ActiveBuild {
   abort: AbortController;
   /** The image build's last `STEP n/m: …` line so far (which step a failure is in). */
   step?: string;
+  /** The build's `prepare` (the managed runtime's compile) is running. */
+  inCompile?: boolean;
 }
 
 export interface BuildParams {
@@ -65,17 +67,31 @@ export interface BuildEvents {
   finished(b: BuildRecord): Promise<void>;
 }
 
+/** What the build manager builds with, where it keeps builds, and whom it tells. */
+export interface BuildManagerDeps {
+  store: Store;
+  driver: Driver;
+  log: (line: string) => void;
+  events: BuildEvents;
+  /** The plane's registry once it listens (undefined, or absent: images stay in the driver's storage). */
+  registry?: () => PlaneRegistry | undefined;
+}
+
 export class BuildManager {
   private active = new Map<string, ActiveBuild>();
+  private readonly store: Store;
+  private readonly driver: Driver;
+  private readonly log: (line: string) => void;
+  private readonly events: BuildEvents;
+  private readonly registry: () => PlaneRegistry | undefined;
 
-  constructor(
-    private store: Store,
-    private driver: Driver,
-    private log: (line: string) => void,
-    private readonly events: BuildEvents,
-    /** The plane's registry once it listens (undefined: images stay in the driver's storage). */
-    private readonly registry: () => PlaneRegistry | undefined = () => undefined,
-  ) {}
+  constructor(deps: BuildManagerDeps) {
+    this.store = deps.store;
+    this.driver = deps.driver;
+    this.log = deps.log;
+    this.events = deps.events;
+    this.registry = deps.registry ?? (() => undefined);
+  }
 
   /** Marks builds interrupted by a previous crash/stop as cancelled. */
   async recover(): Promise<void> {
@@ -169,64 +185,92 @@ export class BuildManager {
           a.abort.abort();
         }, r.timeoutSecs * 1000)
       : undefined;
-    let inCompile = false;
     try {
-      if (a.params.prepare) {
-        inCompile = true;
-        const prep = await a.params.prepare((line) => this.append(a, line), a.abort.signal);
-        inCompile = false;
-        if (a.abort.signal.aborted) throw new BuildFailure("build cancelled");
-        if (prep) {
-          r.contextDigest = prep.contextDigest;
-          if (prep.contextName) r.contextName = prep.contextName;
-          else delete r.contextName;
-          if (prep.dockerfilePath) r.dockerfilePath = prep.dockerfilePath;
-          await this.store.putBuild(r);
-        }
-      }
-      const imageDir = this.store.imageDir(r.id);
-      await fsp.rm(imageDir, { recursive: true, force: true });
-      await fsp.mkdir(imageDir, { recursive: true });
-      await this.driver.build(
-        {
-          buildId: r.id,
-          org: r.org,
-          contextFile: this.store.blobPath(r.contextDigest),
-          ...(r.contextName ? { contextName: r.contextName } : {}),
-          dockerfilePath: r.dockerfilePath,
-          buildArgs: allArgs,
-          imageDir,
-          imageRef: r.imageRef,
-          privateRegistries: registryHosts(this.registry()),
-          ...(a.params.registryCredentials ? { registryCredentials: a.params.registryCredentials } : {}),
-        },
-        (line) => this.append(a, line),
-        a.abort.signal,
-      );
-      const registry = this.registry();
-      if (registry) {
-        a.step = "push";
-        const pushStarted = Date.now();
-        this.append(a, `Pushing ${r.imageRef} to ${registry.host}/${r.org}/${r.name ?? r.app}`);
-        r.registryRef = await registry.push(r.imageRef, { org: r.org, repo: r.name ?? r.app, tag: r.name ? r.tags![0]! : r.id.toLowerCase() }, a.abort.signal);
-        this.append(a, `Pushed ${r.registryRef} in ${((Date.now() - pushStarted) / 1000).toFixed(1)} s`);
-      }
+      await this.prepare(a);
+      await this.buildImage(a, allArgs);
+      await this.push(a);
       r.status = BuildStatus.SUCCEEDED;
       this.append(a, `Successfully built ${r.imageRef}`);
     } catch (e) {
-      r.status = a.abort.signal.aborted && !a.timedOut ? BuildStatus.CANCELLED : BuildStatus.FAILED;
-      r.error = a.timedOut
-        ? `the build timed out after ${r.timeoutSecs} s`
-        : a.abort.signal.aborted
-          ? "the build was cancelled"
-          : e instanceof BuildFailure
-            ? e.message
-            : `internal error: ${errorMessage(e)}`;
-      if (r.status === BuildStatus.FAILED) r.failedStep = inCompile ? "compile" : (a.step ?? "image build");
-      this.append(a, `ERROR: ${r.error}`);
-      await fsp.rm(this.store.imageDir(r.id), { recursive: true, force: true }).catch(() => undefined);
+      await this.fail(a, e);
     }
     if (timer) clearTimeout(timer);
+    await this.finish(a);
+    return { ...r };
+  }
+
+  /** The build's `prepare` (a compile), which may replace the context the image is built from. */
+  private async prepare(a: ActiveBuild): Promise<void> {
+    if (!a.params.prepare) return;
+    const r = a.record;
+    a.inCompile = true;
+    const prep = await a.params.prepare((line) => this.append(a, line), a.abort.signal);
+    a.inCompile = false;
+    if (a.abort.signal.aborted) throw new BuildFailure("build cancelled");
+    if (prep) {
+      r.contextDigest = prep.contextDigest;
+      if (prep.contextName) r.contextName = prep.contextName;
+      else delete r.contextName;
+      if (prep.dockerfilePath) r.dockerfilePath = prep.dockerfilePath;
+      await this.store.putBuild(r);
+    }
+  }
+
+  /** The driver's build of the context, into the build's image directory. */
+  private async buildImage(a: ActiveBuild, buildArgs: Record<string, string>): Promise<void> {
+    const r = a.record;
+    const imageDir = this.store.imageDir(r.id);
+    await fsp.rm(imageDir, { recursive: true, force: true });
+    await fsp.mkdir(imageDir, { recursive: true });
+    await this.driver.build(
+      {
+        buildId: r.id,
+        org: r.org,
+        contextFile: this.store.blobPath(r.contextDigest),
+        ...(r.contextName ? { contextName: r.contextName } : {}),
+        dockerfilePath: r.dockerfilePath,
+        buildArgs,
+        imageDir,
+        imageRef: r.imageRef,
+        privateRegistries: registryHosts(this.registry()),
+        ...(a.params.registryCredentials ? { registryCredentials: a.params.registryCredentials } : {}),
+      },
+      (line) => this.append(a, line),
+      a.abort.signal,
+    );
+  }
+
+  /** The built image, pushed to the plane's registry when it listens. */
+  private async push(a: ActiveBuild): Promise<void> {
+    const r = a.record;
+    const registry = this.registry();
+    if (!registry) return;
+    a.step = "push";
+    const pushStarted = Date.now();
+    this.append(a, `Pushing ${r.imageRef} to ${registry.host}/${r.org}/${r.name ?? r.app}`);
+    r.registryRef = await registry.push(r.imageRef, { org: r.org, repo: r.name ?? r.app, tag: r.name ? r.tags![0]! : r.id.toLowerCase() }, a.abort.signal);
+    this.append(a, `Pushed ${r.registryRef} in ${((Date.now() - pushStarted) / 1000).toFixed(1)} s`);
+  }
+
+  /** Why the build ended without an image: cancelled, timed out, or failed (in which step). */
+  private async fail(a: ActiveBuild, e: unknown): Promise<void> {
+    const r = a.record;
+    r.status = a.abort.signal.aborted && !a.timedOut ? BuildStatus.CANCELLED : BuildStatus.FAILED;
+    r.error = a.timedOut
+      ? `the build timed out after ${r.timeoutSecs} s`
+      : a.abort.signal.aborted
+        ? "the build was cancelled"
+        : e instanceof BuildFailure
+          ? e.message
+          : `internal error: ${errorMessage(e)}`;
+    if (r.status === BuildStatus.FAILED) r.failedStep = a.inCompile ? "compile" : (a.step ?? "image build");
+    this.append(a, `ERROR: ${r.error}`);
+    await fsp.rm(this.store.imageDir(r.id), { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** Records the end, wakes the log's followers and tells the events. */
+  private async finish(a: ActiveBuild): Promise<void> {
+    const r = a.record;
     r.finishedAtMs = Date.now();
     await this.store.putBuild(r);
     this.log(`build ${r.id} ${r.status === BuildStatus.SUCCEEDED ? "succeeded" : `failed: ${r.error}`}`);
@@ -237,7 +281,6 @@ export class BuildManager {
     const applying = this.events.finished({ ...r }).catch((e) => this.log(`updating the draft after build ${r.id}: ${errorMessage(e)}`));
     this.applying.add(applying);
     void applying.finally(() => this.applying.delete(applying));
-    return { ...r };
   }
 
   /** Waits for a build to end; returns its final record (undefined when unknown). */
