@@ -3,7 +3,9 @@
  * plane's data dir (and the host driver's run root), reads other processes' environments, scans
  * every loopback port and calls what answers with spoofed x-ignite-* headers, and calls org A's app
  * through the gateway without a token. Org A has a running app and a secret, each carrying a marker;
- * none of it may reach org B. The apps are real files (tenant-apps/).
+ * none of it may reach org B. Then the same from org B's build (podman: a Dockerfile RUN step while
+ * a RUN step of org A's build, holding a build arg marker, runs; `ADD` of the plane's listeners) and
+ * compile (a Rust build script). The apps are real files (tenant-apps/).
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -16,6 +18,10 @@ import { OTHER_TOKEN, startTestControlPlane, type TestControlPlane } from "../he
 import * as grpc from "@grpc/grpc-js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { grpcCode, rpcError } from "../helpers/rpc-client.js";
+import { create } from "@bufbuild/protobuf";
+import { CancelBuildRequestSchema } from "../../src/gen/dodil/ignite/v1/build_pb.js";
+import { StreamCompileLogsRequestSchema, type StreamCompileLogsResponse } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
+import type { ComputeClient } from "../helpers/control-plane.js";
 import { createApp, ensureBusybox, expectBuildSucceeds, followBuild, imageCache, inCI, invoke, podmanMissing, publish, pythonImagePresent, saveContext } from "../local/container-helpers.js";
 import { makeTarGz } from "../local/helpers.js";
 
@@ -35,6 +41,39 @@ interface AttackReport {
   marker_over_network: string[];
   gateway: string;
   gateway_leak: boolean;
+}
+
+interface BuildAttackReport {
+  uid: number;
+  data_dir_exists: boolean;
+  listed: string[];
+  read: string[];
+  hits: string[];
+  proc_hits: string[];
+  proc_roots: string[];
+  open: number[];
+}
+
+/** The report build_attack.py printed into a build's log. */
+function buildAttackReport(lines: string[]): BuildAttackReport {
+  const line = lines.find((l) => l.includes("BUILD-ATTACK {"));
+  if (!line) throw new Error(`no BUILD-ATTACK line in the build log:\n${lines.slice(-20).join("\n")}`);
+  return JSON.parse(line.slice(line.indexOf("BUILD-ATTACK ") + "BUILD-ATTACK ".length)) as BuildAttackReport;
+}
+
+/** Resolves once a build's log has a line `re` matches (the log is replayed, then followed). */
+async function untilBuildLine(c: ComputeClient, deployId: string, re: RegExp): Promise<void> {
+  const call = c.open.streamCompileLogs(create(StreamCompileLogsRequestSchema, { deployId, follow: true }));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      call.on("data", (r: StreamCompileLogsResponse) => r.item.case === "entry" && re.test(r.item.value.line) && resolve());
+      call.on("error", reject);
+      call.on("end", () => reject(new Error(`the log of build ${deployId} ended before a line matched ${re}`)));
+    });
+  } finally {
+    call.on("error", () => undefined);
+    call.cancel();
+  }
 }
 
 const podmanSkip = podmanMissing || (!pythonImagePresent() ? "the python:3.12-slim stand-in is missing (dodil ignite dev setup)" : "");
@@ -104,7 +143,7 @@ describe.each(drivers)("org B's app attacks org A ($driver driver)", ({ driver, 
     expect(report.gateway_leak).toBe(false);
   });
 
-  it.skipIf(!!skip || driver !== "podman")(`cannot run org A's image: by its name (PermissionDenied), by a short name or in FROM (as if absent)${skip ? ` (skipped: ${skip})` : ""}`, async () => {
+  it.skipIf(!!skip || driver !== "podman")(`cannot run org A's image: by its name (PermissionDenied), by a short name or in FROM, COPY --from, RUN --mount (as if absent)${skip ? ` (skipped: ${skip})` : ""}`, async () => {
     const other = fixture.client(ComputeService, OTHER_TOKEN);
     const otherBuild = fixture.client(BuildService, OTHER_TOKEN);
     expect(victimRef).toMatch(/^local\.ignite\/acme-corp\/victim:/);
@@ -119,12 +158,55 @@ describe.each(drivers)("org B's app attacks org A ($driver driver)", ({ driver, 
     expect(grpcCode(absent)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(absent.details).toContain(`image ${short} is not available offline`);
     for (const from of [victimRef, short]) {
-      const ctx = await makeTarGz({ Dockerfile: `FROM ${from}\nCMD ["python3", "/app/victim.py"]\n` });
-      const build = await followBuild(other, (await saveContext(other, otherBuild, "attacker", ctx)).draft!.deployId);
-      expect(build.status, from).toBe(BuildStatus.FAILED);
-      expect(build.error).toMatch(from === victimRef ? /is not in organization other-org's local namespace/ : /is not available offline/);
+      // FROM, COPY --from and RUN --mount from= all read the image
+      for (const dockerfile of [`FROM ${from}\n`, `FROM busybox\nCOPY --from=${from} /app /stolen\n`, `FROM busybox\nRUN --mount=type=bind,from=${from},target=/v cat /v/app/victim.py\n`]) {
+        const ctx = await makeTarGz({ Dockerfile: `${dockerfile}CMD ["python3", "/app/victim.py"]\n` });
+        const build = await followBuild(other, (await saveContext(other, otherBuild, "attacker", ctx)).draft!.deployId);
+        expect(build.status, dockerfile).toBe(BuildStatus.FAILED);
+        expect(build.error, dockerfile).toMatch(from === victimRef ? /is not in organization other-org's local namespace/ : /is not available offline/);
+      }
     }
     // the attacker still runs its own version
     expect((await invoke(other, "attacker", {})).json).toEqual({ ok: true });
   }, 300_000);
+
+  it.skipIf(!!skip || driver !== "podman")(`a RUN step of org B reaches nothing of org A: data dir, another build's RUN step, plane listeners${skip ? ` (skipped: ${skip})` : ""}`, async () => {
+    const acme = fixture.compute;
+    const other = fixture.client(ComputeService, OTHER_TOKEN);
+    const otherBuild = fixture.client(BuildService, OTHER_TOKEN);
+    const buildMarker = `build-marker-${randomBytes(8).toString("hex")}`;
+    // org A's build runs a RUN step (its build arg in the environment) all along org B's build
+    await createApp(acme, "slowbuild");
+    const slowCtx = await makeTarGz({ Dockerfile: 'FROM busybox\nARG BUILD_MARKER\nRUN echo "slow step started" && sleep 600\nCMD ["true"]\n' });
+    const slow = (await saveContext(acme, fixture.build, "slowbuild", slowCtx, { buildArgs: { BUILD_MARKER: buildMarker } })).draft!.deployId;
+    await untilBuildLine(acme, slow, /^slow step started$/);
+    const ports = [Number(fixture.plane.grpcEndpoint.split(":").pop()), Number(new URL(fixture.plane.tokenUrl).port), Number(new URL(fixture.plane.gatewayUrl).port)];
+    if (fixture.plane.registryHost) ports.push(Number(fixture.plane.registryHost.split(":").pop()));
+    const attack = JSON.stringify({ data_dir: fixture.dataDir, markers: [appMarker, secretMarker, jwtKey, buildMarker], ports });
+    const ctx = await makeTarGz({
+      Dockerfile: `FROM python:3.12-slim\nCOPY build_attack.py attacker.py /b/\nRUN ${JSON.stringify(["python3", "/b/build_attack.py", attack])}\nCMD ["true"]\n`,
+      "build_attack.py": readFileSync(path.join(apps, "build_attack.py"), "utf8"),
+      "attacker.py": readFileSync(path.join(apps, "attacker.py"), "utf8"),
+    });
+    await createApp(other, "builder");
+    const built = await expectBuildSucceeds(other, (await saveContext(other, otherBuild, "builder", ctx)).draft!.deployId);
+    await fixture.build.cancelBuild(create(CancelBuildRequestSchema, { buildId: slow }));
+    expect(built.lines.join("\n")).toMatch(/RUN steps: OCI isolation in network namespace \S+ \(loopback only\)/);
+    const report = buildAttackReport(built.lines);
+    expect(report.data_dir_exists).toBe(false);
+    expect(report.listed).toEqual([]);
+    expect(report.read).toEqual([]);
+    expect(report.hits).toEqual([]);
+    // org A's RUN step (and the plane) are not even visible: a pid namespace of its own
+    expect(report.proc_hits).toEqual([]);
+    expect(report.proc_roots).toEqual([]);
+    expect(report.open).toEqual([]);
+    // what buildah fetches for the Dockerfile (ADD <url>) cannot reach the plane's listeners either
+    for (const port of ports) {
+      const add = await makeTarGz({ Dockerfile: `FROM busybox\nADD http://127.0.0.1:${port}/ /got\nCMD ["true"]\n` });
+      const b = await followBuild(other, (await saveContext(other, otherBuild, "builder", add)).draft!.deployId);
+      expect(b.status, `ADD of port ${port}`).toBe(BuildStatus.FAILED);
+      expect(b.error, `ADD of port ${port}`).toMatch(/connection refused/);
+    }
+  }, 600_000);
 });

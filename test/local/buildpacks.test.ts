@@ -10,7 +10,7 @@ import * as grpc from "@grpc/grpc-js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { detectStack, generateDockerfile } from "../../src/local/drivers/buildpacks.js";
 import { detectPipMirror } from "../../src/local/drivers/containers.js";
-import { baseImages } from "../../src/local/drivers/podman.js";
+import { dockerfileImages } from "../../src/local/drivers/container-build.js";
 import { runAsNonRootViolation } from "../../src/local/runtime/run-as-non-root.js";
 import { createApp, expectBuildSucceeds, followBuild, invoke, NODE_SERVER, publish, saveContext } from "./container-helpers.js";
 import { startTestControlPlane, type BuildClient, type ComputeClient, type TestControlPlane } from "../helpers/control-plane.js";
@@ -95,10 +95,31 @@ describe("units", () => {
     expect(runAsNonRootViolation("app:app")).toMatch(/not numeric/);
   });
 
-  it("baseImages lists external FROM images with ARGs expanded, skipping stages and scratch", () => {
+  it("dockerfileImages lists external FROM images with ARGs expanded, skipping stages and scratch", () => {
     const df = "ARG BASE=python\nARG TAG\nFROM ${BASE}:${TAG} AS build\nRUN x\nFROM build\nFROM scratch\nFROM busybox AS final\nCOPY --from=build /a /a\n";
-    expect(baseImages(df, { TAG: "3.12-slim" })).toEqual(["python:3.12-slim", "busybox"]);
-    expect(baseImages(df, { BASE: "node", TAG: "20" })).toEqual(["node:20", "busybox"]);
+    expect(dockerfileImages(df, { TAG: "3.12-slim" })).toEqual(["python:3.12-slim", "busybox"]);
+    expect(dockerfileImages(df, { BASE: "node", TAG: "20" })).toEqual(["node:20", "busybox"]);
+  });
+
+  it("dockerfileImages lists the images COPY --from and RUN --mount from= read; refuses RUN --network", () => {
+    const df = [
+      "ARG OTHER=local.ignite/acme-corp/victim:1",
+      "FROM busybox AS one",
+      "FROM busybox",
+      // redeclared in the stage: the global value
+      "ARG OTHER",
+      "COPY --from=one /a /a",
+      "COPY --from=0 /a /b",
+      "COPY --chown=1 --from=${OTHER} /app /stolen",
+      "RUN --mount=type=cache,target=/c --mount=type=bind,from=acme-corp/victim:1,target=/v --mount=type=bind,from=one,target=/w ls /v",
+      "",
+    ].join("\n");
+    expect(dockerfileImages(df, {})).toEqual(["busybox", "local.ignite/acme-corp/victim:1", "acme-corp/victim:1"]);
+    expect(() => dockerfileImages("FROM busybox\nRUN --network=host wget http://127.0.0.1/\n", {})).toThrow(/line 2: RUN --network=host: build steps run without a network here/);
+    expect(dockerfileImages("FROM busybox\nRUN --network=none true\n", {})).toEqual(["busybox"]);
+    // a stage's ARG, from a build arg or its default, as buildah expands it
+    expect(dockerfileImages("FROM busybox\nARG IMG\nCOPY --from=$IMG /a /a\n", { IMG: "acme-corp/victim:1" })).toEqual(["busybox", "acme-corp/victim:1"]);
+    expect(dockerfileImages("FROM busybox\nARG IMG=acme-corp/victim:2\nRUN --mount=from=${IMG},target=/v true\n", {})).toEqual(["busybox", "acme-corp/victim:2"]);
   });
 
   it("detectStack and generateDockerfile", async () => {

@@ -87,8 +87,12 @@ export class AppNetworks {
     for (const f of await fsp.readdir(this.o.socketDir)) await fsp.rm(path.join(this.o.socketDir, f), { recursive: true, force: true });
   }
 
-  /** A new namespace with loopback up, forwarders in for `ports` and out to the gateway. */
-  async create(ports: readonly number[], log: (line: string) => void): Promise<AppNetwork> {
+  /**
+   * A new namespace with loopback up, forwarders in for `ports` and out to the gateway (with
+   * `gateway: false`, as a build or a compile gets it: no way out and no hosts file).
+   */
+  async create(ports: readonly number[], log: (line: string) => void, o: { gateway?: boolean } = {}): Promise<AppNetwork> {
+    const wayOut = o.gateway !== false;
     const name = this.prefix + randomBytes(5).toString("hex");
     const nsPath = `/run/netns/${name}`;
     const socks = path.join(this.o.socketDir, name);
@@ -106,7 +110,7 @@ export class AppNetworks {
     try {
       await this.ip(["netns", "add", name]);
       await this.ip(["-n", name, "link", "set", "lo", "up"]);
-      if (this.o.hostsFile) {
+      if (this.o.hostsFile && wayOut) {
         // `ip netns exec` bind-mounts what /etc/netns/<name>/ holds over /etc: the link's target
         // (its inode, which HostNames rewrites in place) becomes the app's /etc/hosts
         await fsp.mkdir(path.join(NETNS_ETC, name), { recursive: true });
@@ -121,7 +125,7 @@ export class AppNetworks {
       }
       const gw = this.o.gateway;
       const gwPort = gw?.port() ?? 0;
-      if (gw && gwPort > 0) {
+      if (wayOut && gw && gwPort > 0) {
         if (ports.includes(gwPort)) log(`no way out to the gateway: the app declares port ${gwPort}, the gateway's`);
         else children.push(this.socat(name, [`TCP4-LISTEN:${gwPort},bind=127.0.0.1,fork,reuseaddr,backlog=1024`, `UNIX-CONNECT:${gw.socket}`], log));
       }

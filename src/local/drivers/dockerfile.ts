@@ -8,8 +8,10 @@ export interface Instruction {
   keyword: string;
   /** Raw arguments after the keyword (continuations joined). */
   args: string;
-  /** Flags such as --from=builder, parsed from the start of args. */
+  /** Flags such as --from=builder, parsed from the start of args (a repeated flag: its last value). */
   flags: Record<string, string>;
+  /** The same flags in order, repeated ones included (RUN may have several --mount). */
+  flagList: Array<[string, string]>;
   /** Arguments with the flags removed. */
   rest: string;
   /** Parsed JSON form, when the arguments are a JSON string array. */
@@ -89,8 +91,8 @@ export function parseDockerfile(text: string): Instruction[] {
         heredocs.push({ name, body: body.join("\n") + "\n" });
       }
     }
-    const { flags, rest } = splitFlags(args);
-    const ins: Instruction = { keyword, args, flags, rest, heredocs, line: startLine, original: `${keyword} ${args}`.trim() };
+    const { flags, flagList, rest } = splitFlags(args);
+    const ins: Instruction = { keyword, args, flags, flagList, rest, heredocs, line: startLine, original: `${keyword} ${args}`.trim() };
     const json = parseJsonForm(rest);
     if (json) ins.json = json;
     out.push(ins);
@@ -98,16 +100,18 @@ export function parseDockerfile(text: string): Instruction[] {
   return out;
 }
 
-function splitFlags(args: string): { flags: Record<string, string>; rest: string } {
+function splitFlags(args: string): { flags: Record<string, string>; flagList: Array<[string, string]>; rest: string } {
   const flags: Record<string, string> = {};
+  const flagList: Array<[string, string]> = [];
   let rest = args;
   for (;;) {
     const m = /^--([a-zA-Z][a-zA-Z0-9-]*)(?:=(\S*))?\s*/.exec(rest);
     if (!m) break;
     flags[m[1]!.toLowerCase()] = m[2] ?? "true";
+    flagList.push([m[1]!.toLowerCase(), m[2] ?? "true"]);
     rest = rest.slice(m[0].length);
   }
-  return { flags, rest: rest.trim() };
+  return { flags, flagList, rest: rest.trim() };
 }
 
 export function parseJsonForm(s: string): string[] | undefined {

@@ -1,6 +1,5 @@
 /**
- * Container driver: buildah builds (chroot isolation, like a daemonless in-cluster builder), podman
- * with runc runs. All state (storage, run dirs, config) belongs to the control plane's data dir;
+ * Container driver: buildah builds (buildah-build.ts), podman with runc runs. All state (storage, run dirs, config) belongs to the control plane's data dir;
  * base images come from the local image store and the shared offline image cache only
  * (`--pull=never`). Containers run like platform pods: host network with the control plane's
  * loopback $PORT, read-only root filesystem with a writable tmpfs $HOME, all capabilities dropped,
@@ -10,32 +9,18 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { constants as fsConstants, promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { DockerfileError, expandVars, parseDockerfile, splitWords } from "./dockerfile.js";
 import { errorMessage } from "../errors.js";
-import { checkImageRefOwner, heldByAnotherOrg } from "./image-ownership.js";
-import { writeJson } from "../atomic-fs.js";
 import { cacheStoreGraphRoot, defaultImageCacheDir, detectPipMirror, prepareContainersConfig, type ContainersConfig, type PipMirror } from "./containers.js";
-import { run, tail } from "./exec.js";
-import { buildCredentialsFor, credentialScrubber, PullFailure, registryHost } from "./image-pull.js";
+import { run } from "./exec.js";
+import { PullFailure, registryHost } from "./image-pull.js";
 import { keepForOrg, localImageNames, podmanPull } from "./podman-pull.js";
-import {
-  BuildFailure,
-  DEFAULT_NON_ROOT_USER,
-  type BuildRequest,
-  type BuiltImage,
-  type Driver,
-  type ImageConfig,
-  type InstanceExit,
-  type PullRequest,
-  type RunningInstance,
-  type StartOptions,
-} from "./types.js";
+import { DEFAULT_NON_ROOT_USER, type BuildRequest, type BuiltImage, type Driver, type InstanceExit, type PullRequest, type RunningInstance, type StartOptions } from "./types.js";
 import { networkInstance, InstanceOutput } from "./instance.js";
 import { MAX_INSTANCE_LOG_BYTES } from "./rotating-log.js";
-import { contextDir, unpackBuildContext } from "./unpack-context.js";
-import { secretScrubber } from "./build-args.js";
 import { podmanPullAs, podmanPush, type RegistryTransferOptions } from "./registry-transfer.js";
 import type { AppNetworks } from "./app-network.js";
+import { builtImageFromInspect, containerBuild, type PodmanImageInspect } from "./container-build.js";
+import { BuildahBuilder } from "./buildah-build.js";
 
 const STOP_GRACE_SECS = 5;
 /** Default $HOME when neither the app nor the image sets one (the platform's samples use it). */
@@ -57,138 +42,6 @@ export interface PodmanDriverOptions {
   hostsFile?: string;
 }
 
-/** What `podman image inspect` and the Docker Engine's image inspect both answer (the part used here). */
-export interface PodmanImageInspect {
-  Id: string;
-  Created?: string;
-  RepoTags?: string[] | null;
-  /** The manifest digest the image was pulled by (podman). */
-  Digest?: string;
-  RepoDigests?: string[] | null;
-  /** podman only: the names the image had, newest first (what an untagged image was). */
-  NamesHistory?: string[] | null;
-  Config?: {
-    User?: string;
-    Env?: string[] | null;
-    Cmd?: string[] | null;
-    Entrypoint?: string[] | null;
-    WorkingDir?: string;
-    ExposedPorts?: Record<string, unknown> | null;
-    Labels?: Record<string, string> | null;
-    StopSignal?: string;
-  };
-}
-
-/** The BuiltImage record of an image in a container engine's storage. */
-export function builtImageFromInspect(ref: string, driver: string, i: PodmanImageInspect): BuiltImage {
-  // the current names; an image without any is known by what it was called
-  const names = i.RepoTags?.length ? i.RepoTags : (i.NamesHistory ?? []);
-  return { ref, driver, dir: i.Id, config: imageConfigFromInspect(i), createdAtMs: (i.Created && Date.parse(i.Created)) || Date.now(), names };
-}
-
-/** What a container engine does for containerBuild: check and inspect images, and build one. */
-export interface ContainerEngine {
-  name: string;
-  inspectImage(ref: string): Promise<PodmanImageInspect | undefined>;
-  /** The error for a base image missing from local storage (how to get it differs per engine). */
-  missingBaseImage(ref: string): string;
-  /** Pulls a missing base image (absent: offline, or an engine that cannot). */
-  pullImage?: Driver["pullImage"];
-  keepForOrg?: Driver["keepForOrg"];
-  /** Builds the unpacked context into `req.imageRef`, logging through `out`; throws a BuildFailure. */
-  buildImage(context: { root: string; dockerfile: string }, out: (line: string) => void, clean: (text: string) => string): Promise<void>;
-}
-
-/**
- * A build on a container engine (the podman and docker drivers): build-arg values scrubbed from the
- * log, the context unpacked, base images required locally (no registry is reachable), the engine's
- * build, then the image recorded next to the build (image.json) and announced in its log, with a
- * warning when nothing could start it. A base image of another organization's local namespace is
- * refused (by its name, or as absent when a short name resolves to one). The unpacked context is always removed; a Dockerfile the
- * parser refuses is a build failure.
- */
-export async function containerBuild(engine: ContainerEngine, req: BuildRequest, log: (line: string) => void): Promise<BuiltImage> {
-  const clean = secretScrubber(req.buildArgs);
-  const out = (line: string) => log(clean(line));
-  const privatelyPulled: Array<{ id: string; registry: string }> = [];
-  try {
-    const context = await unpackBuildContext(req, out);
-    for (const base of baseImages(await fsp.readFile(context.dockerfile, "utf8"), req.buildArgs)) {
-      try {
-        checkImageRefOwner(req.org, base, "base image", req.privateRegistries);
-      } catch (e) {
-        throw new BuildFailure(errorMessage(e));
-      }
-      const found = await engine.inspectImage(base);
-      if (!found || heldByAnotherOrg(req.org, builtImageFromInspect(base, engine.name, found).names ?? [], req.privateRegistries)) {
-        const pulled = await pullBaseImage(engine, req, base, out);
-        if (pulled) privatelyPulled.push(pulled);
-      }
-    }
-    const startedMs = Date.now();
-    await engine.buildImage(context, out, clean);
-    const inspect = await engine.inspectImage(req.imageRef);
-    if (!inspect) throw new BuildFailure(`the built image ${req.imageRef} cannot be found`);
-    const image = builtImageFromInspect(req.imageRef, engine.name, inspect);
-    if (!image.config.cmd && !image.config.entrypoint) out(`[Warning] the image has no CMD or ENTRYPOINT; it cannot be started`);
-    await writeJson(path.join(req.imageDir, "image.json"), image);
-    out(`Built image ${inspect.Id.replace(/^sha256:/, "").slice(0, 12)} in ${((Date.now() - startedMs) / 1000).toFixed(1)} s`);
-    return image;
-  } catch (e) {
-    if (e instanceof DockerfileError) throw new BuildFailure(e.message);
-    throw e;
-  } finally {
-    await fsp.rm(contextDir(req), { recursive: true, force: true });
-    // the build needed the registry names; from now on only this org sees what its credentials pulled
-    for (const p of privatelyPulled) await engine.keepForOrg?.(p.id, req.org, p.registry).catch((e: unknown) => out(`[Warning] ${errorMessage(e)}`));
-  }
-}
-
-/**
- * A FROM image missing locally, pulled like buildah's `--pull=missing` with the org's build
- * registry credentials for its registry; offline, or when the registry does not answer, the
- * engine's "not available offline" error. The build then runs with `--pull=never` against it.
- */
-async function pullBaseImage(engine: ContainerEngine, req: BuildRequest, base: string, out: (line: string) => void): Promise<{ id: string; registry: string } | undefined> {
-  if (!engine.pullImage) throw new BuildFailure(engine.missingBaseImage(base));
-  const registry = registryHost(base);
-  const credentials = buildCredentialsFor(registry, req.registryCredentials);
-  const scrub = credentialScrubber(credentials);
-  out(`Pulling base image ${base} from ${registry}${credentials ? " with the org's build registry credentials" : ""}`);
-  try {
-    const pulled = await engine.pullImage({ ref: base, org: req.org, log: out, ...(credentials ? { credentials } : {}) });
-    out(`Pulled ${base} (${pulled.digest || pulled.dir})`);
-    return credentials ? { id: pulled.dir, registry } : undefined;
-  } catch (e) {
-    if (e instanceof PullFailure && e.kind === "network") throw new BuildFailure(`${engine.missingBaseImage(base)} (registry ${e.registry} did not answer: ${scrub(e.message)})`);
-    throw new BuildFailure(scrub(errorMessage(e)));
-  }
-}
-
-export function imageConfigFromInspect(i: PodmanImageInspect): ImageConfig {
-  const c = i.Config ?? {};
-  const env: Record<string, string> = {};
-  for (const kv of c.Env ?? []) {
-    const eq = kv.indexOf("=");
-    if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
-  }
-  const exposedPorts: number[] = [];
-  for (const k of Object.keys(c.ExposedPorts ?? {})) {
-    const p = Number(k.split("/")[0]);
-    if (p > 0 && !exposedPorts.includes(p)) exposedPorts.push(p);
-  }
-  return {
-    workdir: c.WorkingDir || "/",
-    env,
-    entrypoint: c.Entrypoint?.length ? c.Entrypoint : null,
-    cmd: c.Cmd?.length ? c.Cmd : null,
-    user: c.User ?? "",
-    exposedPorts,
-    labels: c.Labels ?? {},
-    stopSignal: c.StopSignal || "SIGTERM",
-  };
-}
-
 export class PodmanDriver implements Driver {
   readonly name = "podman";
   private cfg: ContainersConfig | undefined;
@@ -202,8 +55,11 @@ export class PodmanDriver implements Driver {
     return this.o.offline === true;
   }
 
+  private readonly builder: BuildahBuilder;
+
   constructor(private o: PodmanDriverOptions) {
     this.instanceLabel = createHash("sha256").update(path.resolve(o.dataDir)).digest("hex").slice(0, 16);
+    this.builder = new BuildahBuilder({ env: () => this.config.env, tmpRoot: path.join(o.dataDir, "containers", "build-tmp"), pip: () => this.pip, ...(o.networks ? { networks: o.networks } : {}) });
   }
 
   /** Writes the config, finds the pip mirror and reaps what a killed previous run left behind. */
@@ -276,20 +132,7 @@ export class PodmanDriver implements Driver {
           `Local base images: ${this.localNamesHint()}. Create local stand-ins with 'dodil ignite dev setup' (python:3.12-slim, busybox) or tag a local image as ${base}`,
         ...(this.offline ? {} : { pullImage: (r: PullRequest) => this.pullImage(r) }),
         keepForOrg: (id, org, registry) => this.keepForOrg(id, org, registry),
-        buildImage: async ({ root, dockerfile }, out, clean) => {
-          // buildah's chroot isolation runs RUN steps on the host network only ("cannot set --network
-          // other than host with --isolation chroot"): docs/threat-model.md lists what they can reach
-          const args = ["bud", "--isolation", "chroot", "--pull=never", "--layers", "--network", "host", "-f", dockerfile, "-t", req.imageRef, "--label", `org.dodil.ignite.build=${req.buildId}`];
-          for (const [k, v] of Object.entries(req.buildArgs)) args.push("--build-arg", `${k}=${v}`);
-          for (const m of this.pip.mounts) args.push("-v", `${m}:${m}:ro`);
-          if (this.pip.mounts.length) out(`pip mirror of this machine mounted read-only into RUN steps: ${this.pip.mounts.join(", ")}`);
-          args.push(root);
-          const r = await run("buildah", args, { env: this.config.env, signal, timeoutMs: 30 * 60_000, onLine: (l) => l.trim() && out(l) });
-          if (signal.aborted) throw new BuildFailure("build cancelled");
-          if (r.code !== 0) {
-            throw new BuildFailure(clean(r.timedOut ? "buildah timed out after 30 minutes" : tail(r.stderr, 2) || `buildah exited with ${r.code ?? r.signal}`));
-          }
-        },
+        buildImage: (context, out, clean) => this.builder.build(req, { context, out, clean, signal }),
       },
       req,
       log,
@@ -351,47 +194,7 @@ export class PodmanDriver implements Driver {
     await fsp.mkdir(opts.instanceDir, { recursive: true });
     const network = await this.o.networks?.create([opts.port, ...opts.extraPorts], opts.log);
     const home = opts.env["HOME"] || cfg.env["HOME"] || DEFAULT_CONTAINER_HOME;
-    const args = [
-      "run",
-      "--rm",
-      "--name",
-      name,
-      "--label",
-      `${LABEL}=${this.instanceLabel}`,
-      "--network",
-      network ? `ns:${network.path}` : "host",
-      "--read-only",
-      "--read-only-tmpfs=false",
-      "--tmpfs",
-      `${home}:rw,mode=1777,size=268435456`,
-      "--cap-drop",
-      "all",
-      "--security-opt",
-      "no-new-privileges",
-      "--stop-timeout",
-      String(STOP_GRACE_SECS),
-      "--log-driver",
-      "k8s-file",
-      "--log-opt",
-      `path=${path.join(opts.instanceDir, "container.log")}`,
-      // podman's own copy of the output, bounded like output.log
-      "--log-opt",
-      `max-size=${MAX_INSTANCE_LOG_BYTES}`,
-    ];
-    const env: Record<string, string> = { ...opts.env, PORT: String(opts.port), HOME: home };
-    for (const [k, v] of Object.entries(env)) args.push("-e", `${k}=${v}`);
-    if (!cfg.user.trim()) args.push("--user", DEFAULT_NON_ROOT_USER);
-    // an app calls another by its public URL: the name resolves to the gateway (in the container's
-    // namespace, or on the host network), read-only, current as apps come and go (host-names.ts)
-    if (this.o.hostsFile) args.push("-v", `${this.o.hostsFile}:/etc/hosts:ro`);
-    // The tier's limits, as the platform's pods get them: memory without extra swap, CPU as a share.
-    const { memoryMb = 0, cpuMillicores = 0 } = opts.limits ?? {};
-    if (memoryMb > 0) args.push("--memory", `${memoryMb}m`, "--memory-swap", `${memoryMb}m`);
-    if (cpuMillicores > 0) args.push("--cpus", String(cpuMillicores / 1000));
-    // The app as PID 1 ignores SIGTERM unless it installs a handler (most do not), so every stop
-    // would wait out the grace period and end in SIGKILL; an init process forwards the signal.
-    if (this.initPath) args.push("--init", "--init-path", this.initPath);
-    args.push(image.dir);
+    const args = [...this.runArgs(name, image, opts, home), "--network", network ? `ns:${network.path}` : "host", image.dir];
     opts.log(`starting container ${name} from ${image.ref} (${image.dir.slice(0, 12)}), PORT=${opts.port}, HOME=${home} (tmpfs), read-only root filesystem, ${network ? `network namespace ${network.name}` : "host network"}`);
 
     const output = new InstanceOutput(opts);
@@ -440,6 +243,50 @@ export class PodmanDriver implements Driver {
     return networkInstance({ id: name, opts, ...(network ? { sockets: network.sockets } : {}), exited, alive: () => alive, output, stop });
   }
 
+  /** `podman run` options of an instance (all but its network and image): the pod-like sandbox. */
+  private runArgs(name: string, image: BuiltImage, opts: StartOptions, home: string): string[] {
+    const cfg = image.config;
+    const args = [
+      "run",
+      "--rm",
+      "--name",
+      name,
+      "--label",
+      `${LABEL}=${this.instanceLabel}`,
+      "--read-only",
+      "--read-only-tmpfs=false",
+      "--tmpfs",
+      `${home}:rw,mode=1777,size=268435456`,
+      "--cap-drop",
+      "all",
+      "--security-opt",
+      "no-new-privileges",
+      "--stop-timeout",
+      String(STOP_GRACE_SECS),
+      "--log-driver",
+      "k8s-file",
+      "--log-opt",
+      `path=${path.join(opts.instanceDir, "container.log")}`,
+      // podman's own copy of the output, bounded like output.log
+      "--log-opt",
+      `max-size=${MAX_INSTANCE_LOG_BYTES}`,
+    ];
+    const env: Record<string, string> = { ...opts.env, PORT: String(opts.port), HOME: home };
+    for (const [k, v] of Object.entries(env)) args.push("-e", `${k}=${v}`);
+    if (!cfg.user.trim()) args.push("--user", DEFAULT_NON_ROOT_USER);
+    // an app calls another by its public URL: the name resolves to the gateway (in the container's
+    // namespace, or on the host network), read-only, current as apps come and go (host-names.ts)
+    if (this.o.hostsFile) args.push("-v", `${this.o.hostsFile}:/etc/hosts:ro`);
+    // The tier's limits, as the platform's pods get them: memory without extra swap, CPU as a share.
+    const { memoryMb = 0, cpuMillicores = 0 } = opts.limits ?? {};
+    if (memoryMb > 0) args.push("--memory", `${memoryMb}m`, "--memory-swap", `${memoryMb}m`);
+    if (cpuMillicores > 0) args.push("--cpus", String(cpuMillicores / 1000));
+    // The app as PID 1 ignores SIGTERM unless it installs a handler (most do not), so every stop
+    // would wait out the grace period and end in SIGKILL; an init process forwards the signal.
+    if (this.initPath) args.push("--init", "--init-path", this.initPath);
+    return args;
+  }
+
   /** Removes every container of this control plane at once, without a grace period. */
   async forceStop(): Promise<void> {
     await this.removeAll();
@@ -457,37 +304,13 @@ export class PodmanDriver implements Driver {
   async close(): Promise<void> {
     if (!this.cfg) return;
     const ids = await this.removeAll();
+    // a build cancelled as buildah ran may have left its working container (no build runs now)
+    await run("buildah", ["rm", "--all"], { env: this.config.env, timeoutMs: 60_000 });
     // the run root (under /tmp) only holds state of containers that are gone now
     if (!ids.length || (await this.podman(["ps", "-a", "-q"], 30_000)).stdout.trim() === "") {
       await fsp.rm(this.cfg.runRoot, { recursive: true, force: true }).catch(() => undefined);
     }
   }
-}
-
-/** The external images a Dockerfile's FROM lines name (ARGs expanded; stages and scratch excluded). */
-export function baseImages(dockerfile: string, buildArgs: Record<string, string>): string[] {
-  const ins = parseDockerfile(dockerfile);
-  const globalArgs: Record<string, string> = {};
-  const stages: string[] = [];
-  const out: string[] = [];
-  for (const i of ins) {
-    if (i.keyword === "ARG" && stages.length === 0) {
-      for (const w of splitWords(i.rest)) {
-        const eq = w.indexOf("=");
-        const name = eq < 0 ? w : w.slice(0, eq);
-        const v = Object.prototype.hasOwnProperty.call(buildArgs, name) ? buildArgs[name] : eq < 0 ? undefined : expandVars(w.slice(eq + 1), globalArgs);
-        if (v !== undefined) globalArgs[name] = v;
-      }
-    }
-    if (i.keyword !== "FROM") continue;
-    const words = splitWords(expandVars(i.rest, globalArgs));
-    const base = words[0] ?? "";
-    if (words.length >= 3 && words[1]!.toLowerCase() === "as") stages.push(words[2]!.toLowerCase());
-    else stages.push("");
-    if (!base || base === "scratch" || stages.slice(0, -1).includes(base.toLowerCase())) continue;
-    if (!out.includes(base)) out.push(base);
-  }
-  return out;
 }
 
 /** catatonit where podman or Debian's package puts it; undefined when not installed. */

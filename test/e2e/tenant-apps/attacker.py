@@ -8,7 +8,6 @@ import os
 import socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-OWN_PORT = int(os.environ["PORT"])
 
 
 def walk(roots, markers):
@@ -114,7 +113,7 @@ def attack(req):
     spoof = {"x-ignite-organization-id": "acme-corp", "x-ignite-function-id": "acme-corp/victim"}
     reached = {}
     for port in sorted(set(open_ports()) | set(req.get("ports", []))):
-        if port == OWN_PORT:
+        if port == int(os.environ["PORT"]):
             continue
         answer = http_call(port, req["victim_host"], spoof, timeout=1.0)
         if answer:
@@ -156,4 +155,5 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-ThreadingHTTPServer(("127.0.0.1", OWN_PORT), Handler).serve_forever()
+if __name__ == "__main__":
+    ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
