@@ -42,7 +42,7 @@ export function draftsHandlers({ platform, builds, kit }: GrpcDeps): Handlers {
     }),
     testDraft: unary("TestDraft", async (req: TestDraftRequest, md, call) => {
       const org = appScope(req, md);
-      return testDraft(platform, org, req.appName, req.payload, req.http, deadlineOf(call));
+      return testDraft(platform, { org, app: req.appName }, { payload: req.payload, http: req.http, deadlineMs: deadlineOf(call) });
     }),
     getBuildLog: unary("GetBuildLog", async (req: AppReq & { buildId: string }, md) => {
       const org = appScope(req, md);

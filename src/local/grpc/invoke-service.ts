@@ -106,7 +106,7 @@ export function invokeHandlers({ platform, executions, kit }: GrpcDeps): Handler
       const trailer = { durationMs: BigInt(Date.now() - started), bodyBytes: BigInt(body.bytes), error: body.error };
       await send(call, create(InvokeResponseSchema, { frame: { case: "trailer", value: trailer } }));
       log(`invoke ${org}/${app} v${slot.version} ${method} ${path.split("?")[0]} -> ${res.statusCode} (${Date.now() - started} ms${coldStart ? ", cold start" : ""}) ${executionId}`);
-      executions.record(org, app, res.statusCode ?? 0, Date.now() - started, (res.statusCode ?? 0) < 500 && !body.error);
+      executions.record(org, app, { code: res.statusCode ?? 0, ms: Date.now() - started, ok: (res.statusCode ?? 0) < 500 && !body.error });
     } finally {
       release();
       clearTimeout(timer);

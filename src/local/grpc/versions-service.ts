@@ -40,7 +40,7 @@ export function versionsHandlers({ platform, kit }: GrpcDeps): Handlers {
     }),
     testAppVersion: unary("TestAppVersion", async (req: TestAppVersionRequest, md, call) => {
       const org = appScope(req, md);
-      return testVersion(platform, org, req.appName, req.version, req.payload, req.http, deadlineOf(call));
+      return testVersion(platform, { org, app: req.appName, version: req.version }, { payload: req.payload, http: req.http, deadlineMs: deadlineOf(call) });
     }),
   };
 }

@@ -43,17 +43,27 @@ export async function compileDraft(platform: Platform, org: string, app: string)
   return { deployId: info?.deployId ?? "", draft: info };
 }
 
-async function runOnce(
-  platform: Platform,
-  org: string,
-  app: string,
-  version: number,
-  label: string,
-  image: BuiltImage,
-  payload: Uint8Array,
-  http: HttpContext | undefined,
-  deadlineMs: number,
-): Promise<TestResponse> {
+/** The request a test sends: the payload, its HTTP shape, and by when the caller wants the answer. */
+export interface TestCall {
+  payload: Uint8Array;
+  http: HttpContext | undefined;
+  /** The caller's deadline (epoch ms); the app's own timeout applies when it comes first. */
+  deadlineMs: number;
+}
+
+/** What a test runs: the app's image of a draft (version 0) or a version, in an instance of its own. */
+interface TestInstance {
+  org: string;
+  app: string;
+  version: number;
+  /** How the instance is named in logs and errors. */
+  label: string;
+  image: BuiltImage;
+}
+
+async function runOnce(platform: Platform, t: TestInstance, call: TestCall): Promise<TestResponse> {
+  const { org, app, version, label, image } = t;
+  const { payload, http } = call;
   const meta = await platform.apps.requireApp(org, app);
   // A request the app could never be sent is INVALID_ARGUMENT before an instance is launched for it.
   requestShape(http);
@@ -70,7 +80,7 @@ async function runOnce(
   });
   const executionId = ulid();
   try {
-    const timeoutMs = Math.min((meta.limits?.timeoutSecs || DEFAULT_TIMEOUT_SECS) * 1000, Math.max(0, deadlineMs - Date.now()));
+    const timeoutMs = Math.min((meta.limits?.timeoutSecs || DEFAULT_TIMEOUT_SECS) * 1000, Math.max(0, call.deadlineMs - Date.now()));
     const res = await callInstance(inst.endpoint, { org, app, executionId, http, body: payload, timeoutMs }).catch((e) => {
       if (e instanceof CallError && e.timedOut) throw deadlineExceeded(`${label} of ${org}/${app}: ${e.message}`);
       if (!(e instanceof CallError)) throw e; // a request the app cannot be sent: INVALID_ARGUMENT as it is
@@ -82,33 +92,27 @@ async function runOnce(
   }
 }
 
-export async function testDraft(platform: Platform, org: string, app: string, payload: Uint8Array, http: HttpContext | undefined, deadlineMs: number): Promise<TestResponse> {
+export async function testDraft(platform: Platform, of: { org: string; app: string }, call: TestCall): Promise<TestResponse> {
+  const { org, app } = of;
   const key = `${org}/${app}`;
   await platform.apps.requireApp(org, app);
   const d = await platform.store.getDraft(org, app);
   if (!d) throw failedPrecondition(`app ${key} has no draft to test; save one first (SaveDraft)`);
   if (d.source === "prebuilt") throw failedPrecondition(`image ${d.imageRef} is not available offline: the local control plane does not pull an image to test a prebuilt draft; publish it and test the version`);
   if (d.source === "compile") requireSupportedRuntime(d.runtime, `test the draft of ${key}`);
-  checkPayload(d.inputSchema, payload, `the draft of ${key}`);
+  checkPayload(d.inputSchema, call.payload, `the draft of ${key}`);
   const b = await platform.drafts.draftBuild(org, app, d);
   const image = await platform.builds.image(b);
   if (!image) throw failedPrecondition(`the image of the draft of ${key} is no longer available; save the draft again`);
-  return runOnce(platform, org, app, 0, "draft test instance", image, payload, http, deadlineMs);
+  return runOnce(platform, { org, app, version: 0, label: "draft test instance", image }, call);
 }
 
-export async function testVersion(
-  platform: Platform,
-  org: string,
-  app: string,
-  version: number,
-  payload: Uint8Array,
-  http: HttpContext | undefined,
-  deadlineMs: number,
-): Promise<TestResponse> {
-  const { v } = await platform.versions.requireVersion(org, app, version);
-  checkPayload(fromJson(AppMetaSchema, v.app, { ignoreUnknownFields: true }).inputSchema, payload, `version ${v.version} of ${org}/${app}`);
+export async function testVersion(platform: Platform, of: { org: string; app: string; version: number }, call: TestCall): Promise<TestResponse> {
+  const { org, app } = of;
+  const { v } = await platform.versions.requireVersion(org, app, of.version);
+  checkPayload(fromJson(AppMetaSchema, v.app, { ignoreUnknownFields: true }).inputSchema, call.payload, `version ${v.version} of ${org}/${app}`);
   const b = await platform.store.getBuild(v.deployId);
   const image = b ? await platform.builds.image(b) : undefined;
   if (!image) throw failedPrecondition(`the image of version ${v.version} of ${org}/${app} (${v.imageRef}) is no longer available`);
-  return runOnce(platform, org, app, v.version, `test instance of version ${v.version}`, image, payload, http, deadlineMs);
+  return runOnce(platform, { org, app, version: v.version, label: `test instance of version ${v.version}`, image }, call);
 }

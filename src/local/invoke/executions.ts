@@ -15,7 +15,7 @@ import { ExecutionStatus } from "../../gen/dodil/ignite/v1/common_pb.js";
 import { ExecutionSchema, type Execution, type InvokeRequest } from "../../gen/dodil/ignite/v1/compute_pb.js";
 import { CallError, callInstance } from "./app-call.js";
 import { bufferedCallHeaders, requestShape } from "./request-shape.js";
-import { InvocationLog } from "./invocation-log.js";
+import { InvocationLog, type FinishedCall } from "./invocation-log.js";
 import { errorMessage, failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import type { Platform } from "../apps/platform.js";
 import { DEFAULT_TIMEOUT_SECS } from "../apps/apps.js";
@@ -139,7 +139,7 @@ export class ExecutionManager {
       r.error = errorMessage(e);
     }
     r.completedAtMs = Date.now();
-    this.record(r.org, r.app, r.statusCode, r.completedAtMs - r.createdAtMs, r.status === ExecutionStatus.SUCCEEDED);
+    this.record(r.org, r.app, { code: r.statusCode, ms: r.completedAtMs - r.createdAtMs, ok: r.status === ExecutionStatus.SUCCEEDED });
     this.log(`execution ${r.executionId} of ${r.org}/${r.app}: ${ExecutionStatus[r.status]}${r.statusCode ? ` (HTTP ${r.statusCode})` : ""}${r.error ? `: ${r.error}` : ""}`);
     await this.update(r);
   }
@@ -176,10 +176,10 @@ export class ExecutionManager {
   }
 
   /** Appends one finished invocation to the app's statistics (best effort). */
-  record(org: string, app: string, code: number, ms: number, ok: boolean): void {
+  record(org: string, app: string, call: FinishedCall): void {
     const file = path.join(this.platform.store.appDir(org, app), "invocations.jsonl");
     try {
-      this.invocations.append(file, { t: Date.now(), ms, code, ok });
+      this.invocations.append(file, { t: Date.now(), ms: call.ms, code: call.code, ok: call.ok });
     } catch {
       // the app is gone
       this.invocations.forget(file);

@@ -14,11 +14,14 @@ export const MAX_INVOCATION_LOG_BYTES = 2 * 1024 * 1024;
 /** Calls the latency percentiles are computed over, and the lines a compaction keeps. */
 export const STATS_WINDOW = 10_000;
 
-interface Row {
-  t: number;
-  ms: number;
+/** One finished call: its HTTP status, how long it took, whether it counts as a success. */
+export interface FinishedCall {
   code: number;
+  ms: number;
   ok: boolean;
+}
+interface Row extends FinishedCall {
+  t: number;
 }
 interface Summary {
   summary: { total: number; succeeded: number };
