@@ -44,18 +44,8 @@ const ERROR_HEADERS: Partial<Record<number, Record<string, string>>> = {
 };
 
 export function createGateway(d: GatewayDeps): http.Server | https.Server {
-  const sendJson = (res: http.ServerResponse, code: number, error: string, extra: Record<string, string> = {}) => {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const body = JSON.stringify({ error, status: code }) + "\n";
-    res.writeHead(code, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...extra });
-    res.end(body);
-  };
-
   const serve = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    void handle(req, res).catch((e) => {
+    void handle(d, req, res).catch((e) => {
       if (e instanceof RpcError) sendJson(res, HTTP_OF[e.code] ?? 500, e.message, ERROR_HEADERS[e.code]);
       else {
         d.log(`gateway error: ${errorMessage(e)}`);
@@ -63,77 +53,116 @@ export function createGateway(d: GatewayDeps): http.Server | https.Server {
       }
     });
   };
-  const server = d.tls ? https.createServer({ cert: d.tls.cert, key: d.tls.key }, serve) : http.createServer(serve);
+  return d.tls ? https.createServer({ cert: d.tls.cert, key: d.tls.key }, serve) : http.createServer(serve);
+}
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const host = (req.headers.host ?? "").toLowerCase().replace(/:\d+$/, "").replace(/\.$/, "");
-    const suffix = `.${d.baseDomain.toLowerCase()}`;
-    const label = host.endsWith(suffix) ? host.slice(0, -suffix.length) : "";
-    const target = label && !label.includes(".") ? await d.platform.apps.resolveHostLabel(label) : undefined;
-    if (!target) return sendJson(res, 404, `no app is served at host '${host || "(none)"}'`);
-    const { org, app } = target;
-    const meta = await d.platform.apps.requireApp(org, app);
-    if (meta.allowUnauthenticated) {
-      if (isPreflight(req)) return answerPreflight(res);
-      // the gateway's own errors (429, 502 …) are readable by the page too
-      res.setHeader("access-control-allow-origin", "*");
+function sendJson(res: http.ServerResponse, code: number, error: string, extra: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error, status: code }) + "\n";
+  res.writeHead(code, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...extra });
+  res.end(body);
+}
+
+async function handle(d: GatewayDeps, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const host = (req.headers.host ?? "").toLowerCase().replace(/:\d+$/, "").replace(/\.$/, "");
+  const suffix = `.${d.baseDomain.toLowerCase()}`;
+  const label = host.endsWith(suffix) ? host.slice(0, -suffix.length) : "";
+  const target = label && !label.includes(".") ? await d.platform.apps.resolveHostLabel(label) : undefined;
+  if (!target) return sendJson(res, 404, `no app is served at host '${host || "(none)"}'`);
+  const { org, app } = target;
+  const meta = await d.platform.apps.requireApp(org, app);
+  const open = meta.allowUnauthenticated;
+  if (open) {
+    if (isPreflight(req)) return answerPreflight(res);
+    // the gateway's own errors (429, 502 …) are readable by the page too
+    res.setHeader("access-control-allow-origin", "*");
+  }
+  if (!open) d.access.scope(bearerCredential(req.headers.authorization), org);
+  let endpoint: InstanceEndpoint;
+  const startedMs = Date.now();
+  // A client that hangs up while its call waits for a slot (max_concurrency) leaves the queue.
+  const gone = new AbortController();
+  res.once("close", () => gone.abort());
+  const { slot, coldStart, release } = await d.platform.scaling.ensureRunning(org, app, gone.signal);
+  res.on("close", release);
+  if (target.port !== undefined) {
+    const mapped = slot.instance.endpoints.get(target.port);
+    if (mapped === undefined || !meta.ports.slice(1).includes(target.port)) {
+      release();
+      return sendJson(res, 404, `app ${org}/${app} does not declare port ${target.port}`);
     }
-    if (!meta.allowUnauthenticated) d.access.scope(bearerCredential(req.headers.authorization), org);
-    let endpoint: InstanceEndpoint;
-    const started = Date.now();
-    // A client that hangs up while its call waits for a slot (max_concurrency) leaves the queue.
-    const gone = new AbortController();
-    res.once("close", () => gone.abort());
-    const { slot, coldStart, release } = await d.platform.scaling.ensureRunning(org, app, gone.signal);
-    res.on("close", release);
-    if (target.port !== undefined) {
-      const mapped = slot.instance.endpoints.get(target.port);
-      if (mapped === undefined || !meta.ports.slice(1).includes(target.port)) {
-        release();
-        return sendJson(res, 404, `app ${org}/${app} does not declare port ${target.port}`);
+    endpoint = mapped;
+  } else endpoint = slot.instance.endpoint;
+  const executionId = ulid();
+  await forward(d.log, { req, res, endpoint, executionId, org, app, host, open, version: slot.version, coldStart, release, startedMs });
+}
+
+/** One call the gateway passes to an instance, and what its answer and log line carry. */
+interface Forward {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  endpoint: InstanceEndpoint;
+  executionId: string;
+  org: string;
+  app: string;
+  host: string;
+  /** The app is anonymous (allow_unauthenticated): CORS-open, and the caller's authorization is passed on. */
+  open: boolean;
+  version: number;
+  coldStart: boolean;
+  /** Frees the instance's slot once the answer ended (or failed). */
+  release: () => void;
+  startedMs: number;
+}
+
+/** The request's headers as the app sees them: forwardable ones, x-ignite-*, x-forwarded-*. */
+function upstreamHeaders(f: Forward): Record<string, string | string[]> {
+  const { req } = f;
+  const headers: Record<string, string | string[]> = { ...forwardableHeaders(req.headers), ...igniteHeaders(f.executionId, f.org, f.app) };
+  if (req.headers["content-length"]) headers["content-length"] = req.headers["content-length"];
+  else if (req.headers["transfer-encoding"]) headers["transfer-encoding"] = "chunked";
+  headers["x-forwarded-host"] = req.headers.host ?? "";
+  headers["x-forwarded-proto"] = "http";
+  if (!f.open) delete headers["authorization"];
+  return headers;
+}
+
+/** Streams the request to the instance and its answer back; resolves when the answer ended or failed. */
+function forward(log: (line: string) => void, f: Forward): Promise<void> {
+  const { req, res, release } = f;
+  return new Promise<void>((resolve) => {
+    const up = http.request({ ...f.endpoint, method: req.method, path: req.url ?? "/", headers: upstreamHeaders(f), agent: false }, (ur) => {
+      const out: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(ur.headers)) {
+        if (v === undefined || ["connection", "keep-alive", "transfer-encoding"].includes(k)) continue;
+        out[k] = v;
       }
-      endpoint = mapped;
-    } else endpoint = slot.instance.endpoint;
-    const executionId = ulid();
-    const headers: Record<string, string | string[]> = { ...forwardableHeaders(req.headers), ...igniteHeaders(executionId, org, app) };
-    if (req.headers["content-length"]) headers["content-length"] = req.headers["content-length"];
-    else if (req.headers["transfer-encoding"]) headers["transfer-encoding"] = "chunked";
-    headers["x-forwarded-host"] = req.headers.host ?? "";
-    headers["x-forwarded-proto"] = "http";
-    if (!meta.allowUnauthenticated) delete headers["authorization"];
-    await new Promise<void>((resolve) => {
-      const up = http.request({ ...endpoint, method: req.method, path: req.url ?? "/", headers, agent: false }, (ur) => {
-        const out: Record<string, string | string[]> = {};
-        for (const [k, v] of Object.entries(ur.headers)) {
-          if (v === undefined || ["connection", "keep-alive", "transfer-encoding"].includes(k)) continue;
-          out[k] = v;
-        }
-        out["x-ignite-execution-id"] = executionId;
-        out["x-ignite-version"] = String(slot.version);
-        if (coldStart) out["x-ignite-cold-start"] = "true";
-        res.writeHead(ur.statusCode ?? 502, corsHeaders(out, meta.allowUnauthenticated));
-        ur.pipe(res);
-        ur.on("end", () => {
-          release();
-          d.log(`gateway ${req.method} ${host}${req.url} -> ${ur.statusCode} (${Date.now() - started} ms${coldStart ? ", cold start" : ""}) ${executionId}`);
-          resolve();
-        });
-        ur.on("error", () => {
-          res.destroy();
-          resolve();
-        });
-      });
-      up.on("error", (e) => {
+      out["x-ignite-execution-id"] = f.executionId;
+      out["x-ignite-version"] = String(f.version);
+      if (f.coldStart) out["x-ignite-cold-start"] = "true";
+      res.writeHead(ur.statusCode ?? 502, corsHeaders(out, f.open));
+      ur.pipe(res);
+      ur.on("end", () => {
         release();
-        sendJson(res, 502, `app ${org}/${app} did not answer on its port: ${e.message}`);
+        log(`gateway ${req.method} ${f.host}${req.url} -> ${ur.statusCode} (${Date.now() - f.startedMs} ms${f.coldStart ? ", cold start" : ""}) ${f.executionId}`);
         resolve();
       });
-      res.on("close", () => {
-        if (!res.writableFinished) up.destroy();
+      ur.on("error", () => {
+        res.destroy();
+        resolve();
       });
-      req.pipe(up);
     });
-  }
-
-  return server;
+    up.on("error", (e) => {
+      release();
+      sendJson(res, 502, `app ${f.org}/${f.app} did not answer on its port: ${e.message}`);
+      resolve();
+    });
+    res.on("close", () => {
+      if (!res.writableFinished) up.destroy();
+    });
+    req.pipe(up);
+  });
 }
