@@ -2,8 +2,9 @@
  * The local control plane: a grpc-js server with ComputeService, BuildService, SecretService,
  * ModelService and server reflection, backed by on-disk state, a driver and an HTTP gateway.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
+import type * as http from "node:http";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
@@ -17,7 +18,7 @@ import * as reflV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { grpcServiceDefinition, MAX_MESSAGE_BYTES } from "../wire/grpc-service.js";
 import { rejectMalformedRequests } from "./grpc/malformed-requests.js";
 import { BuildManager, registryHosts } from "./build/build-manager.js";
-import { systemClock, type Clock } from "../clock.js";
+import { systemClock, type Clock, type ClockTimer } from "../clock.js";
 import { probeDocker, probePodman } from "./drivers/detect.js";
 import { DockerDriver } from "./drivers/docker.js";
 import { dockerEndpoint } from "./drivers/docker-api.js";
@@ -27,10 +28,9 @@ import { HostSandboxes } from "./drivers/host-sandbox.js";
 import { PodmanDriver } from "./drivers/podman.js";
 import type { Driver } from "./drivers/types.js";
 import { createGateway } from "./gateway/gateway.js";
-import { createTokenServer, generatedServiceAccounts, TOKEN_PATH, TokenAuthority, type ServiceAccount } from "./auth/token-authority.js";
+import { createTokenServer, generatedServiceAccounts, resolveTokens, TOKEN_PATH, TokenAuthority, type ServiceAccount } from "./auth/token-authority.js";
 import { ensureGeneratedTls, loadGivenTls, serverHosts } from "./auth/tls.js";
 import { Platform } from "./apps/platform.js";
-import { checkOrgName } from "./ids.js";
 import { reflectionHandlers } from "./grpc/reflection.js";
 import { RuntimeManager } from "./runtime/runtime-manager.js";
 import { grpcServices } from "./grpc/server.js";
@@ -41,8 +41,7 @@ import { ObservabilityHub } from "./observability/observability-hub.js";
 import { Store } from "./store/store.js";
 import { DataDirLock } from "./store/data-dir-lock.js";
 import { DiskCollector } from "./store/disk-collector.js";
-import { parseListen } from "./net.js";
-import { readJson, writeJson } from "./atomic-fs.js";
+import { closeServer, listenOn, parseListen, urlHost } from "./net.js";
 import { PlaneRegistry, registryAbsence } from "./registry/plane-registry.js";
 import { REGISTRY_TOKEN_PATH, RegistryTokenIssuer } from "./registry/registry-token.js";
 
@@ -199,24 +198,6 @@ function checkTenantIsolation(driver: Driver, orgs: readonly string[], networkMi
   }
 }
 
-async function resolveTokens(dataDir: string, given: Record<string, string>): Promise<Record<string, string>> {
-  if (Object.keys(given).length > 0) {
-    for (const [t, org] of Object.entries(given)) {
-      if (!t || /\s/.test(t)) throw new Error("tokens must be non-empty and contain no whitespace");
-      checkOrgName(org);
-    }
-    return { ...given };
-  }
-  const file = path.join(dataDir, "tokens.json");
-  const saved = await readJson<{ tokens: Record<string, string> }>(file);
-  if (saved && Object.keys(saved.tokens ?? {}).length) return saved.tokens;
-  const token = `igt_local_${randomBytes(20).toString("hex")}`;
-  const tokens = { [token]: "local" };
-  await writeJson(file, { tokens });
-  await fsp.chmod(file, 0o600);
-  return tokens;
-}
-
 export async function startControlPlane(o: ControlPlaneOptions): Promise<RunningControlPlane> {
   const dataDir = path.resolve(o.dataDir);
   await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -231,147 +212,72 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
   }
 }
 
+type Log = (line: string) => void;
+type Listen = ReturnType<typeof parseListen>;
+
+/** Parts made after the parts that refer to them: the gateway's port once it listens, the registry once the token endpoint does. */
+interface LateParts {
+  gatewayPort: number;
+  registry?: PlaneRegistry;
+}
+
 async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDirLock): Promise<RunningControlPlane> {
   const log = o.log ?? (() => undefined);
   const baseDomain = (o.baseDomain ?? "ignite.localhost").replace(/^\.+|\.+$/g, "");
-  const grpcAddr = parseListen(o.listen);
-  const gwAddr = parseListen(o.gatewayListen);
+  const at = { grpc: parseListen(o.listen), gateway: parseListen(o.gatewayListen), auth: parseListen(o.authListen ?? "127.0.0.1:0") };
   const serviceAccounts = o.serviceAccounts?.length ? o.serviceAccounts : Object.keys(o.tokens).length === 0 ? await generatedServiceAccounts(dataDir) : [];
   const tokens = await resolveTokens(dataDir, o.tokens);
   const clock = o.clock ?? systemClock;
   const authority = await TokenAuthority.open({ dataDir, tokens, serviceAccounts, clock, ...(o.tokenLifetimeSeconds ? { tokenLifetimeSeconds: o.tokenLifetimeSeconds } : {}) });
   // One certificate serves gRPC, the token endpoint and the gateway: a generated one also covers the
   // gateway's listen host and every app host name under the base domain.
-  const tlsHosts = [...new Set([...serverHosts(grpcAddr.host), ...serverHosts(gwAddr.host), `*.${baseDomain}`])];
+  const tlsHosts = [...new Set([...serverHosts(at.grpc.host), ...serverHosts(at.gateway.host), `*.${baseDomain}`])];
   const tls = o.tls === "generate" ? await ensureGeneratedTls(dataDir, tlsHosts) : o.tls ? await loadGivenTls(o.tls.certFile, o.tls.keyFile) : undefined;
-  const gatewayScheme = tls ? "https" : "http";
+  const gatewayScheme: "http" | "https" = tls ? "https" : "http";
   // The plane's files are its own: apps (other users on the host driver) cannot open the data dir.
   await fsp.chmod(dataDir, 0o700);
-  const planeLabel = createHash("sha256").update(dataDir).digest("hex").slice(0, 16);
-  // Apps reach the gateway (and nothing else of the plane) through its unix socket, from inside their network namespaces.
-  const gatewaySocket = path.join(dataDir, "run", "gateway.sock");
-  // ... by the public names, which resolve to it through this hosts file (apps/host-names.ts)
-  const hostsFile = path.join(dataDir, "run", "hosts");
-  await fsp.mkdir(path.dirname(hostsFile), { recursive: true, mode: 0o700 });
-  let gatewayPort = 0;
-  const networkMissing = await appNetworkMissing();
-  const networks = networkMissing
-    ? undefined
-    : new AppNetworks({ socketDir: path.join(dataDir, "run", "net"), planeLabel, gateway: { socket: gatewaySocket, port: () => gatewayPort }, hostsFile, log });
-  await networks?.init();
-  const driver = await chooseDriver(o.driver, dataDir, { imageCacheDir: o.imageCacheDir, hostsFile, ...(networks ? { networks } : {}), ...(o.offline ? { offline: o.offline } : {}) }, log);
+  const late: LateParts = { gatewayPort: 0 };
+  const { driver, hostsFile, gatewaySocket, networkMissing } = await openDriver(o, dataDir, late, log);
   const orgs = [...new Set([...Object.values(tokens), ...serviceAccounts.map((a) => a.org)])].sort();
   checkTenantIsolation(driver, orgs, networkMissing, log);
-
-  const store = new Store(dataDir, log);
-  await store.init();
-  // Everything served is loaded (and bad records quarantined) before anything listens.
-  const quarantined = await store.checkAll();
-  const hub = new ObservabilityHub();
-  // The image registry starts once the token endpoint (its token issuer) listens; builds push to it.
-  let registry: PlaneRegistry | undefined;
-  // A finished build updates its draft (the platform, constructed next: builds only end after start-up).
-  const builds = new BuildManager({
-    store,
-    driver,
-    log,
-    events: {
-      started: (b) => hub.buildStarted(b),
-      finished: async (b) => {
-        if (!b.app) return;
-        hub.buildFinished(b);
-        await platform.drafts.onBuildFinished(b);
-      },
-    },
-    registry: () => registry,
-  });
-  await builds.recover();
-  const runtime = new RuntimeManager({ driver, store, log, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, idleTimeoutMs: o.idleTimeoutMs ?? 15 * 60_000, clock, hooks: hub.runtimeHooks() });
-  const collector = new DiskCollector({ store, driver, liveInstanceDirs: () => runtime.liveInstanceDirs(), isBuildActive: (id) => builds.isActive(id), registry: () => registry, log, clock });
-  const platform: Platform = new Platform({ store, builds, runtime, baseDomain, hostsFile, gatewayPort: () => gatewayPort, gatewayScheme, log, driver, draftSuperseded: () => collector.collectSoon(), privateRegistries: () => registryHosts(registry), resolveImageRef: (ref) => registry?.resolve(ref) ?? ref, clock });
-  const executions = new ExecutionManager(platform, log);
+  const rooms = await openRooms(o, { dataDir, driver, hostsFile, baseDomain, gatewayScheme, late, clock, log });
+  const { store, builds, runtime, collector, platform } = rooms;
   const access = new OrgAccess(tokens, authority);
-  await platform.secrets.checkAll(await store.listOrgs());
-  for (const line of await platform.hostNames.collisions()) log(line);
-  await platform.hostNames.writeHostsFile();
 
   // Gateway first: public URLs need its port.
   const gateway = createGateway({ platform, access, baseDomain, log, ...(tls ? { tls } : {}) });
-  await new Promise<void>((resolve, reject) => {
-    gateway.once("error", reject);
-    gateway.listen(gwAddr.port, gwAddr.host, () => {
-      gateway.off("error", reject);
-      resolve();
-    });
-  });
-  gatewayPort = (gateway.address() as AddressInfo).port;
-  // the same gateway on a unix socket only the plane (root) can open: the apps' way out (app-network.ts)
-  await fsp.mkdir(path.dirname(gatewaySocket), { recursive: true, mode: 0o700 });
-  await fsp.rm(gatewaySocket, { force: true });
-  const gatewayLocal = net.createServer((socket) => gateway.emit("connection", socket));
-  await new Promise<void>((resolve, reject) => {
-    gatewayLocal.once("error", reject);
-    gatewayLocal.listen(gatewaySocket, () => {
-      gatewayLocal.off("error", reject);
-      resolve();
-    });
-  });
-
-  const server = new grpc.Server({
-    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
-    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
-    interceptors: [rejectMalformedRequests(log)],
-  });
-  const svc = grpcServices({ platform, builds, executions, hub, kit: rpcKit(access, log) });
-  server.addService(grpcServiceDefinition(ComputeService, { tolerant: true }), svc.compute);
-  server.addService(grpcServiceDefinition(BuildService, { tolerant: true }), svc.build);
-  server.addService(grpcServiceDefinition(SecretService, { tolerant: true }), svc.secret);
-  server.addService(grpcServiceDefinition(ModelService, { tolerant: true }), svc.model);
-  const refl = reflectionHandlers([ComputeService, BuildService, SecretService, ModelService]);
-  server.addService(grpcServiceDefinition(reflV1.ServerReflection, { tolerant: true }), refl.v1);
-  server.addService(grpcServiceDefinition(reflV1alpha.ServerReflection, { tolerant: true }), refl.v1alpha);
-  const serverCredentials = tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], false) : grpc.ServerCredentials.createInsecure();
-  const authAddr = parseListen(o.authListen ?? "127.0.0.1:0");
+  const gatewayLocal = await listenGateway(gateway, at.gateway, gatewaySocket);
+  late.gatewayPort = (gateway.address() as AddressInfo).port;
+  const server = createGrpcServer(rooms, access, log);
   const registryTokens = (await registryAbsence(driver)) ? undefined : await RegistryTokenIssuer.open({ dir: path.join(dataDir, "registry"), orgOf: (t) => access.orgOf(t), clock, log });
   const tokenServer = createTokenServer(authority, tls, log, registryTokens ? { [REGISTRY_TOKEN_PATH]: registryTokens.handle } : {});
   let port: number;
   try {
-    const listenTokenServer = (port: number) =>
-      new Promise<void>((resolve, reject) => {
-        tokenServer.once("error", reject);
-        tokenServer.listen(port, authAddr.host, () => {
-          tokenServer.off("error", reject);
-          resolve();
-        });
-      });
-    await listenTokenServer(authAddr.port).catch(async (e: NodeJS.ErrnoException) => {
+    await listenOn(tokenServer, at.auth).catch(async (e: NodeJS.ErrnoException) => {
       if (e.code !== "EADDRINUSE" || !o.authListenFallback) throw e;
-      log(`token endpoint: ${authAddr.host}:${authAddr.port} is in use; listening on a free port instead`);
-      await listenTokenServer(0);
+      log(`token endpoint: ${at.auth.host}:${at.auth.port} is in use; listening on a free port instead`);
+      await listenOn(tokenServer, { host: at.auth.host, port: 0 });
     });
-    port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${grpcAddr.host.includes(":") ? `[${grpcAddr.host}]` : grpcAddr.host}:${grpcAddr.port}`, serverCredentials, (err, p) =>
-        err ? reject(err) : resolve(p),
-      );
-    });
+    port = await bindGrpc(server, at.grpc, tls);
   } catch (e) {
-    await new Promise<void>((r) => gateway.close(() => r()));
-    await new Promise<void>((r) => gatewayLocal.close(() => r()));
-    await new Promise<void>((r) => tokenServer.close(() => r()));
+    await closeServer(gateway);
+    await closeServer(gatewayLocal);
+    await closeServer(tokenServer);
     throw e;
   }
-  const hostForUrl = grpcAddr.host.includes(":") ? `[${grpcAddr.host}]` : grpcAddr.host;
-  const gwHost = gwAddr.host.includes(":") ? `[${gwAddr.host}]` : gwAddr.host;
-  log(`gRPC listening on ${hostForUrl}:${port} (driver ${driver.name}, data ${dataDir})`);
-  const authHost = authAddr.host.includes(":") ? `[${authAddr.host}]` : authAddr.host;
-  const tokenUrl = `${tls ? "https" : "http"}://${authHost}:${(tokenServer.address() as AddressInfo).port}${TOKEN_PATH}`;
+  const grpcHost = urlHost(at.grpc.host);
+  const gwHost = urlHost(at.gateway.host);
+  log(`gRPC listening on ${grpcHost}:${port} (driver ${driver.name}, data ${dataDir})`);
+  const authHost = urlHost(at.auth.host);
+  const tokenPort = (tokenServer.address() as AddressInfo).port;
+  const tokenUrl = `${tls ? "https" : "http"}://${authHost}:${tokenPort}${TOKEN_PATH}`;
   log(`token endpoint ${tokenUrl}${tls ? ` (TLS${tls.caCertFile ? `, CA certificate ${tls.caCertFile}` : ""})` : ""}`);
-  log(`gateway listening on ${gatewayScheme}://${gwHost}:${gatewayPort} (apps at ${gatewayScheme}://<app>-<org>.${baseDomain}:${gatewayPort})`);
+  log(`gateway listening on ${gatewayScheme}://${gwHost}:${late.gatewayPort} (apps at ${gatewayScheme}://<app>-<org>.${baseDomain}:${late.gatewayPort})`);
   if (registryTokens) {
     // Clients reach the token endpoint where it listens; a wildcard listen is reached on loopback.
-    const realmHost = authAddr.host === "0.0.0.0" || authAddr.host === "::" ? "127.0.0.1" : authHost;
-    const realm = `${tls ? "https" : "http"}://${realmHost}:${(tokenServer.address() as AddressInfo).port}${REGISTRY_TOKEN_PATH}`;
-    registry = await PlaneRegistry.open({ dataDir, ...(o.registryListen ? { listen: o.registryListen } : {}), realm, issuer: registryTokens, driver, log }).catch((e: unknown) => {
+    const realmHost = at.auth.host === "0.0.0.0" || at.auth.host === "::" ? "127.0.0.1" : authHost;
+    const realm = `${tls ? "https" : "http"}://${realmHost}:${tokenPort}${REGISTRY_TOKEN_PATH}`;
+    late.registry = await PlaneRegistry.open({ dataDir, ...(o.registryListen ? { listen: o.registryListen } : {}), realm, issuer: registryTokens, driver, log }).catch((e: unknown) => {
       // Without it builds stay local (as without the package): the plane still serves.
       log(`registry: could not start (${e instanceof Error ? e.message : String(e)}); built images stay in the driver's local storage`);
       return undefined;
@@ -384,64 +290,202 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   const collectIntervalMs = o.collectIntervalMs ?? 10 * 60_000;
   const collectTimer = collectIntervalMs > 0 ? clock.setInterval(collect, collectIntervalMs) : undefined;
   const total = (await store.quarantine.list()).length;
-  if (total) log(`${total} state file(s) are in quarantine (${quarantined} new): see 'dodil ignite dev doctor --data-dir ${dataDir}'`);
+  if (total) log(`${total} state file(s) are in quarantine (${rooms.quarantined} new): see 'dodil ignite dev doctor --data-dir ${dataDir}'`);
 
   let stopping: Promise<void> | undefined;
+  const parts: PlaneParts = { server, tokenServer, gateway, gatewayLocal, collector, collectTimer, builds, runtime, late, driver, lock, log };
   return {
-    grpcEndpoint: `${hostForUrl}:${port}`,
-    gatewayUrl: `${gatewayScheme}://${gwHost}:${gatewayPort}`,
+    grpcEndpoint: `${grpcHost}:${port}`,
+    gatewayUrl: `${gatewayScheme}://${gwHost}:${late.gatewayPort}`,
     tokens: { ...tokens },
     driver: driver.name,
     tls: tls !== undefined,
     ...(tls?.caCertFile ? { caCertFile: tls.caCertFile } : {}),
     tokenUrl,
     serviceAccounts,
-    ...(registry ? { registryHost: registry.host } : {}),
-    stop: () => {
-      stopping ??= (async () => {
-        log("stopping the control plane");
-        // Everything stops at once: in-flight calls drain while builds and apps stop (calls to an
-        // app end with it), so the bound is the apps' stop grace plus the engine's own time.
-        const drained = new Promise<void>((resolve) => {
-          const t = setTimeout(() => {
-            server.forceShutdown();
-            resolve();
-          }, GRPC_DRAIN_MS);
-          server.tryShutdown(() => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
-        const graceful = (async () => {
-          tokenServer.closeAllConnections();
-          gateway.closeAllConnections();
-          await Promise.all([
-            new Promise<void>((r) => tokenServer.close(() => r())),
-            new Promise<void>((r) => gateway.close(() => r())),
-            new Promise<void>((r) => gatewayLocal.close(() => r())),
-          ]);
-          collectTimer?.cancel();
-          collector.stop();
-          await Promise.all([collector.settled(), builds.cancelAll(), runtime.stopAll()]);
-          // after the builds: a cancelled build's push has ended
-          await registry?.stop();
-          await driver.close?.().catch((e: unknown) => log(`driver cleanup: ${e instanceof Error ? e.message : String(e)}`));
-          await drained;
-        })();
-        let late: NodeJS.Timeout | undefined;
-        const overdue = new Promise<"overdue">((resolve) => (late = setTimeout(() => resolve("overdue"), STOP_FORCE_AFTER_MS)));
-        if ((await Promise.race([graceful, overdue])) === "overdue") {
-          // An app slow to stop, or an engine call that hangs: remove what is left by force.
-          log(`still stopping after ${STOP_FORCE_AFTER_MS / 1000} s: removing what is left`);
-          server.forceShutdown();
-          await driver.forceStop?.().catch((e: unknown) => log(`driver cleanup: ${e instanceof Error ? e.message : String(e)}`));
-          await registry?.stop();
-        }
-        clearTimeout(late);
-        await lock.release();
-        log("control plane stopped");
-      })();
-      return stopping;
-    },
+    ...(late.registry ? { registryHost: late.registry.host } : {}),
+    stop: () => (stopping ??= stopPlane(parts)),
   };
+}
+
+/** The driver, with what apps reach the plane by: the gateway's unix socket and the hosts file of the public names. */
+async function openDriver(o: ControlPlaneOptions, dataDir: string, late: LateParts, log: Log): Promise<{ driver: Driver; hostsFile: string; gatewaySocket: string; networkMissing: string }> {
+  const planeLabel = createHash("sha256").update(dataDir).digest("hex").slice(0, 16);
+  // Apps reach the gateway (and nothing else of the plane) through its unix socket, from inside their network namespaces.
+  const gatewaySocket = path.join(dataDir, "run", "gateway.sock");
+  // ... by the public names, which resolve to it through this hosts file (apps/host-names.ts)
+  const hostsFile = path.join(dataDir, "run", "hosts");
+  await fsp.mkdir(path.dirname(hostsFile), { recursive: true, mode: 0o700 });
+  const networkMissing = await appNetworkMissing();
+  const networks = networkMissing
+    ? undefined
+    : new AppNetworks({ socketDir: path.join(dataDir, "run", "net"), planeLabel, gateway: { socket: gatewaySocket, port: () => late.gatewayPort }, hostsFile, log });
+  await networks?.init();
+  const driver = await chooseDriver(o.driver, dataDir, { imageCacheDir: o.imageCacheDir, hostsFile, ...(networks ? { networks } : {}), ...(o.offline ? { offline: o.offline } : {}) }, log);
+  return { driver, hostsFile, gatewaySocket, networkMissing };
+}
+
+/** What the rooms are built on. */
+interface RoomsBase {
+  dataDir: string;
+  driver: Driver;
+  hostsFile: string;
+  baseDomain: string;
+  gatewayScheme: "http" | "https";
+  late: LateParts;
+  clock: Clock;
+  log: Log;
+}
+
+interface Rooms {
+  store: Store;
+  hub: ObservabilityHub;
+  builds: BuildManager;
+  runtime: RuntimeManager;
+  collector: DiskCollector;
+  platform: Platform;
+  executions: ExecutionManager;
+  /** State files quarantined by this start. */
+  quarantined: number;
+}
+
+/** The rooms (docs/architecture.md), each given its event sinks, and everything they serve loaded and checked. */
+async function openRooms(o: ControlPlaneOptions, base: RoomsBase): Promise<Rooms> {
+  const { dataDir, driver, late, clock, log } = base;
+  const store = new Store(dataDir, log);
+  await store.init();
+  // Everything served is loaded (and bad records quarantined) before anything listens.
+  const quarantined = await store.checkAll();
+  const hub = new ObservabilityHub();
+  // A finished build updates its draft (the platform, constructed next: builds only end after start-up);
+  // builds push to the image registry once it listens.
+  const builds = new BuildManager({
+    store,
+    driver,
+    log,
+    events: {
+      started: (b) => hub.buildStarted(b),
+      finished: async (b) => {
+        if (!b.app) return;
+        hub.buildFinished(b);
+        await platform.drafts.onBuildFinished(b);
+      },
+    },
+    registry: () => late.registry,
+  });
+  await builds.recover();
+  const runtime = new RuntimeManager({ driver, store, log, readyTimeoutMs: o.readyTimeoutMs ?? 60_000, idleTimeoutMs: o.idleTimeoutMs ?? 15 * 60_000, clock, hooks: hub.runtimeHooks() });
+  const collector = new DiskCollector({ store, driver, liveInstanceDirs: () => runtime.liveInstanceDirs(), isBuildActive: (id) => builds.isActive(id), registry: () => late.registry, log, clock });
+  const platform: Platform = new Platform({
+    store,
+    builds,
+    runtime,
+    baseDomain: base.baseDomain,
+    hostsFile: base.hostsFile,
+    gatewayPort: () => late.gatewayPort,
+    gatewayScheme: base.gatewayScheme,
+    log,
+    driver,
+    draftSuperseded: () => collector.collectSoon(),
+    privateRegistries: () => registryHosts(late.registry),
+    resolveImageRef: (ref) => late.registry?.resolve(ref) ?? ref,
+    clock,
+  });
+  const executions = new ExecutionManager(platform, log);
+  await platform.secrets.checkAll(await store.listOrgs());
+  for (const line of await platform.hostNames.collisions()) log(line);
+  await platform.hostNames.writeHostsFile();
+  return { store, hub, builds, runtime, collector, platform, executions, quarantined };
+}
+
+/** The gateway on its port, and on a unix socket only the plane (root) can open: the apps' way out (app-network.ts). */
+async function listenGateway(gateway: net.Server, at: Listen, socket: string): Promise<net.Server> {
+  await listenOn(gateway, at);
+  await fsp.mkdir(path.dirname(socket), { recursive: true, mode: 0o700 });
+  await fsp.rm(socket, { force: true });
+  const gatewayLocal = net.createServer((s) => gateway.emit("connection", s));
+  await listenOn(gatewayLocal, { socket });
+  return gatewayLocal;
+}
+
+function createGrpcServer(rooms: Rooms, access: OrgAccess, log: Log): grpc.Server {
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+    interceptors: [rejectMalformedRequests(log)],
+  });
+  const svc = grpcServices({ platform: rooms.platform, builds: rooms.builds, executions: rooms.executions, hub: rooms.hub, kit: rpcKit(access, log) });
+  server.addService(grpcServiceDefinition(ComputeService, { tolerant: true }), svc.compute);
+  server.addService(grpcServiceDefinition(BuildService, { tolerant: true }), svc.build);
+  server.addService(grpcServiceDefinition(SecretService, { tolerant: true }), svc.secret);
+  server.addService(grpcServiceDefinition(ModelService, { tolerant: true }), svc.model);
+  const refl = reflectionHandlers([ComputeService, BuildService, SecretService, ModelService]);
+  server.addService(grpcServiceDefinition(reflV1.ServerReflection, { tolerant: true }), refl.v1);
+  server.addService(grpcServiceDefinition(reflV1alpha.ServerReflection, { tolerant: true }), refl.v1alpha);
+  return server;
+}
+
+/** Binds the gRPC server (TLS when given); resolves to its port. */
+function bindGrpc(server: grpc.Server, at: Listen, tls: { cert: string; key: string } | undefined): Promise<number> {
+  const credentials = tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], false) : grpc.ServerCredentials.createInsecure();
+  return new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${urlHost(at.host)}:${at.port}`, credentials, (err, p) => (err ? reject(err) : resolve(p)));
+  });
+}
+
+/** What stop() stops. */
+interface PlaneParts {
+  server: grpc.Server;
+  tokenServer: http.Server;
+  gateway: http.Server;
+  gatewayLocal: net.Server;
+  collector: DiskCollector;
+  collectTimer: ClockTimer | undefined;
+  builds: BuildManager;
+  runtime: RuntimeManager;
+  late: LateParts;
+  driver: Driver;
+  lock: DataDirLock;
+  log: Log;
+}
+
+async function stopPlane(p: PlaneParts): Promise<void> {
+  const { server, driver, late, log } = p;
+  log("stopping the control plane");
+  // Everything stops at once: in-flight calls drain while builds and apps stop (calls to an
+  // app end with it), so the bound is the apps' stop grace plus the engine's own time.
+  const drained = new Promise<void>((resolve) => {
+    const t = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, GRPC_DRAIN_MS);
+    server.tryShutdown(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+  const graceful = (async () => {
+    p.tokenServer.closeAllConnections();
+    p.gateway.closeAllConnections();
+    await Promise.all([closeServer(p.tokenServer), closeServer(p.gateway), closeServer(p.gatewayLocal)]);
+    p.collectTimer?.cancel();
+    p.collector.stop();
+    await Promise.all([p.collector.settled(), p.builds.cancelAll(), p.runtime.stopAll()]);
+    // after the builds: a cancelled build's push has ended
+    await late.registry?.stop();
+    await driver.close?.().catch((e: unknown) => log(`driver cleanup: ${e instanceof Error ? e.message : String(e)}`));
+    await drained;
+  })();
+  let overdueTimer: NodeJS.Timeout | undefined;
+  const overdue = new Promise<"overdue">((resolve) => (overdueTimer = setTimeout(() => resolve("overdue"), STOP_FORCE_AFTER_MS)));
+  if ((await Promise.race([graceful, overdue])) === "overdue") {
+    // An app slow to stop, or an engine call that hangs: remove what is left by force.
+    log(`still stopping after ${STOP_FORCE_AFTER_MS / 1000} s: removing what is left`);
+    server.forceShutdown();
+    await driver.forceStop?.().catch((e: unknown) => log(`driver cleanup: ${e instanceof Error ? e.message : String(e)}`));
+    await late.registry?.stop();
+  }
+  clearTimeout(overdueTimer);
+  await p.lock.release();
+  log("control plane stopped");
 }

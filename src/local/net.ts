@@ -26,3 +26,26 @@ export function parseListen(listen: string): { host: string; port: number } {
 export function isLoopbackHost(host: string): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === "::1" || host === "localhost";
 }
+
+/** A host as a URL or a gRPC target writes it: an IPv6 address in brackets. */
+export function urlHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+/** Listens on a TCP port of `host` (0: a free one) or on a unix socket; rejects with the listen's error. */
+export function listenOn(server: net.Server, at: { host: string; port: number } | { socket: string }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    const listening = () => {
+      server.off("error", reject);
+      resolve();
+    };
+    if ("socket" in at) server.listen(at.socket, listening);
+    else server.listen(at.port, at.host, listening);
+  });
+}
+
+/** Stops a server listening; resolves once its open connections have ended too. */
+export function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

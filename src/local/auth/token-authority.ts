@@ -176,6 +176,28 @@ export async function generatedServiceAccounts(dataDir: string): Promise<Service
 }
 
 /**
+ * The static bearer tokens (token -> org): the given ones, checked; none given: one for org `local`,
+ * created once and kept in `<data-dir>/tokens.json` (0600).
+ */
+export async function resolveTokens(dataDir: string, given: Record<string, string>): Promise<Record<string, string>> {
+  if (Object.keys(given).length > 0) {
+    for (const [t, org] of Object.entries(given)) {
+      if (!t || /\s/.test(t)) throw new Error("tokens must be non-empty and contain no whitespace");
+      checkOrgName(org);
+    }
+    return { ...given };
+  }
+  const file = path.join(dataDir, "tokens.json");
+  const saved = await readJson<{ tokens: Record<string, string> }>(file);
+  if (saved && Object.keys(saved.tokens ?? {}).length) return saved.tokens;
+  const token = `igt_local_${randomBytes(20).toString("hex")}`;
+  const tokens = { [token]: "local" };
+  await writeJson(file, { tokens });
+  await fsp.chmod(file, 0o600);
+  return tokens;
+}
+
+/**
  * The OAuth2 token endpoint (RFC 6749 §4.4): POST `TOKEN_PATH` with a form body `grant_type=
  * client_credentials`, `client_id`, `client_secret` (or HTTP Basic client auth). HTTPS when the
  * control plane serves TLS.
