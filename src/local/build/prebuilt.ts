@@ -45,7 +45,7 @@ export async function prebuiltBuild(store: Store, driver: Driver | undefined, sr
   let pulledBy = "";
   if (!src.secret) {
     const local = await driver.localImage(ref);
-    if (local && !heldByAnotherOrg(org, local.names ?? [], privateRegistries)) img = local;
+    if (local && !heldByAnotherOrg(org, local.names ?? [], privateRegistries) && !driver.privatelyPulledElsewhere?.(org, local.names ?? [])) img = local;
   }
   if (!img) {
     const pulled = await pullPrebuilt(driver, org, ref, src.secret?.credentials);

@@ -52,6 +52,7 @@ export interface ContainerEngine {
   /** Pulls a missing base image (absent: offline, or an engine that cannot). */
   pullImage?: Driver["pullImage"];
   keepForOrg?: Driver["keepForOrg"];
+  privatelyPulledElsewhere?: Driver["privatelyPulledElsewhere"];
   /** Builds the unpacked context into `req.imageRef`, logging through `out`; throws a BuildFailure. */
   buildImage(context: { root: string; dockerfile: string }, out: (line: string) => void, clean: (text: string) => string): Promise<void>;
 }
@@ -78,7 +79,8 @@ export async function containerBuild(engine: ContainerEngine, req: BuildRequest,
         throw new BuildFailure(errorMessage(e));
       }
       const found = await engine.inspectImage(base);
-      if (!found || heldByAnotherOrg(req.org, builtImageFromInspect(base, engine.name, found).names ?? [], req.privateRegistries)) {
+      const names = found ? (builtImageFromInspect(base, engine.name, found).names ?? []) : [];
+      if (!found || heldByAnotherOrg(req.org, names, req.privateRegistries) || engine.privatelyPulledElsewhere?.(req.org, names)) {
         const pulled = await pullBaseImage(engine, req, base, out);
         if (pulled) privatelyPulled.push(pulled);
       }

@@ -4,6 +4,12 @@
  * user's own auth files, so an org pulls with its own secrets only; the digest the registry served;
  * an image pulled with credentials renamed into the org's local namespace; the names local storage
  * holds (for the offline error).
+ *
+ * While an image pulled with an org's credentials still carries its registry name (from the pull
+ * until keepForOrg, e.g. for the whole build that pulled its FROM), another org's lookup would find
+ * it by that name: PrivatePulls holds the repository for the pulling org over that window, and
+ * lookups of other orgs treat an image with a held name as absent (so they pull, and authenticate,
+ * themselves).
  */
 import { run, tail } from "./exec.js";
 import { classifyPullError, credentialScrubber, insecureAllowed, PullFailure, pullFailureMessage, qualifiedRef, registryHost, writeAuthFile } from "./image-pull.js";
@@ -30,12 +36,72 @@ async function inspect(env: NodeJS.ProcessEnv, ref: string): Promise<PulledInspe
   }
 }
 
+/** `Host/repo:tag` or `…@sha256:…` -> `host/repo`, lower case: what a hold is on. */
+function repositoryOf(name: string): string {
+  return qualifiedRef(name).replace(/@.*$/, "").replace(/:[^/:]*$/, "").toLowerCase();
+}
+
+/** Repositories pulled with an org's credentials whose registry names are still on the image. */
+export class PrivatePulls {
+  /** repository -> org -> pulls in that window */
+  private readonly byRepo = new Map<string, Map<string, number>>();
+  /** image id -> the holds of its pulls, ended by keepForOrg */
+  private readonly byImage = new Map<string, Array<{ org: string; release: () => void }>>();
+
+  /** Holds `ref`'s repository for `org`; the function ends the hold (once). */
+  hold(ref: string, org: string): () => void {
+    const repo = repositoryOf(ref);
+    const orgs = this.byRepo.get(repo) ?? new Map<string, number>();
+    orgs.set(org, (orgs.get(org) ?? 0) + 1);
+    this.byRepo.set(repo, orgs);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (orgs.get(org) ?? 1) - 1;
+      if (n > 0) orgs.set(org, n);
+      else orgs.delete(org);
+      if (!orgs.size) this.byRepo.delete(repo);
+    };
+  }
+
+  /** A successful pull's hold lasts until releaseImage(id, org). */
+  attach(id: string, org: string, release: () => void): void {
+    const key = id.replace(/^sha256:/, "");
+    this.byImage.set(key, [...(this.byImage.get(key) ?? []), { org, release }]);
+  }
+
+  /** The registry names of image `id` are gone: `org`'s holds through it end. */
+  releaseImage(id: string, org: string): void {
+    const key = id.replace(/^sha256:/, "");
+    const list = this.byImage.get(key) ?? [];
+    for (const h of list) if (h.org === org) h.release();
+    const rest = list.filter((h) => h.org !== org);
+    if (rest.length) this.byImage.set(key, rest);
+    else this.byImage.delete(key);
+  }
+
+  /** Whether an image with these names is, for now, another org's private pull (held by it and not by `org`). */
+  heldElsewhere(org: string, names: readonly string[]): boolean {
+    return names.some((n) => {
+      const orgs = this.byRepo.get(repositoryOf(n));
+      return !!orgs && orgs.size > 0 && !orgs.has(org);
+    });
+  }
+}
+
 /** Pulls `req.ref`; throws a PullFailure whose message names the registry and never the credentials. */
-export async function podmanPull(env: NodeJS.ProcessEnv, authDir: string, req: PullRequest): Promise<{ id: string; digest: string }> {
+export async function podmanPull(env: NodeJS.ProcessEnv, authDir: string, req: PullRequest, holds?: PrivatePulls): Promise<{ id: string; digest: string }> {
   const registry = registryHost(req.ref);
   const ref = qualifiedRef(req.ref);
   const scrub = credentialScrubber(req.credentials);
-  const auth = await writeAuthFile(authDir, registry, req.credentials);
+  // held before the pull: the name appears in local storage as the pull ends
+  const release = req.credentials && holds ? holds.hold(ref, req.org) : undefined;
+  let kept = false;
+  const auth = await writeAuthFile(authDir, registry, req.credentials).catch((e: unknown) => {
+    release?.();
+    throw e;
+  });
   try {
     const args = ["pull", "--quiet", `--tls-verify=${!insecureAllowed(registry)}`, "--authfile", auth.file];
     const r = await run("podman", [...args, ref], { env, timeoutMs: PULL_TIMEOUT_MS, ...(req.signal ? { signal: req.signal } : {}) });
@@ -47,8 +113,12 @@ export async function podmanPull(env: NodeJS.ProcessEnv, authDir: string, req: P
     const id = r.stdout.trim().split("\n").pop()!.trim();
     const i = await inspect(env, id);
     if (!i) throw new PullFailure("other", registry, `the pulled image ${req.ref} cannot be found`);
-    return { id: i.Id, digest: await servedDigest(env, ref, i, args) };
+    const digest = await servedDigest(env, ref, i, args);
+    if (release) holds!.attach(i.Id, req.org, release);
+    kept = true;
+    return { id: i.Id, digest };
   } finally {
+    if (!kept) release?.();
     await auth.remove();
   }
 }
@@ -74,11 +144,16 @@ async function servedDigest(env: NodeJS.ProcessEnv, ref: string, i: PulledInspec
  * (local.ignite/<org>/pulled:<id>), without its names from `registry`: another org's lookup of the registry name then finds nothing
  * and must pull (and authenticate) itself.
  */
-export async function keepForOrg(env: NodeJS.ProcessEnv, id: string, org: string, registry: string): Promise<void> {
-  const i = await inspect(env, id);
-  await run("podman", ["tag", id, localImageRef(org, "pulled", id.replace(/^sha256:/, "").slice(0, 32))], { env, timeoutMs: 30_000 });
-  // only the names of the registry the credentials pulled from (the image may have others, e.g. a build of this plane)
-  for (const n of i?.RepoTags ?? []) if (registryHost(n).toLowerCase() === registry.toLowerCase()) await run("podman", ["untag", id, n], { env, timeoutMs: 30_000 });
+export async function keepForOrg(env: NodeJS.ProcessEnv, id: string, o: { org: string; registry: string; holds?: PrivatePulls }): Promise<void> {
+  const { org, registry, holds } = o;
+  try {
+    const i = await inspect(env, id);
+    await run("podman", ["tag", id, localImageRef(org, "pulled", id.replace(/^sha256:/, "").slice(0, 32))], { env, timeoutMs: 30_000 });
+    // only the names of the registry the credentials pulled from (the image may have others, e.g. a build of this plane)
+    for (const n of i?.RepoTags ?? []) if (registryHost(n).toLowerCase() === registry.toLowerCase()) await run("podman", ["untag", id, n], { env, timeoutMs: 30_000 });
+  } finally {
+    holds?.releaseImage(id, org);
+  }
 }
 
 /** The image names of local storage outside the plane's namespace; undefined when podman fails. */

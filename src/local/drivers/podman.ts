@@ -13,7 +13,7 @@ import { errorMessage } from "../errors.js";
 import { cacheStoreGraphRoot, defaultImageCacheDir, detectPipMirror, prepareContainersConfig, type ContainersConfig, type PipMirror } from "./containers.js";
 import { run } from "./exec.js";
 import { PullFailure, registryHost } from "./image-pull.js";
-import { keepForOrg, localImageNames, podmanPull } from "./podman-pull.js";
+import { keepForOrg, localImageNames, podmanPull, PrivatePulls } from "./podman-pull.js";
 import { DEFAULT_NON_ROOT_USER, type BuildRequest, type BuiltImage, type Driver, type InstanceExit, type PullRequest, type RunningInstance, type StartOptions } from "./types.js";
 import { networkInstance, InstanceOutput } from "./instance.js";
 import { MAX_INSTANCE_LOG_BYTES } from "./rotating-log.js";
@@ -132,6 +132,7 @@ export class PodmanDriver implements Driver {
           `Local base images: ${this.localNamesHint()}. Create local stand-ins with 'dodil ignite dev setup' (python:3.12-slim, busybox) or tag a local image as ${base}`,
         ...(this.offline ? {} : { pullImage: (r: PullRequest) => this.pullImage(r) }),
         keepForOrg: (id, org, registry) => this.keepForOrg(id, org, registry),
+        privatelyPulledElsewhere: (org, names) => this.privatelyPulledElsewhere(org, names),
         buildImage: (context, out, clean) => this.builder.build(req, { context, out, clean, signal }),
       },
       req,
@@ -153,7 +154,7 @@ export class PodmanDriver implements Driver {
   }
 
   async pullImage(req: PullRequest): Promise<BuiltImage & { digest: string }> {
-    const pulled = await podmanPull(this.config.env, path.join(this.o.dataDir, "pull-auth"), req);
+    const pulled = await podmanPull(this.config.env, path.join(this.o.dataDir, "pull-auth"), req, this.privatePulls);
     await this.refreshLocalNames();
     const inspect = await this.inspectImage(pulled.id);
     if (!inspect) throw new PullFailure("other", registryHost(req.ref), `the pulled image ${req.ref} cannot be found`);
@@ -161,7 +162,13 @@ export class PodmanDriver implements Driver {
   }
 
   async keepForOrg(id: string, org: string, registry: string): Promise<void> {
-    await keepForOrg(this.config.env, id, org, registry);
+    await keepForOrg(this.config.env, id, { org, registry, holds: this.privatePulls });
+  }
+
+  /** Images pulled with an org's credentials that still carry their registry names (podman-pull.ts). */
+  private readonly privatePulls = new PrivatePulls();
+  privatelyPulledElsewhere(org: string, names: readonly string[]): boolean {
+    return this.privatePulls.heldElsewhere(org, names);
   }
 
   /** Describes an image already in local storage (for prebuilt images); undefined when absent. */

@@ -139,6 +139,11 @@ export interface Driver {
    * The result's `dir` is the image id, `digest` the manifest digest the registry served.
    */
   pullImage?(req: PullRequest): Promise<BuiltImage & { digest: string }>;
+  /**
+   * Whether an image with these names was pulled with another org's credentials and still carries
+   * its registry names (until keepForOrg): lookups of `org` then treat it as absent.
+   */
+  privatelyPulledElsewhere?(org: string, names: readonly string[]): boolean;
   /** Names an image (by id) in `org`'s local namespace and drops its names from `registry`: what `org`'s credentials pulled from there. */
   keepForOrg?(id: string, org: string, registry: string): Promise<void>;
   /** Final cleanup after every instance was stopped (e.g. containers left by a crashed client). */
