@@ -20,9 +20,8 @@ import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { grpcCode, rpcError } from "../helpers/rpc-client.js";
 import { create } from "@bufbuild/protobuf";
 import { CancelBuildRequestSchema } from "../../src/gen/dodil/ignite/v1/build_pb.js";
-import { StreamCompileLogsRequestSchema, type StreamCompileLogsResponse } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
 import type { ComputeClient } from "../helpers/control-plane.js";
-import { createApp, ensureBusybox, expectBuildSucceeds, followBuild, imageCache, inCI, invoke, podmanMissing, publish, pythonImagePresent, saveContext } from "../local/container-helpers.js";
+import { createApp, ensureBusybox, expectBuildSucceeds, followBuild, imageCache, inCI, invoke, podmanMissing, publish, pythonImagePresent, saveContext, untilBuildLine } from "../local/container-helpers.js";
 import { makeTarGz } from "../local/helpers.js";
 
 const apps = path.join(import.meta.dirname, "tenant-apps");
@@ -59,21 +58,6 @@ function buildAttackReport(lines: string[]): BuildAttackReport {
   const line = lines.find((l) => l.includes("BUILD-ATTACK {"));
   if (!line) throw new Error(`no BUILD-ATTACK line in the build log:\n${lines.slice(-20).join("\n")}`);
   return JSON.parse(line.slice(line.indexOf("BUILD-ATTACK ") + "BUILD-ATTACK ".length)) as BuildAttackReport;
-}
-
-/** Resolves once a build's log has a line `re` matches (the log is replayed, then followed). */
-async function untilBuildLine(c: ComputeClient, deployId: string, re: RegExp): Promise<void> {
-  const call = c.open.streamCompileLogs(create(StreamCompileLogsRequestSchema, { deployId, follow: true }));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      call.on("data", (r: StreamCompileLogsResponse) => r.item.case === "entry" && re.test(r.item.value.line) && resolve());
-      call.on("error", reject);
-      call.on("end", () => reject(new Error(`the log of build ${deployId} ended before a line matched ${re}`)));
-    });
-  } finally {
-    call.on("error", () => undefined);
-    call.cancel();
-  }
 }
 
 const podmanSkip = podmanMissing || (!pythonImagePresent() ? "the python:3.12-slim stand-in is missing (dodil ignite dev setup)" : "");

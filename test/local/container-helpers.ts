@@ -12,6 +12,7 @@ import {
   PublishDraftRequestSchema,
   SaveDraftRequestSchema,
   StreamCompileLogsRequestSchema,
+  type StreamCompileLogsResponse,
 } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
 import { BuildService, UploadBuildContextRequestSchema } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
@@ -86,6 +87,21 @@ export async function followBuild(c: ComputeClient, deployId: string): Promise<{
   const last = items[items.length - 1]?.item;
   const outcome = last?.case === "outcome" ? (last.value as { status: BuildStatus; error?: string; imageRef?: string }) : undefined;
   return { lines, status: outcome?.status ?? BuildStatus.UNSPECIFIED, error: outcome?.error ?? "", imageRef: outcome?.imageRef ?? "" };
+}
+
+/** Resolves once a build's log has a line `re` matches (the log is replayed, then followed). */
+export async function untilBuildLine(c: ComputeClient, deployId: string, re: RegExp): Promise<void> {
+  const call = c.open.streamCompileLogs(create(StreamCompileLogsRequestSchema, { deployId, follow: true }));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      call.on("data", (r: StreamCompileLogsResponse) => r.item.case === "entry" && re.test(r.item.value.line) && resolve());
+      call.on("error", reject);
+      call.on("end", () => reject(new Error(`the log of build ${deployId} ended before a line matched ${re}`)));
+    });
+  } finally {
+    call.on("error", () => undefined);
+    call.cancel();
+  }
 }
 
 /** Follows a build to its end and fails the test unless it succeeded, showing why and its last lines. */

@@ -3,22 +3,21 @@
  * credentials, and the image carries the registry's name for as long as that build runs (buildah
  * needs it). Meanwhile org B — with no credentials — names the same image in a FROM and as an
  * --image-ref: both must be answered as if it were absent (B pulls, and the registry asks B for
- * credentials), never served from A's private pull. A's build is held inside a RUN step (a request
- * to a loopback server the test answers last), so the window is open while B tries.
+ * credentials), never served from A's private pull. A's build is held inside a long RUN step
+ * (build steps reach no network: it is cancelled once B has tried), so the window is open while B
+ * tries; after it, the image is named only in A's namespace and B is still asked for credentials.
  */
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BuildService, SaveBuildSecretsRequestSchema } from "../../src/gen/dodil/ignite/v1/build_pb.js";
+import { BuildService, CancelBuildRequestSchema, SaveBuildSecretsRequestSchema } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { ComputeService, SaveDraftRequestSchema } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
 import { BASE_IMAGES } from "../../src/local/drivers/base-images.js";
 import { OTHER_TOKEN, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { copyToRegistry, imageCacheSource, registryToolsInstalled, startTestRegistry, type TestRegistry } from "../helpers/registry.js";
 import { grpcCode } from "../helpers/rpc-client.js";
-import { busyboxAppFiles, createApp, ensureBusybox, followBuild, imageCache, inCI, podmanMissing, publish, saveContext } from "./container-helpers.js";
+import { busyboxAppFiles, createApp, ensureBusybox, followBuild, imageCache, inCI, podmanMissing, publish, saveContext, untilBuildLine } from "./container-helpers.js";
 import { makeTarGz } from "./helpers.js";
 
 const PASSWORD = "window-pw-9Lq3-never-printed";
@@ -29,30 +28,16 @@ if (skip) console.warn(`[private pull window tests skipped] ${toolsMissing}`);
 describe.skipIf(skip)("a credentialed FROM's pull is not another org's while the build runs (podman)", () => {
   let priv: TestRegistry;
   let t: TestControlPlane;
-  let gate: http.Server;
-  let arrived!: Promise<void>;
-  let release!: () => void;
 
   beforeAll(async () => {
     await ensureBusybox();
     priv = await startTestRegistry({ label: "window-private", users: { puller: PASSWORD } });
     const busybox = await imageCacheSource(BASE_IMAGES.busybox.refs[0]!);
     await copyToRegistry(busybox.src, `${priv.host}/base/busybox:1`, { env: busybox.env, creds: `puller:${PASSWORD}` });
-    // answers the held build's request only once release() is called
-    let arrive!: () => void;
-    arrived = new Promise<void>((r) => (arrive = r));
-    const held = new Promise<void>((r) => (release = r));
-    gate = http.createServer((req, res) => {
-      arrive();
-      void held.then(() => res.end("go\n"));
-    });
-    await new Promise<void>((r) => gate.listen(0, "127.0.0.1", r));
     t = await startTestControlPlane({ label: "private-window", driver: "podman", imageCacheDir: imageCache, offline: false });
   }, 180_000);
   afterAll(async () => {
-    release?.();
     await t?.stop();
-    await new Promise<void>((r) => gate?.close(() => r()));
     await priv?.stop();
   }, 90_000);
 
@@ -60,11 +45,10 @@ describe.skipIf(skip)("a credentialed FROM's pull is not another org's while the
     const from = `${priv.host}/base/busybox:1`;
     await t.build.saveBuildSecrets(create(SaveBuildSecretsRequestSchema, { registryCredentials: { [priv.host]: Buffer.from(`puller:${PASSWORD}`).toString("base64") } }));
     await createApp(t.compute, "holder", { healthPath: "/cgi-bin/app" });
-    const port = (gate.address() as AddressInfo).port;
-    const saved = await saveContext(t.compute, t.build, "holder", await makeTarGz(busyboxAppFiles({ from, extra: `RUN wget -q -O - http://127.0.0.1:${port}/` })));
-    const holder = followBuild(t.compute, saved.draft!.deployId);
+    const saved = await saveContext(t.compute, t.build, "holder", await makeTarGz(busyboxAppFiles({ from, extra: 'RUN echo "holding step started" && sleep 600' })));
+    const holder = saved.draft!.deployId;
     // A's build is in its RUN step: the pulled image carries the registry's name now
-    await arrived;
+    await untilBuildLine(t.compute, holder, /^holding step started$/);
 
     const other = t.client(ComputeService, OTHER_TOKEN);
     await createApp(other, "taker");
@@ -82,9 +66,11 @@ describe.skipIf(skip)("a credentialed FROM's pull is not another org's while the
     expect(grpcCode(denied)).toBe(grpc.status.PERMISSION_DENIED);
     expect(String((denied as Error).message)).toContain(`registry ${priv.host} requires credentials for ${from}`);
 
-    // A's own build is unaffected
-    release();
-    const mine = await holder;
-    expect(mine.status, mine.lines.slice(-5).join("\n")).toBe(BuildStatus.SUCCEEDED);
+    // once A's build has ended, what A's credentials pulled is named only in A's namespace
+    await t.build.cancelBuild(create(CancelBuildRequestSchema, { buildId: holder }));
+    expect((await followBuild(t.compute, holder)).status).toBe(BuildStatus.CANCELLED);
+    const after = await followBuild(other, (await saveContext(other, t.client(BuildService, OTHER_TOKEN), "taker", await makeTarGz(busyboxAppFiles({ from, extra: "ENV AFTER=1" })))).draft!.deployId);
+    expect(after.status).toBe(BuildStatus.FAILED);
+    expect(after.lines.join("\n")).toContain(`registry ${priv.host} requires credentials for ${from}`);
   }, 300_000);
 });
