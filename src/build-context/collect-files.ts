@@ -130,126 +130,120 @@ interface DirFrame {
   exclusion?: ExcludedEntry;
 }
 
-export async function collectFiles(root: string, options: CollectOptions = {}): Promise<CollectResult> {
-  const useDefaults = options.defaultExcludes ?? true;
-  const givenRoot = path.resolve(root);
-  let rootReal: string;
+/** The context root, as given and resolved, and how to name an absolute path relative to it. */
+interface ContextRoot {
+  given: string;
+  real: string;
+  /** The path relative to the root (either spelling), or undefined when it lies outside. */
+  relTo(abs: string): string | undefined;
+}
+
+async function contextRoot(root: string): Promise<ContextRoot> {
+  const given = path.resolve(root);
+  let real: string;
   try {
-    rootReal = await realpath(givenRoot);
-    if (!(await stat(rootReal)).isDirectory()) throw new Error("not a directory");
+    real = await realpath(given);
+    if (!(await stat(real)).isDirectory()) throw new Error("not a directory");
   } catch (err) {
-    throw new BuildContextError(
-      "CONTEXT_NOT_DIRECTORY",
-      `build context ${root} is not a readable directory`,
-      undefined,
-      { cause: err },
-    );
+    throw new BuildContextError("CONTEXT_NOT_DIRECTORY", `build context ${root} is not a readable directory`, undefined, { cause: err });
   }
-  const roots = rootReal === givenRoot ? [rootReal] : [rootReal, givenRoot];
-  const relToRoot = (abs: string): string | undefined => {
+  const roots = real === given ? [real] : [real, given];
+  const relTo = (abs: string): string | undefined => {
     for (const r of roots) if (isInside(r, abs)) return toPosix(path.relative(r, abs));
     return undefined;
   };
+  return { given, real, relTo };
+}
 
-  // Dockerfile and ignore file.
-  const dockerfileAbs = path.resolve(givenRoot, options.dockerfilePath ?? "Dockerfile");
-  const dockerfileRel = relToRoot(dockerfileAbs);
-  let ignoreFile: string | undefined;
-  let matcher: IgnoreMatcher | undefined;
-  if (options.useIgnoreFile ?? true) {
-    const specific = dockerfileAbs + ".dockerignore";
-    const rootIgnore = path.join(rootReal, ".dockerignore");
-    if (await isFile(specific)) ignoreFile = specific;
-    else if (await isFile(rootIgnore)) ignoreFile = rootIgnore;
-    if (ignoreFile) {
-      const label = relToRoot(ignoreFile) ?? ignoreFile;
-      try {
-        const text = await readFile(ignoreFile, "utf8");
-        matcher = createIgnoreMatcher(parseDockerignore(text, label));
-      } catch (err) {
-        if (err instanceof DockerignoreError) {
-          throw new BuildContextError("INVALID_IGNORE_FILE", err.message, label, { cause: err });
-        }
-        throw new BuildContextError("UNREADABLE_PATH", `cannot read ${label}: ${(err as Error).message}`, label, {
-          cause: err,
-        });
-      }
+/** `<Dockerfile>.dockerignore` (BuildKit's precedence) or the root's `.dockerignore`, parsed. */
+async function loadIgnoreFile(root: ContextRoot, dockerfileAbs: string): Promise<{ ignoreFile?: string; matcher?: IgnoreMatcher }> {
+  const specific = dockerfileAbs + ".dockerignore";
+  const rootIgnore = path.join(root.real, ".dockerignore");
+  const ignoreFile = (await isFile(specific)) ? specific : (await isFile(rootIgnore)) ? rootIgnore : undefined;
+  if (!ignoreFile) return {};
+  const label = root.relTo(ignoreFile) ?? ignoreFile;
+  try {
+    const text = await readFile(ignoreFile, "utf8");
+    return { ignoreFile, matcher: createIgnoreMatcher(parseDockerignore(text, label)) };
+  } catch (err) {
+    if (err instanceof DockerignoreError) {
+      throw new BuildContextError("INVALID_IGNORE_FILE", err.message, label, { cause: err });
+    }
+    throw new BuildContextError("UNREADABLE_PATH", `cannot read ${label}: ${(err as Error).message}`, label, { cause: err });
+  }
+}
+
+const entryType = (st: Stats): ExcludedEntry["type"] => (st.isDirectory() ? "dir" : st.isFile() ? "file" : st.isSymbolicLink() ? "symlink" : "other");
+
+/** One walk of a context: what it keeps, what it excludes and why, and its warnings. */
+class ContextWalk {
+  readonly files: ContextEntry[] = [];
+  readonly excluded: ExcludedEntry[] = [];
+  readonly warnings: string[] = [];
+  totalBytes = 0;
+  /** Paths sent whatever the patterns say, and the directories on the way to them. */
+  private readonly forced = new Set<string>();
+  private readonly forcedDirs = new Set<string>();
+  private readonly useDefaults: boolean;
+
+  constructor(
+    private readonly root: ContextRoot,
+    private readonly matcher: IgnoreMatcher | undefined,
+    forced: (string | undefined)[],
+    private readonly options: CollectOptions,
+  ) {
+    this.useDefaults = options.defaultExcludes ?? true;
+    for (const rel of forced) if (rel) this.forced.add(rel);
+    for (const f of this.forced) {
+      const parts = f.split("/");
+      for (let i = 1; i < parts.length; i++) this.forcedDirs.add(parts.slice(0, i).join("/"));
     }
   }
 
-  const forced = new Set<string>();
-  for (const rel of [dockerfileRel, ignoreFile ? relToRoot(ignoreFile) : undefined, ".dockerignore"]) {
-    if (rel) forced.add(rel);
-  }
-  const forcedDirs = new Set<string>();
-  for (const f of forced) {
-    const parts = f.split("/");
-    for (let i = 1; i < parts.length; i++) forcedDirs.add(parts.slice(0, i).join("/"));
-  }
-
-  const files: ContextEntry[] = [];
-  const excluded: ExcludedEntry[] = [];
-  const warnings: string[] = [];
-  let totalBytes = 0;
-
-  const emit = (frame: DirFrame | undefined): void => {
+  /** Adds a directory's entry (and its parents') once something below it is kept. */
+  private emit(frame: DirFrame | undefined): void {
     if (!frame || frame.emitted) return;
-    emit(frame.parent);
-    files.push({ path: frame.rel, type: "dir", size: 0, mode: 0o755 });
+    this.emit(frame.parent);
+    this.files.push({ path: frame.rel, type: "dir", size: 0, mode: 0o755 });
     frame.emitted = true;
-  };
+  }
 
-  const entryType = (st: Stats): ExcludedEntry["type"] =>
-    st.isDirectory() ? "dir" : st.isFile() ? "file" : st.isSymbolicLink() ? "symlink" : "other";
-
-  async function checkSymlink(abs: string, rel: string): Promise<string | undefined> {
+  private async checkSymlink(abs: string, rel: string): Promise<string | undefined> {
     const target = await readlink(abs);
     const lexical = path.resolve(path.dirname(abs), target);
-    if (relToRoot(lexical) === undefined) {
-      throw new BuildContextError(
-        "SYMLINK_ESCAPE",
-        `symlink ${rel} points outside the build context (target: ${target})`,
-        rel,
-      );
+    if (this.root.relTo(lexical) === undefined) {
+      throw new BuildContextError("SYMLINK_ESCAPE", `symlink ${rel} points outside the build context (target: ${target})`, rel);
     }
     try {
       await stat(abs);
     } catch (err) {
       const code = errnoCode(err);
       if (code === "ENOENT" || code === "ENOTDIR") {
-        warnings.push(`skipped dangling symlink ${rel} -> ${target}`);
+        this.warnings.push(`skipped dangling symlink ${rel} -> ${target}`);
         return undefined;
       }
       if (code === "ELOOP") {
         throw new BuildContextError("SYMLINK_LOOP", `symlink loop at ${rel} (target: ${target})`, rel, { cause: err });
       }
-      throw new BuildContextError("UNREADABLE_PATH", `cannot resolve symlink ${rel}: ${(err as Error).message}`, rel, {
-        cause: err,
-      });
+      throw new BuildContextError("UNREADABLE_PATH", `cannot resolve symlink ${rel}: ${(err as Error).message}`, rel, { cause: err });
     }
     const real = await realpath(abs);
-    if (!isInside(rootReal, real)) {
-      throw new BuildContextError(
-        "SYMLINK_ESCAPE",
-        `symlink ${rel} points outside the build context (target: ${target}, resolves to ${real})`,
-        rel,
-      );
+    if (!isInside(this.root.real, real)) {
+      throw new BuildContextError("SYMLINK_ESCAPE", `symlink ${rel} points outside the build context (target: ${target}, resolves to ${real})`, rel);
     }
     if (!path.isAbsolute(target)) return target;
     const rewritten = toPosix(path.relative(path.dirname(abs), real));
     return rewritten === "" ? "." : rewritten;
   }
 
-  async function walk(dirAbs: string, frame: DirFrame | undefined, onlyForced: boolean): Promise<void> {
-    if (options.signal?.aborted) throw new BuildContextError("ABORTED", "packing was cancelled");
+  async walk(dirAbs: string, frame: DirFrame | undefined, onlyForced: boolean): Promise<void> {
+    if (this.options.signal?.aborted) throw new BuildContextError("ABORTED", "packing was cancelled");
     let names: string[];
     try {
       names = sortNames(await readdir(dirAbs));
     } catch (err) {
       const rel = frame?.rel ?? ".";
-      throw new BuildContextError("UNREADABLE_PATH", `cannot read directory ${rel}: ${(err as Error).message}`, rel, {
-        cause: err,
-      });
+      throw new BuildContextError("UNREADABLE_PATH", `cannot read directory ${rel}: ${(err as Error).message}`, rel, { cause: err });
     }
     for (const name of names) {
       const rel = frame ? `${frame.rel}/${name}` : name;
@@ -262,67 +256,80 @@ export async function collectFiles(root: string, options: CollectOptions = {}): 
         st = lstatSync(abs);
       } catch (err) {
         if (errnoCode(err) === "ENOENT") continue; // vanished during the walk
-        throw new BuildContextError("UNREADABLE_PATH", `cannot stat ${rel}: ${(err as Error).message}`, rel, {
-          cause: err,
-        });
+        throw new BuildContextError("UNREADABLE_PATH", `cannot stat ${rel}: ${(err as Error).message}`, rel, { cause: err });
       }
-      const isForced = forced.has(rel);
-      const isForcedDir = forcedDirs.has(rel) && st.isDirectory();
-
-      // Default excludes (and the inside of a default-excluded dir that holds a forced path).
-      if (!isForced && (onlyForced || (useDefaults && DEFAULT_EXCLUDES.includes(name)))) {
-        if (isForcedDir) {
-          const sub: DirFrame = { rel, emitted: false, parent: frame };
-          await walk(abs, sub, true);
-          if (!sub.emitted) excluded.push({ path: rel, type: "dir", rule: name, source: "default" });
-          continue;
-        }
-        if (!onlyForced) excluded.push({ path: rel, type: entryType(st), rule: name, source: "default" });
-        continue;
-      }
-
-      const decision = matcher && !isForced ? matcher.matches(rel, st.isDirectory()) : { excluded: false };
-      if (decision.excluded) {
-        const p = "pattern" in decision ? decision.pattern : undefined;
-        const exclusion: ExcludedEntry = {
-          path: rel,
-          type: entryType(st),
-          rule: decision.rule ?? "",
-          source: p ? `${p.source ?? ".dockerignore"}:${p.line}` : ".dockerignore",
-        };
-        if (st.isDirectory() && (isForcedDir || !matcher!.canSkipExcludedDir(rel))) {
-          const sub: DirFrame = { rel, emitted: false, parent: frame };
-          await walk(abs, sub, false);
-          if (!sub.emitted) excluded.push(exclusion);
-        } else {
-          excluded.push(exclusion);
-        }
-        continue;
-      }
-
-      if (st.isDirectory()) {
-        emit(frame);
-        files.push({ path: rel, type: "dir", size: 0, mode: 0o755 });
-        await walk(abs, { rel, emitted: true, parent: frame }, false);
-      } else if (st.isFile()) {
-        emit(frame);
-        files.push({ path: rel, type: "file", size: st.size, mode: normaliseFileMode(st.mode) });
-        totalBytes += st.size;
-      } else if (st.isSymbolicLink()) {
-        const linkTarget = await checkSymlink(abs, rel);
-        if (linkTarget !== undefined) {
-          emit(frame);
-          files.push({ path: rel, type: "symlink", size: 0, mode: 0o777, linkTarget });
-        }
-      } else {
-        warnings.push(`skipped ${specialKind(st) ?? "special file"} ${rel}: only files, directories and symlinks are sent`);
-      }
+      if (await this.exclude({ name, rel, abs, st }, frame, onlyForced)) continue;
+      await this.keep({ rel, abs, st }, frame);
     }
   }
 
-  await walk(rootReal, undefined, false);
+  /** Applies the default excludes and the ignore file to one entry; true when it is not sent itself. */
+  private async exclude(e: { name: string; rel: string; abs: string; st: Stats }, frame: DirFrame | undefined, onlyForced: boolean): Promise<boolean> {
+    const { name, rel, abs, st } = e;
+    const isForced = this.forced.has(rel);
+    const isForcedDir = this.forcedDirs.has(rel) && st.isDirectory();
+    // Default excludes (and the inside of a default-excluded dir that holds a forced path).
+    if (!isForced && (onlyForced || (this.useDefaults && DEFAULT_EXCLUDES.includes(name)))) {
+      if (isForcedDir) {
+        const sub: DirFrame = { rel, emitted: false, parent: frame };
+        await this.walk(abs, sub, true);
+        if (!sub.emitted) this.excluded.push({ path: rel, type: "dir", rule: name, source: "default" });
+        return true;
+      }
+      if (!onlyForced) this.excluded.push({ path: rel, type: entryType(st), rule: name, source: "default" });
+      return true;
+    }
+    const matcher = this.matcher;
+    const decision = matcher && !isForced ? matcher.matches(rel, st.isDirectory()) : { excluded: false };
+    if (!decision.excluded) return false;
+    const p = "pattern" in decision ? decision.pattern : undefined;
+    const exclusion: ExcludedEntry = {
+      path: rel,
+      type: entryType(st),
+      rule: decision.rule ?? "",
+      source: p ? `${p.source ?? ".dockerignore"}:${p.line}` : ".dockerignore",
+    };
+    if (st.isDirectory() && (isForcedDir || !matcher!.canSkipExcludedDir(rel))) {
+      const sub: DirFrame = { rel, emitted: false, parent: frame };
+      await this.walk(abs, sub, false);
+      if (!sub.emitted) this.excluded.push(exclusion);
+    } else {
+      this.excluded.push(exclusion);
+    }
+    return true;
+  }
 
-  const result: CollectResult = { root: rootReal, files, excluded, warnings, totalBytes };
+  private async keep(e: { rel: string; abs: string; st: Stats }, frame: DirFrame | undefined): Promise<void> {
+    const { rel, abs, st } = e;
+    if (st.isDirectory()) {
+      this.emit(frame);
+      this.files.push({ path: rel, type: "dir", size: 0, mode: 0o755 });
+      await this.walk(abs, { rel, emitted: true, parent: frame }, false);
+    } else if (st.isFile()) {
+      this.emit(frame);
+      this.files.push({ path: rel, type: "file", size: st.size, mode: normaliseFileMode(st.mode) });
+      this.totalBytes += st.size;
+    } else if (st.isSymbolicLink()) {
+      const linkTarget = await this.checkSymlink(abs, rel);
+      if (linkTarget !== undefined) {
+        this.emit(frame);
+        this.files.push({ path: rel, type: "symlink", size: 0, mode: 0o777, linkTarget });
+      }
+    } else {
+      this.warnings.push(`skipped ${specialKind(st) ?? "special file"} ${rel}: only files, directories and symlinks are sent`);
+    }
+  }
+}
+
+export async function collectFiles(root: string, options: CollectOptions = {}): Promise<CollectResult> {
+  const ctx = await contextRoot(root);
+  const dockerfileAbs = path.resolve(ctx.given, options.dockerfilePath ?? "Dockerfile");
+  const dockerfileRel = ctx.relTo(dockerfileAbs);
+  const { ignoreFile, matcher } = (options.useIgnoreFile ?? true) ? await loadIgnoreFile(ctx, dockerfileAbs) : {};
+  // The Dockerfile and the ignore file in use (and a root .dockerignore) are always sent.
+  const walk = new ContextWalk(ctx, matcher, [dockerfileRel, ignoreFile ? ctx.relTo(ignoreFile) : undefined, ".dockerignore"], options);
+  await walk.walk(ctx.real, undefined, false);
+  const result: CollectResult = { root: ctx.real, files: walk.files, excluded: walk.excluded, warnings: walk.warnings, totalBytes: walk.totalBytes };
   if (ignoreFile) result.ignoreFile = ignoreFile;
   if (dockerfileRel) result.dockerfile = dockerfileRel;
   return result;

@@ -81,11 +81,69 @@ export class BufferPool {
 
 interface Job {
   input: Buffer;
-  result?: Promise<Buffer>;
   settled: boolean;
   started: boolean;
-  start: () => void;
   wait: Promise<Buffer>;
+  start: () => void;
+}
+
+/** The slices handed over and not yet yielded, in order, at most `concurrency` compressing at once. */
+class MemberQueue {
+  readonly jobs: Job[] = [];
+  private running = 0;
+
+  constructor(
+    private readonly level: number,
+    private readonly concurrency: number,
+    private readonly pool: BufferPool,
+  ) {}
+
+  submit(input: Buffer): void {
+    let resolve!: (b: Buffer) => void;
+    let reject!: (e: unknown) => void;
+    const wait = new Promise<Buffer>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    wait.catch(() => {}); // observed when yielded; never unhandled if abandoned
+    const job: Job = { input, settled: false, started: false, wait, start: () => {} };
+    job.start = () => {
+      job.started = true;
+      this.running++;
+      gzipMember(input, this.level).then(
+        (out) => {
+          this.settle(job);
+          this.pool.give(input);
+          resolve(out);
+          this.pump();
+        },
+        (err: unknown) => {
+          this.settle(job);
+          reject(err);
+          this.pump();
+        },
+      );
+    };
+    this.jobs.push(job);
+    this.pump();
+  }
+
+  /** Drops the queued slices; started ones finish on their own. */
+  clear(): void {
+    this.jobs.length = 0;
+  }
+
+  private settle(job: Job): void {
+    this.running--;
+    job.settled = true;
+  }
+
+  private pump(): void {
+    for (const job of this.jobs) {
+      if (this.running >= this.concurrency) return;
+      if (!job.started) job.start();
+    }
+  }
 }
 
 /**
@@ -103,54 +161,9 @@ export async function* parallelGzip(
   if (!Number.isInteger(memberSize) || memberSize <= 0) throw new RangeError(`gzip member size must be a positive integer, got ${memberSize}`);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`gzip concurrency must be an integer >= 1, got ${concurrency}`);
   const maxOutstanding = concurrency + Math.max(0, readAhead);
-
-  const jobs: Job[] = []; // filled slices not yet yielded, in order
   const pool = options.pool ?? new BufferPool(memberSize, MAX_SPARE);
-  let running = 0;
-
-  const pump = (): void => {
-    for (const job of jobs) {
-      if (running >= concurrency) return;
-      if (!job.started) job.start();
-    }
-  };
-
-  const submit = (input: Buffer): void => {
-    let resolve!: (b: Buffer) => void;
-    let reject!: (e: unknown) => void;
-    const wait = new Promise<Buffer>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    wait.catch(() => {}); // observed when yielded; never unhandled if abandoned
-    const job: Job = {
-      input,
-      settled: false,
-      started: false,
-      wait,
-      start: () => {
-        job.started = true;
-        running++;
-        gzipMember(input, options.level).then(
-          (out) => {
-            running--;
-            job.settled = true;
-            pool.give(input);
-            resolve(out);
-            pump();
-          },
-          (err: unknown) => {
-            running--;
-            job.settled = true;
-            reject(err);
-            pump();
-          },
-        );
-      },
-    };
-    jobs.push(job);
-    pump();
-  };
+  const queue = new MemberQueue(options.level, concurrency, pool);
+  const jobs = queue.jobs; // filled slices not yet yielded, in order
 
   let slice: Buffer | undefined;
   let fill = 0;
@@ -160,7 +173,7 @@ export async function* parallelGzip(
       if (fill === 0 && chunk.length === memberSize) {
         // The producer already cut the stream at member boundaries: no copy.
         off = chunk.length;
-        submit(chunk);
+        queue.submit(chunk);
         while (jobs.length > 0 && (jobs[0]!.settled || jobs.length >= maxOutstanding)) {
           yield await jobs.shift()!.wait;
         }
@@ -175,7 +188,7 @@ export async function* parallelGzip(
         fill += n;
         off += n;
         if (fill === memberSize) {
-          submit(slice);
+          queue.submit(slice);
           slice = undefined;
           // Hand over what is ready; block the producer only when the queue is full.
           while (jobs.length > 0 && (jobs[0]!.settled || jobs.length >= maxOutstanding)) {
@@ -184,7 +197,7 @@ export async function* parallelGzip(
         }
       }
     }
-    if (slice && fill > 0) submit(slice.subarray(0, fill));
+    if (slice && fill > 0) queue.submit(slice.subarray(0, fill));
     slice = undefined;
     if (jobs.length === 0) {
       // Empty input: one empty member, so the output is still a valid gzip file.
@@ -194,6 +207,6 @@ export async function* parallelGzip(
     while (jobs.length > 0) yield await jobs.shift()!.wait;
   } finally {
     // On an error or an early return, drop queued slices; started ones finish on their own.
-    jobs.length = 0;
+    queue.clear();
   }
 }

@@ -4,8 +4,7 @@
  */
 import { PassThrough, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import * as zlib from "node:zlib";
-import { Collector, inspectArchive, isTarHeader, limitsOf, meteredTarListing, type ArchiveInfo, type ArchiveKind, type ArchiveLimits } from "./archive.js";
+import { Collector, gunzip, inspectArchive, isTarHeader, limitsOf, meteredTarListing, type ArchiveInfo, type ArchiveKind, type ArchiveLimits } from "./archive.js";
 
 /**
  * Lists a tar or tar.gz while its bytes arrive (an upload), so the listing is ready when the last
@@ -95,7 +94,7 @@ export class ArchiveStreamInspector {
       onBadArchive: () => (failed = true),
     });
     // A gzip stream holds a tar only if its first inflated block is a tar header (detectArchiveKind).
-    const listed = gz ? pipeline(input, zlib.createGunzip(), new TarHeaderSniff(() => (failed = true)), meter, sink) : pipeline(input, meter, sink);
+    const listed = gz ? pipeline(input, gunzip(), new TarHeaderSniff(() => (failed = true)), meter, sink) : pipeline(input, meter, sink);
     this.listing = listed.then(
       () => !failed,
       () => false,

@@ -1,58 +1,52 @@
 /**
  * Safe archive inspection and extraction, shared by the local control plane (UploadBuildContext and
  * SaveDraft validation, the drivers) and the CLI (`version code -O DIR`). Accepts tar.gz, plain tar and zip (detected by magic bytes); anything else is a single file.
- * Every entry is checked before anything is written: no `..` components, no absolute paths, no links
- * that resolve outside the root, no devices or FIFOs, bounded entry count and total size.
+ * Every entry is checked (archive-entry.ts) before anything is written.
  * The size limits count the bytes actually inflated and written, never only what a header declares:
  * a zip entry that inflates past its declared size (or CRC) is refused mid-stream, and the inflated
  * tar stream is metered against what its entries account for.
  */
-import { createReadStream, createWriteStream, promises as fsp } from "node:fs";
+import { createReadStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as zlib from "node:zlib";
 import * as tar from "tar";
+import { ArchiveError, Collector, limitsOf, type ArchiveInfo, type ArchiveKind, type ArchiveLimits } from "./archive-entry.js";
+import { extractZip, readZipDirectory } from "./zip-archive.js";
 
-/** A build-context archive that must not be extracted (traversal, links out, devices, limits). */
-export class ArchiveError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ArchiveError";
-  }
-}
+export {
+  ArchiveError,
+  archiveHasFile,
+  Collector,
+  DEFAULT_MAX_ENTRIES,
+  DEFAULT_MAX_TOTAL_BYTES,
+  limitsOf,
+  safeEntryPath,
+  type ArchiveEntryInfo,
+  type ArchiveInfo,
+  type ArchiveKind,
+  type ArchiveLimits,
+} from "./archive-entry.js";
 
-export type ArchiveKind = "tar.gz" | "tar" | "zip" | "file";
-
-export interface ArchiveEntryInfo {
-  /** Normalised relative path (no leading "./", no trailing "/"). */
-  path: string;
-  type: "file" | "dir" | "symlink" | "hardlink";
-  size: number;
-  linkTarget?: string;
-}
-
-export interface ArchiveInfo {
-  kind: ArchiveKind;
-  entries: ArchiveEntryInfo[];
-  totalSize: number;
-}
-
-export interface ArchiveLimits {
-  maxEntries?: number;
-  maxTotalBytes?: number;
-  /** File name used when the archive is a single plain file. */
-  singleFileName?: string;
-}
-
-export const DEFAULT_MAX_ENTRIES = 100_000;
-export const DEFAULT_MAX_TOTAL_BYTES = 4 * 1024 ** 3;
-const MAX_PATH_BYTES = 4000;
-const MAX_PATH_DEPTH = 256;
 /** Tar headers, pax records and padding one entry may add to the inflated stream beyond its body. */
 const TAR_BYTES_PER_ENTRY = 12 * 1024;
-/** End-of-archive blocks and record padding (GNU tar pads to 10 KiB records). */
+/**
+ * End-of-archive blocks and record padding (GNU tar pads to 10 KiB records). It also covers one
+ * inflated chunk: the meter sees a chunk before the parser has counted the entries in it.
+ */
 const TAR_TRAILER_BYTES = 1024 * 1024;
+/**
+ * Inflated bytes per chunk. zlib's default (16 KiB) costs a thread-pool round trip and a stream
+ * hop every 16 KiB: inflating and listing a 200 MB context took ~1.1 s more CPU than with this
+ * size (bench/save-speed.mjs). At most half of TAR_TRAILER_BYTES, so the meter's lag fits.
+ */
+export const INFLATE_CHUNK_BYTES = 512 * 1024;
+
+/** A gunzip stream with the chunk size every archive reader here uses. */
+export function gunzip(): zlib.Gunzip {
+  return zlib.createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
+}
 
 export async function detectArchiveKind(file: string): Promise<ArchiveKind> {
   const fh = await fsp.open(file, "r");
@@ -105,101 +99,6 @@ async function gunzipPrefix(file: string, n: number): Promise<Buffer> {
     gz.destroy();
   }
   return Buffer.concat(chunks).subarray(0, n);
-}
-
-/** Validates one entry path; returns it normalised, or "" for the root itself. */
-export function safeEntryPath(raw: string): string {
-  if (raw.includes("\0")) throw new ArchiveError(`archive entry '${printable(raw)}' has a NUL byte in its name`);
-  const p = raw.replace(/\\/g, "/");
-  if (p.startsWith("/") || /^[A-Za-z]:/.test(p)) throw new ArchiveError(`archive entry '${printable(raw)}' has an absolute path`);
-  const parts = p.split("/").filter((s) => s !== "" && s !== ".");
-  if (parts.includes("..")) throw new ArchiveError(`archive entry '${printable(raw)}' escapes the context directory ('..')`);
-  const joined = parts.join("/");
-  // Linux refuses longer paths (PATH_MAX) and names (NAME_MAX) with ENAMETOOLONG halfway through an
-  // extraction; say so up front instead.
-  if (Buffer.byteLength(joined) > MAX_PATH_BYTES || parts.length > MAX_PATH_DEPTH) {
-    throw new ArchiveError(`archive entry '${printable(raw)}…' is nested too deep (over ${MAX_PATH_DEPTH} directories or ${MAX_PATH_BYTES} bytes)`);
-  }
-  if (parts.some((part) => Buffer.byteLength(part) > 255)) throw new ArchiveError(`archive entry '${printable(raw)}…' has a name over 255 bytes`);
-  return joined;
-}
-
-function checkLinkTarget(entry: string, target: string, hard: boolean): void {
-  if (!target) throw new ArchiveError(`archive entry '${printable(entry)}' is a link without a target`);
-  if (hard) {
-    try {
-      safeEntryPath(target);
-    } catch {
-      throw new ArchiveError(`archive entry '${printable(entry)}' is a hard link to '${printable(target)}', outside the context directory`);
-    }
-    return;
-  }
-  const t = target.replace(/\\/g, "/");
-  if (t.startsWith("/") || /^[A-Za-z]:/.test(t)) {
-    throw new ArchiveError(`archive entry '${printable(entry)}' is a symlink to the absolute path '${printable(target)}'`);
-  }
-  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(entry), t));
-  if (resolved === ".." || resolved.startsWith("../")) {
-    throw new ArchiveError(`archive entry '${printable(entry)}' is a symlink to '${printable(target)}', outside the context directory`);
-  }
-}
-
-function printable(s: string): string {
-  return s.replace(/[\x00-\x1f\x7f]/g, "?").slice(0, 300);
-}
-
-/** Checks and collects entries against the limits; shared by the file and the streamed listings. */
-export class Collector {
-  entries: ArchiveEntryInfo[] = [];
-  totalSize = 0;
-  constructor(private limits: Required<Pick<ArchiveLimits, "maxEntries" | "maxTotalBytes">>) {}
-  get maxTotalBytes(): number {
-    return this.limits.maxTotalBytes;
-  }
-  add(rawPath: string, type: string, size: number, linkTarget?: string): void {
-    let t: ArchiveEntryInfo["type"];
-    switch (type) {
-      case "File":
-      case "OldFile":
-      case "ContiguousFile":
-        t = "file";
-        break;
-      case "Directory":
-        t = "dir";
-        break;
-      case "SymbolicLink":
-        t = "symlink";
-        break;
-      case "Link":
-        t = "hardlink";
-        break;
-      case "CharacterDevice":
-      case "BlockDevice":
-      case "FIFO":
-        throw new ArchiveError(`archive entry '${printable(rawPath)}' is a ${type === "FIFO" ? "FIFO" : "device file"}; only files, directories and links are allowed`);
-      default:
-        // pax/GNU metadata headers are consumed by the parser; anything else is refused
-        throw new ArchiveError(`archive entry '${printable(rawPath)}' has an unsupported type (${type})`);
-    }
-    const p = safeEntryPath(rawPath);
-    if (t === "symlink" || t === "hardlink") checkLinkTarget(p, linkTarget ?? "", t === "hardlink");
-    if (p === "") return;
-    if (this.entries.length >= this.limits.maxEntries) {
-      throw new ArchiveError(`archive has more than ${this.limits.maxEntries} entries`);
-    }
-    this.totalSize += size;
-    if (this.totalSize > this.limits.maxTotalBytes) {
-      throw new ArchiveError(`archive expands to more than ${this.limits.maxTotalBytes} bytes`);
-    }
-    this.entries.push({ path: p, type: t, size, ...(linkTarget !== undefined ? { linkTarget } : {}) });
-  }
-}
-
-export function limitsOf(l: ArchiveLimits) {
-  return {
-    maxEntries: l.maxEntries ?? DEFAULT_MAX_ENTRIES,
-    maxTotalBytes: l.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES,
-  };
 }
 
 /** Lists and validates every entry without writing anything. Throws ArchiveError on the first bad one. */
@@ -263,14 +162,18 @@ export function meteredTarListing(c: Collector, events: TarListingEvents): { met
     zstd: false,
     brotli: false,
     maxMetaEntrySize: 64 * 1024,
-    onReadEntry: (e) => {
-      if (events.stopped()) return;
+    // The filter sees every entry the parser keeps, at its header; saying no lets the parser skip
+    // the body instead of streaming it through an entry nobody reads (~10% of a listing's CPU).
+    filter: (_path, stat) => {
+      if (events.stopped()) return false;
+      const e = stat as tar.ReadEntry; // a parser's filter is given its ReadEntry
       try {
         c.add(e.path, e.type, e.size ?? 0, e.linkpath);
       } catch (err) {
         events.onRefused(err);
         meter.destroy(err as Error);
       }
+      return false;
     },
     onwarn: (code, msg) => {
       if (code === "TAR_BAD_ARCHIVE" || code === "TAR_ABORT" || code === "TAR_ENTRY_INVALID") events.onBadArchive(String(msg));
@@ -282,7 +185,7 @@ export function meteredTarListing(c: Collector, events: TarListingEvents): { met
 /** The file's tar bytes: inflated by us for tar.gz, so the meter sees what was actually inflated. */
 function tarBytes(file: string, kind: ArchiveKind): Readable {
   const raw = createReadStream(file);
-  return kind === "tar.gz" ? raw.pipe(zlib.createGunzip()).on("close", () => raw.destroy()) : raw;
+  return kind === "tar.gz" ? raw.pipe(gunzip()).on("close", () => raw.destroy()) : raw;
 }
 
 /** Passes bytes through, failing the stream once more than `budget()` bytes went by. */
@@ -301,34 +204,6 @@ export class InflatedMeter extends Transform {
       return;
     }
     done(null, chunk);
-  }
-}
-
-/**
- * Counts one zip entry's inflated bytes against what its central directory declared (and so against
- * the archive's limits, which were checked on declared sizes), and checks its CRC-32 at the end.
- */
-class ZipEntryMeter extends Transform {
-  private seen = 0;
-  private crc = 0;
-  constructor(private readonly entry: ZipEntry) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.entry.size) {
-      done(new ArchiveError(`zip entry '${printable(this.entry.name)}' inflates to more than the ${this.entry.size} bytes it declares`));
-      return;
-    }
-    this.crc = zlib.crc32(chunk, this.crc);
-    done(null, chunk);
-  }
-  override _flush(done: TransformCallback): void {
-    if (this.seen !== this.entry.size) {
-      done(new ArchiveError(`zip entry '${printable(this.entry.name)}' inflates to ${this.seen} bytes, not the ${this.entry.size} it declares`));
-    } else if (this.crc >>> 0 !== this.entry.crc) {
-      done(new ArchiveError(`zip entry '${printable(this.entry.name)}' is corrupt (CRC-32 mismatch)`));
-    } else done();
   }
 }
 
@@ -393,162 +268,4 @@ export async function verifyTree(root: string): Promise<void> {
       }
     }
   }
-}
-
-// ---- zip ----
-
-interface ZipEntry {
-  name: string;
-  type: string;
-  size: number;
-  compressedSize: number;
-  crc: number;
-  method: number;
-  localOffset: number;
-  mode: number;
-  linkTarget?: string;
-}
-
-async function readZipDirectory(file: string): Promise<ZipEntry[]> {
-  const fh = await fsp.open(file, "r");
-  try {
-    const { size } = await fh.stat();
-    const tailLen = Math.min(size, 65_557);
-    const tail = Buffer.alloc(tailLen);
-    await fh.read(tail, 0, tailLen, size - tailLen);
-    let eocd = -1;
-    for (let i = tailLen - 22; i >= 0; i--) {
-      if (tail.readUInt32LE(i) === 0x06054b50) {
-        eocd = i;
-        break;
-      }
-    }
-    if (eocd < 0) throw new ArchiveError("the context is not a valid zip archive (no end of central directory)");
-    const count = tail.readUInt16LE(eocd + 10);
-    const cdSize = tail.readUInt32LE(eocd + 12);
-    const cdOffset = tail.readUInt32LE(eocd + 16);
-    if (count === 0xffff || cdOffset === 0xffffffff) throw new ArchiveError("zip64 archives are not supported; use tar.gz");
-    if (cdOffset + cdSize > size) throw new ArchiveError("the context is not a valid zip archive (bad central directory)");
-    const cd = Buffer.alloc(cdSize);
-    await fh.read(cd, 0, cdSize, cdOffset);
-    const out: ZipEntry[] = [];
-    let p = 0;
-    for (let i = 0; i < count; i++) {
-      if (p + 46 > cd.length || cd.readUInt32LE(p) !== 0x02014b50) throw new ArchiveError("the context is not a valid zip archive (bad central directory entry)");
-      const method = cd.readUInt16LE(p + 10);
-      const crc = cd.readUInt32LE(p + 16);
-      const compressedSize = cd.readUInt32LE(p + 20);
-      const uncompressed = cd.readUInt32LE(p + 24);
-      const nameLen = cd.readUInt16LE(p + 28);
-      const extraLen = cd.readUInt16LE(p + 30);
-      const commentLen = cd.readUInt16LE(p + 32);
-      const external = cd.readUInt32LE(p + 38);
-      const localOffset = cd.readUInt32LE(p + 42);
-      const name = cd.subarray(p + 46, p + 46 + nameLen).toString("utf8");
-      p += 46 + nameLen + extraLen + commentLen;
-      if (compressedSize === 0xffffffff || uncompressed === 0xffffffff) throw new ArchiveError("zip64 archives are not supported; use tar.gz");
-      const mode = (external >>> 16) & 0xffff;
-      const fmt = mode & 0o170000;
-      let type = name.endsWith("/") ? "Directory" : "File";
-      if (fmt === 0o120000) type = "SymbolicLink";
-      else if (fmt === 0o040000) type = "Directory";
-      else if (fmt === 0o020000) type = "CharacterDevice";
-      else if (fmt === 0o060000) type = "BlockDevice";
-      else if (fmt === 0o010000) type = "FIFO";
-      if (method !== 0 && method !== 8) throw new ArchiveError(`zip entry '${printable(name)}' uses unsupported compression method ${method}`);
-      if (method === 0 && compressedSize !== uncompressed) {
-        throw new ArchiveError(`zip entry '${printable(name)}' is stored uncompressed but declares ${uncompressed} bytes for ${compressedSize}`);
-      }
-      const e: ZipEntry = { name, type, size: uncompressed, compressedSize, crc, method, localOffset, mode };
-      if (type === "SymbolicLink") e.linkTarget = (await readZipData(fh, e)).toString("utf8");
-      out.push(e);
-    }
-    return out;
-  } finally {
-    await fh.close();
-  }
-}
-
-async function zipDataOffset(fh: fsp.FileHandle, e: ZipEntry): Promise<number> {
-  const h = Buffer.alloc(30);
-  await fh.read(h, 0, 30, e.localOffset);
-  if (h.readUInt32LE(0) !== 0x04034b50) throw new ArchiveError(`zip entry '${printable(e.name)}' has a bad local header`);
-  return e.localOffset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
-}
-
-async function readZipData(fh: fsp.FileHandle, e: ZipEntry): Promise<Buffer> {
-  if (e.compressedSize > 1024 * 1024) throw new ArchiveError(`zip entry '${printable(e.name)}' is too large for a link`);
-  const start = await zipDataOffset(fh, e);
-  const buf = Buffer.alloc(e.compressedSize);
-  await fh.read(buf, 0, e.compressedSize, start);
-  // A link target is a path: bounded like one, whatever the entry claims to inflate to.
-  const target = e.method === 8 ? inflateBounded(buf, e) : buf;
-  if (target.length !== e.size) throw new ArchiveError(`zip entry '${printable(e.name)}' inflates to ${target.length} bytes, not the ${e.size} it declares`);
-  return target;
-}
-
-function inflateBounded(buf: Buffer, e: ZipEntry): Buffer {
-  try {
-    return zlib.inflateRawSync(buf, { maxOutputLength: MAX_PATH_BYTES + 1 });
-  } catch (err) {
-    throw new ArchiveError(`zip entry '${printable(e.name)}' is not a valid link (${(err as Error).message})`);
-  }
-}
-
-async function extractZip(file: string, root: string): Promise<void> {
-  const entries = await readZipDirectory(file);
-  const fh = await fsp.open(file, "r");
-  try {
-    for (const e of entries) {
-      const rel = safeEntryPath(e.name);
-      if (rel === "") continue;
-      const target = path.join(root, rel);
-      await ensureParentInside(root, target);
-      if (e.type === "Directory") {
-        await fsp.mkdir(target, { recursive: true });
-      } else if (e.type === "SymbolicLink") {
-        await fsp.rm(target, { force: true, recursive: true });
-        await fsp.symlink(e.linkTarget!, target);
-      } else {
-        await fsp.rm(target, { force: true, recursive: true });
-        const start = await zipDataOffset(fh, e);
-        const src = createReadStream(file, { start, end: start + e.compressedSize - 1 });
-        const mode = e.mode & 0o777 ? (e.mode & 0o777) | 0o600 : 0o644;
-        const out = createWriteStream(target, { mode });
-        if (e.compressedSize === 0) {
-          src.destroy();
-          if (e.size !== 0) throw new ArchiveError(`zip entry '${printable(e.name)}' has no data but declares ${e.size} bytes`);
-          await new Promise<void>((r, j) => out.on("close", () => r()).on("error", j).end());
-        } else if (e.method === 8) await pipeline(src, zlib.createInflateRaw(), new ZipEntryMeter(e), out);
-        else await pipeline(src, new ZipEntryMeter(e), out);
-      }
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Creates the parents of target, refusing to walk through a symlink. */
-async function ensureParentInside(root: string, target: string): Promise<void> {
-  const rel = path.relative(root, path.dirname(target));
-  if (!rel) return;
-  let cur = root;
-  for (const part of rel.split(path.sep)) {
-    cur = path.join(cur, part);
-    let st;
-    try {
-      st = await fsp.lstat(cur);
-    } catch {
-      await fsp.mkdir(cur);
-      continue;
-    }
-    if (st.isSymbolicLink()) throw new ArchiveError(`archive entry '${path.relative(root, target)}' would be written through a symlink`);
-    if (!st.isDirectory()) throw new ArchiveError(`archive entry '${path.relative(root, target)}' is below a file`);
-  }
-}
-
-/** Whether `rel` (a normalised path) names a regular file (or link to one) in the archive listing. */
-export function archiveHasFile(info: ArchiveInfo, rel: string): boolean {
-  const want = safeEntryPath(rel);
-  return info.entries.some((e) => e.path === want && e.type !== "dir");
 }
