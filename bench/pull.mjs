@@ -12,30 +12,15 @@
 // Needs the python stand-in (dev setup), buildah, podman, runc, docker-registry.
 // Usage: node bench/pull.mjs [--runs 3] [--no-build] [--context DIR]
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import os from "node:os";
 import path from "node:path";
-import { build, parseArgs, REPO } from "./lib/common.mjs";
+import { REPO } from "./lib/common.mjs";
+import { buildSeedImage, emptyAuthFile, removeTmp, seedBench, timed } from "./lib/seed-image.mjs";
 
-const args = parseArgs(process.argv.slice(2));
-const runs = Number(args.runs ?? 3);
-const context = path.resolve(args.context ?? path.join(REPO, "examples/greeter"));
-build(args);
-const { PodmanDriver } = await import(path.join(REPO, "dist/local/drivers/podman.js"));
-const { startRegistry } = await import(path.join(REPO, "dist/local/registry/registry-server.js"));
+const setup = await seedBench("pull");
+const { runs, tmp, PodmanDriver, startRegistry } = setup;
 const { freePort } = await import(path.join(REPO, "dist/local/net.js"));
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), "dodil-bench-pull-"));
-process.on("SIGINT", () => {
-  rmSync(tmp, { recursive: true, force: true });
-  process.exit(130);
-});
-const timed = async (f) => {
-  const s = performance.now();
-  await f();
-  return performance.now() - s;
-};
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
 
@@ -61,19 +46,10 @@ try {
   // the seed's image, built in a storage that sees the cache (for FROM python:3.12-slim)
   const builder = new PodmanDriver({ dataDir: path.join(tmp, "builder") });
   await builder.init();
-  const contextFile = path.join(tmp, "context.tar.gz");
-  execFileSync("tar", ["-czf", contextFile, "-C", context, "."]);
-  const ref = "local.ignite/bench/seed:1";
-  mkdirSync(path.join(tmp, "image"));
-  await builder.build(
-    { buildId: "bld_bench", org: "bench", contextFile, dockerfilePath: "Dockerfile", buildArgs: {}, imageDir: path.join(tmp, "image"), imageRef: ref },
-    (line) => args.verbose && console.log(`  ${line}`),
-    new AbortController().signal,
-  );
+  const ref = await buildSeedImage(builder, setup);
   const reg = await startRegistry({ dir: path.join(tmp, "registry") });
   const remote = `${reg.host}/bench/seed:1`;
-  const authFile = path.join(tmp, "auth.json");
-  writeFileSync(authFile, JSON.stringify({ auths: {} }), { mode: 0o600 });
+  const authFile = emptyAuthFile(tmp);
   await builder.pushImage(ref, remote, { authFile });
   const archive = path.join(tmp, "seed.oci.tar");
   execFileSync("podman", ["save", "--format", "oci-archive", "-o", archive, ref], { env: builder.config.env });
@@ -126,8 +102,5 @@ try {
   console.error(`bench failed: ${e instanceof Error ? e.stack : String(e)}`);
   process.exitCode = 1;
 } finally {
-  for (const line of execFileSync("findmnt", ["-rn", "-o", "TARGET"], { encoding: "utf8" }).split("\n").reverse()) {
-    if (line.startsWith(tmp)) spawnSync("umount", ["-l", line]);
-  }
-  rmSync(tmp, { recursive: true, force: true });
+  removeTmp(tmp);
 }

@@ -6,49 +6,25 @@
 // every layer) and the image removed before each pull/load. Needs the python stand-in (dev setup),
 // buildah, podman, docker-registry. Usage: node bench/registry.mjs [--runs 3] [--no-build] [--context DIR]
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { rmSync } from "node:fs";
 import path from "node:path";
-import { build, parseArgs, REPO } from "./lib/common.mjs";
+import { buildSeedImage, emptyAuthFile, removeTmp, seedBench, timed } from "./lib/seed-image.mjs";
 
-const args = parseArgs(process.argv.slice(2));
-const runs = Number(args.runs ?? 3);
-const context = path.resolve(args.context ?? path.join(REPO, "examples/greeter"));
-build(args);
-const { PodmanDriver } = await import(path.join(REPO, "dist/local/drivers/podman.js"));
-const { startRegistry } = await import(path.join(REPO, "dist/local/registry/registry-server.js"));
-
-const tmp = mkdtempSync(path.join(os.tmpdir(), "dodil-bench-registry-"));
-process.on("SIGINT", () => {
-  rmSync(tmp, { recursive: true, force: true });
-  process.exit(130);
-});
+const setup = await seedBench("registry");
+const { runs, tmp, PodmanDriver, startRegistry } = setup;
 const stats = [];
 try {
   const driver = new PodmanDriver({ dataDir: tmp });
   await driver.init();
   const env = driver.config.env;
-  const contextFile = path.join(tmp, "context.tar.gz");
-  execFileSync("tar", ["-czf", contextFile, "-C", context, "."]);
-  const ref = "local.ignite/bench/seed:1";
   const t0 = performance.now();
-  await driver.build(
-    { buildId: "bld_bench", org: "bench", contextFile, dockerfilePath: "Dockerfile", buildArgs: {}, imageDir: path.join(tmp, "image"), imageRef: ref },
-    (line) => args.verbose && console.log(`  ${line}`),
-    new AbortController().signal,
-  );
+  const ref = await buildSeedImage(driver, setup);
   const size = JSON.parse(execFileSync("podman", ["image", "inspect", ref], { env, encoding: "utf8" }))[0].Size;
   console.log(`built ${ref} (${(size / 1e6).toFixed(0)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const authFile = path.join(tmp, "auth.json");
-  writeFileSync(authFile, JSON.stringify({ auths: {} }), { mode: 0o600 });
+  const authFile = emptyAuthFile(tmp);
   const podman = (...a) => {
     const r = spawnSync("podman", a, { env, encoding: "utf8" });
     if (r.status !== 0) throw new Error(`podman ${a[0]}: ${r.stderr}`);
-  };
-  const timed = async (f) => {
-    const s = performance.now();
-    await f();
-    return performance.now() - s;
   };
   for (let i = 0; i < runs; i++) {
     const reg = await startRegistry({ dir: path.join(tmp, `registry-${i}`) });
@@ -76,9 +52,5 @@ try {
   console.error(`bench failed: ${e instanceof Error ? e.message : String(e)}`);
   process.exitCode = 1;
 } finally {
-  // a failed build can leave its overlay mounted under the storage
-  for (const line of execFileSync("findmnt", ["-rn", "-o", "TARGET"], { encoding: "utf8" }).split("\n").reverse()) {
-    if (line.startsWith(tmp)) spawnSync("umount", ["-l", line]);
-  }
-  rmSync(tmp, { recursive: true, force: true });
+  removeTmp(tmp);
 }

@@ -90,12 +90,35 @@ export function buildCredentialsFor(registry: string, creds: Record<string, stri
   return undefined;
 }
 
-/** Reads a failed pull's output: credentials refused, registry unreachable, image absent, other. */
+/**
+ * How a refusal of the credentials reads, whichever tool reports it: the registry's own error codes
+ * (distribution's `{"errors":[{"code":"UNAUTHORIZED"|"DENIED"}]}`, which podman and skopeo print as
+ * `unauthorized: …` / `denied: …`), the HTTP status in the forms tools print it (`status 401`,
+ * `status code 403`, `401 Unauthorized`, `HTTP/1.1 403`), and Docker Engine's sentences. A local
+ * "permission denied" (a file) is not one.
+ */
+const AUTH_WORDS = [
+  /"code"\s*:\s*"(unauthorized|denied)"/i,
+  /\bunauthorized\b/i,
+  /(?<!permission )\bdenied: /i,
+  /authentication required/i,
+  /requested access to the resource is denied/i,
+  /pull access denied/i,
+  /no basic auth credentials/i,
+  /invalid username\/password|incorrect username or password/i,
+  /\b(?:status(?: code)?|http(?:\/[\d.]+)?|response code)\s*:?\s*40[13]\b/i,
+  /\b40[13] (?:unauthorized|forbidden)\b/i,
+  /\bforbidden\b/i,
+];
+/** An absent image: distribution's MANIFEST_UNKNOWN / NAME_UNKNOWN codes, HTTP 404, the tools' "not found". */
+const NOT_FOUND_WORDS = [/"code"\s*:\s*"(manifest_unknown|name_unknown)"/i, /manifest unknown|name unknown/i, /\b(?:status(?: code)?|http(?:\/[\d.]+)?)\s*:?\s*404\b/i, /\b404 not found\b/i, /: not found/i];
+const NETWORK_WORDS = /connection refused|no such host|i\/o timeout|network is unreachable|no route to host|dial tcp|tls handshake timeout|temporary failure in name resolution|server misbehaving|connection reset|unexpected eof|econnrefused|econnreset|ehostunreach|enotfound/i;
+
+/** Reads a failed pull's output (podman, skopeo, the Docker Engine or the registry's own answer): credentials refused, registry unreachable, image absent, other. */
 export function classifyPullError(text: string): PullFailureKind {
-  const t = text.toLowerCase();
-  if (/unauthorized|authentication required|status 401|status 403|access denied|requested access to the resource is denied|invalid username\/password|incorrect username or password/.test(t)) return "auth";
-  if (/manifest unknown|name unknown|status 404|: not found/.test(t)) return "not-found";
-  if (/connection refused|no such host|i\/o timeout|network is unreachable|no route to host|dial tcp|tls handshake timeout|temporary failure in name resolution|server misbehaving|connection reset|unexpected eof/.test(t)) return "network";
+  if (AUTH_WORDS.some((re) => re.test(text))) return "auth";
+  if (NOT_FOUND_WORDS.some((re) => re.test(text))) return "not-found";
+  if (NETWORK_WORDS.test(text)) return "network";
   return "other";
 }
 
