@@ -111,7 +111,7 @@ export class ObservabilityHub {
   /** The runtime's output lines and lifecycle events, as this hub records them. */
   runtimeHooks(): RuntimeHooks {
     return {
-      output: (key, version, replicaId, stream, message) => this.line(key, { timestampMs: Date.now(), replicaId, stream, message, version }),
+      output: (key, { version, replicaId, stream, line }) => this.line(key, { timestampMs: Date.now(), replicaId, stream, message: line, version }),
       event: (key, reason, message, replicaId) => this.event(key, reason, message, replicaId),
     };
   }

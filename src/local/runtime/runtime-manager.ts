@@ -36,9 +36,17 @@ import { DEFAULT_POLICY, normalizePolicy, type ScalePolicy } from "./scale-polic
 import { cancelledWhileWaiting, formatWait, QUEUE_TIMEOUT_MS, stoppedWhileWaiting, type Waiter, type WaitOptions } from "./call-wait.js";
 import type { AppRunSpec, Slot } from "./replica.js";
 
+/** One line an app's replica wrote (or the runtime wrote about it, e.g. an OOM kill). */
+export interface ReplicaLine {
+  version: number;
+  replicaId: string;
+  stream: "stdout" | "stderr";
+  line: string;
+}
+
 /** Observers of app output and lifecycle (logs and events, see observability/observability-hub.ts). */
 export interface RuntimeHooks {
-  output?: (key: string, version: number, replicaId: string, stream: "stdout" | "stderr", line: string) => void;
+  output?: (key: string, line: ReplicaLine) => void;
   event?: (key: string, reason: "VersionStarted" | "ColdStart" | "ScaledToZero" | "ReplicaStopped" | "Crashed" | "StartFailed", message: string, replicaId: string) => void;
 }
 
@@ -313,7 +321,7 @@ export class RuntimeManager {
     };
     let inst: RunningInstance;
     let replicaId = "";
-    const onOutput = (stream: "stdout" | "stderr", line: string) => this.hooks.output?.(key, s.version, replicaId, stream, line);
+    const onOutput = (stream: "stdout" | "stderr", line: string) => this.hooks.output?.(key, { version: s.version, replicaId, stream, line });
     const what = `version ${s.version}${s.label ? ` (${s.label})` : ""}`;
     const userProblem = runAsNonRootViolation(s.image.config.user);
     if (userProblem) {
@@ -368,7 +376,7 @@ export class RuntimeManager {
           this.log(`[${key}] ${msg}`);
           this.hooks.event?.(key, "Crashed", msg, inst.id);
           // in the app's own log too, where its last lines before the kill are
-          if (oom) this.hooks.output?.(key, s.version, inst.id, "stderr", `ignite: ${msg}`);
+          if (oom) this.hooks.output?.(key, { version: s.version, replicaId: inst.id, stream: "stderr", line: `ignite: ${msg}` });
         }
         // Waiting calls need a replacement replica.
         this.admit(key);
