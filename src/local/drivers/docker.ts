@@ -186,20 +186,7 @@ export class DockerDriver implements Driver {
       throw new Error(`the container did not start: ${errorMessage(e)}`);
     }
     const output = new InstanceOutput(opts);
-    const push = (stream: "stdout" | "stderr", text: string) => output.write(stream, text);
-    // logs: the multiplexed stream (8-byte frame headers) of a container without a TTY, each frame bounded
-    void dockerRequest(this.ep, { path: `/containers/${id}/logs`, query: { follow: "1", stdout: "1", stderr: "1" } })
-      .then(async (res) => {
-        const frames = new LogFrameParser();
-        for await (const chunk of res) {
-          if (!frames.push(chunk as Buffer, (stream, payload) => push(stream, payload.toString("utf8")))) {
-            output.remember(`the engine's log stream of ${name} was corrupt (a frame over ${MAX_FRAME_BYTES} bytes): output after it is not captured`);
-            res.destroy();
-            break;
-          }
-        }
-      })
-      .catch(() => undefined);
+    this.followLogs(id, name, output);
     let alive = true;
     const exited: Promise<InstanceExit> = dockerJson<{ StatusCode?: number }>(this.ep, { method: "POST", path: `/containers/${id}/wait` })
       .then((w) => ({ code: w?.StatusCode ?? null, signal: null }))
@@ -228,6 +215,22 @@ export class DockerDriver implements Driver {
       return stopping;
     };
     return networkInstance({ id: name, opts, exited, alive: () => alive, output, stop });
+  }
+
+  /** The container's output into `output`: the multiplexed stream (8-byte frame headers) of a container without a TTY, each frame bounded. */
+  private followLogs(id: string, name: string, output: InstanceOutput): void {
+    void dockerRequest(this.ep, { path: `/containers/${id}/logs`, query: { follow: "1", stdout: "1", stderr: "1" } })
+      .then(async (res) => {
+        const frames = new LogFrameParser();
+        for await (const chunk of res) {
+          if (!frames.push(chunk as Buffer, (stream, payload) => output.write(stream, payload.toString("utf8")))) {
+            output.remember(`the engine's log stream of ${name} was corrupt (a frame over ${MAX_FRAME_BYTES} bytes): output after it is not captured`);
+            res.destroy();
+            break;
+          }
+        }
+      })
+      .catch(() => undefined);
   }
 
   async close(): Promise<void> {
