@@ -53,6 +53,8 @@ export class PlaneRegistry {
   private ops = 0;
   private idle: (() => void) | undefined;
   private paused: Promise<void> | undefined;
+  /** stop() was called: a garbage collection in flight does not start the registry again. */
+  private stopped = false;
 
   private constructor(
     private running: RunningRegistry,
@@ -201,9 +203,13 @@ export class PlaneRegistry {
         this.o.log(`registry: garbage collection removed ${blobs} blob(s)`);
         return blobs;
       } finally {
-        const again = await listen(this.o, this.paths.dir, this.host);
-        this.running = again.running;
-        this.former = again.former;
+        if (!this.stopped) {
+          const again = await listen(this.o, this.paths.dir, this.host);
+          this.running = again.running;
+          this.former = again.former;
+          // stop() came while it was starting: it stopped the old process only
+          if (this.stopped) await this.running.stop();
+        }
       }
     } finally {
       this.paused = undefined;
@@ -212,6 +218,7 @@ export class PlaneRegistry {
   }
 
   stop(): Promise<void> {
+    this.stopped = true;
     return this.running.stop();
   }
 }
