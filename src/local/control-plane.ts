@@ -153,7 +153,7 @@ async function chooseDriver(
       const drep = await probeDocker();
       if (ep && drep.usable) {
         log(`driver auto: podman is not usable (${rep.why}); using the Docker Engine API at ${ep.display}`);
-        const d = new DockerDriver(ep, createHash("sha256").update(dataDir).digest("hex").slice(0, 16));
+        const d = new DockerDriver(ep, createHash("sha256").update(dataDir).digest("hex").slice(0, 16), { offline });
         await d.init();
         return d;
       }
@@ -169,7 +169,7 @@ async function chooseDriver(
       const ep = dockerEndpoint();
       const rep = await probeDocker();
       if (!ep || !rep.usable) throw new Error(`driver docker is not usable: ${rep.why}${rep.fix ? ` (${rep.fix})` : ""}`);
-      const d = new DockerDriver(ep, createHash("sha256").update(dataDir).digest("hex").slice(0, 16));
+      const d = new DockerDriver(ep, createHash("sha256").update(dataDir).digest("hex").slice(0, 16), { offline });
       await d.init();
       return d;
     }

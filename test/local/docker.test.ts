@@ -5,11 +5,13 @@
  * where podman is not installed (a failure in CI).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
+import { SaveBuildSecretsRequestSchema } from "../../src/gen/dodil/ignite/v1/build_pb.js";
+import { create } from "@bufbuild/protobuf";
 import { startTestControlPlane, type BuildClient, type ComputeClient, type TestControlPlane } from "../helpers/control-plane.js";
 import { grpcCode } from "../helpers/rpc-client.js";
 import { cacheStoreGraphRoot, prepareContainersConfig } from "../../src/local/drivers/containers.js";
@@ -20,6 +22,13 @@ import { createHash } from "node:crypto";
 import { probeDocker } from "../../src/local/drivers/detect.js";
 import { busyboxAppFiles, createApp, ensureBusybox, followBuild, imageCache, inCI, invoke, podmanMissing, publish, saveContext } from "./container-helpers.js";
 import { cleanup, makeTarGz, tempDir } from "./helpers.js";
+import { BASE_IMAGES } from "../../src/local/drivers/base-images.js";
+import { PullFailure } from "../../src/local/drivers/image-pull.js";
+import { copyToRegistry, imageCacheSource, registryToolsInstalled } from "../helpers/registry.js";
+import { startRegistry } from "../../src/local/registry/registry-server.js";
+import { freePort } from "../../src/local/net.js";
+
+const registryTools = await registryToolsInstalled();
 
 const skip = !!podmanMissing && !inCI;
 if (skip) console.warn(`[docker driver tests skipped] ${podmanMissing} (they run against podman system service)`);
@@ -33,6 +42,7 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
   let c: ComputeClient;
   let b: BuildClient;
   let sock: string;
+  let pullPort = 0;
   const savedDockerHost = process.env["DOCKER_HOST"];
 
   beforeAll(async () => {
@@ -43,7 +53,11 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
     const cfg = await prepareContainersConfig(path.join(svcDir, "containers"), { additionalImageStores: [cacheStoreGraphRoot(imageCache)] });
     runRoot = cfg.runRoot;
     sock = path.join(svcDir, "podman.sock");
-    svc = spawn("podman", ["system", "service", "--time=0", `unix://${sock}`], { env: cfg.env, stdio: "ignore" });
+    // Docker treats loopback registries as plain HTTP; podman's service is told so for the pull test's port
+    pullPort = await freePort();
+    const registriesConf = path.join(svcDir, "registries.conf");
+    writeFileSync(registriesConf, `[[registry]]\nlocation = "127.0.0.1:${pullPort}"\ninsecure = true\n`);
+    svc = spawn("podman", ["system", "service", "--time=0", `unix://${sock}`], { env: { ...cfg.env, CONTAINERS_REGISTRIES_CONF: registriesConf }, stdio: "ignore" });
     for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
     process.env["DOCKER_HOST"] = `unix://${sock}`;
     // The service answers once it has opened its storage: on a loaded machine that can take longer
@@ -100,6 +114,45 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
     const e = await publish(c, "named").catch((x: unknown) => x);
     expect(grpcCode(e)).toBe(grpc.status.FAILED_PRECONDITION);
     expect(String((e as Error).message)).toMatch(/CreateContainerConfigError: USER www-data is not numeric/);
+  }, 120_000);
+
+  it.skipIf(!registryTools)("pulls through the Engine API (X-Registry-Auth): a wrong password is auth naming the registry, the right one names the image in the org's namespace only", async () => {
+    const priv = await startRegistry({ dir: tempDir("docker-pull-registry"), listen: `127.0.0.1:${pullPort}`, auth: { kind: "htpasswd", users: { puller: "docker-pull-pw" } } });
+    try {
+      const busybox = await imageCacheSource(BASE_IMAGES.busybox.refs[0]!);
+      const ref = `${priv.host}/base/busybox:1`;
+      const digest = await copyToRegistry(busybox.src, ref, { env: busybox.env, creds: "puller:docker-pull-pw" });
+      const d = new DockerDriver({ socketPath: sock, display: `unix://${sock}` }, "pull-test");
+      const wrong = await d.pullImage({ ref, org: "acme-corp", log: () => undefined, credentials: { username: "puller", password: "not-the-password" } }).catch((e: unknown) => e);
+      expect(wrong).toBeInstanceOf(PullFailure);
+      expect((wrong as PullFailure).kind, String(wrong)).toBe("auth");
+      expect((wrong as Error).message).toContain(`registry ${priv.host} refused the credentials for ${ref}`);
+      expect((wrong as Error).message).not.toContain("not-the-password");
+      const none = await d.pullImage({ ref, org: "acme-corp", log: () => undefined }).catch((e: unknown) => e);
+      expect((none as PullFailure).kind).toBe("auth");
+      const pulled = await d.pullImage({ ref, org: "acme-corp", log: () => undefined, credentials: { username: "puller", password: "docker-pull-pw" } });
+      expect(pulled.digest).toBe(digest);
+      await d.keepForOrg(pulled.dir, "acme-corp", priv.host);
+      const names = (await d.localImage(pulled.dir))?.names ?? [];
+      expect(names.some((n) => n.startsWith("local.ignite/acme-corp/pulled:"))).toBe(true);
+      expect(names.filter((n) => n.startsWith(priv.host))).toEqual([]);
+      // a FROM of it in a build, with the org's build registry credentials, on a plane that pulls
+      await d.removeImage({ ...(await d.localImage(pulled.dir))!, ref: names[0]! });
+      const online = await startTestControlPlane({ dataDir: tempDir("docker-online"), driver: "docker", offline: false });
+      try {
+        await online.build.saveBuildSecrets(create(SaveBuildSecretsRequestSchema, { registryCredentials: { [priv.host]: Buffer.from("puller:docker-pull-pw").toString("base64") } }));
+        await createApp(online.compute, "fromdocker", { healthPath: "/cgi-bin/app" });
+        const saved = await saveContext(online.compute, online.build, "fromdocker", await makeTarGz(busyboxAppFiles({ from: ref, extra: "ENV VIA=docker-pull" })));
+        const build = await followBuild(online.compute, saved.draft!.deployId);
+        expect(build.status, build.lines.slice(-8).join("\n")).toBe(BuildStatus.SUCCEEDED);
+        expect(build.lines.join("\n")).toContain(`Pulling base image ${ref} from ${priv.host} with the org's build registry credentials`);
+        expect(build.lines.join("\n")).not.toContain("docker-pull-pw");
+      } finally {
+        await online.stop();
+      }
+    } finally {
+      await priv.stop();
+    }
   }, 120_000);
 
   it("bounds the engine's copy of a container's output like output.log, and a forced stop removes every container at once", async () => {

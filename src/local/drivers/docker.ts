@@ -14,7 +14,8 @@ import { errorMessage } from "../errors.js";
 import { DockerApiError, dockerJson, dockerRequest, jsonLines, type DockerEndpoint } from "./docker-api.js";
 import { DEFAULT_CONTAINER_HOME } from "./podman.js";
 import { builtImageFromInspect, containerBuild, type PodmanImageInspect } from "./container-build.js";
-import { BuildFailure, DEFAULT_NON_ROOT_USER, type BuildRequest, type BuiltImage, type Driver, type InstanceExit, type RunningInstance, type StartOptions } from "./types.js";
+import { BuildFailure, DEFAULT_NON_ROOT_USER, type BuildRequest, type BuiltImage, type Driver, type InstanceExit, type PullRequest, type RunningInstance, type StartOptions } from "./types.js";
+import { dockerPull, keepForOrgDocker } from "./docker-pull.js";
 import { networkInstance, InstanceOutput } from "./instance.js";
 import { LogFrameParser, MAX_FRAME_BYTES } from "./docker-log-frames.js";
 import { MAX_INSTANCE_LOG_BYTES } from "./rotating-log.js";
@@ -32,10 +33,16 @@ export class DockerDriver implements Driver {
   readonly name = "docker";
   private readonly running = new Set<string>();
 
+  /** Never pull (dev --offline): a missing image is "not available offline". */
+  readonly offline: boolean;
+
   constructor(
     private ep: DockerEndpoint,
     private label: string,
-  ) {}
+    o: { offline?: boolean } = {},
+  ) {
+    this.offline = o.offline ?? false;
+  }
 
   async init(): Promise<void> {
     await this.removeLeftovers();
@@ -78,7 +85,10 @@ export class DockerDriver implements Driver {
       {
         name: this.name,
         inspectImage: (ref) => this.inspectImage(ref),
-        missingBaseImage: (base) => `image ${base} is not available offline: the local control plane cannot pull from a registry; load or tag a local image as ${base}`,
+        missingBaseImage: (base) =>
+          `image ${base} is not available offline: ${this.offline ? "the local control plane runs with --offline" : "its registry cannot be reached"}; load or tag a local image as ${base}`,
+        ...(this.offline ? {} : { pullImage: (r: PullRequest) => this.pullImage(r) }),
+        keepForOrg: (id, org, registry) => this.keepForOrg(id, org, registry),
         buildImage: async ({ root, dockerfile }, out, clean) => {
           const entries = (await fsp.readdir(root)).sort();
           const stream = tar.c({ cwd: root, portable: true }, entries);
@@ -122,6 +132,15 @@ export class DockerDriver implements Driver {
       req,
       log,
     );
+  }
+
+  async pullImage(req: PullRequest): Promise<BuiltImage & { digest: string }> {
+    const pulled = await dockerPull(this.ep, req);
+    return { ...builtImageFromInspect(req.ref, this.name, pulled.inspect), digest: pulled.digest };
+  }
+
+  async keepForOrg(id: string, org: string, registry: string): Promise<void> {
+    await keepForOrgDocker(this.ep, id, org, registry);
   }
 
   async localImage(ref: string): Promise<BuiltImage | undefined> {
