@@ -86,7 +86,7 @@ export interface ControlPlaneOptions {
   authListenFallback?: boolean;
   /**
    * The image registry's loopback listen address (default: the port it had last time in this data
-   * dir, else a free one). Started with a driver that pushes (podman) when the registry is installed.
+   * dir, else a free one). Started with a driver that pushes (podman, docker) when the registry is installed.
    */
   registryListen?: string;
 }

@@ -44,7 +44,7 @@ export async function doctor(o: { imageCacheDir?: string; env?: NodeJS.ProcessEn
   return {
     drivers,
     registry: registryBinary
-      ? { binary: registryBinary, skopeo, why: "builds on the podman driver are pushed to <registry>/<org>/<app>; versions point at …@sha256: refs", fix: "" }
+      ? { binary: registryBinary, skopeo, why: "builds on the podman and docker drivers are pushed to <registry>/<org>/<app>; versions point at …@sha256: refs", fix: "" }
       : { binary: "", skopeo, why: "not installed: built images stay in the driver's local storage and versions point at local refs", fix: "apt-get install -y docker-registry" },
     auto: drivers.find((d) => d.usable)!.name,
     imageCache: { dir: cache, images },

@@ -12,7 +12,7 @@ import * as grpc from "@grpc/grpc-js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { SaveBuildSecretsRequestSchema } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { create } from "@bufbuild/protobuf";
-import { startTestControlPlane, type BuildClient, type ComputeClient, type TestControlPlane } from "../helpers/control-plane.js";
+import { ACME_TOKEN, startTestControlPlane, type BuildClient, type ComputeClient, type TestControlPlane } from "../helpers/control-plane.js";
 import { grpcCode } from "../helpers/rpc-client.js";
 import { cacheStoreGraphRoot, prepareContainersConfig } from "../../src/local/drivers/containers.js";
 import { dockerJson } from "../../src/local/drivers/docker-api.js";
@@ -43,6 +43,8 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
   let b: BuildClient;
   let sock: string;
   let pullPort = 0;
+  let planeRegistryPort = 0;
+  let onlineRegistryPort = 0;
   const savedDockerHost = process.env["DOCKER_HOST"];
 
   beforeAll(async () => {
@@ -54,9 +56,10 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
     runRoot = cfg.runRoot;
     sock = path.join(svcDir, "podman.sock");
     // Docker treats loopback registries as plain HTTP; podman's service is told so for the pull test's port
-    pullPort = await freePort();
+    // (and the planes' own registries: dockerd treats every loopback registry so)
+    [pullPort, planeRegistryPort, onlineRegistryPort] = [await freePort(), await freePort(), await freePort()];
     const registriesConf = path.join(svcDir, "registries.conf");
-    writeFileSync(registriesConf, `[[registry]]\nlocation = "127.0.0.1:${pullPort}"\ninsecure = true\n`);
+    writeFileSync(registriesConf, [pullPort, planeRegistryPort, onlineRegistryPort].map((p) => `[[registry]]\nlocation = "127.0.0.1:${p}"\ninsecure = true\n`).join("\n"));
     svc = spawn("podman", ["system", "service", "--time=0", `unix://${sock}`], { env: { ...cfg.env, CONTAINERS_REGISTRIES_CONF: registriesConf }, stdio: "ignore" });
     for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
     process.env["DOCKER_HOST"] = `unix://${sock}`;
@@ -65,7 +68,7 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
     let rep = await probeDocker();
     for (const until = Date.now() + 60_000; !rep.usable && Date.now() < until; ) rep = await probeDocker();
     expect(rep.usable, rep.why).toBe(true);
-    fixture = await startTestControlPlane({ dataDir, driver: "docker" });
+    fixture = await startTestControlPlane({ dataDir, driver: "docker", registryListen: `127.0.0.1:${planeRegistryPort}` });
     ({ compute: c, build: b } = fixture);
   }, 120_000);
 
@@ -96,6 +99,16 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
     expect(build.lines.some((l) => /STEP \d+\/\d+: RUN chmod/i.test(l))).toBe(true);
     expect(build.lines.join("\n")).not.toContain("d0cker-secret-99");
     expect(build.lines.some((l) => l.includes("token ***"))).toBe(true);
+    // pushed to the plane's registry through the Engine API: the outcome names the pullable ref
+    expect(build.imageRef).toMatch(new RegExp(`^127\\.0\\.0\\.1:${planeRegistryPort}/acme-corp/bb@sha256:[0-9a-f]{64}$`));
+    // and pulled back from it (as at a cold start whose local copy is gone), named locally only
+    const authFile = path.join(tempDir("docker-auth"), "auth.json");
+    writeFileSync(authFile, JSON.stringify({ auths: { [`127.0.0.1:${planeRegistryPort}`]: { auth: Buffer.from(`acme-corp:${ACME_TOKEN}`).toString("base64") } } }), { mode: 0o600 });
+    const d = new DockerDriver({ socketPath: sock, display: `unix://${sock}` }, "pull-back-test");
+    await d.pullImageAs(build.imageRef, "local.ignite/acme-corp/bb:pulled-back", { authFile });
+    const back = await d.localImage("local.ignite/acme-corp/bb:pulled-back");
+    expect(back?.names).toContain("local.ignite/acme-corp/bb:pulled-back");
+    expect((back?.names ?? []).filter((n) => n.startsWith("127.0.0.1:"))).toEqual([]);
     await publish(c, "bb");
     const r = await invoke(c, "bb", {}, "/cgi-bin/app");
     expect(r.head.statusCode, r.text).toBe(200);
@@ -138,7 +151,7 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
       expect(names.filter((n) => n.startsWith(priv.host))).toEqual([]);
       // a FROM of it in a build, with the org's build registry credentials, on a plane that pulls
       await d.removeImage({ ...(await d.localImage(pulled.dir))!, ref: names[0]! });
-      const online = await startTestControlPlane({ dataDir: tempDir("docker-online"), driver: "docker", offline: false });
+      const online = await startTestControlPlane({ dataDir: tempDir("docker-online"), driver: "docker", offline: false, registryListen: `127.0.0.1:${onlineRegistryPort}` });
       try {
         await online.build.saveBuildSecrets(create(SaveBuildSecretsRequestSchema, { registryCredentials: { [priv.host]: Buffer.from("puller:docker-pull-pw").toString("base64") } }));
         await createApp(online.compute, "fromdocker", { healthPath: "/cgi-bin/app" });

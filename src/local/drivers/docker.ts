@@ -15,7 +15,7 @@ import { DockerApiError, dockerJson, dockerRequest, jsonLines, type DockerEndpoi
 import { DEFAULT_CONTAINER_HOME } from "./podman.js";
 import { builtImageFromInspect, containerBuild, type PodmanImageInspect } from "./container-build.js";
 import { BuildFailure, DEFAULT_NON_ROOT_USER, type BuildRequest, type BuiltImage, type Driver, type InstanceExit, type PullRequest, type RunningInstance, type StartOptions } from "./types.js";
-import { dockerPull, keepForOrgDocker } from "./docker-pull.js";
+import { dockerPull, dockerPullAs, dockerPush, keepForOrgDocker } from "./docker-pull.js";
 import { networkInstance, InstanceOutput } from "./instance.js";
 import { LogFrameParser, MAX_FRAME_BYTES } from "./docker-log-frames.js";
 import { MAX_INSTANCE_LOG_BYTES } from "./rotating-log.js";
@@ -137,6 +137,14 @@ export class DockerDriver implements Driver {
   async pullImage(req: PullRequest): Promise<BuiltImage & { digest: string }> {
     const pulled = await dockerPull(this.ep, req);
     return { ...builtImageFromInspect(req.ref, this.name, pulled.inspect), digest: pulled.digest };
+  }
+
+  pushImage(localRef: string, dest: string, o: { authFile: string; signal?: AbortSignal }): Promise<string> {
+    return dockerPush(this.ep, localRef, dest, o);
+  }
+
+  pullImageAs(ref: string, localRef: string, o: { authFile: string; signal?: AbortSignal }): Promise<void> {
+    return dockerPullAs(this.ep, ref, localRef, o);
   }
 
   async keepForOrg(id: string, org: string, registry: string): Promise<void> {
