@@ -25,6 +25,7 @@ import { dockerEndpoint } from "./drivers/docker-api.js";
 import { HostDriver } from "./drivers/host.js";
 import { AppNetworks, appNetworkMissing } from "./drivers/app-network.js";
 import { HostSandboxes } from "./drivers/host-sandbox.js";
+import { ToolchainSandbox, type ToolchainSandboxDeps } from "./managed-runtime/toolchain-sandbox.js";
 import { PodmanDriver } from "./drivers/podman.js";
 import type { Driver } from "./drivers/types.js";
 import { createGateway } from "./gateway/gateway.js";
@@ -126,10 +127,10 @@ export interface RunningControlPlane {
 async function chooseDriver(
   name: ControlPlaneOptions["driver"],
   dataDir: string,
-  using: { imageCacheDir: string | undefined; hostsFile: string; networks?: AppNetworks; offline?: boolean },
+  using: { imageCacheDir: string | undefined; hostsFile: string; networks?: AppNetworks; sandboxes?: HostSandboxes; offline?: boolean },
   log: (l: string) => void,
 ): Promise<Driver> {
-  const { imageCacheDir, hostsFile, networks, offline = false } = using;
+  const { imageCacheDir, hostsFile, networks, sandboxes, offline = false } = using;
   const podman = async () => {
     const d = new PodmanDriver({ dataDir, hostsFile, ...(imageCacheDir ? { imageCacheDir } : {}), ...(networks ? { networks } : {}), log, offline });
     await d.init();
@@ -137,8 +138,6 @@ async function chooseDriver(
   };
   const containersDir = path.join(dataDir, "containers");
   const host = async () => {
-    const sandboxes = HostSandboxes.missing() ? undefined : new HostSandboxes(dataDir);
-    await sandboxes?.init();
     const d = new HostDriver({ processDir: path.join(dataDir, "host-processes"), ...(sandboxes ? { sandboxes } : {}), ...(networks ? { networks } : {}), log });
     await d.init();
     return d;
@@ -237,10 +236,11 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   // The plane's files are its own: apps (other users on the host driver) cannot open the data dir.
   await fsp.chmod(dataDir, 0o700);
   const late: LateParts = { gatewayPort: 0 };
-  const { driver, hostsFile, gatewaySocket, networkMissing } = await openDriver(o, dataDir, late, log);
+  const { driver, hostsFile, gatewaySocket, networkMissing, isolation } = await openDriver(o, dataDir, late, log);
   const orgs = [...new Set([...Object.values(tokens), ...serviceAccounts.map((a) => a.org)])].sort();
   checkTenantIsolation(driver, orgs, networkMissing, log);
-  const rooms = await openRooms(o, { dataDir, driver, hostsFile, baseDomain, gatewayScheme, late, clock, log });
+  const toolchains = { ...isolation, severalOrgs: orgs.length > 1 };
+  const rooms = await openRooms(o, { dataDir, driver, hostsFile, baseDomain, gatewayScheme, late, clock, log, toolchains });
   const { store, builds, runtime, collector, platform } = rooms;
   const access = new OrgAccess(tokens, authority);
 
@@ -309,7 +309,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
 }
 
 /** The driver, with what apps reach the plane by: the gateway's unix socket and the hosts file of the public names. */
-async function openDriver(o: ControlPlaneOptions, dataDir: string, late: LateParts, log: Log): Promise<{ driver: Driver; hostsFile: string; gatewaySocket: string; networkMissing: string }> {
+async function openDriver(o: ControlPlaneOptions, dataDir: string, late: LateParts, log: Log): Promise<{ driver: Driver; hostsFile: string; gatewaySocket: string; networkMissing: string; isolation: Isolation }> {
   const planeLabel = createHash("sha256").update(dataDir).digest("hex").slice(0, 16);
   // Apps reach the gateway (and nothing else of the plane) through its unix socket, from inside their network namespaces.
   const gatewaySocket = path.join(dataDir, "run", "gateway.sock");
@@ -321,9 +321,16 @@ async function openDriver(o: ControlPlaneOptions, dataDir: string, late: LatePar
     ? undefined
     : new AppNetworks({ socketDir: path.join(dataDir, "run", "net"), planeLabel, gateway: { socket: gatewaySocket, port: () => late.gatewayPort }, hostsFile, log });
   await networks?.init();
-  const driver = await chooseDriver(o.driver, dataDir, { imageCacheDir: o.imageCacheDir, hostsFile, ...(networks ? { networks } : {}), ...(o.offline ? { offline: o.offline } : {}) }, log);
-  return { driver, hostsFile, gatewaySocket, networkMissing };
+  // users of their own (as root): the host driver's apps and every driver's compiles
+  const sandboxes = HostSandboxes.missing() ? undefined : new HostSandboxes(dataDir);
+  await sandboxes?.init();
+  const driver = await chooseDriver(o.driver, dataDir, { imageCacheDir: o.imageCacheDir, hostsFile, ...(networks ? { networks } : {}), ...(sandboxes ? { sandboxes } : {}), ...(o.offline ? { offline: o.offline } : {}) }, log);
+  const isolation: Isolation = { ...(sandboxes ? { sandboxes } : {}), ...(networks ? { networks } : {}), missing: HostSandboxes.missing() || networkMissing };
+  return { driver, hostsFile, gatewaySocket, networkMissing, isolation };
 }
+
+/** What keeps organizations apart where the plane runs their code (apps, compiles). */
+type Isolation = Omit<ToolchainSandboxDeps, "store" | "severalOrgs">;
 
 /** What the rooms are built on. */
 interface RoomsBase {
@@ -335,6 +342,8 @@ interface RoomsBase {
   late: LateParts;
   clock: Clock;
   log: Log;
+  /** Where compiles run their toolchain (all but the store). */
+  toolchains: Omit<ToolchainSandboxDeps, "store">;
 }
 
 interface Rooms {
@@ -356,6 +365,8 @@ async function openRooms(o: ControlPlaneOptions, base: RoomsBase): Promise<Rooms
   await store.init();
   // Everything served is loaded (and bad records quarantined) before anything listens.
   const quarantined = await store.checkAll();
+  const toolchains = new ToolchainSandbox({ store, ...base.toolchains });
+  if (toolchains.notIsolated) log(`managed-runtime compiles run as the control plane's user: ${toolchains.notIsolated}${base.toolchains.severalOrgs ? " (refused while several organizations are served)" : ""}`);
   const hub = new ObservabilityHub();
   // A finished build updates its draft (the platform, constructed next: builds only end after start-up);
   // builds push to the image registry once it listens.
@@ -390,6 +401,7 @@ async function openRooms(o: ControlPlaneOptions, base: RoomsBase): Promise<Rooms
     privateRegistries: () => registryHosts(late.registry),
     resolveImageRef: (ref) => late.registry?.resolve(ref) ?? ref,
     clock,
+    toolchains,
   });
   const executions = new ExecutionManager(platform, log);
   await platform.secrets.checkAll(await store.listOrgs());

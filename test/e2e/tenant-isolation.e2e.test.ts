@@ -23,6 +23,8 @@ import { CancelBuildRequestSchema } from "../../src/gen/dodil/ignite/v1/build_pb
 import type { ComputeClient } from "../helpers/control-plane.js";
 import { createApp, ensureBusybox, expectBuildSucceeds, followBuild, imageCache, inCI, invoke, podmanMissing, publish, pythonImagePresent, saveContext, untilBuildLine } from "../local/container-helpers.js";
 import { makeTarGz } from "../local/helpers.js";
+import { RustCompilationTarget } from "../../src/gen/dodil/ignite/v1/common_pb.js";
+import { rustMissing } from "../local/rust-app.js";
 
 const apps = path.join(import.meta.dirname, "tenant-apps");
 const dockerfile = (script: string) => ["FROM python:3.12-slim", "WORKDIR /app", `COPY ${script} /app/${script}`, "USER 65534", `CMD ["python3", "/app/${script}"]`, ""].join("\n");
@@ -49,6 +51,7 @@ interface BuildAttackReport {
   read: string[];
   hits: string[];
   proc_hits: string[];
+  env_hits: string[];
   proc_roots: string[];
   open: number[];
 }
@@ -153,6 +156,34 @@ describe.each(drivers)("org B's app attacks org A ($driver driver)", ({ driver, 
     // the attacker still runs its own version
     expect((await invoke(other, "attacker", {})).json).toEqual({ ok: true });
   }, 300_000);
+
+  it.skipIf(!!skip || (!!rustMissing && !inCI))(`a compile of org B (a Rust build script) reaches nothing of org A: data dir, other processes, plane listeners${skip || rustMissing ? ` (skipped: ${skip || rustMissing})` : ""}`, async () => {
+    const other = fixture.client(ComputeService, OTHER_TOKEN);
+    const ports = [Number(fixture.plane.grpcEndpoint.split(":").pop()), Number(new URL(fixture.plane.tokenUrl).port), Number(new URL(fixture.plane.gatewayUrl).port)];
+    if (fixture.plane.registryHost) ports.push(Number(fixture.plane.registryHost.split(":").pop()));
+    const crate = path.join(apps, "build-attack-rs");
+    const source = await makeTarGz({
+      "Cargo.toml": readFileSync(path.join(crate, "Cargo.toml"), "utf8"),
+      "build.rs": readFileSync(path.join(crate, "build.rs"), "utf8"),
+      "src/lib.rs": readFileSync(path.join(crate, "src", "lib.rs"), "utf8"),
+      "build_attack.py": readFileSync(path.join(apps, "build_attack.py"), "utf8"),
+      "attacker.py": readFileSync(path.join(apps, "attacker.py"), "utf8"),
+      "attack.json": JSON.stringify({ data_dir: fixture.dataDir, markers: [appMarker, secretMarker, jwtKey], ports }),
+    });
+    await createApp(other, "compiler");
+    const saved = await other.saveDraft({ appName: "compiler", code: { source: { case: "compile", value: { runtime: { kind: { case: "rust", value: { target: RustCompilationTarget.NATIVE } } }, sourceCode: source } } } });
+    const built = await expectBuildSucceeds(other, saved.draft!.deployId);
+    expect(built.lines.join("\n")).toMatch(/The toolchain runs as uid \d+ \(the organization's compile user\) in a network namespace of its own/);
+    const report = buildAttackReport(built.lines);
+    expect(report.uid).not.toBe(0);
+    expect(report.listed).toEqual([]);
+    expect(report.read).toEqual([]);
+    expect(report.hits).toEqual([]);
+    expect(report.proc_hits).toEqual([]);
+    expect(report.env_hits).toEqual([]);
+    expect(report.proc_roots).toEqual([]);
+    expect(report.open).toEqual([]);
+  }, 600_000);
 
   it.skipIf(!!skip || driver !== "podman")(`a RUN step of org B reaches nothing of org A: data dir, another build's RUN step, plane listeners${skip ? ` (skipped: ${skip})` : ""}`, async () => {
     const acme = fixture.compute;

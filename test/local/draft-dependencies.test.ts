@@ -6,7 +6,7 @@
  * package index is ever contacted.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeDir, tempDir } from "../helpers/temp-dirs.js";
@@ -35,6 +35,8 @@ describe("draft save -d/--dependency", () => {
   beforeAll(async () => {
     wheels = tempDir("wheels");
     execFileSync("python3", ["-c", MAKE_WHEEL, wheels]);
+    // a package index every user may read: as root the plane's compiles run as a user of their own
+    chmodSync(wheels, 0o755);
     // The plane runs in this process: its pip sees only the test's wheels.
     for (const [k, v] of Object.entries({ PIP_NO_INDEX: "1", PIP_FIND_LINKS: wheels, PIP_CONFIG_FILE: "/dev/null" })) {
       saved[k] = process.env[k];

@@ -9,7 +9,9 @@ import { freePort } from "../../src/local/net.js";
 import { ulid } from "../../src/local/ids.js";
 import { PYTHON_BOOTSTRAP } from "../../src/local/managed-runtime/python/python-bootstrap.js";
 import { copyRuntimeSources } from "../../src/local/managed-runtime/runtime-sources.js";
-import { mustRunLogged } from "../../src/local/managed-runtime/toolchain-steps.js";
+import { CompileRun } from "../../src/local/managed-runtime/toolchain-steps.js";
+import { ToolchainSandbox } from "../../src/local/managed-runtime/toolchain-sandbox.js";
+import { Store } from "../../src/local/store/store.js";
 import { BuildFailure } from "../../src/local/drivers/types.js";
 import { cleanup, tempDir } from "./helpers.js";
 import { withSdkDependencies } from "../../src/local/managed-runtime/rust/rust-runtime.js";
@@ -261,15 +263,41 @@ describe("python managed runtime: the bootstrap's server", () => {
 });
 
 describe("managed-runtime compile steps: toolchain runs", () => {
-  const opts = { cwd: ".", env: process.env, timeoutMs: 20_000, prefix: "tool", label: "tool build", missingHint: "the tool is not installed here" };
+  const opts = { cwd: ".", env: {}, timeoutMs: 20_000, prefix: "tool", label: "tool build", missingHint: "the tool is not installed here" };
+  /** A tool run in a workspace of a plane that runs toolchains as its own user (one organization). */
+  const mustRunLogged = async (cmd: string, args: string[], o: typeof opts, log: (l: string) => void) => {
+    const dir = tempDir("toolchain-run");
+    const store = new Store(dir, () => undefined);
+    await store.init();
+    const ws = await new ToolchainSandbox({ store, severalOrgs: false, missing: "a unit test" }).open("acme-corp", log);
+    try {
+      await new CompileRun(store, ws, log, new AbortController().signal).mustTool(cmd, args, o);
+    } finally {
+      await ws.close();
+      cleanup(dir);
+    }
+  };
+  it("refuses a compile it cannot isolate while several organizations are served (the one-organization rule)", async () => {
+    const dir = tempDir("toolchain-refused");
+    try {
+      const store = new Store(dir, () => undefined);
+      await store.init();
+      const refused = await new ToolchainSandbox({ store, severalOrgs: true, missing: "the plane does not run as root" }).open("acme-corp", () => undefined).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(BuildFailure);
+      expect((refused as Error).message).toMatch(/cannot keep organizations apart here \(the plane does not run as root\), so with several organizations served they are refused/);
+    } finally {
+      cleanup(dir);
+    }
+  });
+
   it("logs each line once, whole, even when it arrives in two pieces", async () => {
     const lines: string[] = [];
-    await mustRunLogged("sh", ["-c", "printf 'par'; sleep 0.2; printf 'tial\\n'; echo second >&2"], opts, (l) => lines.push(l), new AbortController().signal);
+    await mustRunLogged("sh", ["-c", "printf 'par'; sleep 0.2; printf 'tial\\n'; echo second >&2"], opts, (l) => lines.push(l));
     expect(lines).toEqual(["  tool: partial", "  tool: second"]);
   });
 
   it("fails the build with the tool's first error line and the two after it, else its last lines", async () => {
-    const fail = (script: string) => mustRunLogged("sh", ["-c", script], opts, () => undefined, new AbortController().signal).catch((e: unknown) => e);
+    const fail = (script: string) => mustRunLogged("sh", ["-c", script], opts, () => undefined).catch((e: unknown) => e);
     // as cargo does: everything on stderr (lines of two streams have no order between them)
     const first = await fail("{ echo compiling; echo 'error[E0425]: cannot find value'; echo ' --> src/lib.rs:3:8'; echo '  |'; echo later; } >&2; exit 101");
     expect(first).toBeInstanceOf(BuildFailure);
@@ -278,9 +306,9 @@ describe("managed-runtime compile steps: toolchain runs", () => {
   });
 
   it("names the missing tool's fix, and a timeout", async () => {
-    const missing = await mustRunLogged("no-such-tool-for-ignite", [], opts, () => undefined, new AbortController().signal).catch((e: unknown) => e);
+    const missing = await mustRunLogged("no-such-tool-for-ignite", [], opts, () => undefined).catch((e: unknown) => e);
     expect((missing as Error).message).toBe("the tool is not installed here");
-    const slow = await mustRunLogged("sleep", ["5"], { ...opts, timeoutMs: 1_000 }, () => undefined, new AbortController().signal).catch((e: unknown) => e);
+    const slow = await mustRunLogged("sleep", ["5"], { ...opts, timeoutMs: 1_000 }, () => undefined).catch((e: unknown) => e);
     expect((slow as Error).message).toBe("tool build timed out after 1 s");
   });
 });

@@ -4,6 +4,7 @@
  * them over the shared parts; gRPC handlers and the gateway authenticate, then call a room with the
  * caller's organization.
  */
+import type { ToolchainSandbox } from "../managed-runtime/toolchain-sandbox.js";
 import type { BuildManager } from "../build/build-manager.js";
 import type { Driver } from "../drivers/types.js";
 import { KeyedMutex } from "../keyed-mutex.js";
@@ -38,6 +39,8 @@ export interface PlatformDeps {
   resolveImageRef?: (ref: string) => string;
   /** The time records are stamped with (src/clock.ts); the system clock unless a test gives one. */
   clock?: Pick<Clock, "now">;
+  /** Where managed-runtime compiles run their toolchain (managed-runtime/toolchain-sandbox.ts). */
+  toolchains: ToolchainSandbox;
 }
 
 /** What every room of apps/ works with: the platform's parts, and the per-app lock they share. */
@@ -59,9 +62,11 @@ export class Platform {
   readonly store: Store;
   readonly builds: BuildManager;
   readonly runtime: RuntimeManager;
+  readonly toolchains: ToolchainSandbox;
 
   constructor(d: PlatformDeps) {
     this.store = d.store;
+    this.toolchains = d.toolchains;
     this.builds = d.builds;
     this.runtime = d.runtime;
     this.secrets = new SecretStore(d.store.dataDir, d.store.quarantine, d.clock ?? systemClock);

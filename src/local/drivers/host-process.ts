@@ -97,12 +97,30 @@ export async function argvInImage(argv: string[], rootfs: string, pathVar: strin
   );
 }
 
-/** In a sandbox: enter the namespace as root, then drop to the app's user for good. */
-export function sandboxedCommand(argv: string[], sandbox: AppSandbox | undefined, network: AppNetwork | undefined): string[] {
+/** A directory mounted over another for one sandboxed command (sandboxedCommand). */
+export interface SandboxBind {
+  from: string;
+  to: string;
+  readOnly?: boolean;
+}
+
+/**
+ * In a sandbox: enter the namespace as root, then drop to the user for good (an app's, or a
+ * compile's: managed-runtime/toolchain-sandbox.ts). `binds` mount directories the user could not
+ * reach (a compile's cache inside the data dir, a toolchain under root's home) over ones it can, in
+ * the mount namespace that `ip netns exec` makes for the command alone.
+ */
+export function sandboxedCommand(argv: string[], sandbox: Pick<AppSandbox, "uid" | "gid"> | undefined, network: AppNetwork | undefined, binds: readonly SandboxBind[] = []): string[] {
   if (!sandbox) return argv;
   const asUser = ["setpriv", `--reuid=${sandbox.uid}`, `--regid=${sandbox.gid}`, "--clear-groups", "--no-new-privs", "--", ...argv];
-  return network ? ["ip", "netns", "exec", network.name, ...asUser] : asUser;
+  if (!network) return asUser;
+  const mounts = binds.flatMap((b) => [b.from, b.to, b.readOnly ? "ro" : "rw"]);
+  const mounted = binds.length ? ["sh", "-c", MOUNT_THEN_EXEC, "sh", ...mounts, "--", ...asUser] : asUser;
+  return ["ip", "netns", "exec", network.name, ...mounted];
 }
+
+/** `from to ro|rw` triples, then `--` and the command: bind-mounts each, then execs the command. */
+const MOUNT_THEN_EXEC = 'while [ "$1" != "--" ]; do mount --bind -- "$1" "$2" || exit 125; if [ "$3" = ro ]; then mount -o remount,bind,ro -- "$2" || exit 125; fi; shift 3; done; shift; exec "$@"';
 
 /** One process group to start. */
 export interface GroupLaunch {

@@ -10,6 +10,8 @@
  *     instances/<instance>/                     0750 root:<gid>
  *       home/                                   0700 <uid>:<gid> ($HOME, $TMPDIR)
  *       bin/                                    0755 root        (the driver's shims)
+ *     compiles/<compile>/                       0700 <uid>:<gid> (a managed-runtime compile of the
+ *                                                                  org's compile user, compile:<org>)
  *
  * A shared uid (every image saying USER 65534) would let apps of two organizations read each other's
  * files and signal each other's processes, so the image's USER is checked (numeric, not root) but
@@ -62,7 +64,7 @@ export class HostSandboxes {
   /** A fresh run root (what a killed plane left is removed). */
   async init(): Promise<void> {
     await fsp.rm(this.root, { recursive: true, force: true });
-    for (const dir of [RUN_ROOT_BASE, this.root, path.join(this.root, "images"), path.join(this.root, "instances")]) {
+    for (const dir of [RUN_ROOT_BASE, this.root, path.join(this.root, "images"), path.join(this.root, "instances"), path.join(this.root, "compiles")]) {
       await fsp.mkdir(dir, { recursive: true });
       await fsp.chmod(dir, 0o711);
     }
@@ -89,6 +91,18 @@ export class HostSandboxes {
     const bin = path.join(dir, "bin");
     await fsp.mkdir(bin, { mode: 0o755 });
     return { uid, gid, rootfs, home, bin, remove: () => fsp.rm(dir, { recursive: true, force: true }) };
+  }
+
+  /**
+   * A directory of `owner`'s own for one compile (managed-runtime/toolchain-sandbox.ts):
+   * `compiles/<name>/` (0700 <uid>:<gid>), where the compile's user may work.
+   */
+  async workspace(owner: string, name: string): Promise<{ uid: number; gid: number; dir: string; remove(): Promise<void> }> {
+    const uid = this.uid(owner);
+    const dir = path.join(this.root, "compiles", name);
+    await fsp.mkdir(dir, { mode: 0o700 });
+    await fsp.chown(dir, uid, uid);
+    return { uid, gid: uid, dir, remove: () => fsp.rm(dir, { recursive: true, force: true }) };
   }
 
   /** Removes the copy of an image (when the image is removed). */

@@ -201,7 +201,8 @@ export class PodmanDriver implements Driver {
     await fsp.mkdir(opts.instanceDir, { recursive: true });
     const network = await this.o.networks?.create([opts.port, ...opts.extraPorts], opts.log);
     const home = opts.env["HOME"] || cfg.env["HOME"] || DEFAULT_CONTAINER_HOME;
-    const args = [...this.runArgs(name, image, opts, home), "--network", network ? `ns:${network.path}` : "host", image.dir];
+    const env = await containerEnvArgs(path.join(opts.instanceDir, "container.env"), { ...opts.env, PORT: String(opts.port), HOME: home });
+    const args = [...this.runArgs(name, image, opts, home), ...env, "--network", network ? `ns:${network.path}` : "host", image.dir];
     opts.log(`starting container ${name} from ${image.ref} (${image.dir.slice(0, 12)}), PORT=${opts.port}, HOME=${home} (tmpfs), read-only root filesystem, ${network ? `network namespace ${network.name}` : "host network"}`);
 
     const output = new InstanceOutput(opts);
@@ -278,8 +279,6 @@ export class PodmanDriver implements Driver {
       "--log-opt",
       `max-size=${MAX_INSTANCE_LOG_BYTES}`,
     ];
-    const env: Record<string, string> = { ...opts.env, PORT: String(opts.port), HOME: home };
-    for (const [k, v] of Object.entries(env)) args.push("-e", `${k}=${v}`);
     if (!cfg.user.trim()) args.push("--user", DEFAULT_NON_ROOT_USER);
     // an app calls another by its public URL: the name resolves to the gateway (in the container's
     // namespace, or on the host network), read-only, current as apps come and go (host-names.ts)
@@ -318,6 +317,23 @@ export class PodmanDriver implements Driver {
       await fsp.rm(this.cfg.runRoot, { recursive: true, force: true }).catch(() => undefined);
     }
   }
+}
+
+/**
+ * The app's environment for `podman run`: in a 0600 file of the instance (`--env-file`), not as
+ * `-e K=V`, which every local user (another org's app, a compile) reads in the podman client's
+ * command line. podman's env file holds one line per variable, so a value with a line break
+ * (a PEM key) still goes as `-e` (docs/threat-model.md, "Not done").
+ */
+async function containerEnvArgs(file: string, env: Record<string, string>): Promise<string[]> {
+  const lines: string[] = [];
+  const args: string[] = [];
+  for (const [k, v] of Object.entries(env)) {
+    if (/[\r\n]/.test(v)) args.push("-e", `${k}=${v}`);
+    else lines.push(`${k}=${v}`);
+  }
+  await fsp.writeFile(file, lines.join("\n") + "\n", { mode: 0o600 });
+  return ["--env-file", file, ...args];
 }
 
 /** catatonit where podman or Debian's package puts it; undefined when not installed. */

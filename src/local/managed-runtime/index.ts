@@ -18,7 +18,8 @@ import { compileDeno } from "./deno/deno-runtime.js";
 import { compileGo } from "./go/go-runtime.js";
 import { compilePython } from "./python/python-runtime.js";
 import { compileRust } from "./rust/rust-runtime.js";
-import { COMPILE_DOCKERFILE, type CompileInput } from "./toolchain-steps.js";
+import { COMPILE_DOCKERFILE, CompileRun, type CompileInput, type CompileLog, type Compiled } from "./toolchain-steps.js";
+import type { ToolchainSandbox } from "./toolchain-sandbox.js";
 
 export type { CompileInput } from "./toolchain-steps.js";
 
@@ -55,8 +56,11 @@ export function requireSupportedRuntime(runtime: JsonValue | undefined, what: st
 
 const COMPILERS = { python: compilePython, go: compileGo, rust: compileRust, deno: compileDeno } as const;
 
-/** Build parameters of a compile: BuildManager runs `prepare` (the compile) then the driver build. */
-export function compileBuildParams(store: Store, c: CompileInput): BuildParams {
+/**
+ * Build parameters of a compile: BuildManager runs `prepare` (the compile, its toolchain in a
+ * workspace of `toolchains`) then the driver build.
+ */
+export function compileBuildParams(store: Store, c: CompileInput, toolchains: ToolchainSandbox): BuildParams {
   const runtime = requireSupportedRuntime(c.runtime, "compile");
   const compile = COMPILERS[runtime];
   return {
@@ -70,7 +74,22 @@ export function compileBuildParams(store: Store, c: CompileInput): BuildParams {
       // Only the python runtime installs SaveDraftRequest.dependencies (the platform's docs); the others
       // resolve their own manifests (go.mod, Cargo.toml, deno.json), so the names are ignored, said so.
       if (runtime !== "python" && c.dependencies?.length) log(`[Warning] dependencies are installed only by the python runtime; ignored for the ${runtime} runtime: ${c.dependencies.join(", ")}`);
-      return compile(store, c, log, signal);
+      return inWorkspace(toolchains, { store, c, log, signal }, compile);
     },
   };
+}
+
+/** Runs a compiler in a fresh workspace of the org's, removed afterwards. */
+async function inWorkspace(
+  toolchains: ToolchainSandbox,
+  o: { store: Store; c: CompileInput; log: CompileLog; signal: AbortSignal },
+  compile: (r: CompileRun, c: CompileInput) => Promise<Compiled>,
+): Promise<Compiled> {
+  const ws = await toolchains.open(o.c.org, o.log);
+  try {
+    o.log(`The toolchain runs ${ws.describe}`);
+    return await compile(new CompileRun(o.store, ws, o.log, o.signal), o.c);
+  } finally {
+    await ws.close();
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * Steps every managed-runtime compile shares: unpacking the draft's source, running a toolchain
- * with its output streamed into the compile log, and packing the result as the build context the
- * driver builds (with COMPILE_DOCKERFILE).
+ * (in its sandbox, toolchain-sandbox.ts) with its output streamed into the compile log, and packing
+ * the result as the build context the driver builds (with COMPILE_DOCKERFILE).
  */
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
@@ -9,9 +9,9 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import * as tar from "tar";
 import { detectArchiveKind, extractArchive } from "../../wire/archive.js";
 import { BuildFailure } from "../drivers/types.js";
-import { run } from "../drivers/exec.js";
 import { ArchiveError } from "../errors.js";
 import type { Store } from "../store/store.js";
+import type { ToolchainWorkspace } from "./toolchain-sandbox.js";
 
 export const COMPILE_DOCKERFILE = ".ignite/Dockerfile";
 
@@ -33,29 +33,6 @@ export interface Compiled {
 }
 
 export type CompileLog = (line: string) => void;
-
-/**
- * Extracts the draft's source into `dir`: an archive as it is, one file under `singleFile`'s name
- * (a path relative to `dir`). Throws a BuildFailure for an archive the safe extractor refuses.
- */
-export async function extractSource(store: Store, c: CompileInput, dir: string, singleFile: string, log: CompileLog): Promise<"archive" | "file"> {
-  const src = store.blobPath(c.sourceDigest);
-  await fsp.mkdir(dir, { recursive: true });
-  if ((await detectArchiveKind(src)) === "file") {
-    const name = c.sourceName && c.sourceName !== "source" ? path.basename(c.sourceName) : path.basename(singleFile);
-    if (name !== path.basename(singleFile)) log(`  the source is one file (${name}): it becomes ${singleFile}`);
-    await fsp.mkdir(path.dirname(path.join(dir, singleFile)), { recursive: true });
-    await fsp.copyFile(src, path.join(dir, singleFile));
-    return "file";
-  }
-  try {
-    await extractArchive(src, dir);
-  } catch (e) {
-    if (e instanceof ArchiveError) throw new BuildFailure(`invalid source archive: ${e.message}`);
-    throw e;
-  }
-  return "archive";
-}
 
 /** Packs `dir` (deterministic tar.gz) into a content-addressed blob: the compiled build context. */
 export async function packCompiled(store: Store, dir: string, log: CompileLog, what: string): Promise<Compiled> {
@@ -85,46 +62,90 @@ export interface ToolRun {
 }
 
 /**
- * Runs a toolchain command, every output line going into the compile log as it comes (prefixed
- * with `prefix`), so a long compile shows progress. Never throws; the build is failed by the caller.
+ * One compile: the store, the toolchain's workspace (toolchain-sandbox.ts), the compile log and the
+ * build's cancellation. The compilers (go/, rust/, deno/, python/) work through it.
  */
-export async function runLogged(
-  cmd: string,
-  args: string[],
-  o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; prefix: string },
-  log: CompileLog,
-  signal: AbortSignal,
-): Promise<ToolRun> {
-  const tail: string[] = [];
-  const firstError: string[] = [];
-  const onLine = (l: string) => {
-    const t = l.trimEnd();
-    if (!t.trim()) return;
-    log(`  ${o.prefix}: ${t}`);
-    tail.push(t.trim());
-    if (tail.length > 5) tail.shift();
-    if ((firstError.length > 0 && firstError.length < 3) || (firstError.length === 0 && /^error\b/i.test(t.trim()))) firstError.push(t.trim());
-  };
-  const r = await run(cmd, args, { cwd: o.cwd, env: o.env, timeoutMs: o.timeoutMs, signal, onLine, maxBuffer: 64 * 1024 });
-  if (r.spawnError) tail.push(r.stderr.trim());
-  return { ok: r.code === 0, missing: r.spawnError === "ENOENT", timedOut: r.timedOut, tail, firstError };
+export class CompileRun {
+  constructor(
+    readonly store: Store,
+    readonly ws: ToolchainWorkspace,
+    readonly log: CompileLog,
+    readonly signal: AbortSignal,
+  ) {}
+
+  /** The source directory, where the tools run. */
+  get dir(): string {
+    return this.ws.src;
+  }
+
+  /** Throws the cancelled build's failure once the build is cancelled. */
+  checkCancelled(): void {
+    if (this.signal.aborted) throw new BuildFailure("build cancelled");
+  }
+
+  /**
+   * Extracts the draft's source into the source directory: an archive as it is, one file under
+   * `singleFile`'s name (a relative path). Throws a BuildFailure for an archive the safe extractor refuses.
+   */
+  async extractSource(c: CompileInput, singleFile: string): Promise<"archive" | "file"> {
+    const src = this.store.blobPath(c.sourceDigest);
+    const dir = this.dir;
+    if ((await detectArchiveKind(src)) === "file") {
+      const name = c.sourceName && c.sourceName !== "source" ? path.basename(c.sourceName) : path.basename(singleFile);
+      if (name !== path.basename(singleFile)) this.log(`  the source is one file (${name}): it becomes ${singleFile}`);
+      await fsp.mkdir(path.dirname(path.join(dir, singleFile)), { recursive: true });
+      await fsp.copyFile(src, path.join(dir, singleFile));
+      return "file";
+    }
+    try {
+      await extractArchive(src, dir);
+    } catch (e) {
+      if (e instanceof ArchiveError) throw new BuildFailure(`invalid source archive: ${e.message}`);
+      throw e;
+    }
+    return "archive";
+  }
+
+  /**
+   * Runs a toolchain command in the workspace (cwd: the source directory unless given), every output
+   * line going into the compile log as it comes (prefixed with `prefix`), so a long compile shows
+   * progress. Never throws; the build is failed by the caller.
+   */
+  async tool(cmd: string, args: string[], o: ToolOptions): Promise<ToolRun> {
+    const tail: string[] = [];
+    const firstError: string[] = [];
+    const onLine = (l: string) => {
+      const t = l.trimEnd();
+      if (!t.trim()) return;
+      this.log(`  ${o.prefix}: ${t}`);
+      tail.push(t.trim());
+      if (tail.length > 5) tail.shift();
+      if ((firstError.length > 0 && firstError.length < 3) || (firstError.length === 0 && /^error\b/i.test(t.trim()))) firstError.push(t.trim());
+    };
+    const r = await this.ws.exec(cmd, args, { cwd: o.cwd ?? this.dir, env: o.env, timeoutMs: o.timeoutMs, signal: this.signal, onLine, maxBuffer: 64 * 1024 });
+    if (r.spawnError) tail.push(r.stderr.trim());
+    return { ok: r.code === 0, missing: r.spawnError === "ENOENT", timedOut: r.timedOut, tail, firstError };
+  }
+
+  /**
+   * Runs a toolchain command that must succeed: a failure fails the build with the tool's first
+   * error or else its last lines (or `missingHint` when the tool is not installed). `label` names
+   * the command in that message ("go build", "cargo add").
+   */
+  async mustTool(cmd: string, args: string[], o: ToolOptions & { missingHint: string; label: string }): Promise<void> {
+    const r = await this.tool(cmd, args, o);
+    this.checkCancelled();
+    if (r.missing) throw new BuildFailure(o.missingHint);
+    if (r.timedOut) throw new BuildFailure(`${o.label} timed out after ${Math.round(o.timeoutMs / 1000)} s`);
+    if (!r.ok) throw new BuildFailure(`${o.label} failed: ${(r.firstError.length ? r.firstError : r.tail.slice(-3)).join("; ") || "no output"}`);
+  }
 }
 
-/**
- * Runs a toolchain command that must succeed: a failure fails the build with the tool's first error
- * or else its last lines (or `missingHint` when the tool is not installed). `label` names the
- * command in that message ("go build", "cargo add").
- */
-export async function mustRunLogged(
-  cmd: string,
-  args: string[],
-  o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; prefix: string; missingHint: string; label: string },
-  log: CompileLog,
-  signal: AbortSignal,
-): Promise<void> {
-  const r = await runLogged(cmd, args, o, log, signal);
-  if (signal.aborted) throw new BuildFailure("build cancelled");
-  if (r.missing) throw new BuildFailure(o.missingHint);
-  if (r.timedOut) throw new BuildFailure(`${o.label} timed out after ${Math.round(o.timeoutMs / 1000)} s`);
-  if (!r.ok) throw new BuildFailure(`${o.label} failed: ${(r.firstError.length ? r.firstError : r.tail.slice(-3)).join("; ") || "no output"}`);
+export interface ToolOptions {
+  /** Default: the source directory. */
+  cwd?: string;
+  /** The tool's own variables (the workspace adds PATH, HOME, TMPDIR). */
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  prefix: string;
 }

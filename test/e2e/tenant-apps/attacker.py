@@ -1,6 +1,6 @@
 """Org B's app, acting as an attacker (issue 14): POST /attack with
 {"data_dir", "markers", "gateway_port", "victim_host", "ports"} walks the plane's data dir and run
-root, reads other processes' environments, scans every loopback port and calls what answers with
+root, reads other processes' environments and command lines, scans every loopback port and calls what answers with
 spoofed x-ignite-* headers, then calls org A's app through the gateway without a token. It answers
 with what it reached; the test asserts that none of it is org A's."""
 import json
@@ -44,17 +44,19 @@ def direct_reads(data_dir):
 
 
 def proc_environ_hits(markers):
+    """Processes whose environment or command line (what `ps` shows every user) holds a marker."""
     hits = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
-        try:
-            with open("/proc/%s/environ" % pid, "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
-        if any(m.encode() in data for m in markers):
-            hits.append(int(pid))
+        for name in ("environ", "cmdline"):
+            try:
+                with open("/proc/%s/%s" % (pid, name), "rb") as f:
+                    data = f.read()
+            except OSError:
+                continue
+            if any(m.encode() in data for m in markers) and int(pid) not in hits:
+                hits.append(int(pid))
     return hits
 
 

@@ -1,7 +1,7 @@
 """Org B's build step, acting as an attacker (issue 14): run by a Dockerfile RUN step (podman
 driver) or by a Rust build script (build.rs, every driver) with a JSON argument
 {"data_dir", "markers", "ports"} (attacker.py beside it). It walks the plane's data dir and run root, reads every process's
-environment and command line and looks into its root filesystem (/proc/<pid>/root), scans every
+environment and command line and its own environment, looks into its root filesystem (/proc/<pid>/root), scans every
 loopback port and connects to the plane's listeners, then prints one line
 `BUILD-ATTACK <json>` with what it reached; the test asserts that none of it is org A's."""
 import json
@@ -15,7 +15,7 @@ from attacker import open_ports, walk  # noqa: E402
 
 
 def processes(markers, data_dir):
-    """Markers in other processes' environments and command lines; the data dir through their roots."""
+    """Markers in other processes' environments and command lines; the pids through whose root the data dir can be listed."""
     hits, roots = [], []
     for pid in os.listdir("/proc"):
         if not pid.isdigit() or int(pid) == os.getpid():
@@ -29,8 +29,8 @@ def processes(markers, data_dir):
             if any(m.encode() in data for m in markers):
                 hits.append("%s/%s" % (pid, name))
         try:
-            if os.path.isdir("/proc/%s/root%s" % (pid, data_dir)):
-                roots.append(pid)
+            os.listdir("/proc/%s/root%s" % (pid, data_dir))
+            roots.append(pid)
         except OSError:
             pass
     return hits, roots
@@ -49,6 +49,7 @@ def main():
         "read": [p for p in read if p.startswith(data_dir)],
         "hits": hits,
         "proc_hits": proc_hits,
+        "env_hits": [k for k, v in os.environ.items() if any(m in v for m in markers)],
         "proc_roots": roots,
         "open": [p for p in sorted(set(open_ports()) | set(req["ports"])) if p not in own and connects(p)],
     }

@@ -17,8 +17,7 @@ import * as path from "node:path";
 import { BASE_IMAGES, DENO_VERSION } from "../../drivers/base-images.js";
 import { BuildFailure } from "../../drivers/types.js";
 import { run } from "../../drivers/exec.js";
-import type { Store } from "../../store/store.js";
-import { COMPILE_DOCKERFILE, extractSource, packCompiled, type CompileInput, type CompileLog, type Compiled } from "../toolchain-steps.js";
+import { COMPILE_DOCKERFILE, packCompiled, type CompileInput, type CompileLog, type Compiled, type CompileRun } from "../toolchain-steps.js";
 import { copyDenoSdk, DENO_SDK_DIR } from "./deno-sdk.js";
 
 const DENO_TIMEOUT_MS = 300_000;
@@ -128,45 +127,42 @@ export async function denoInstallFailure(dir: string, output: string[]): Promise
   return `deno: ${error}${detail.length ? ` ${detail.join(" ")}` : ""}${where ? ` (${where})` : ""}`;
 }
 
-export async function compileDeno(store: Store, c: CompileInput, log: CompileLog, signal: AbortSignal): Promise<Compiled> {
-  const dir = store.tmpPath("compile");
-  try {
-    log(`Compiling ${c.org}/${c.app} for the deno managed runtime`);
-    await extractSource(store, c, dir, "main.ts", log);
-    if (signal.aborted) throw new BuildFailure("build cancelled");
-    if (!(await fsp.stat(path.join(dir, "main.ts")).then((s) => s.isFile(), () => false))) {
-      const top = (await fsp.readdir(dir)).sort();
-      throw new BuildFailure(`main.ts not found at the root of the source (found: ${top.slice(0, 10).join(", ") || "nothing"}): the deno runtime runs main.ts, which calls start(handler) from "ignite"`);
-    }
-    if (await fsp.stat(path.join(dir, DENO_SDK_DIR)).catch(() => undefined)) log(`  ${DENO_SDK_DIR} is provided by the runtime: the source's copy is replaced`);
-    await fsp.rm(path.join(dir, DENO_SDK_DIR), { recursive: true, force: true });
-    await copyDenoSdk(path.join(dir, DENO_SDK_DIR));
-    await fsp.mkdir(path.join(dir, ".ignite"), { recursive: true });
-    await mapIgnite(dir, log);
-    const env: NodeJS.ProcessEnv = { ...process.env, DENO_DIR, NO_COLOR: "1", RUST_BACKTRACE: "0", DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1" };
-    const version = await run("deno", ["--version"], { env, timeoutMs: 30_000 });
-    if (version.spawnError === "ENOENT") throw new BuildFailure(MISSING_DENO);
-    const found = /deno (\S+)/.exec(version.stdout)?.[1] ?? "unknown";
-    log(`Resolving main.ts's imports (deno ${found}${found === DENO_VERSION ? "" : `; the runtime pins ${DENO_VERSION}`}): deno install --entrypoint main.ts`);
-    const output: string[] = [];
-    const r = await run("deno", ["install", "--entrypoint", "main.ts"], {
-      cwd: dir,
-      env,
-      timeoutMs: DENO_TIMEOUT_MS,
-      signal,
-      maxBuffer: 64 * 1024,
-      onLine: (l) => {
-        if (!l.trim()) return;
-        output.push(l);
-        log(`  deno: ${l.trimEnd()}`);
-      },
-    });
-    if (signal.aborted) throw new BuildFailure("build cancelled");
-    if (r.timedOut) throw new BuildFailure(`deno install timed out after ${DENO_TIMEOUT_MS / 1000} s`);
-    if (r.code !== 0) throw new BuildFailure(await denoInstallFailure(dir, output));
-    await fsp.writeFile(path.join(dir, COMPILE_DOCKERFILE), denoDockerfile());
-    return await packCompiled(store, dir, log, "main.ts, its cached imports and the ignite SDK");
-  } finally {
-    await fsp.rm(dir, { recursive: true, force: true });
+export async function compileDeno(r: CompileRun, c: CompileInput): Promise<Compiled> {
+  const dir = r.dir;
+  r.log(`Compiling ${c.org}/${c.app} for the deno managed runtime`);
+  await r.extractSource(c, "main.ts");
+  r.checkCancelled();
+  if (!(await fsp.stat(path.join(dir, "main.ts")).then((s) => s.isFile(), () => false))) {
+    const top = (await fsp.readdir(dir)).sort();
+    throw new BuildFailure(`main.ts not found at the root of the source (found: ${top.slice(0, 10).join(", ") || "nothing"}): the deno runtime runs main.ts, which calls start(handler) from "ignite"`);
   }
+  if (await fsp.stat(path.join(dir, DENO_SDK_DIR)).catch(() => undefined)) r.log(`  ${DENO_SDK_DIR} is provided by the runtime: the source's copy is replaced`);
+  await fsp.rm(path.join(dir, DENO_SDK_DIR), { recursive: true, force: true });
+  await copyDenoSdk(path.join(dir, DENO_SDK_DIR));
+  await fsp.mkdir(path.join(dir, ".ignite"), { recursive: true });
+  await mapIgnite(dir, r.log);
+  // the plane writes what it packs before the toolchain runs, never into what the toolchain wrote
+  await fsp.writeFile(path.join(dir, COMPILE_DOCKERFILE), denoDockerfile());
+  const env: NodeJS.ProcessEnv = { DENO_DIR, NO_COLOR: "1", RUST_BACKTRACE: "0", DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1" };
+  const version = await run("deno", ["--version"], { env: { ...process.env, ...env }, timeoutMs: 30_000 });
+  if (version.spawnError === "ENOENT") throw new BuildFailure(MISSING_DENO);
+  const found = /deno (\S+)/.exec(version.stdout)?.[1] ?? "unknown";
+  r.log(`Resolving main.ts's imports (deno ${found}${found === DENO_VERSION ? "" : `; the runtime pins ${DENO_VERSION}`}): deno install --entrypoint main.ts`);
+  const output: string[] = [];
+  const res = await r.ws.exec("deno", ["install", "--entrypoint", "main.ts"], {
+    cwd: dir,
+    env,
+    timeoutMs: DENO_TIMEOUT_MS,
+    signal: r.signal,
+    maxBuffer: 64 * 1024,
+    onLine: (l) => {
+      if (!l.trim()) return;
+      output.push(l);
+      r.log(`  deno: ${l.trimEnd()}`);
+    },
+  });
+  r.checkCancelled();
+  if (res.timedOut) throw new BuildFailure(`deno install timed out after ${DENO_TIMEOUT_MS / 1000} s`);
+  if (res.code !== 0) throw new BuildFailure(await denoInstallFailure(dir, output));
+  return await packCompiled(r.store, dir, r.log, "main.ts, its cached imports and the ignite SDK");
 }

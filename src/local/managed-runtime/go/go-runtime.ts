@@ -12,18 +12,17 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { BuildFailure } from "../../drivers/types.js";
-import type { Store } from "../../store/store.js";
 import { exists } from "../../atomic-fs.js";
 import { GO_SDK } from "./go-sdk.js";
 import { copyRuntimeSources } from "../runtime-sources.js";
-import { binaryDockerfile, COMPILE_DOCKERFILE, extractSource, mustRunLogged, packCompiled, type CompileInput, type CompileLog, type Compiled } from "../toolchain-steps.js";
+import { binaryDockerfile, COMPILE_DOCKERFILE, packCompiled, type CompileInput, type Compiled, type CompileRun } from "../toolchain-steps.js";
 
 const GO_TIMEOUT_MS = 600_000;
+const MISSING_GO = "the Go toolchain (go) is not installed on the control plane's machine: install it (apt-get install golang-go) or use an image build";
 
-/** Runs the go tool in `dir`, offline; fails the build with its last lines. */
-function goTool(args: string[], dir: string, log: CompileLog, signal: AbortSignal): Promise<void> {
+/** Runs the go tool in the source directory, offline, with the org's caches; fails the build with its last lines. */
+function goTool(r: CompileRun, args: string[]): Promise<void> {
   const env = {
-    ...process.env,
     CGO_ENABLED: "0",
     GOFLAGS: "-mod=mod",
     // Offline: the app's own packages, the standard library and the bundled SDK only.
@@ -31,35 +30,32 @@ function goTool(args: string[], dir: string, log: CompileLog, signal: AbortSigna
     GOSUMDB: "off",
     GOWORK: "off",
     GOTOOLCHAIN: "local",
+    GOCACHE: path.join(r.ws.cache, "go-build"),
+    GOMODCACHE: path.join(r.ws.cache, "go-mod"),
+    GOPATH: path.join(r.ws.home, "go"),
   };
-  const missingHint = "the Go toolchain (go) is not installed on the control plane's machine: install it (apt-get install golang-go) or use an image build";
-  return mustRunLogged("go", args, { cwd: dir, env, timeoutMs: GO_TIMEOUT_MS, prefix: "go", missingHint, label: `go ${args[0]}` }, log, signal);
+  return r.mustTool("go", args, { env, timeoutMs: GO_TIMEOUT_MS, prefix: "go", missingHint: MISSING_GO, label: `go ${args[0]}` });
 }
 
-export async function compileGo(store: Store, c: CompileInput, log: CompileLog, signal: AbortSignal): Promise<Compiled> {
-  const dir = store.tmpPath("compile");
-  const out = store.tmpPath("compiled-go");
-  try {
-    log(`Compiling ${c.org}/${c.app} for the go managed runtime`);
-    await extractSource(store, c, dir, "main.go", log);
-    if (signal.aborted) throw new BuildFailure("build cancelled");
-    const goFiles = (await fsp.readdir(dir)).filter((f) => f.endsWith(".go"));
-    if (goFiles.length === 0) throw new BuildFailure(`no .go files at the root of the source (found: ${(await fsp.readdir(dir)).sort().slice(0, 10).join(", ") || "nothing"})`);
-    await copyRuntimeSources(GO_SDK, path.join(dir, ".ignite", "sdk"));
-    if (!(await exists(path.join(dir, "go.mod")))) {
-      log("  no go.mod: creating one (go mod init)");
-      await goTool(["mod", "init", c.app.replace(/[^A-Za-z0-9._-]/g, "-")], dir, log, signal);
-    }
-    // `import "ignite"` resolves to the bundled SDK.
-    await goTool(["mod", "edit", "-require=ignite@v0.0.0", "-replace=ignite=./.ignite/sdk/ignite"], dir, log, signal);
-    await goTool(["mod", "tidy"], dir, log, signal);
-    log("Building a static linux binary (go build)");
-    await fsp.mkdir(path.join(out, ".ignite"), { recursive: true });
-    await goTool(["build", "-trimpath", "-o", path.join(out, ".ignite", "app"), "."], dir, log, signal);
-    await fsp.writeFile(path.join(out, COMPILE_DOCKERFILE), binaryDockerfile("Go"));
-    return await packCompiled(store, out, log, "the app's binary");
-  } finally {
-    await fsp.rm(dir, { recursive: true, force: true });
-    await fsp.rm(out, { recursive: true, force: true });
+export async function compileGo(r: CompileRun, c: CompileInput): Promise<Compiled> {
+  const dir = r.dir;
+  r.log(`Compiling ${c.org}/${c.app} for the go managed runtime`);
+  await r.extractSource(c, "main.go");
+  r.checkCancelled();
+  const goFiles = (await fsp.readdir(dir)).filter((f) => f.endsWith(".go"));
+  if (goFiles.length === 0) throw new BuildFailure(`no .go files at the root of the source (found: ${(await fsp.readdir(dir)).sort().slice(0, 10).join(", ") || "nothing"})`);
+  await copyRuntimeSources(GO_SDK, path.join(dir, ".ignite", "sdk"));
+  if (!(await exists(path.join(dir, "go.mod")))) {
+    r.log("  no go.mod: creating one (go mod init)");
+    await goTool(r, ["mod", "init", c.app.replace(/[^A-Za-z0-9._-]/g, "-")]);
   }
+  // `import "ignite"` resolves to the bundled SDK.
+  await goTool(r, ["mod", "edit", "-require=ignite@v0.0.0", "-replace=ignite=./.ignite/sdk/ignite"]);
+  await goTool(r, ["mod", "tidy"]);
+  r.log("Building a static linux binary (go build)");
+  // the plane writes what it packs before the toolchain runs, never into what the toolchain wrote
+  await fsp.mkdir(path.join(r.ws.out, ".ignite"), { recursive: true });
+  await fsp.writeFile(path.join(r.ws.out, COMPILE_DOCKERFILE), binaryDockerfile("Go"));
+  await goTool(r, ["build", "-trimpath", "-o", path.join(r.ws.out, ".ignite", "app"), "."]);
+  return await packCompiled(r.store, r.ws.out, r.log, "the app's binary");
 }

@@ -10,19 +10,14 @@
  *   4. adds .ignite/bootstrap.py (the runtime's HTTP server) and .ignite/Dockerfile, and packs the
  *      tree as the build context (deterministic tar.gz, content-addressed blob).
  */
-import { execFile } from "node:child_process";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import { BuildFailure } from "../../drivers/types.js";
-import { errorMessage } from "../../errors.js";
-import type { Store } from "../../store/store.js";
 import { exists } from "../../atomic-fs.js";
 import { PYTHON_BOOTSTRAP } from "./python-bootstrap.js";
 import { copyRuntimeSources } from "../runtime-sources.js";
-import { COMPILE_DOCKERFILE, extractSource, packCompiled, runLogged, type CompileInput, type CompileLog, type Compiled, type ToolRun } from "../toolchain-steps.js";
+import { COMPILE_DOCKERFILE, packCompiled, type CompileInput, type Compiled, type CompileRun, type ToolRun } from "../toolchain-steps.js";
 
-const execFileP = promisify(execFile);
 const PIP_TIMEOUT_MS = 300_000;
 
 function pythonDockerfile(): string {
@@ -66,9 +61,9 @@ async function effectiveRequirements(file: string): Promise<string[]> {
 }
 
 /** pip-installs the requirements files into .ignite/deps; the caller decides what a failure means. */
-function pipInstall(dir: string, files: string[], log: CompileLog, signal: AbortSignal): Promise<ToolRun> {
+function pipInstall(r: CompileRun, files: string[]): Promise<ToolRun> {
   const args = ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-warn-script-location", "--retries", "0", "--timeout", "10", "--target", ".ignite/deps", ...files.flatMap((f) => ["-r", f])];
-  return runLogged("python3", args, { cwd: dir, env: { ...process.env, PIP_NO_INPUT: "1", PIP_ROOT_USER_ACTION: "ignore" }, timeoutMs: PIP_TIMEOUT_MS, prefix: "pip" }, log, signal);
+  return r.tool("python3", args, { env: { PIP_NO_INPUT: "1", PIP_ROOT_USER_ACTION: "ignore" }, timeoutMs: PIP_TIMEOUT_MS, prefix: "pip" });
 }
 
 /**
@@ -84,60 +79,60 @@ function pipFailure(r: ToolRun, named: string[]): string {
   return `installing the dependencies ${named.join(", ")} failed: ${lines[0] ?? "pip exited non-zero"}`;
 }
 
-export async function compilePython(store: Store, c: CompileInput, log: CompileLog, signal: AbortSignal): Promise<Compiled> {
-  const dir = store.tmpPath("compile");
+export async function compilePython(r: CompileRun, c: CompileInput): Promise<Compiled> {
+  const dir = r.dir;
   const fail = (m: string): never => {
     throw new BuildFailure(m);
   };
-  try {
-    log(`Compiling ${c.org}/${c.app} for the python managed runtime`);
-    await extractSource(store, c, dir, "handler.py", log);
-    if (signal.aborted) fail("build cancelled");
-    const st = await fsp.lstat(path.join(dir, "handler.py")).catch(() => undefined);
-    if (!st?.isFile()) {
-      const top = (await fsp.readdir(dir)).sort();
-      const nested = [];
-      for (const t of top) if (await exists(path.join(dir, t, "handler.py"))) nested.push(`${t}/handler.py`);
-      fail(
-        `handler.py not found at the root of the source (found: ${top.slice(0, 10).join(", ") || "nothing"})` +
-          (nested.length ? `; ${nested[0]} exists: save the code from inside that directory` : ""),
-      );
-    }
-    // handler.py must parse and define handler(payload, ctx)
-    try {
-      await execFileP("python3", ["-c", CHECK_HANDLER_PY], { cwd: dir, timeout: 30_000 });
-      log("  handler.py defines handler(payload, ctx)");
-    } catch (e) {
-      const out = String((e as { stdout?: string }).stdout ?? "").trim();
-      if ((e as { code?: unknown }).code === "ENOENT") log("  python3 is not on this machine's PATH: skipping the syntax check");
-      else fail(out || `checking handler.py failed: ${errorMessage(e)}`);
-    }
-    const reqs = await effectiveRequirements(path.join(dir, "requirements.txt"));
-    const named = c.dependencies ?? [];
-    if (named.length) {
-      // One pip run with both files, so pip resolves them together (a -d pin and a requirements.txt pin agree or fail).
-      log(`Installing ${named.length} dependenc${named.length === 1 ? "y" : "ies"} of the draft${reqs.length ? ` and ${reqs.length} requirement(s) from requirements.txt` : ""} into .ignite/deps: ${named.join(", ")}`);
-      await fsp.mkdir(path.join(dir, ".ignite", "deps"), { recursive: true });
-      await fsp.writeFile(path.join(dir, ".ignite", "dependencies.txt"), named.join("\n") + "\n");
-      const r = await pipInstall(dir, [...(reqs.length ? ["requirements.txt"] : []), ".ignite/dependencies.txt"], log, signal);
-      if (signal.aborted) fail("build cancelled");
-      if (!r.ok) fail(pipFailure(r, named));
-      log("  dependencies installed");
-    } else if (reqs.length) {
-      log(`Installing ${reqs.length} requirement(s) from requirements.txt into .ignite/deps: ${reqs.slice(0, 8).join(", ")}${reqs.length > 8 ? ", …" : ""}`);
-      await fsp.mkdir(path.join(dir, ".ignite", "deps"), { recursive: true });
-      const r = await pipInstall(dir, ["requirements.txt"], log, signal);
-      if (signal.aborted) fail("build cancelled");
-      if (r.ok) log("  requirements installed");
-      else {
-        log(`  [Warning] pip could not install requirements.txt (no reachable package index?): skipping; the handler runs with the packages the runtime already has`);
-        await fsp.rm(path.join(dir, ".ignite", "deps"), { recursive: true, force: true });
-      }
-    } else log("No requirements.txt (or it is empty): nothing to install");
-    await copyRuntimeSources(PYTHON_BOOTSTRAP, path.join(dir, ".ignite"));
-    await fsp.writeFile(path.join(dir, COMPILE_DOCKERFILE), pythonDockerfile());
-    return await packCompiled(store, dir, log, "handler.py + the python bootstrap");
-  } finally {
-    await fsp.rm(dir, { recursive: true, force: true });
+  r.log(`Compiling ${c.org}/${c.app} for the python managed runtime`);
+  await r.extractSource(c, "handler.py");
+  r.checkCancelled();
+  const st = await fsp.lstat(path.join(dir, "handler.py")).catch(() => undefined);
+  if (!st?.isFile()) {
+    const top = (await fsp.readdir(dir)).sort();
+    const nested = [];
+    for (const t of top) if (await exists(path.join(dir, t, "handler.py"))) nested.push(`${t}/handler.py`);
+    fail(
+      `handler.py not found at the root of the source (found: ${top.slice(0, 10).join(", ") || "nothing"})` +
+        (nested.length ? `; ${nested[0]} exists: save the code from inside that directory` : ""),
+    );
   }
+  // handler.py must parse and define handler(payload, ctx); -I: the source's own modules (an ast.py) are not imported
+  const check = await r.ws.exec("python3", ["-I", "-c", CHECK_HANDLER_PY], { cwd: dir, env: {}, timeoutMs: 30_000, signal: r.signal });
+  if (check.spawnError === "ENOENT") r.log("  python3 is not on this machine's PATH: skipping the syntax check");
+  else if (check.code === 0) r.log("  handler.py defines handler(payload, ctx)");
+  else fail(check.stdout.trim() || `checking handler.py failed: ${check.stderr.trim().split("\n").pop() ?? `exit ${check.code}`}`);
+  // the plane writes what it packs before pip runs a package's setup.py, never into what that wrote
+  await copyRuntimeSources(PYTHON_BOOTSTRAP, path.join(dir, ".ignite"));
+  await fsp.writeFile(path.join(dir, COMPILE_DOCKERFILE), pythonDockerfile());
+  await installRequirements(r, c);
+  return await packCompiled(r.store, dir, r.log, "handler.py + the python bootstrap");
+}
+
+/** requirements.txt and the draft's dependencies, into .ignite/deps. */
+async function installRequirements(r: CompileRun, c: CompileInput): Promise<void> {
+  const dir = r.dir;
+  const reqs = await effectiveRequirements(path.join(dir, "requirements.txt"));
+  const named = c.dependencies ?? [];
+  if (named.length) {
+    // One pip run with both files, so pip resolves them together (a -d pin and a requirements.txt pin agree or fail).
+    r.log(`Installing ${named.length} dependenc${named.length === 1 ? "y" : "ies"} of the draft${reqs.length ? ` and ${reqs.length} requirement(s) from requirements.txt` : ""} into .ignite/deps: ${named.join(", ")}`);
+    await fsp.mkdir(path.join(dir, ".ignite", "deps"), { recursive: true });
+    await fsp.writeFile(path.join(dir, ".ignite", "dependencies.txt"), named.join("\n") + "\n");
+    const res = await pipInstall(r, [...(reqs.length ? ["requirements.txt"] : []), ".ignite/dependencies.txt"]);
+    r.checkCancelled();
+    if (!res.ok) throw new BuildFailure(pipFailure(res, named));
+    r.log("  dependencies installed");
+  } else if (reqs.length) {
+    r.log(`Installing ${reqs.length} requirement(s) from requirements.txt into .ignite/deps: ${reqs.slice(0, 8).join(", ")}${reqs.length > 8 ? ", …" : ""}`);
+    await fsp.mkdir(path.join(dir, ".ignite", "deps"), { recursive: true });
+    const res = await pipInstall(r, ["requirements.txt"]);
+    r.checkCancelled();
+    if (res.ok) r.log("  requirements installed");
+    else {
+      r.log(`  [Warning] pip could not install requirements.txt (no reachable package index?): skipping; the handler runs with the packages the runtime already has`);
+      // what pip ran may have replaced .ignite with a link: remove through a real directory only
+      if ((await fsp.lstat(path.join(dir, ".ignite")).catch(() => undefined))?.isDirectory()) await fsp.rm(path.join(dir, ".ignite", "deps"), { recursive: true, force: true });
+    }
+  } else r.log("No requirements.txt (or it is empty): nothing to install");
 }

@@ -14,8 +14,9 @@
  *   4. builds a runner crate (.ignite/runner) whose main calls the handler's entry point: a static
  *      binary (crt-static), packed with .ignite/Dockerfile (busybox, non-root) as the build context.
  *
- * Compiled crates are kept in the data dir (cache/cargo-target), so only the first Rust build
- * compiles tokio and serde. The wasm target answers UNIMPLEMENTED (see unsupportedRuntime).
+ * Compiled crates are kept per organization in the data dir (cache/compile/<org>/cargo-target), so
+ * only an org's first Rust build compiles tokio and serde; a build script of one org cannot change
+ * what another org's builds link. The wasm target answers UNIMPLEMENTED (see unsupportedRuntime).
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -23,11 +24,10 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { BuildFailure } from "../../drivers/types.js";
-import type { Store } from "../../store/store.js";
 import { exists } from "../../atomic-fs.js";
 import { RUST_SDK } from "./rust-sdk.js";
 import { copyRuntimeSources } from "../runtime-sources.js";
-import { binaryDockerfile, COMPILE_DOCKERFILE, extractSource, mustRunLogged, packCompiled, type CompileInput, type CompileLog, type Compiled } from "../toolchain-steps.js";
+import { binaryDockerfile, COMPILE_DOCKERFILE, packCompiled, type CompileInput, type Compiled, type CompileRun } from "../toolchain-steps.js";
 
 const execFileP = promisify(execFile);
 const CARGO_TIMEOUT_MS = 900_000;
@@ -79,85 +79,86 @@ interface CargoPackage {
   targets: Array<{ name: string; kind: string[]; src_path: string }>;
 }
 
-export async function compileRust(store: Store, c: CompileInput, log: CompileLog, signal: AbortSignal): Promise<Compiled> {
-  const dir = store.tmpPath("compile");
-  const out = store.tmpPath("compiled-rust");
+export async function compileRust(r: CompileRun, c: CompileInput): Promise<Compiled> {
+  const dir = r.dir;
   const registry = cargoRegistryDir();
-  const env = { ...process.env, CARGO_NET_OFFLINE: "true", CARGO_TERM_COLOR: "never", CARGO_TARGET_DIR: path.join(store.dataDir, "cache", "cargo-target") };
+  // Compiled crates are the org's (its compile user's), kept across its builds.
+  const env = { CARGO_NET_OFFLINE: "true", CARGO_TERM_COLOR: "never", CARGO_TARGET_DIR: path.join(r.ws.cache, "cargo-target"), CARGO_HOME: path.join(r.ws.home, ".cargo") };
   // Crates come from the local directory, never from crates.io.
   const offline = ["--config", `source.crates-io.replace-with="ignite-offline"`, "--config", `source.ignite-offline.directory=${JSON.stringify(registry)}`];
   const cargo = (args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}) =>
-    mustRunLogged("cargo", [...offline, ...args], { cwd, env: { ...env, ...extraEnv }, timeoutMs: CARGO_TIMEOUT_MS, prefix: "cargo", missingHint: MISSING_CARGO, label: `cargo ${args[0]}` }, log, signal);
-  try {
-    log(`Compiling ${c.org}/${c.app} for the rust managed runtime (target native)`);
-    const kind = await extractSource(store, c, dir, "src/lib.rs", log);
-    if (signal.aborted) throw new BuildFailure("build cancelled");
-    if (!(await exists(path.join(dir, "Cargo.toml")))) {
-      if (kind === "archive" && !(await exists(path.join(dir, "src", "lib.rs")))) {
-        throw new BuildFailure(`Cargo.toml not found at the root of the source (found: ${(await fsp.readdir(dir)).sort().slice(0, 10).join(", ") || "nothing"})`);
-      }
-      log("  no Cargo.toml: creating one for src/lib.rs");
-      await fsp.writeFile(path.join(dir, "Cargo.toml"), `[package]\nname = ${JSON.stringify(crateName(c.app))}\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n`);
+    r.mustTool("cargo", [...offline, ...args], { cwd, env: { ...env, ...extraEnv }, timeoutMs: CARGO_TIMEOUT_MS, prefix: "cargo", missingHint: MISSING_CARGO, label: `cargo ${args[0]}` });
+  r.log(`Compiling ${c.org}/${c.app} for the rust managed runtime (target native)`);
+  const kind = await r.extractSource(c, "src/lib.rs");
+  r.checkCancelled();
+  if (!(await exists(path.join(dir, "Cargo.toml")))) {
+    if (kind === "archive" && !(await exists(path.join(dir, "src", "lib.rs")))) {
+      throw new BuildFailure(`Cargo.toml not found at the root of the source (found: ${(await fsp.readdir(dir)).sort().slice(0, 10).join(", ") || "nothing"})`);
     }
-    if (!(await exists(registry))) throw new BuildFailure(`no local crate directory at ${registry}: install the crates Rust apps build with (apt-get install ${CRATES_PACKAGES}) or set IGNITE_CARGO_REGISTRY`);
-    await copyRuntimeSources(RUST_SDK, path.join(dir, ".ignite", "sdk"));
-
-    const pkg = await cargoMetadata(dir, env, offline);
-    const lib = pkg.targets.find((t) => t.kind.includes("lib"));
-    if (!lib) throw new BuildFailure("the crate has no library target: the handler goes in src/lib.rs, marked #[ignite::main]");
-    if (!(await hasMainAttribute(path.dirname(lib.src_path)))) {
-      throw new BuildFailure("no #[ignite::main] handler in the crate's sources: mark it, e.g. #[ignite::main] fn handler(req: ignite::Request, ctx: ignite::Context) -> Result<serde_json::Value, ignite::Error>");
-    }
-    // only [dependencies] count: a dev-dependency is not there when the library is built
-    const listed = new Set(pkg.dependencies.filter((d) => d.name !== "ignite" && !d.kind).map((d) => d.rename || d.name));
-    for (const dep of INJECTED) if (!listed.has(dep.name)) log(`  adding ${dep.name}: the app does not list it`);
-    const manifest = await fsp.readFile(path.join(dir, "Cargo.toml"), "utf8");
-    await fsp.writeFile(path.join(dir, "Cargo.toml"), withSdkDependencies(manifest, listed));
-
-    // The runner: a binary whose main serves the handler. A name of its own per build, because the
-    // target dir is shared and the binary is taken out of it once built.
-    const bin = `ignite-app-${randomBytes(6).toString("hex")}`;
-    const runner = path.join(dir, ".ignite", "runner");
-    await fsp.mkdir(runner, { recursive: true });
-    await fsp.writeFile(
-      path.join(runner, "Cargo.toml"),
-      [
-        "[package]",
-        'name = "ignite-runner"',
-        'version = "0.0.0"',
-        'edition = "2021"',
-        "publish = false",
-        "",
-        "[[bin]]",
-        `name = ${JSON.stringify(bin)}`,
-        'path = "main.rs"',
-        "",
-        "[dependencies]",
-        `app = { path = "../..", package = ${JSON.stringify(pkg.name)} }`,
-        "",
-        "# its own workspace: the app's Cargo.toml is not one",
-        "[workspace]",
-        "",
-      ].join("\n"),
-    );
-    await fsp.writeFile(path.join(runner, "main.rs"), "fn main() {\n    app::__ignite_start()\n}\n");
-    const { host, release } = await rustcInfo(env);
-    const wanted = String(((c.runtime as Record<string, Record<string, unknown>> | undefined)?.["rust"] ?? {})["toolchainVersion"] ?? "");
-    if (wanted && !release.startsWith(wanted)) log(`  [Warning] toolchain ${wanted} was asked for; this machine builds with rustc ${release}`);
-    log(`Building a static linux binary (cargo build --release --target ${host})`);
-    // An explicit --target keeps crt-static off the proc macros, which cannot be static.
-    await cargo(["build", "--release", "--target", host], runner, { RUSTFLAGS: "-C target-feature=+crt-static" });
-    const built = path.join(env.CARGO_TARGET_DIR, host, "release", bin);
-    await fsp.mkdir(path.join(out, ".ignite"), { recursive: true });
-    await fsp.copyFile(built, path.join(out, ".ignite", "app"));
-    await fsp.chmod(path.join(out, ".ignite", "app"), 0o755);
-    await fsp.rm(built, { force: true });
-    await fsp.writeFile(path.join(out, COMPILE_DOCKERFILE), binaryDockerfile("Rust"));
-    return await packCompiled(store, out, log, "the app's binary");
-  } finally {
-    await fsp.rm(dir, { recursive: true, force: true });
-    await fsp.rm(out, { recursive: true, force: true });
+    r.log("  no Cargo.toml: creating one for src/lib.rs");
+    await fsp.writeFile(path.join(dir, "Cargo.toml"), `[package]\nname = ${JSON.stringify(crateName(c.app))}\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n`);
   }
+  if (!(await exists(registry))) throw new BuildFailure(`no local crate directory at ${registry}: install the crates Rust apps build with (apt-get install ${CRATES_PACKAGES}) or set IGNITE_CARGO_REGISTRY`);
+  await copyRuntimeSources(RUST_SDK, path.join(dir, ".ignite", "sdk"));
+
+  const pkg = await cargoMetadata(r, { ...env }, offline);
+  const lib = pkg.targets.find((t) => t.kind.includes("lib"));
+  if (!lib) throw new BuildFailure("the crate has no library target: the handler goes in src/lib.rs, marked #[ignite::main]");
+  if (!(await hasMainAttribute(path.dirname(lib.src_path)))) {
+    throw new BuildFailure("no #[ignite::main] handler in the crate's sources: mark it, e.g. #[ignite::main] fn handler(req: ignite::Request, ctx: ignite::Context) -> Result<serde_json::Value, ignite::Error>");
+  }
+  // only [dependencies] count: a dev-dependency is not there when the library is built
+  const listed = new Set(pkg.dependencies.filter((d) => d.name !== "ignite" && !d.kind).map((d) => d.rename || d.name));
+  for (const dep of INJECTED) if (!listed.has(dep.name)) r.log(`  adding ${dep.name}: the app does not list it`);
+  const manifest = await fsp.readFile(path.join(dir, "Cargo.toml"), "utf8");
+  await fsp.writeFile(path.join(dir, "Cargo.toml"), withSdkDependencies(manifest, listed));
+
+  // The runner: a binary whose main serves the handler. A name of its own per build, because the
+  // target dir is shared and the binary is taken out of it once built.
+  const bin = `ignite-app-${randomBytes(6).toString("hex")}`;
+  const runner = path.join(dir, ".ignite", "runner");
+  await fsp.mkdir(runner, { recursive: true });
+  await fsp.writeFile(path.join(runner, "Cargo.toml"), runnerManifest(bin, pkg.name));
+  await fsp.writeFile(path.join(runner, "main.rs"), "fn main() {\n    app::__ignite_start()\n}\n");
+  const { host, release } = await rustcInfo();
+  const wanted = String(((c.runtime as Record<string, Record<string, unknown>> | undefined)?.["rust"] ?? {})["toolchainVersion"] ?? "");
+  if (wanted && !release.startsWith(wanted)) r.log(`  [Warning] toolchain ${wanted} was asked for; this machine builds with rustc ${release}`);
+  const out = r.ws.out;
+  await fsp.mkdir(path.join(out, ".ignite"), { recursive: true });
+  await fsp.writeFile(path.join(out, COMPILE_DOCKERFILE), binaryDockerfile("Rust"));
+  r.log(`Building a static linux binary (cargo build --release --target ${host})`);
+  // An explicit --target keeps crt-static off the proc macros, which cannot be static.
+  await cargo(["build", "--release", "--target", host], runner, { RUSTFLAGS: "-C target-feature=+crt-static" });
+  // the binary the build wrote, as the plane sees the org's cache (never through a link the build made)
+  const built = path.join(r.ws.hostCache, "cargo-target", host, "release", bin);
+  const st = await fsp.lstat(built).catch(() => undefined);
+  if (!st?.isFile()) throw new BuildFailure(`cargo build wrote no binary ${bin}`);
+  await fsp.copyFile(built, path.join(out, ".ignite", "app"));
+  await fsp.chmod(path.join(out, ".ignite", "app"), 0o755);
+  await fsp.rm(built, { force: true });
+  return await packCompiled(r.store, out, r.log, "the app's binary");
+}
+
+/** The runner crate's manifest: a binary `bin` whose main calls the app crate's entry point. */
+function runnerManifest(bin: string, app: string): string {
+  return [
+    "[package]",
+    'name = "ignite-runner"',
+    'version = "0.0.0"',
+    'edition = "2021"',
+    "publish = false",
+    "",
+    "[[bin]]",
+    `name = ${JSON.stringify(bin)}`,
+    'path = "main.rs"',
+    "",
+    "[dependencies]",
+    `app = { path = "../..", package = ${JSON.stringify(app)} }`,
+    "",
+    "# its own workspace: the app's Cargo.toml is not one",
+    "[workspace]",
+    "",
+  ].join("\n");
 }
 
 /** A valid crate name from an app name. */
@@ -167,18 +168,22 @@ function crateName(app: string): string {
 }
 
 /** The app's package as cargo reads its Cargo.toml (no dependency resolution, no network). */
-async function cargoMetadata(dir: string, env: NodeJS.ProcessEnv, offline: string[]): Promise<CargoPackage> {
-  try {
-    const { stdout } = await execFileP("cargo", [...offline, "metadata", "--no-deps", "--format-version", "1"], { cwd: dir, env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 });
-    const pkg = (JSON.parse(stdout) as { packages: CargoPackage[] }).packages.find((p) => path.dirname((p as { manifest_path?: string }).manifest_path ?? "") === dir);
-    if (!pkg) throw new BuildFailure("Cargo.toml at the root of the source describes no package (a workspace alone cannot be deployed)");
-    return pkg;
-  } catch (e) {
-    if (e instanceof BuildFailure) throw e;
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new BuildFailure(MISSING_CARGO);
-    const lines = String((e as { stderr?: string }).stderr ?? "").split("\n").map((l) => l.trim()).filter(Boolean);
+async function cargoMetadata(r: CompileRun, env: NodeJS.ProcessEnv, offline: string[]): Promise<CargoPackage> {
+  const res = await r.ws.exec("cargo", [...offline, "metadata", "--no-deps", "--format-version", "1"], { cwd: r.dir, env, timeoutMs: 60_000, maxBuffer: 16 * 1024 * 1024, signal: r.signal });
+  if (res.spawnError === "ENOENT") throw new BuildFailure(MISSING_CARGO);
+  if (res.code !== 0) {
+    const lines = res.stderr.split("\n").map((l) => l.trim()).filter(Boolean);
     throw new BuildFailure(`Cargo.toml cannot be read: ${lines.slice(0, 3).join("; ") || "cargo metadata failed"}`);
   }
+  let packages: CargoPackage[];
+  try {
+    packages = (JSON.parse(res.stdout) as { packages: CargoPackage[] }).packages;
+  } catch {
+    throw new BuildFailure("Cargo.toml cannot be read: cargo metadata answered no JSON");
+  }
+  const pkg = packages.find((p) => path.dirname((p as { manifest_path?: string }).manifest_path ?? "") === r.dir);
+  if (!pkg) throw new BuildFailure("Cargo.toml at the root of the source describes no package (a workspace alone cannot be deployed)");
+  return pkg;
 }
 
 /** Whether a .rs file under `srcDir` carries the handler attribute. */
@@ -193,9 +198,9 @@ async function hasMainAttribute(srcDir: string): Promise<boolean> {
 }
 
 /** The host's target triple and rustc's release (rustc -vV). */
-async function rustcInfo(env: NodeJS.ProcessEnv): Promise<{ host: string; release: string }> {
+async function rustcInfo(): Promise<{ host: string; release: string }> {
   try {
-    const { stdout } = await execFileP("rustc", ["-vV"], { env, timeout: 30_000 });
+    const { stdout } = await execFileP("rustc", ["-vV"], { timeout: 30_000 });
     const host = /^host:\s*(\S+)/m.exec(stdout)?.[1];
     if (host) return { host, release: /^release:\s*(\S+)/m.exec(stdout)?.[1] ?? "" };
   } catch (e) {
