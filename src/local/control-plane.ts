@@ -239,8 +239,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   const { driver, hostsFile, gatewaySocket, networkMissing, isolation } = await openDriver(o, dataDir, late, log);
   const orgs = [...new Set([...Object.values(tokens), ...serviceAccounts.map((a) => a.org)])].sort();
   checkTenantIsolation(driver, orgs, networkMissing, log);
-  const toolchains = { ...isolation, severalOrgs: orgs.length > 1 };
-  const rooms = await openRooms(o, { dataDir, driver, hostsFile, baseDomain, gatewayScheme, late, clock, log, toolchains });
+  const rooms = await openRooms(o, { dataDir, driver, hostsFile, baseDomain, gatewayScheme, late, clock, log, toolchains: { ...isolation, severalOrgs: orgs.length > 1 } });
   const { store, builds, runtime, collector, platform } = rooms;
   const access = new OrgAccess(tokens, authority);
 
@@ -309,7 +308,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
 }
 
 /** The driver, with what apps reach the plane by: the gateway's unix socket and the hosts file of the public names. */
-async function openDriver(o: ControlPlaneOptions, dataDir: string, late: LateParts, log: Log): Promise<{ driver: Driver; hostsFile: string; gatewaySocket: string; networkMissing: string; isolation: Isolation }> {
+async function openDriver(o: ControlPlaneOptions, dataDir: string, late: LateParts, log: Log): Promise<{ driver: Driver; hostsFile: string; gatewaySocket: string; networkMissing: string; isolation: Omit<ToolchainSandboxDeps, "store" | "severalOrgs"> }> {
   const planeLabel = createHash("sha256").update(dataDir).digest("hex").slice(0, 16);
   // Apps reach the gateway (and nothing else of the plane) through its unix socket, from inside their network namespaces.
   const gatewaySocket = path.join(dataDir, "run", "gateway.sock");
@@ -325,12 +324,8 @@ async function openDriver(o: ControlPlaneOptions, dataDir: string, late: LatePar
   const sandboxes = HostSandboxes.missing() ? undefined : new HostSandboxes(dataDir);
   await sandboxes?.init();
   const driver = await chooseDriver(o.driver, dataDir, { imageCacheDir: o.imageCacheDir, hostsFile, ...(networks ? { networks } : {}), ...(sandboxes ? { sandboxes } : {}), ...(o.offline ? { offline: o.offline } : {}) }, log);
-  const isolation: Isolation = { ...(sandboxes ? { sandboxes } : {}), ...(networks ? { networks } : {}), missing: HostSandboxes.missing() || networkMissing };
-  return { driver, hostsFile, gatewaySocket, networkMissing, isolation };
+  return { driver, hostsFile, gatewaySocket, networkMissing, isolation: { ...(sandboxes ? { sandboxes } : {}), ...(networks ? { networks } : {}), missing: HostSandboxes.missing() || networkMissing } };
 }
-
-/** What keeps organizations apart where the plane runs their code (apps, compiles). */
-type Isolation = Omit<ToolchainSandboxDeps, "store" | "severalOrgs">;
 
 /** What the rooms are built on. */
 interface RoomsBase {
@@ -365,8 +360,7 @@ async function openRooms(o: ControlPlaneOptions, base: RoomsBase): Promise<Rooms
   await store.init();
   // Everything served is loaded (and bad records quarantined) before anything listens.
   const quarantined = await store.checkAll();
-  const toolchains = new ToolchainSandbox({ store, ...base.toolchains });
-  if (toolchains.notIsolated) log(`managed-runtime compiles run as the control plane's user: ${toolchains.notIsolated}${base.toolchains.severalOrgs ? " (refused while several organizations are served)" : ""}`);
+  const toolchains = new ToolchainSandbox({ store, ...base.toolchains, log });
   const hub = new ObservabilityHub();
   // A finished build updates its draft (the platform, constructed next: builds only end after start-up);
   // builds push to the image registry once it listens.

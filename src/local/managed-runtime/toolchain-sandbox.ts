@@ -40,6 +40,8 @@ export interface ToolchainSandboxDeps {
   severalOrgs: boolean;
   /** Why compiles cannot be isolated here ("" when they can), for the refusal. */
   missing?: string;
+  /** The plane's log: told at start when compiles run as the plane's user. */
+  log?: (line: string) => void;
 }
 
 /** One compile's directories and the way its toolchain commands run. */
@@ -61,7 +63,10 @@ export interface ToolchainWorkspace {
 }
 
 export class ToolchainSandbox {
-  constructor(private readonly d: ToolchainSandboxDeps) {}
+  constructor(private readonly d: ToolchainSandboxDeps) {
+    const why = this.notIsolated;
+    if (why) d.log?.(`managed-runtime compiles run as the control plane's user: ${why}${d.severalOrgs ? " (refused while several organizations are served)" : ""}`);
+  }
 
   /** Why compiles here run as the plane's user ("" when they are isolated). */
   get notIsolated(): string {
