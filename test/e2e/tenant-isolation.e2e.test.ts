@@ -50,10 +50,17 @@ interface BuildAttackReport {
   listed: string[];
   read: string[];
   hits: string[];
-  proc_hits: string[];
+  proc_hits: number[];
   env_hits: string[];
   proc_roots: string[];
   open: number[];
+}
+
+/** The plane's loopback listeners: gRPC, the token endpoint, the gateway, the registry. */
+function planePorts(f: TestControlPlane): number[] {
+  const ports = [Number(f.plane.grpcEndpoint.split(":").pop()), Number(new URL(f.plane.tokenUrl).port), Number(new URL(f.plane.gatewayUrl).port)];
+  if (f.plane.registryHost) ports.push(Number(f.plane.registryHost.split(":").pop()));
+  return ports;
 }
 
 /** The report build_attack.py printed into a build's log. */
@@ -159,8 +166,7 @@ describe.each(drivers)("org B's app attacks org A ($driver driver)", ({ driver, 
 
   it.skipIf(!!skip || (!!rustMissing && !inCI))(`a compile of org B (a Rust build script) reaches nothing of org A: data dir, other processes, plane listeners${skip || rustMissing ? ` (skipped: ${skip || rustMissing})` : ""}`, async () => {
     const other = fixture.client(ComputeService, OTHER_TOKEN);
-    const ports = [Number(fixture.plane.grpcEndpoint.split(":").pop()), Number(new URL(fixture.plane.tokenUrl).port), Number(new URL(fixture.plane.gatewayUrl).port)];
-    if (fixture.plane.registryHost) ports.push(Number(fixture.plane.registryHost.split(":").pop()));
+    const ports = planePorts(fixture);
     const crate = path.join(apps, "build-attack-rs");
     const source = await makeTarGz({
       "Cargo.toml": readFileSync(path.join(crate, "Cargo.toml"), "utf8"),
@@ -195,8 +201,7 @@ describe.each(drivers)("org B's app attacks org A ($driver driver)", ({ driver, 
     const slowCtx = await makeTarGz({ Dockerfile: 'FROM busybox\nARG BUILD_MARKER\nRUN echo "slow step started" && sleep 600\nCMD ["true"]\n' });
     const slow = (await saveContext(acme, fixture.build, "slowbuild", slowCtx, { buildArgs: { BUILD_MARKER: buildMarker } })).draft!.deployId;
     await untilBuildLine(acme, slow, /^slow step started$/);
-    const ports = [Number(fixture.plane.grpcEndpoint.split(":").pop()), Number(new URL(fixture.plane.tokenUrl).port), Number(new URL(fixture.plane.gatewayUrl).port)];
-    if (fixture.plane.registryHost) ports.push(Number(fixture.plane.registryHost.split(":").pop()));
+    const ports = planePorts(fixture);
     const attack = JSON.stringify({ data_dir: fixture.dataDir, markers: [appMarker, secretMarker, jwtKey, buildMarker], ports });
     const ctx = await makeTarGz({
       Dockerfile: `FROM python:3.12-slim\nCOPY build_attack.py attacker.py /b/\nRUN ${JSON.stringify(["python3", "/b/build_attack.py", attack])}\nCMD ["true"]\n`,

@@ -53,7 +53,7 @@ export class Scaling {
     const key = `${org}/${app}`;
     // No call waits for a slot longer than the app lets a call run: a short timeout_secs fails fast.
     const timeoutMs = Math.min(QUEUE_TIMEOUT_MS, (meta.limits?.timeoutSecs || DEFAULT_TIMEOUT_SECS) * 1000);
-    const lease = await this.d.runtime.ensure(key, this.p.versions.activeSpec(org, app), meta.activeVersion, scalePolicy(meta), { timeoutMs, signal });
+    const lease = await this.d.runtime.ensure(key, { spec: this.p.versions.activeSpec(org, app), version: meta.activeVersion }, scalePolicy(meta), { timeoutMs, signal });
     this.d.runtime.lastInvokedMs.set(key, Date.now());
     if (lease.coldStart) this.d.log(`${key}: cold start of version ${lease.slot.version}`);
     return { meta, ...lease };

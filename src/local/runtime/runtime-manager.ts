@@ -170,8 +170,11 @@ export class RuntimeManager {
    * Takes a replica of the app at `version` for one call, starting one when none runs (cold start)
    * and starting more in the background when all are busy. Under a `max_concurrency` limit the call
    * waits (bounded by `wait`) for a replica with room. Call `release()` when the call ends.
+   * `target`: the version the caller read as active, and how to read the active version's spec.
    */
-  async ensure(key: string, spec: () => Promise<AppRunSpec>, version: number, policy: ScalePolicy = DEFAULT_POLICY, wait: WaitOptions = {}): Promise<Lease> {
+  async ensure(key: string, target: { spec: () => Promise<AppRunSpec>; version: number }, policy: ScalePolicy = DEFAULT_POLICY, wait: WaitOptions = {}): Promise<Lease> {
+    const { spec } = target;
+    let { version } = target;
     policy = normalizePolicy(policy);
     let pool = this.pool(key);
     if (pool && pool.version !== version && pool.replicas.length) {

@@ -43,11 +43,11 @@ def direct_reads(data_dir):
     return out
 
 
-def proc_environ_hits(markers):
-    """Processes whose environment or command line (what `ps` shows every user) holds a marker."""
+def proc_environ_hits(markers, skip=()):
+    """Processes (but `skip`) whose environment or command line (what `ps` shows every user) holds a marker."""
     hits = []
     for pid in os.listdir("/proc"):
-        if not pid.isdigit():
+        if not pid.isdigit() or int(pid) in skip:
             continue
         for name in ("environ", "cmdline"):
             try:

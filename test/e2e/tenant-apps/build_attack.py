@@ -1,9 +1,10 @@
 """Org B's build step, acting as an attacker (issue 14): run by a Dockerfile RUN step (podman
 driver) or by a Rust build script (build.rs, every driver) with a JSON argument
-{"data_dir", "markers", "ports"} (attacker.py beside it). It walks the plane's data dir and run root, reads every process's
-environment and command line and its own environment, looks into its root filesystem (/proc/<pid>/root), scans every
-loopback port and connects to the plane's listeners, then prints one line
-`BUILD-ATTACK <json>` with what it reached; the test asserts that none of it is org A's."""
+{"data_dir", "markers", "ports"} (attacker.py beside it). It walks the plane's data dir and run
+root, reads every process's environment and command line and its own environment, lists the data
+dir through every process's root filesystem (/proc/<pid>/root), scans every loopback port and
+connects to the plane's listeners, then prints one line `BUILD-ATTACK <json>` with what it
+reached; the test asserts that none of it is org A's."""
 import json
 import os
 import socket
@@ -11,47 +12,36 @@ import sys
 
 # the running app's attack, imported: the same walk and port scan
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from attacker import open_ports, walk  # noqa: E402
+from attacker import open_ports, proc_environ_hits, walk  # noqa: E402
 
 
-def processes(markers, data_dir):
-    """Markers in other processes' environments and command lines; the pids through whose root the data dir can be listed."""
-    hits, roots = [], []
+def roots_reaching(data_dir):
+    """The pids through whose root filesystem (/proc/<pid>/root) the data dir can be listed."""
+    roots = []
     for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        for name in ("environ", "cmdline"):
+        if pid.isdigit():
             try:
-                with open("/proc/%s/%s" % (pid, name), "rb") as f:
-                    data = f.read()
+                os.listdir("/proc/%s/root%s" % (pid, data_dir))
+                roots.append(pid)
             except OSError:
-                continue
-            if any(m.encode() in data for m in markers):
-                hits.append("%s/%s" % (pid, name))
-        try:
-            os.listdir("/proc/%s/root%s" % (pid, data_dir))
-            roots.append(pid)
-        except OSError:
-            pass
-    return hits, roots
+                pass
+    return roots
 
 
 def main():
     req = json.loads(sys.argv[1])
     markers, data_dir = req["markers"], req["data_dir"]
     listed, read, hits = walk([data_dir, "/run/dodil-ignite"], markers)
-    proc_hits, roots = processes(markers, data_dir)
-    own = set(req.get("own_ports", []))
     report = {
         "uid": os.getuid(),
         "data_dir_exists": os.path.exists(data_dir),
         "listed": [p for p in listed if p.startswith(data_dir)],
         "read": [p for p in read if p.startswith(data_dir)],
         "hits": hits,
-        "proc_hits": proc_hits,
+        "proc_hits": proc_environ_hits(markers, skip={os.getpid()}),
         "env_hits": [k for k, v in os.environ.items() if any(m in v for m in markers)],
-        "proc_roots": roots,
-        "open": [p for p in sorted(set(open_ports()) | set(req["ports"])) if p not in own and connects(p)],
+        "proc_roots": roots_reaching(data_dir),
+        "open": [p for p in sorted(set(open_ports()) | set(req["ports"])) if connects(p)],
     }
     print("BUILD-ATTACK " + json.dumps(report), flush=True)
 
