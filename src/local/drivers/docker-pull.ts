@@ -6,7 +6,7 @@
  * RepoDigests under the pulled repository). An image pulled with credentials is then named only in
  * the org's local namespace (keepForOrgDocker), as the podman driver does.
  */
-import { classifyPullError, credentialScrubber, PullFailure, pullFailureMessage, qualifiedRef, registryHost } from "./image-pull.js";
+import { classifyPullError, credentialScrubber, PullFailure, pullFailureMessage, qualifiedRef, registryHost, type PrivatePulls } from "./image-pull.js";
 import { dockerJson, dockerRequest, jsonLines, type DockerEndpoint } from "./docker-api.js";
 import { localImageRef } from "./image-ownership.js";
 import type { PodmanImageInspect } from "./container-build.js";
@@ -22,7 +22,7 @@ function repositoryOf(ref: string): string {
 }
 
 /** Pulls `req.ref`; resolves to the image (as inspected) and the digest the registry served. */
-export async function dockerPull(ep: DockerEndpoint, req: PullRequest): Promise<{ inspect: PodmanImageInspect; digest: string }> {
+export async function dockerPull(ep: DockerEndpoint, req: PullRequest, holds?: PrivatePulls): Promise<{ inspect: PodmanImageInspect; digest: string }> {
   const registry = registryHost(req.ref);
   const ref = qualifiedRef(req.ref);
   const scrub = credentialScrubber(req.credentials);
@@ -31,28 +31,44 @@ export async function dockerPull(ep: DockerEndpoint, req: PullRequest): Promise<
     const kind = classifyPullError(detail);
     throw new PullFailure(kind, registry, pullFailureMessage({ ref: req.ref, kind, registry, detail: scrub(detail), withCredentials: Boolean(req.credentials) }));
   };
-  let failure = "";
+  // held before the pull: the name appears in local storage as the pull ends (image-pull.ts PrivatePulls)
+  const release = req.credentials && holds ? holds.hold(ref, req.org) : undefined;
   try {
-    const res = await dockerRequest(ep, { method: "POST", path: "/images/create", query: { fromImage: ref }, headers: { "X-Registry-Auth": auth }, timeoutMs: PULL_TIMEOUT_MS, ...(req.signal ? { signal: req.signal } : {}) });
-    await jsonLines(res, (o) => {
-      if (typeof o["error"] === "string") failure = o["error"];
-    });
+    let failure = "";
+    try {
+      const res = await dockerRequest(ep, { method: "POST", path: "/images/create", query: { fromImage: ref }, headers: { "X-Registry-Auth": auth }, timeoutMs: PULL_TIMEOUT_MS, ...(req.signal ? { signal: req.signal } : {}) });
+      await jsonLines(res, (o) => {
+        if (typeof o["error"] === "string") failure = o["error"];
+      });
+    } catch (e) {
+      fail(errorMessage(e));
+    }
+    if (failure) fail(failure);
+    const inspect = await dockerJson<PodmanImageInspect>(ep, { path: `/images/${encodeURIComponent(ref)}/json`, timeoutMs: 30_000 }).catch(() => undefined);
+    if (!inspect) throw new PullFailure("other", registry, `the pulled image ${req.ref} cannot be found`);
+    const repo = repositoryOf(ref);
+    const served = (inspect.RepoDigests ?? []).find((d) => d.startsWith(`${repo}@`) || d.startsWith(`${repositoryOf(req.ref)}@`));
+    if (release) holds!.attach(inspect.Id, req.org, release);
+    return { inspect, digest: served ? served.slice(served.indexOf("@") + 1) : (inspect.Digest ?? "") };
   } catch (e) {
-    fail(errorMessage(e));
+    release?.();
+    throw e;
   }
-  if (failure) fail(failure);
-  const inspect = await dockerJson<PodmanImageInspect>(ep, { path: `/images/${encodeURIComponent(ref)}/json`, timeoutMs: 30_000 }).catch(() => undefined);
-  if (!inspect) throw new PullFailure("other", registry, `the pulled image ${req.ref} cannot be found`);
-  const repo = repositoryOf(ref);
-  const served = (inspect.RepoDigests ?? []).find((d) => d.startsWith(`${repo}@`) || d.startsWith(`${repositoryOf(req.ref)}@`));
-  return { inspect, digest: served ? served.slice(served.indexOf("@") + 1) : (inspect.Digest ?? "") };
 }
 
 /**
  * Names an image pulled with `org`'s credentials only in `org`'s local namespace
  * (local.ignite/<org>/pulled:<id>) and drops its names of `registry`.
  */
-export async function keepForOrgDocker(ep: DockerEndpoint, id: string, org: string, registry: string): Promise<void> {
+export async function keepForOrgDocker(ep: DockerEndpoint, id: string, o: { org: string; registry: string; holds?: PrivatePulls }): Promise<void> {
+  try {
+    await dropRegistryNames(ep, id, o.org, o.registry);
+  } finally {
+    o.holds?.releaseImage(id, o.org);
+  }
+}
+
+async function dropRegistryNames(ep: DockerEndpoint, id: string, org: string, registry: string): Promise<void> {
   const short = id.replace(/^sha256:/, "").slice(0, 32);
   const local = localImageRef(org, "pulled", short);
   (await dockerRequest(ep, { method: "POST", path: `/images/${encodeURIComponent(id)}/tag`, query: { repo: local.replace(/:[^:]*$/, ""), tag: short }, timeoutMs: 30_000 })).resume();

@@ -16,6 +16,7 @@ import { DEFAULT_CONTAINER_HOME } from "./podman.js";
 import { builtImageFromInspect, containerBuild, type PodmanImageInspect } from "./container-build.js";
 import { BuildFailure, DEFAULT_NON_ROOT_USER, type BuildRequest, type BuiltImage, type Driver, type InstanceExit, type PullRequest, type RunningInstance, type StartOptions } from "./types.js";
 import { dockerPull, dockerPullAs, dockerPush, keepForOrgDocker } from "./docker-pull.js";
+import { PrivatePulls } from "./image-pull.js";
 import { networkInstance, InstanceOutput } from "./instance.js";
 import { LogFrameParser, MAX_FRAME_BYTES } from "./docker-log-frames.js";
 import { MAX_INSTANCE_LOG_BYTES } from "./rotating-log.js";
@@ -89,6 +90,7 @@ export class DockerDriver implements Driver {
           `image ${base} is not available offline: ${this.offline ? "the local control plane runs with --offline" : "its registry cannot be reached"}; load or tag a local image as ${base}`,
         ...(this.offline ? {} : { pullImage: (r: PullRequest) => this.pullImage(r) }),
         keepForOrg: (id, org, registry) => this.keepForOrg(id, org, registry),
+        privatelyPulledElsewhere: (org, names) => this.privatelyPulledElsewhere(org, names),
         buildImage: async ({ root, dockerfile }, out, clean) => {
           const entries = (await fsp.readdir(root)).sort();
           const stream = tar.c({ cwd: root, portable: true }, entries);
@@ -135,7 +137,7 @@ export class DockerDriver implements Driver {
   }
 
   async pullImage(req: PullRequest): Promise<BuiltImage & { digest: string }> {
-    const pulled = await dockerPull(this.ep, req);
+    const pulled = await dockerPull(this.ep, req, this.privatePulls);
     return { ...builtImageFromInspect(req.ref, this.name, pulled.inspect), digest: pulled.digest };
   }
 
@@ -148,7 +150,13 @@ export class DockerDriver implements Driver {
   }
 
   async keepForOrg(id: string, org: string, registry: string): Promise<void> {
-    await keepForOrgDocker(this.ep, id, org, registry);
+    await keepForOrgDocker(this.ep, id, { org, registry, holds: this.privatePulls });
+  }
+
+  /** Images pulled with an org's credentials that still carry their registry names (image-pull.ts). */
+  private readonly privatePulls = new PrivatePulls();
+  privatelyPulledElsewhere(org: string, names: readonly string[]): boolean {
+    return this.privatePulls.heldElsewhere(org, names);
   }
 
   async localImage(ref: string): Promise<BuiltImage | undefined> {

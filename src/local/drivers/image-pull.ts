@@ -167,3 +167,62 @@ export function pullFailureMessage(o: { ref: string; kind: PullFailureKind; regi
       return `pulling ${ref} from ${registry} failed: ${detail}`;
   }
 }
+
+/** `Host/repo:tag` or `…@sha256:…` -> `host/repo`, lower case: what a hold is on. */
+function repositoryOf(name: string): string {
+  return qualifiedRef(name).replace(/@.*$/, "").replace(/:[^/:]*$/, "").toLowerCase();
+}
+
+/**
+ * Repositories pulled with an org's credentials whose registry names are still on the image. While
+ * they are (from the pull until keepForOrg, e.g. for the whole build that pulled its FROM), another
+ * org's lookup would find the image by that name: lookups of other orgs treat an image with a held
+ * name as absent, so they pull, and authenticate, themselves.
+ */
+export class PrivatePulls {
+  /** repository -> org -> pulls in that window */
+  private readonly byRepo = new Map<string, Map<string, number>>();
+  /** image id -> the holds of its pulls, ended by keepForOrg */
+  private readonly byImage = new Map<string, Array<{ org: string; release: () => void }>>();
+
+  /** Holds `ref`'s repository for `org`; the function ends the hold (once). */
+  hold(ref: string, org: string): () => void {
+    const repo = repositoryOf(ref);
+    const orgs = this.byRepo.get(repo) ?? new Map<string, number>();
+    orgs.set(org, (orgs.get(org) ?? 0) + 1);
+    this.byRepo.set(repo, orgs);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (orgs.get(org) ?? 1) - 1;
+      if (n > 0) orgs.set(org, n);
+      else orgs.delete(org);
+      if (!orgs.size) this.byRepo.delete(repo);
+    };
+  }
+
+  /** A successful pull's hold lasts until releaseImage(id, org). */
+  attach(id: string, org: string, release: () => void): void {
+    const key = id.replace(/^sha256:/, "");
+    this.byImage.set(key, [...(this.byImage.get(key) ?? []), { org, release }]);
+  }
+
+  /** The registry names of image `id` are gone: `org`'s holds through it end. */
+  releaseImage(id: string, org: string): void {
+    const key = id.replace(/^sha256:/, "");
+    const list = this.byImage.get(key) ?? [];
+    for (const h of list) if (h.org === org) h.release();
+    const rest = list.filter((h) => h.org !== org);
+    if (rest.length) this.byImage.set(key, rest);
+    else this.byImage.delete(key);
+  }
+
+  /** Whether an image with these names is, for now, another org's private pull (held by it and not by `org`). */
+  heldElsewhere(org: string, names: readonly string[]): boolean {
+    return names.some((n) => {
+      const orgs = this.byRepo.get(repositoryOf(n));
+      return !!orgs && orgs.size > 0 && !orgs.has(org);
+    });
+  }
+}

@@ -4,15 +4,11 @@
  * user's own auth files, so an org pulls with its own secrets only; the digest the registry served;
  * an image pulled with credentials renamed into the org's local namespace; the names local storage
  * holds (for the offline error).
- *
- * While an image pulled with an org's credentials still carries its registry name (from the pull
- * until keepForOrg, e.g. for the whole build that pulled its FROM), another org's lookup would find
- * it by that name: PrivatePulls holds the repository for the pulling org over that window, and
- * lookups of other orgs treat an image with a held name as absent (so they pull, and authenticate,
- * themselves).
+ * The repository of a pull with credentials is held for the org (PrivatePulls, image-pull.ts) from
+ * before the pull until keepForOrg drops the registry's names.
  */
 import { run, tail } from "./exec.js";
-import { classifyPullError, credentialScrubber, insecureAllowed, PullFailure, pullFailureMessage, qualifiedRef, registryHost, writeAuthFile } from "./image-pull.js";
+import { classifyPullError, credentialScrubber, insecureAllowed, PullFailure, pullFailureMessage, qualifiedRef, registryHost, writeAuthFile, type PrivatePulls } from "./image-pull.js";
 import { localImageRef, localRefOrg } from "./image-ownership.js";
 import type { PullRequest } from "./types.js";
 
@@ -33,60 +29,6 @@ async function inspect(env: NodeJS.ProcessEnv, ref: string): Promise<PulledInspe
     return (JSON.parse(r.stdout) as PulledInspect[])[0];
   } catch {
     return undefined;
-  }
-}
-
-/** `Host/repo:tag` or `…@sha256:…` -> `host/repo`, lower case: what a hold is on. */
-function repositoryOf(name: string): string {
-  return qualifiedRef(name).replace(/@.*$/, "").replace(/:[^/:]*$/, "").toLowerCase();
-}
-
-/** Repositories pulled with an org's credentials whose registry names are still on the image. */
-export class PrivatePulls {
-  /** repository -> org -> pulls in that window */
-  private readonly byRepo = new Map<string, Map<string, number>>();
-  /** image id -> the holds of its pulls, ended by keepForOrg */
-  private readonly byImage = new Map<string, Array<{ org: string; release: () => void }>>();
-
-  /** Holds `ref`'s repository for `org`; the function ends the hold (once). */
-  hold(ref: string, org: string): () => void {
-    const repo = repositoryOf(ref);
-    const orgs = this.byRepo.get(repo) ?? new Map<string, number>();
-    orgs.set(org, (orgs.get(org) ?? 0) + 1);
-    this.byRepo.set(repo, orgs);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const n = (orgs.get(org) ?? 1) - 1;
-      if (n > 0) orgs.set(org, n);
-      else orgs.delete(org);
-      if (!orgs.size) this.byRepo.delete(repo);
-    };
-  }
-
-  /** A successful pull's hold lasts until releaseImage(id, org). */
-  attach(id: string, org: string, release: () => void): void {
-    const key = id.replace(/^sha256:/, "");
-    this.byImage.set(key, [...(this.byImage.get(key) ?? []), { org, release }]);
-  }
-
-  /** The registry names of image `id` are gone: `org`'s holds through it end. */
-  releaseImage(id: string, org: string): void {
-    const key = id.replace(/^sha256:/, "");
-    const list = this.byImage.get(key) ?? [];
-    for (const h of list) if (h.org === org) h.release();
-    const rest = list.filter((h) => h.org !== org);
-    if (rest.length) this.byImage.set(key, rest);
-    else this.byImage.delete(key);
-  }
-
-  /** Whether an image with these names is, for now, another org's private pull (held by it and not by `org`). */
-  heldElsewhere(org: string, names: readonly string[]): boolean {
-    return names.some((n) => {
-      const orgs = this.byRepo.get(repositoryOf(n));
-      return !!orgs && orgs.size > 0 && !orgs.has(org);
-    });
   }
 }
 

@@ -12,8 +12,8 @@ import * as path from "node:path";
 import { errorMessage } from "../errors.js";
 import { cacheStoreGraphRoot, defaultImageCacheDir, detectPipMirror, prepareContainersConfig, type ContainersConfig, type PipMirror } from "./containers.js";
 import { run } from "./exec.js";
-import { PullFailure, registryHost } from "./image-pull.js";
-import { keepForOrg, localImageNames, podmanPull, PrivatePulls } from "./podman-pull.js";
+import { PrivatePulls, PullFailure, registryHost } from "./image-pull.js";
+import { keepForOrg, localImageNames, podmanPull } from "./podman-pull.js";
 import { DEFAULT_NON_ROOT_USER, type BuildRequest, type BuiltImage, type Driver, type InstanceExit, type PullRequest, type RunningInstance, type StartOptions } from "./types.js";
 import { networkInstance, InstanceOutput } from "./instance.js";
 import { MAX_INSTANCE_LOG_BYTES } from "./rotating-log.js";
@@ -165,7 +165,7 @@ export class PodmanDriver implements Driver {
     await keepForOrg(this.config.env, id, { org, registry, holds: this.privatePulls });
   }
 
-  /** Images pulled with an org's credentials that still carry their registry names (podman-pull.ts). */
+  /** Images pulled with an org's credentials that still carry their registry names (image-pull.ts). */
   private readonly privatePulls = new PrivatePulls();
   privatelyPulledElsewhere(org: string, names: readonly string[]): boolean {
     return this.privatePulls.heldElsewhere(org, names);
