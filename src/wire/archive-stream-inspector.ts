@@ -2,9 +2,10 @@
  * The listing of a tar or tar.gz made while its bytes arrive (UploadBuildContext), with the same
  * checks and limits as `inspectArchive` in archive.ts, whose pieces it uses.
  */
-import { PassThrough, Transform, type TransformCallback } from "node:stream";
+import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { Collector, gunzip, inspectArchive, isTarHeader, limitsOf, meteredTarListing, type ArchiveInfo, type ArchiveKind, type ArchiveLimits } from "./archive.js";
+import { Collector, gunzip, inspectArchive, isTarHeader, limitsOf, listingMeter, type ArchiveInfo, type ArchiveKind, type ArchiveLimits } from "./archive.js";
+import { TarHeaderWalker } from "./tar-header-walker.js";
 
 /**
  * Lists a tar or tar.gz while its bytes arrive (an upload), so the listing is ready when the last
@@ -88,18 +89,27 @@ export class ArchiveStreamInspector {
     input.on("error", () => undefined);
     const c = this.collector;
     let failed = false;
-    const { meter, sink } = meteredTarListing(c, {
-      stopped: () => failed,
-      onRefused: () => (failed = true),
-      onBadArchive: () => (failed = true),
-    });
-    // A gzip stream holds a tar only if its first inflated block is a tar header (detectArchiveKind).
-    const listed = gz ? pipeline(input, gunzip(), new TarHeaderSniff(() => (failed = true)), meter, sink) : pipeline(input, meter, sink);
+    // Once the walker cannot list the archive as node-tar would, or the collector refuses an
+    // entry, the walker fails its pipeline and the rest of the upload is not inflated here:
+    // `finish` inspects the stored file.
+    const stop = () => {
+      failed = true;
+      this.deferred = true;
+    };
+    const walker = new TarHeaderWalker((e) => {
+      try {
+        c.add(e.path, e.type, e.size, e.linkpath);
+      } catch (err) {
+        stop();
+        throw err;
+      }
+    }, stop);
+    // A gzip stream holds a tar only if its first inflated block is a tar header: the walker gives up otherwise.
+    const listed = gz ? pipeline(input, gunzip(), listingMeter(c), walker) : pipeline(input, listingMeter(c), walker);
     this.listing = listed.then(
       () => !failed,
       () => false,
     );
-    // After a failure the rest of the upload is not listed here (finish inspects the file).
     void this.listing.then((ok) => {
       if (!ok) this.deferred = true;
     });
@@ -110,32 +120,5 @@ export class ArchiveStreamInspector {
     for (const h of this.head) ok = this.input!.write(h);
     this.head = [];
     return ok;
-  }
-}
-
-/** Passes inflated bytes through, calling `notTar` if the first 512 are not a tar header. */
-class TarHeaderSniff extends Transform {
-  private first: Buffer[] = [];
-  private firstBytes = 0;
-  private checked = false;
-  constructor(private readonly notTar: () => void) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    if (!this.checked) {
-      this.first.push(chunk);
-      this.firstBytes += chunk.length;
-      if (this.firstBytes >= 512) this.check();
-    }
-    done(null, chunk);
-  }
-  override _flush(done: TransformCallback): void {
-    if (!this.checked) this.check();
-    done();
-  }
-  private check(): void {
-    this.checked = true;
-    if (!isTarHeader(Buffer.concat(this.first).subarray(0, 512))) this.notTar();
-    this.first = [];
   }
 }

@@ -157,7 +157,7 @@ export interface TarListingEvents {
  * first refusal, and inflated bytes beyond what the entries seen so far account for are refused.
  */
 export function meteredTarListing(c: Collector, events: TarListingEvents): { meter: InflatedMeter; sink: NodeJS.WritableStream } {
-  const meter = new InflatedMeter(() => c.totalSize + (c.entries.length + 1) * TAR_BYTES_PER_ENTRY + TAR_TRAILER_BYTES, c.maxTotalBytes);
+  const meter = listingMeter(c);
   const parser = tar.t({
     zstd: false,
     brotli: false,
@@ -180,6 +180,11 @@ export function meteredTarListing(c: Collector, events: TarListingEvents): { met
     },
   });
   return { meter, sink: parser as unknown as NodeJS.WritableStream };
+}
+
+/** The meter of a listing in progress: inflated bytes beyond what the entries collected so far account for are refused. */
+export function listingMeter(c: Collector): InflatedMeter {
+  return new InflatedMeter(() => c.totalSize + (c.entries.length + 1) * TAR_BYTES_PER_ENTRY + TAR_TRAILER_BYTES, c.maxTotalBytes);
 }
 
 /** The file's tar bytes: inflated by us for tar.gz, so the meter sees what was actually inflated. */
