@@ -27,6 +27,12 @@ interface ListenFile {
   former?: string[];
 }
 
+/**
+ * A digest pushed this long before the caller looked is still kept: its build may not have
+ * written its record (which names it) by then.
+ */
+const RECENT_PUSH_MS = 10 * 60_000;
+
 /** Former hosts kept: one per restart whose port was taken. */
 const MAX_FORMER_HOSTS = 16;
 
@@ -53,6 +59,9 @@ export class PlaneRegistry {
   private ops = 0;
   private idle: (() => void) | undefined;
   private paused: Promise<void> | undefined;
+  /** Repositories with a push in flight, and when each `repository@digest` was last pushed. */
+  private readonly pushing = new Map<string, number>();
+  private readonly pushedAt = new Map<string, number>();
   /** stop() was called: a garbage collection in flight does not start the registry again. */
   private stopped = false;
 
@@ -133,11 +142,20 @@ export class PlaneRegistry {
   async push(localRef: string, to: { org: string; repo: string; tag: string }, signal?: AbortSignal): Promise<string> {
     const driver = this.o.driver;
     if (!driver.pushImage) throw new Error(`the ${driver.name} driver cannot push`);
-    return this.op(async () => {
-      const dest = `${this.host}/${to.org}/${to.repo}`;
-      const digest = await this.withAuthFile(to.org, (authFile) => driver.pushImage!(localRef, `${dest}:${to.tag}`, { authFile, ...(signal ? { signal } : {}) }));
-      return `${dest}@${digest}`;
-    });
+    const repository = `${to.org}/${to.repo}`;
+    this.pushing.set(repository, (this.pushing.get(repository) ?? 0) + 1);
+    try {
+      return await this.op(async () => {
+        const dest = `${this.host}/${repository}`;
+        const digest = await this.withAuthFile(to.org, (authFile) => driver.pushImage!(localRef, `${dest}:${to.tag}`, { authFile, ...(signal ? { signal } : {}) }));
+        this.pushedAt.set(`${repository}@${digest}`, Date.now());
+        return `${dest}@${digest}`;
+      });
+    } finally {
+      const n = (this.pushing.get(repository) ?? 1) - 1;
+      if (n > 0) this.pushing.set(repository, n);
+      else this.pushing.delete(repository);
+    }
   }
 
   /**
@@ -164,14 +182,18 @@ export class PlaneRegistry {
   /**
    * Deletes the manifests of `refs` (this registry's `<host>/<org>/<repo>@sha256:…`, current or
    * former host; others are ignored) and, when any was deleted, garbage-collects the blobs only
-   * they referred to. The caller passes only refs no kept build names. Resolves to what went.
+   * they referred to. The caller passes only refs no kept build named when it looked at `since`
+   * (ms): a ref pushed since then or shortly before (a new build of the same content pushes the same
+   * digest, and writes its record after), or to a repository with a push in flight, is kept.
+   * Resolves to what went.
    */
-  async removeImages(refs: readonly string[]): Promise<{ manifests: number; blobs: number }> {
+  async removeImages(refs: readonly string[], since = Date.now()): Promise<{ manifests: number; blobs: number }> {
     let manifests = 0;
     for (const stored of refs) {
       const m = /^([^/]+)\/([a-z0-9._/-]+)@(sha256:[0-9a-f]{64})$/.exec(this.resolve(stored));
       if (!m || m[1] !== this.host) continue;
       const [, , repository, digest] = m as unknown as [string, string, string, string];
+      if (this.pushing.has(repository) || (this.pushedAt.get(`${repository}@${digest}`) ?? 0) >= since - RECENT_PUSH_MS) continue;
       const res = await this.op(() =>
         fetch(`${this.running.url}/v2/${repository}/manifests/${digest}`, {
           method: "DELETE",

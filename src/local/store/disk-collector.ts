@@ -54,7 +54,7 @@ export interface CollectorDeps {
    * The plane's registry (registry/plane-registry.ts), where builds are pushed: the manifests of
    * removed builds go there too, then their blobs. Absent: no registry.
    */
-  registry?: () => { storageDir: string; removeImages(refs: readonly string[]): Promise<{ manifests: number; blobs: number }> } | undefined;
+  registry?: () => { storageDir: string; removeImages(refs: readonly string[], since: number): Promise<{ manifests: number; blobs: number }> } | undefined;
   /** The time grace periods are read on and collectSoon waits on (src/clock.ts). */
   clock?: Pick<Clock, "now" | "setTimeout">;
 }
@@ -194,6 +194,8 @@ export class DiskCollector {
   }
 
   private async collectBuilds(refs: Refs, report: CollectReport): Promise<void> {
+    // wall time, as the registry stamps its pushes: what was pushed after this is not judged here
+    const listedAt = Date.now();
     const byApp = new Map<string, BuildRecord[]>();
     for (const id of await this.d.store.listBuildIds()) {
       const b = await this.d.store.getBuild(id);
@@ -225,7 +227,7 @@ export class DiskCollector {
     }
     if (this.stopped) return;
     // The registry's manifests first: a failure there keeps the records that name them for the next run.
-    if (!(await this.removeRegistryImages(doomed, kept, report))) return;
+    if (!(await this.removeRegistryImages(doomed, kept, listedAt, report))) return;
     for (const b of doomed) {
       if (this.stopped) return;
       report.freedBytes += await this.removeBuild(b);
@@ -238,7 +240,7 @@ export class DiskCollector {
    * (two builds of the same content push the same digest), then its unreferenced blobs. False when
    * the registry failed: the builds stay until a collection where it answers.
    */
-  private async removeRegistryImages(doomed: BuildRecord[], kept: BuildRecord[], report: CollectReport): Promise<boolean> {
+  private async removeRegistryImages(doomed: BuildRecord[], kept: BuildRecord[], listedAt: number, report: CollectReport): Promise<boolean> {
     const registry = this.d.registry?.();
     // repository@digest, without the host: a former port of the registry names the same image
     const key = (ref: string) => ref.slice(ref.indexOf("/") + 1);
@@ -247,7 +249,7 @@ export class DiskCollector {
     if (!registry || !refs.length) return true;
     const before = await sizeOf(registry.storageDir);
     try {
-      const r = await registry.removeImages(refs);
+      const r = await registry.removeImages(refs, listedAt);
       report.registryManifests += r.manifests;
       report.registryBlobs += r.blobs;
       report.freedBytes += Math.max(0, before - (await sizeOf(registry.storageDir)));
