@@ -5,7 +5,7 @@
 import { appendFileSync, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { BuildStatus } from "../../gen/dodil/ignite/v1/common_pb.js";
-import { BuildFailure, type BuiltImage, type Driver } from "../drivers/types.js";
+import { BuildFailure, RegistryUnreachable, type BuiltImage, type Driver } from "../drivers/types.js";
 import { errorMessage } from "../errors.js";
 import { redact } from "../drivers/build-args.js";
 import type { BuildRecord, Store } from "../store/store.js";
@@ -248,7 +248,13 @@ export class BuildManager {
     a.step = "push";
     const pushStarted = Date.now();
     this.append(a, `Pushing ${r.imageRef} to ${registry.host}/${r.org}/${r.name ?? r.app}`);
-    r.registryRef = await registry.push(r.imageRef, { org: r.org, repo: r.name ?? r.app, tag: r.name ? r.tags![0]! : r.id.toLowerCase() }, a.abort.signal);
+    try {
+      r.registryRef = await registry.push(r.imageRef, { org: r.org, repo: r.name ?? r.app, tag: r.name ? r.tags![0]! : r.id.toLowerCase() }, a.abort.signal);
+    } catch (e) {
+      if (!(e instanceof RegistryUnreachable) || a.abort.signal.aborted) throw e;
+      this.append(a, `[Warning] ${e.message}: the image stays in the engine's local storage and the version points at ${r.imageRef}`);
+      return;
+    }
     this.append(a, `Pushed ${r.registryRef} in ${((Date.now() - pushStarted) / 1000).toFixed(1)} s`);
   }
 

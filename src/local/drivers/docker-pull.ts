@@ -10,7 +10,7 @@ import { classifyPullError, credentialScrubber, PullFailure, pullFailureMessage,
 import { dockerJson, dockerRequest, jsonLines, type DockerEndpoint } from "./docker-api.js";
 import { localImageRef } from "./image-ownership.js";
 import type { PodmanImageInspect } from "./container-build.js";
-import { BuildFailure, type PullRequest } from "./types.js";
+import { BuildFailure, RegistryUnreachable, type PullRequest } from "./types.js";
 import { errorMessage } from "../errors.js";
 import { readFile } from "node:fs/promises";
 
@@ -123,8 +123,10 @@ export async function dockerPush(ep: DockerEndpoint, localRef: string, dest: str
   (await dockerRequest(ep, { method: "POST", path: `/images/${encodeURIComponent(localRef)}/tag`, query: { repo, tag }, timeoutMs: 60_000 })).resume();
   try {
     const res = await dockerRequest(ep, { method: "POST", path: `/images/${encodeURIComponent(repo)}/push`, query: { tag }, headers: { "X-Registry-Auth": await registryAuthFromFile(o.authFile, registry) }, timeoutMs: PULL_TIMEOUT_MS, ...(o.signal ? { signal: o.signal } : {}) });
+    // dockerd speaks plain HTTP to loopback registries; one in a VM or another network namespace
+    // does not reach this machine's loopback, and podman's service needs registries.conf `insecure`
     const digest = await progress(res).catch((e: unknown) => {
-      throw new BuildFailure(`pushing ${localRef} to ${dest} failed: ${errorMessage(e)}`);
+      throw new RegistryUnreachable(`the Docker Engine could not push to the plane's registry ${registry} (${errorMessage(e)})`);
     });
     if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new BuildFailure(`pushing ${localRef} to ${dest}: the engine reported no digest`);
     return digest;

@@ -28,6 +28,17 @@ export interface BuildRequest {
 }
 
 /** A pull of an image into a container driver's local storage (drivers/image-pull.ts has the policy). */
+/**
+ * The engine could not reach the plane's loopback registry (a Docker Engine in another network
+ * namespace or VM, or one that speaks only HTTPS to it): the build keeps its local image.
+ */
+export class RegistryUnreachable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RegistryUnreachable";
+  }
+}
+
 export interface PullRequest {
   ref: string;
   /** Credentials for the image's registry; the pulled image is then kept under `org`'s local namespace only. */
