@@ -7,7 +7,7 @@
  * a RUN step of org A's build, holding a build arg marker, runs; `ADD` of the plane's listeners) and
  * compile (a Rust build script). The apps are real files (tenant-apps/).
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,6 +54,20 @@ interface BuildAttackReport {
   env_hits: string[];
   proc_roots: string[];
   open: number[];
+}
+
+/** The pids whose command line holds `marker`. */
+function processesWith(marker: string): number[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(marker);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 /** The plane's loopback listeners: gRPC, the token endpoint, the gateway, the registry. */
@@ -168,6 +182,7 @@ describe.each(drivers)("org B's app attacks org A ($driver driver)", ({ driver, 
     const other = fixture.client(ComputeService, OTHER_TOKEN);
     const ports = planePorts(fixture);
     const crate = path.join(apps, "build-attack-rs");
+    const linger = `lingering-${randomBytes(8).toString("hex")}`;
     const source = await makeTarGz({
       "Cargo.toml": readFileSync(path.join(crate, "Cargo.toml"), "utf8"),
       "build.rs": readFileSync(path.join(crate, "build.rs"), "utf8"),
@@ -175,6 +190,7 @@ describe.each(drivers)("org B's app attacks org A ($driver driver)", ({ driver, 
       "build_attack.py": readFileSync(path.join(apps, "build_attack.py"), "utf8"),
       "attacker.py": readFileSync(path.join(apps, "attacker.py"), "utf8"),
       "attack.json": JSON.stringify({ data_dir: fixture.dataDir, markers: [appMarker, secretMarker, jwtKey], ports }),
+      "linger.txt": linger,
     });
     await createApp(other, "compiler");
     const saved = await other.saveDraft({ appName: "compiler", code: { source: { case: "compile", value: { runtime: { kind: { case: "rust", value: { target: RustCompilationTarget.NATIVE } } }, sourceCode: source } } } });
@@ -189,6 +205,8 @@ describe.each(drivers)("org B's app attacks org A ($driver driver)", ({ driver, 
     expect(report.env_hits).toEqual([]);
     expect(report.proc_roots).toEqual([]);
     expect(report.open).toEqual([]);
+    // what the build script left running (in a namespace of its own too) did not outlive the compile
+    expect(processesWith(linger)).toEqual([]);
   }, 600_000);
 
   it.skipIf(!!skip || driver !== "podman")(`a RUN step of org B reaches nothing of org A: data dir, another build's RUN step, plane listeners${skip ? ` (skipped: ${skip})` : ""}`, async () => {

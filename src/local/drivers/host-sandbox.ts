@@ -156,3 +156,29 @@ async function othersCanEnter(dir: string): Promise<boolean> {
     if (d === path.dirname(d)) return true;
   }
 }
+
+/**
+ * Kills every process running as `uid` (real uid, as the host sees it), until none is left: what a
+ * sandboxed command started in a namespace of its own (a user namespace made without privileges,
+ * out of reach of `ip netns pids`) must not outlive it. A few rounds, for processes forking meanwhile.
+ */
+export async function killUserProcesses(uid: number): Promise<number> {
+  let killed = 0;
+  for (let round = 0; round < 5; round++) {
+    let found = 0;
+    for (const pid of await fsp.readdir("/proc").catch(() => [] as string[])) {
+      if (!/^\d+$/.test(pid)) continue;
+      const status = await fsp.readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+      if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? -1) !== uid) continue;
+      found++;
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+    killed += found;
+    if (!found) break;
+  }
+  return killed;
+}

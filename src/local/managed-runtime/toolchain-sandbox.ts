@@ -11,8 +11,8 @@
  * - a network namespace of its own for every toolchain command, loopback only and no way out: the
  *   plane's listeners, other apps and the outside are unreachable (compiles are offline anyway:
  *   GOPROXY=off, cargo's local registry, the pip mirror; deno's remote imports cannot be fetched),
- *   and whatever the command left running is killed with the namespace before the plane reads
- *   the results;
+ *   and whatever the command left running (in it, or anywhere as the compile's user) is killed
+ *   before the plane reads the results;
  * - the org's caches (Go build cache, cargo target dir) kept in the data dir
  *   (`cache/compile/<org>`, owned by that user) and bind-mounted at `<workspace>/cache` in the
  *   command's own mount namespace.
@@ -26,7 +26,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { run, type RunOptions, type RunResult } from "../drivers/exec.js";
 import type { AppNetworks } from "../drivers/app-network.js";
-import { pathForOthers, type HostSandboxes } from "../drivers/host-sandbox.js";
+import { killUserProcesses, pathForOthers, type HostSandboxes } from "../drivers/host-sandbox.js";
 import { sandboxedCommand, type SandboxBind } from "../drivers/host-process.js";
 import { BuildFailure } from "../drivers/types.js";
 import type { Store } from "../store/store.js";
@@ -128,8 +128,10 @@ async function isolatedWorkspace(o: { sandboxes: HostSandboxes; networks: AppNet
         const [c, ...argv] = sandboxedCommand([cmd, ...args], ws, network, binds);
         return await run(c!, argv, { ...opts, env: { ...base, ...opts.env } });
       } finally {
-        // anything the command left running goes before the plane reads what it wrote
+        // anything the command left running goes before the plane reads what it wrote (in the
+        // namespace, and anywhere else as the compile's user: a user namespace of its own escapes the first)
         await network.close();
+        await killUserProcesses(ws.uid);
       }
     },
     describe: `as uid ${ws.uid} (the organization's compile user) in a network namespace of its own (loopback only)`,

@@ -20,7 +20,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { promises as fsp } from "node:fs";
+import { constants as fsConstants, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { BuildFailure } from "../../drivers/types.js";
@@ -131,10 +131,17 @@ export async function compileRust(r: CompileRun, c: CompileInput): Promise<Compi
   await cargo(["build", "--release", "--target", host], runner, { RUSTFLAGS: "-C target-feature=+crt-static" });
   // the binary the build wrote, as the plane sees the org's cache (never through a link the build made)
   const built = path.join(r.ws.hostCache, "cargo-target", host, "release", bin);
-  const st = await fsp.lstat(built).catch(() => undefined);
-  if (!st?.isFile()) throw new BuildFailure(`cargo build wrote no binary ${bin}`);
-  await fsp.copyFile(built, path.join(out, ".ignite", "app"));
-  await fsp.chmod(path.join(out, ".ignite", "app"), 0o755);
+  const binary = await fsp.open(built, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW).catch(() => undefined);
+  if (!binary || !(await binary.stat()).isFile()) {
+    await binary?.close();
+    throw new BuildFailure(`cargo build wrote no binary ${bin}`);
+  }
+  try {
+    // read through this descriptor, opened without following a link the build left at that name
+    await fsp.writeFile(path.join(out, ".ignite", "app"), await binary.readFile(), { mode: 0o755 });
+  } finally {
+    await binary.close();
+  }
   await fsp.rm(built, { force: true });
   return await packCompiled(r.store, out, r.log, "the app's binary");
 }
