@@ -292,7 +292,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   if (total) log(`${total} state file(s) are in quarantine (${rooms.quarantined} new): see 'dodil ignite dev doctor --data-dir ${dataDir}'`);
 
   let stopping: Promise<void> | undefined;
-  const parts: PlaneParts = { server, tokenServer, gateway, gatewayLocal, collector, collectTimer, builds, runtime, late, driver, lock, log };
+  const parts: PlaneParts = { server, tokenServer, gateway, gatewayLocal, collector, collectTimer, builds, runtime, late, driver, sandboxes: isolation.sandboxes, lock, log };
   return {
     grpcEndpoint: `${grpcHost}:${port}`,
     gatewayUrl: `${gatewayScheme}://${gwHost}:${late.gatewayPort}`,
@@ -321,8 +321,7 @@ async function openDriver(o: ControlPlaneOptions, dataDir: string, late: LatePar
     : new AppNetworks({ socketDir: path.join(dataDir, "run", "net"), planeLabel, gateway: { socket: gatewaySocket, port: () => late.gatewayPort }, hostsFile, log });
   await networks?.init();
   // users of their own (as root): the host driver's apps and every driver's compiles
-  const sandboxes = HostSandboxes.missing() ? undefined : new HostSandboxes(dataDir);
-  await sandboxes?.init();
+  const sandboxes = await HostSandboxes.open(dataDir);
   const driver = await chooseDriver(o.driver, dataDir, { imageCacheDir: o.imageCacheDir, hostsFile, ...(networks ? { networks } : {}), ...(sandboxes ? { sandboxes } : {}), ...(o.offline ? { offline: o.offline } : {}) }, log);
   return { driver, hostsFile, gatewaySocket, networkMissing, isolation: { ...(sandboxes ? { sandboxes } : {}), ...(networks ? { networks } : {}), missing: HostSandboxes.missing() || networkMissing } };
 }
@@ -360,7 +359,6 @@ async function openRooms(o: ControlPlaneOptions, base: RoomsBase): Promise<Rooms
   await store.init();
   // Everything served is loaded (and bad records quarantined) before anything listens.
   const quarantined = await store.checkAll();
-  const toolchains = new ToolchainSandbox({ store, ...base.toolchains, log });
   const hub = new ObservabilityHub();
   // A finished build updates its draft (the platform, constructed next: builds only end after start-up);
   // builds push to the image registry once it listens.
@@ -395,7 +393,7 @@ async function openRooms(o: ControlPlaneOptions, base: RoomsBase): Promise<Rooms
     privateRegistries: () => registryHosts(late.registry),
     resolveImageRef: (ref) => late.registry?.resolve(ref) ?? ref,
     clock,
-    toolchains,
+    toolchains: new ToolchainSandbox({ store, ...base.toolchains, log }),
   });
   const executions = new ExecutionManager(platform, log);
   await platform.secrets.checkAll(await store.listOrgs());
@@ -451,6 +449,7 @@ interface PlaneParts {
   runtime: RuntimeManager;
   late: LateParts;
   driver: Driver;
+  sandboxes: HostSandboxes | undefined;
   lock: DataDirLock;
   log: Log;
 }
@@ -480,6 +479,7 @@ async function stopPlane(p: PlaneParts): Promise<void> {
     // after the builds: a cancelled build's push has ended
     await late.registry?.stop();
     await driver.close?.().catch((e: unknown) => log(`driver cleanup: ${e instanceof Error ? e.message : String(e)}`));
+    await p.sandboxes?.close().catch(() => undefined); // the run root of the compiles (every driver's)
     await drained;
   })();
   let overdueTimer: NodeJS.Timeout | undefined;

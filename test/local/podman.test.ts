@@ -6,7 +6,7 @@
  * unmodified, and no container left after the control plane stops.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { SaveDraftRequestSchema } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
 import * as path from "node:path";
@@ -39,6 +39,7 @@ import { makeTarGz } from "./helpers.js";
 import { BASE_IMAGES, setupBaseImages } from "../../src/local/drivers/base-images.js";
 import { goMissing, MAIN_GO } from "./go-app.js";
 import { CARGO_TOML, LIB_RS, rustMissing } from "./rust-app.js";
+import { runRootOf } from "../../src/local/drivers/host-sandbox.js";
 
 const skip = !!podmanMissing && !inCI;
 if (skip) console.warn(`[podman driver tests skipped] ${podmanMissing}`);
@@ -242,9 +243,12 @@ describe.skipIf(skip)(`podman driver${podmanMissing ? ` (skipped: ${podmanMissin
     }
   }, 60_000);
 
-  it("leaves no container behind when the control plane stops", async () => {
+  it("leaves no container behind when the control plane stops, nor its run root (the compiles' workspaces)", async () => {
     expect(containersOf(dataDir).length).toBeGreaterThan(0);
+    const runRoot = runRootOf(dataDir);
+    if (process.getuid?.() === 0) expect(existsSync(runRoot)).toBe(true);
     await cp.stop();
     expect(containersOf(dataDir)).toEqual([]);
+    expect(existsSync(runRoot)).toBe(false);
   }, 60_000);
 });

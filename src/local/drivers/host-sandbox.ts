@@ -61,6 +61,14 @@ export class HostSandboxes {
     return process.getuid?.() === 0 ? "" : `the control plane runs as uid ${process.getuid?.() ?? "?"}, not root, so it cannot run apps as other users`;
   }
 
+  /** The sandboxes of the plane on `dataDir`, its run root fresh; undefined where apps cannot get users of their own. */
+  static async open(dataDir: string): Promise<HostSandboxes | undefined> {
+    if (HostSandboxes.missing()) return undefined;
+    const s = new HostSandboxes(dataDir);
+    await s.init();
+    return s;
+  }
+
   /** A fresh run root (what a killed plane left is removed). */
   async init(): Promise<void> {
     await fsp.rm(this.root, { recursive: true, force: true });
