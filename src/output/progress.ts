@@ -26,13 +26,19 @@ export function byteProgress(output: Output, spinner: Spinner, label: string, cl
   return throttled(intervalMs, now, (done, total) => output.info(`${label} ${formatBytes(done)} / ${formatBytes(total)}`));
 }
 
-/** Reports at most once per interval, and always the last update. */
+/**
+ * Reports at most once per interval, and the first update that reaches the total once: a streamed
+ * upload reaches it when the last file is packed, while its last chunks are still being sent.
+ */
 function throttled(intervalMs: number, now: () => number, report: (done: number, total: number) => void): ByteProgress {
   let last = now();
+  let finished = false;
   return {
     update(done, total) {
+      if (finished) return;
+      finished = done >= total;
       const time = now();
-      if (time - last < intervalMs && done < total) return;
+      if (time - last < intervalMs && !finished) return;
       last = time;
       report(done, total);
     },

@@ -82,3 +82,22 @@ describe("formatBytes", () => {
     [20_000_000, "20 MB"],
   ])("%d -> %s", (bytes, text) => expect(formatBytes(bytes)).toBe(text));
 });
+
+describe("byteProgress", () => {
+  it("off a terminal: a line per interval and the completion once, though a streamed upload keeps reporting the total while its last chunks go", async () => {
+    const { PassThrough } = await import("node:stream");
+    const { Output } = await import("../../src/output/output.js");
+    const { byteProgress } = await import("../../src/output/progress.js");
+    const stderr = new PassThrough();
+    const io = { stdout: new PassThrough(), stderr, stdin: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, stdinIsTTY: false, stdoutColor: false, stderrColor: false, columns: 80 };
+    const output = await Output.create(io, "table", false);
+    let time = 0;
+    const progress = byteProgress(output, await output.spinner("Uploading"), "Uploading", { intervalMs: 2000, now: () => time });
+    for (const [at, done] of [[500, 100], [2100, 400], [2500, 500], [4200, 1000], [4300, 1000], [9000, 1000]] as const) {
+      time = at;
+      progress.update(done, 1000);
+    }
+    const lines = String(stderr.read() ?? "").split("\n").filter((l) => l.startsWith("Uploading"));
+    expect(lines).toEqual(["Uploading 400 B / 1.0 kB", "Uploading 1.0 kB / 1.0 kB"]);
+  });
+});
