@@ -23,7 +23,9 @@ import { probeDocker, probePodman } from "./drivers/detect.js";
 import { DockerDriver } from "./drivers/docker.js";
 import { dockerEndpoint } from "./drivers/docker-api.js";
 import { HostDriver } from "./drivers/host.js";
+import { checkTenantIsolation } from "./drivers/tenant-isolation.js";
 import { AppNetworks, appNetworkMissing } from "./drivers/app-network.js";
+import { EGRESS_PROXY_PORT, EgressProxy } from "./egress/egress-proxy.js";
 import { HostSandboxes } from "./drivers/host-sandbox.js";
 import { ToolchainSandbox, type ToolchainSandboxDeps } from "./managed-runtime/toolchain-sandbox.js";
 import { PodmanDriver } from "./drivers/podman.js";
@@ -177,26 +179,6 @@ async function chooseDriver(
   }
 }
 
-/**
- * Organizations are kept apart only where the driver can: the host driver needs a user and a
- * network namespace per app, so without them it serves one organization (and says so); containers
- * without network namespaces share the host network, which a start-up warning says.
- */
-function checkTenantIsolation(driver: Driver, orgs: readonly string[], networkMissing: string, log: (l: string) => void): void {
-  if (driver instanceof HostDriver) {
-    const why = driver.tenantIsolationMissing();
-    if (!why) return;
-    if (orgs.length > 1) {
-      throw new Error(
-        `the host driver cannot keep organizations apart here (${why}), so it serves one organization only, and ${orgs.length} are configured (${orgs.join(", ")}): give one organization's tokens, or use --driver podman (containers)`,
-      );
-    }
-    log(`host driver: serving organization ${orgs[0] ?? "local"} only: ${why}`);
-  } else if (networkMissing && orgs.length > 1) {
-    log(`[Warning] containers share the host network, so apps of different organizations can reach each other's ports: ${networkMissing}`);
-  }
-}
-
 export async function startControlPlane(o: ControlPlaneOptions): Promise<RunningControlPlane> {
   const dataDir = path.resolve(o.dataDir);
   await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -236,7 +218,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   // The plane's files are its own: apps (other users on the host driver) cannot open the data dir.
   await fsp.chmod(dataDir, 0o700);
   const late: LateParts = { gatewayPort: 0 };
-  const { driver, hostsFile, gatewaySocket, networkMissing, isolation } = await openDriver(o, dataDir, late, log);
+  const { driver, hostsFile, gatewaySocket, networkMissing, isolation, egress } = await openDriver(o, dataDir, late, log);
   const orgs = [...new Set([...Object.values(tokens), ...serviceAccounts.map((a) => a.org)])].sort();
   checkTenantIsolation(driver, orgs, networkMissing, log);
   const rooms = await openRooms(o, { dataDir, driver, hostsFile, baseDomain, gatewayScheme, late, clock, log, toolchains: { ...isolation, severalOrgs: orgs.length > 1 } });
@@ -292,7 +274,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
   if (total) log(`${total} state file(s) are in quarantine (${rooms.quarantined} new): see 'dodil ignite dev doctor --data-dir ${dataDir}'`);
 
   let stopping: Promise<void> | undefined;
-  const parts: PlaneParts = { server, tokenServer, gateway, gatewayLocal, collector, collectTimer, builds, runtime, late, driver, sandboxes: isolation.sandboxes, lock, log };
+  const parts: PlaneParts = { server, tokenServer, gateway, gatewayLocal, collector, collectTimer, builds, runtime, late, driver, sandboxes: isolation.sandboxes, egress, lock, log };
   return {
     grpcEndpoint: `${grpcHost}:${port}`,
     gatewayUrl: `${gatewayScheme}://${gwHost}:${late.gatewayPort}`,
@@ -308,7 +290,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
 }
 
 /** The driver, with what apps reach the plane by: the gateway's unix socket and the hosts file of the public names. */
-async function openDriver(o: ControlPlaneOptions, dataDir: string, late: LateParts, log: Log): Promise<{ driver: Driver; hostsFile: string; gatewaySocket: string; networkMissing: string; isolation: Omit<ToolchainSandboxDeps, "store" | "severalOrgs"> }> {
+async function openDriver(o: ControlPlaneOptions, dataDir: string, late: LateParts, log: Log): Promise<{ driver: Driver; hostsFile: string; gatewaySocket: string; networkMissing: string; isolation: Omit<ToolchainSandboxDeps, "store" | "severalOrgs">; egress: EgressProxy | undefined }> {
   const planeLabel = createHash("sha256").update(dataDir).digest("hex").slice(0, 16);
   // Apps reach the gateway (and nothing else of the plane) through its unix socket, from inside their network namespaces.
   const gatewaySocket = path.join(dataDir, "run", "gateway.sock");
@@ -316,14 +298,16 @@ async function openDriver(o: ControlPlaneOptions, dataDir: string, late: LatePar
   const hostsFile = path.join(dataDir, "run", "hosts");
   await fsp.mkdir(path.dirname(hostsFile), { recursive: true, mode: 0o700 });
   const networkMissing = await appNetworkMissing();
+  // builds' and compiles' way out of their namespaces (without namespaces they have the host network); none offline
+  const egress = networkMissing || o.offline ? undefined : await EgressProxy.open({ socket: path.join(dataDir, "run", "egress.sock"), log });
   const networks = networkMissing
     ? undefined
-    : new AppNetworks({ socketDir: path.join(dataDir, "run", "net"), planeLabel, gateway: { socket: gatewaySocket, port: () => late.gatewayPort }, hostsFile, log });
+    : new AppNetworks({ socketDir: path.join(dataDir, "run", "net"), planeLabel, gateway: { socket: gatewaySocket, port: () => late.gatewayPort }, hostsFile, ...(egress ? { egress: { socket: egress.socket, port: EGRESS_PROXY_PORT } } : {}), log });
   await networks?.init();
   // users of their own (as root): the host driver's apps and every driver's compiles
   const sandboxes = await HostSandboxes.open(dataDir);
   const driver = await chooseDriver(o.driver, dataDir, { imageCacheDir: o.imageCacheDir, hostsFile, ...(networks ? { networks } : {}), ...(sandboxes ? { sandboxes } : {}), ...(o.offline ? { offline: o.offline } : {}) }, log);
-  return { driver, hostsFile, gatewaySocket, networkMissing, isolation: { ...(sandboxes ? { sandboxes } : {}), ...(networks ? { networks } : {}), missing: HostSandboxes.missing() || networkMissing } };
+  return { driver, hostsFile, gatewaySocket, networkMissing, isolation: { ...(sandboxes ? { sandboxes } : {}), ...(networks ? { networks } : {}), missing: HostSandboxes.missing() || networkMissing }, egress };
 }
 
 /** What the rooms are built on. */
@@ -450,6 +434,7 @@ interface PlaneParts {
   late: LateParts;
   driver: Driver;
   sandboxes: HostSandboxes | undefined;
+  egress: EgressProxy | undefined;
   lock: DataDirLock;
   log: Log;
 }
@@ -476,6 +461,7 @@ async function stopPlane(p: PlaneParts): Promise<void> {
     p.collectTimer?.cancel();
     p.collector.stop();
     await Promise.all([p.collector.settled(), p.builds.cancelAll(), p.runtime.stopAll()]);
+    await p.egress?.close(); // after the builds: their namespaces' forwarders are gone
     // after the builds: a cancelled build's push has ended
     await late.registry?.stop();
     await driver.close?.().catch((e: unknown) => log(`driver cleanup: ${e instanceof Error ? e.message : String(e)}`));

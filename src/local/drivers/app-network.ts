@@ -13,6 +13,9 @@
  *   socket), so an app calls another app as an outside client would, through the gateway with a
  *   token, and `http://<app>-<org>.<base-domain>:<port>` works once that name resolves to 127.0.0.1
  *   (the host file of app-hosts.ts).
+ * - out of a build's or a compile's namespace (`egress`): 127.0.0.1:<egress port> is the plane's
+ *   egress proxy (egress/egress-proxy.ts, socat to its unix socket, as for the gateway), which
+ *   refuses this machine's own addresses; `proxyEnv` tells what runs there (HTTP_PROXY and the rest).
  *
  * socat forks a process per connection (no limit of its own on concurrent calls) and listens with
  * a backlog of 1024: a unix socket refuses a connection at once when its backlog is full (TCP
@@ -43,6 +46,8 @@ export interface AppNetworkOptions {
   gateway?: { socket: string; port: () => number };
   /** The plane's hosts file, the app's /etc/hosts (`ip netns exec` binds /etc/netns/<name>/hosts). */
   hostsFile?: string;
+  /** The plane's egress proxy: its unix socket and its port inside a namespace made with `egress`; absent: no way out for builds and compiles. */
+  egress?: { socket: string; port: number };
   log?: (line: string) => void;
 }
 
@@ -54,6 +59,8 @@ export interface AppNetwork {
   path: string;
   /** Declared port -> the unix socket that reaches it. */
   sockets: Map<number, string>;
+  /** HTTP_PROXY, HTTPS_PROXY, NO_PROXY (and lower case) for what runs in it; empty without a way out through the egress proxy. */
+  proxyEnv: Record<string, string>;
   /** Stops the forwarders and deletes the namespace (idempotent). */
   close(): Promise<void>;
 }
@@ -87,11 +94,17 @@ export class AppNetworks {
     for (const f of await fsp.readdir(this.o.socketDir)) await fsp.rm(path.join(this.o.socketDir, f), { recursive: true, force: true });
   }
 
+  /** Whether namespaces made with `egress` get a way out through the plane's egress proxy (not with --offline). */
+  get hasEgress(): boolean {
+    return this.o.egress !== undefined;
+  }
+
   /**
    * A new namespace with loopback up, forwarders in for `ports` and out to the gateway (with
-   * `gateway: false`, as a build or a compile gets it: no way out and no hosts file).
+   * `gateway: false`, as a build or a compile gets it: no way to the gateway and no hosts file;
+   * with `egress`, as they get it, the way out through the egress proxy, listening once this returns).
    */
-  async create(ports: readonly number[], log: (line: string) => void, o: { gateway?: boolean } = {}): Promise<AppNetwork> {
+  async create(ports: readonly number[], log: (line: string) => void, o: { gateway?: boolean; egress?: boolean } = {}): Promise<AppNetwork> {
     const wayOut = o.gateway !== false;
     const name = this.prefix + randomBytes(5).toString("hex");
     const nsPath = `/run/netns/${name}`;
@@ -127,9 +140,16 @@ export class AppNetworks {
       const gwPort = gw?.port() ?? 0;
       if (wayOut && gw && gwPort > 0) {
         if (ports.includes(gwPort)) log(`no way out to the gateway: the app declares port ${gwPort}, the gateway's`);
-        else children.push(this.socat(name, [`TCP4-LISTEN:${gwPort},bind=127.0.0.1,fork,reuseaddr,backlog=1024`, `UNIX-CONNECT:${gw.socket}`], log));
+        else children.push(this.wayOut(name, { port: gwPort, socket: gw.socket }, log).child);
       }
-      return { name, path: nsPath, sockets, close };
+      const egress = o.egress ? this.o.egress : undefined;
+      if (egress) {
+        const out = this.wayOut(name, egress, log, { waitListening: true });
+        children.push(out.child);
+        // a toolchain command starts at once: the forwarder must listen before it does
+        await out.listening;
+      }
+      return { name, path: nsPath, sockets, proxyEnv: egress ? proxyEnvironment(`http://127.0.0.1:${egress.port}`) : {}, close };
     } catch (e) {
       await close();
       throw new Error(`cannot make the app's network namespace: ${errorMessage(e)}`);
@@ -141,9 +161,31 @@ export class AppNetworks {
     if (r.code !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
 
-  private socat(ns: string, args: string[], log: (line: string) => void): ChildProcess {
+  /**
+   * The way out of a namespace: 127.0.0.1:<port> in it connects to the plane's unix socket. With
+   * `waitListening`, socat says what it does (-d -d) and `listening` resolves once it listens (or
+   * has ended); its notices are not logged, only warnings and errors.
+   */
+  private wayOut(ns: string, to: { port: number; socket: string }, log: (line: string) => void, o: { waitListening?: boolean } = {}): { child: ChildProcess; listening: Promise<void> } {
+    let listened = () => undefined as void;
+    const listening = new Promise<void>((resolve) => (listened = resolve));
+    const args = [`TCP4-LISTEN:${to.port},bind=127.0.0.1,fork,reuseaddr,backlog=1024`, `UNIX-CONNECT:${to.socket}`];
+    const child = this.socat(ns, o.waitListening ? ["-d", "-d", ...args] : args, log, o.waitListening ? (l) => / listening on /.test(l) && listened() : undefined);
+    child.once("exit", () => listened());
+    child.once("error", () => listened());
+    if (!o.waitListening) listened();
+    return { child, listening };
+  }
+
+  /** socat in the namespace, its stderr logged by line (with `notice`, socat's notice lines go there instead). */
+  private socat(ns: string, args: string[], log: (line: string) => void, notice?: (line: string) => void): ChildProcess {
     const child = spawn("ip", ["netns", "exec", ns, "socat", ...args], { stdio: ["ignore", "ignore", "pipe"] });
-    child.stderr!.on("data", (d: Buffer) => log(`socat: ${d.toString().trim()}`));
+    child.stderr!.on("data", (d: Buffer) => {
+      for (const line of d.toString().split("\n").map((l) => l.trim()).filter(Boolean)) {
+        if (notice && / socat\[\d+\] [NID] /.test(line)) notice(line);
+        else log(`socat: ${line}`);
+      }
+    });
     child.on("error", (e) => log(`socat: ${e.message}`));
     return child;
   }
@@ -161,4 +203,14 @@ export class AppNetworks {
     await run("ip", ["netns", "del", name], { timeoutMs: 10_000 });
     await fsp.rm(path.join(NETNS_ETC, name), { recursive: true, force: true });
   }
+}
+
+/**
+ * What a build's RUN steps or a compile's toolchain are told of the way out: curl, wget, pip, npm,
+ * deno, go and cargo read these. Local names go direct, to the namespace's own loopback (a RUN step
+ * testing a server it started), where the proxy would refuse them anyway.
+ */
+function proxyEnvironment(url: string): Record<string, string> {
+  const local = "localhost,127.0.0.1,::1";
+  return { HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url, NO_PROXY: local, no_proxy: local };
 }

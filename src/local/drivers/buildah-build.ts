@@ -3,11 +3,16 @@
  * already local (`--pull=never`: containerBuild pulled what was missing, outside the build).
  *
  * Build steps are other organizations' code running as root, so where the plane can make network
- * namespaces (root, `ip`, `socat`: AppNetworks) a build gets one of its own, loopback only and with
- * no way out (not even to the gateway), and
+ * namespaces (root, `ip`, `socat`: AppNetworks) a build gets one of its own, loopback only (not
+ * even the gateway is there), its one way out the plane's egress proxy (egress/; not with
+ * --offline), and
  *
  * - buildah itself runs in it (`nsenter --net`), so what buildah fetches for the Dockerfile
  *   (`ADD <url>`) cannot reach the plane's loopback listeners either;
+ * - HTTP_PROXY and the rest are set in buildah's environment, which buildah hands to RUN steps
+ *   (`--http-proxy`, its default) without writing them into the image's config or history (build
+ *   args would be written into the history of the RUN steps); buildah's own `ADD <url>` goes
+ *   through the proxy too, except to loopback (Go's rule), which stays the namespace's own;
  * - RUN steps run in OCI isolation (runc) joined to it: a pid namespace of their own (chroot
  *   isolation shares the host's, where a RUN step of org B read the environment, build secrets
  *   included, and the root filesystem of org A's RUN step running at the same time through /proc),
@@ -53,7 +58,7 @@ export class BuildahBuilder {
     const { out, signal } = step;
     const tmp = path.join(this.o.tmpRoot, req.org);
     await fsp.mkdir(tmp, { recursive: true, mode: 0o700 });
-    const network = await this.o.networks?.create([], out, { gateway: false });
+    const network = await this.o.networks?.create([], out, { gateway: false, egress: true });
     try {
       // --force-rm: a failed build leaves no working container (and its mount) behind
       const args = ["bud", "--pull=never", "--layers", "--force-rm", "-f", step.context.dockerfile, "-t", req.imageRef, "--label", `org.dodil.ignite.build=${req.buildId}`];
@@ -64,10 +69,11 @@ export class BuildahBuilder {
       for (const m of pip.mounts) args.push("-v", `${m}:${m}:ro`);
       if (pip.mounts.length) out(`pip mirror of this machine mounted read-only into RUN steps: ${pip.mounts.join(", ")}`);
       if (network && /^https?:/.test(pip.env["PIP_INDEX_URL"] ?? "")) out(`[Warning] the pip index ${pip.env["PIP_INDEX_URL"]} is on this machine's loopback, which RUN steps cannot reach (their network is their own)`);
-      out(network ? `RUN steps: OCI isolation in network namespace ${network.name} (loopback only)` : "RUN steps: chroot isolation on the host network");
+      const way = network?.proxyEnv["HTTP_PROXY"] ? `HTTP(S) out through the plane's egress proxy (${network.proxyEnv["HTTP_PROXY"]}), which refuses this machine's own addresses` : "offline";
+      out(network ? `RUN steps: OCI isolation in network namespace ${network.name} (loopback only), ${way}` : "RUN steps: chroot isolation on the host network");
       args.push(step.context.root);
       const [cmd, ...argv] = network ? ["nsenter", `--net=${network.path}`, "--", "buildah", ...args] : ["buildah", ...args];
-      const r = await run(cmd!, argv, { env: { ...this.o.env(), TMPDIR: tmp }, signal, timeoutMs: BUILD_TIMEOUT_MS, onLine: (l) => l.trim() && out(l) });
+      const r = await run(cmd!, argv, { env: { ...this.o.env(), ...network?.proxyEnv, TMPDIR: tmp }, signal, timeoutMs: BUILD_TIMEOUT_MS, onLine: (l) => l.trim() && out(l) });
       if (signal.aborted) throw new BuildFailure("build cancelled");
       if (r.code !== 0) {
         throw new BuildFailure(step.clean(r.timedOut ? "buildah timed out after 30 minutes" : tail(r.stderr, 2) || `buildah exited with ${r.code ?? r.signal}`));

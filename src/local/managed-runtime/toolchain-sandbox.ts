@@ -8,11 +8,12 @@
  * - a user of its own per organization (`compile:<org>`: its caches are the org's) and a workspace
  *   only that user can open, `/run/dodil-ignite/<plane>/compiles/<id>/{src,out,home}`, outside the
  *   data dir (0700 root), which it cannot open;
- * - a network namespace of its own for every toolchain command, loopback only and no way out: the
- *   plane's listeners, other apps and the outside are unreachable (compiles are offline anyway:
- *   GOPROXY=off, cargo's local registry, the pip mirror; deno's remote imports cannot be fetched),
- *   and whatever the command left running (in it, or anywhere as the compile's user) is killed
- *   before the plane reads the results;
+ * - a network namespace of its own for every toolchain command, loopback only: the plane's
+ *   listeners and other apps are unreachable; its one way out is the plane's egress proxy
+ *   (egress/, HTTP_PROXY and the rest set; not with --offline), which refuses this machine's own
+ *   addresses, so deno's remote imports and pip's index are fetched through it (Go and cargo stay
+ *   offline: GOPROXY=off, cargo's local registry); whatever the command left running (in it, or
+ *   anywhere as the compile's user) is killed before the plane reads the results;
  * - the org's caches (Go build cache, cargo target dir) kept in the data dir
  *   (`cache/compile/<org>`, owned by that user) and bind-mounted at `<workspace>/cache` in the
  *   command's own mount namespace.
@@ -123,10 +124,10 @@ async function isolatedWorkspace(o: { sandboxes: HostSandboxes; networks: AppNet
     exec: async (cmd, args, opts) => {
       // what the plane wrote since (the source, the SDK, manifests) becomes the compile user's
       for (const d of [src, out, home]) await chownTree(d, ws.uid);
-      const network = await o.networks.create([], log, { gateway: false });
+      const network = await o.networks.create([], log, { gateway: false, egress: true });
       try {
         const [c, ...argv] = sandboxedCommand([cmd, ...args], ws, network, binds);
-        return await run(c!, argv, { ...opts, env: { ...base, ...opts.env } });
+        return await run(c!, argv, { ...opts, env: { ...base, ...network.proxyEnv, ...opts.env } });
       } finally {
         // anything the command left running goes before the plane reads what it wrote (in the
         // namespace, and anywhere else as the compile's user: a user namespace of its own escapes the first)
@@ -134,7 +135,7 @@ async function isolatedWorkspace(o: { sandboxes: HostSandboxes; networks: AppNet
         await killUserProcesses(ws.uid);
       }
     },
-    describe: `as uid ${ws.uid} (the organization's compile user) in a network namespace of its own (loopback only)`,
+    describe: `as uid ${ws.uid} (the organization's compile user) in a network namespace of its own (loopback only${o.networks.hasEgress ? ", HTTP(S) out through the plane's egress proxy" : ", offline"})`,
     close: ws.remove,
   };
 }

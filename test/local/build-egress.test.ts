@@ -1,0 +1,98 @@
+/**
+ * Builds' way out (issue 14): a podman build's RUN steps run in a network namespace of their own
+ * (loopback only) and reach the outside only through the plane's egress proxy, which refuses the
+ * plane's listeners and the cloud metadata address. The outside is an HTTP server in a network
+ * namespace this test makes (test/helpers/outside-server.ts). The proxy settings stay out of the
+ * image (config and history), and a plane with --offline gives builds no way out at all.
+ */
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
+import { createApp, expectBuildSucceeds, followBuild, inCI, podmanMissing, saveContext, startPodmanPlane, type PodmanPlane } from "./container-helpers.js";
+import { makeTarGz } from "./helpers.js";
+import { outsideMissing, startOutsideServer, type OutsideServer } from "../helpers/outside-server.js";
+
+const skip = (podmanMissing && !inCI ? podmanMissing : "") || outsideMissing;
+
+/** The plane's loopback listeners: gRPC, the token endpoint, the gateway, the registry. */
+function planePorts(p: PodmanPlane): number[] {
+  const ports = [Number(p.cp.grpcEndpoint.split(":").pop()), Number(new URL(p.cp.tokenUrl).port), Number(new URL(p.cp.gatewayUrl).port)];
+  if (p.cp.registryHost) ports.push(Number(p.cp.registryHost.split(":").pop()));
+  return ports;
+}
+
+function podman(dataDir: string, args: string[]): string {
+  return execFileSync("podman", args, { env: { ...process.env, CONTAINERS_CONF: `${dataDir}/containers/containers.conf`, CONTAINERS_STORAGE_CONF: `${dataDir}/containers/storage.conf` }, encoding: "utf8" });
+}
+
+describe.skipIf(!!skip)(`a build's RUN steps reach the outside only through the plane's egress proxy${skip ? ` (skipped: ${skip})` : ""}`, () => {
+  let outside: OutsideServer;
+  let plane: PodmanPlane | undefined;
+
+  beforeAll(async () => {
+    outside = await startOutsideServer();
+    plane = await startPodmanPlane("egress", { offline: false });
+  }, 120_000);
+
+  afterAll(async () => {
+    await plane?.stop();
+    outside?.close();
+  }, 60_000);
+
+  it("fetches from the outside through the proxy; the plane's ports, and 169.254.169.254, are refused (403) through it", async () => {
+    const { c, b, dataDir } = plane!;
+    const url = `http://${outside.address}:${outside.port}/from-build`;
+    // busybox wget takes http_proxy and knows no no_proxy: every request goes through the proxy
+    const tries = [...planePorts(plane!).map((p) => `http://127.0.0.1:${p}/`), "http://169.254.169.254/latest/meta-data/"];
+    const script = [
+      'echo "EGRESS-ENV $http_proxy"',
+      ...tries.map((u) => `echo "EGRESS-REFUSED ${u} $(wget -O- ${u} 2>&1 | tr '\\n' ' ')"`),
+      ...planePorts(plane!).map((p) => `echo "EGRESS-CONNECT ${p} $(printf 'CONNECT 127.0.0.1:${p} HTTP/1.1\\r\\n\\r\\n' | nc 127.0.0.1 3128 | head -n 1)"`),
+      `echo "EGRESS-FETCHED $(wget -q -O- ${url})"`,
+    ].join(" && ");
+    await createApp(c, "fetcher");
+    const ctx = await makeTarGz({ Dockerfile: `FROM busybox\nRUN ${script}\nCMD ["true"]\n` });
+    const built = await expectBuildSucceeds(c, (await saveContext(c, b, "fetcher", ctx)).draft!.deployId);
+    const log = built.lines.join("\n");
+    expect(log).toMatch(/RUN steps: OCI isolation in network namespace \S+ \(loopback only\), HTTP\(S\) out through the plane's egress proxy/);
+    expect(log).toContain("EGRESS-ENV http://127.0.0.1:3128");
+    for (const u of tries) expect(log, u).toMatch(new RegExp(`EGRESS-REFUSED ${u.replace(/[.?/]/g, "\\$&")} .*403 Forbidden`));
+    for (const p of planePorts(plane!)) expect(log, `CONNECT ${p}`).toMatch(new RegExp(`EGRESS-CONNECT ${p} HTTP/1\\.1 403 Forbidden`));
+    expect(log).toContain("EGRESS-FETCHED outside GET /from-build");
+    // the proxy settings were the build's only: not in the image's config nor its history
+    const ref = /Successfully built (\S+)/.exec(log)?.[1] ?? "";
+    expect(ref).not.toBe("");
+    const inspect = podman(dataDir, ["image", "inspect", ref]);
+    const history = podman(dataDir, ["history", "--no-trunc", "--format", "{{.CreatedBy}}", ref]);
+    expect(history).toContain("EGRESS-FETCHED");
+    for (const text of [inspect, history]) {
+      expect(text).not.toMatch(/PROXY=|proxy=|127\.0\.0\.1:3128/);
+    }
+  }, 300_000);
+});
+
+describe.skipIf(!!skip)(`dev --offline: builds have no way out${skip ? ` (skipped: ${skip})` : ""}`, () => {
+  let outside: OutsideServer;
+  let plane: PodmanPlane | undefined;
+
+  beforeAll(async () => {
+    outside = await startOutsideServer();
+    plane = await startPodmanPlane("egress-offline", { offline: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    await plane?.stop();
+    outside?.close();
+  }, 60_000);
+
+  it("a RUN step gets no proxy and cannot reach the outside", async () => {
+    const { c, b } = plane!;
+    await createApp(c, "fetcher");
+    const ctx = await makeTarGz({ Dockerfile: `FROM busybox\nRUN echo "EGRESS-ENV [$http_proxy]" && wget -q -O- http://${outside.address}:${outside.port}/\nCMD ["true"]\n` });
+    const build = await followBuild(c, (await saveContext(c, b, "fetcher", ctx)).draft!.deployId);
+    expect(build.status).toBe(BuildStatus.FAILED);
+    const log = build.lines.join("\n");
+    expect(log).toContain("EGRESS-ENV []");
+    expect(log).toMatch(/RUN steps: OCI isolation in network namespace \S+ \(loopback only\), offline/);
+  }, 300_000);
+});
