@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SecretService } from "../../src/gen/dodil/ignite/v1/secret_pb.js";
 import { BuildService } from "../../src/gen/dodil/ignite/v1/build_pb.js";
 import { ComputeService } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
-import { OTHER_TOKEN, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
+import { OTHER_TOKEN, planePorts, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import * as grpc from "@grpc/grpc-js";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { grpcCode, rpcError } from "../helpers/rpc-client.js";
@@ -68,13 +68,6 @@ function processesWith(marker: string): number[] {
       }
     })
     .map(Number);
-}
-
-/** The plane's loopback listeners: gRPC, the token endpoint, the gateway, the registry. */
-function planePorts(f: TestControlPlane): number[] {
-  const ports = [Number(f.plane.grpcEndpoint.split(":").pop()), Number(new URL(f.plane.tokenUrl).port), Number(new URL(f.plane.gatewayUrl).port)];
-  if (f.plane.registryHost) ports.push(Number(f.plane.registryHost.split(":").pop()));
-  return ports;
 }
 
 /** The report build_attack.py printed into a build's log. */
@@ -180,7 +173,7 @@ describe.each(drivers)("org B's app attacks org A ($driver driver)", ({ driver, 
 
   it.skipIf(!!skip || (!!rustMissing && !inCI))(`a compile of org B (a Rust build script) reaches nothing of org A: data dir, other processes, plane listeners${skip || rustMissing ? ` (skipped: ${skip || rustMissing})` : ""}`, async () => {
     const other = fixture.client(ComputeService, OTHER_TOKEN);
-    const ports = planePorts(fixture);
+    const ports = planePorts(fixture.plane);
     const crate = path.join(apps, "build-attack-rs");
     const linger = `lingering-${randomBytes(8).toString("hex")}`;
     const source = await makeTarGz({
@@ -219,7 +212,7 @@ describe.each(drivers)("org B's app attacks org A ($driver driver)", ({ driver, 
     const slowCtx = await makeTarGz({ Dockerfile: 'FROM busybox\nARG BUILD_MARKER\nRUN echo "slow step started" && sleep 600\nCMD ["true"]\n' });
     const slow = (await saveContext(acme, fixture.build, "slowbuild", slowCtx, { buildArgs: { BUILD_MARKER: buildMarker } })).draft!.deployId;
     await untilBuildLine(acme, slow, /^slow step started$/);
-    const ports = planePorts(fixture);
+    const ports = planePorts(fixture.plane);
     const attack = JSON.stringify({ data_dir: fixture.dataDir, markers: [appMarker, secretMarker, jwtKey, buildMarker], ports });
     const ctx = await makeTarGz({
       Dockerfile: `FROM python:3.12-slim\nCOPY build_attack.py attacker.py /b/\nRUN ${JSON.stringify(["python3", "/b/build_attack.py", attack])}\nCMD ["true"]\n`,

@@ -43,6 +43,13 @@ export interface TestControlPlane {
   stop(): Promise<void>;
 }
 
+/** The plane's loopback listeners: gRPC, the token endpoint, the gateway, the registry. */
+export function planePorts(plane: RunningControlPlane): number[] {
+  const ports = [Number(plane.grpcEndpoint.split(":").pop()), Number(new URL(plane.tokenUrl).port), Number(new URL(plane.gatewayUrl).port)];
+  if (plane.registryHost) ports.push(Number(plane.registryHost.split(":").pop()));
+  return ports;
+}
+
 /**
  * Starts the fixture. Defaults: gRPC and gateway on 127.0.0.1:0, the host driver, offline, TEST_TOKENS,
  * instances ready within 20 s (well inside a test's timeout, so a stuck start fails with why).

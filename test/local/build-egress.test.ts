@@ -11,15 +11,9 @@ import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
 import { createApp, expectBuildSucceeds, followBuild, inCI, podmanMissing, saveContext, startPodmanPlane, type PodmanPlane } from "./container-helpers.js";
 import { makeTarGz } from "./helpers.js";
 import { outsideMissing, startOutsideServer, type OutsideServer } from "../helpers/outside-server.js";
+import { planePorts } from "../helpers/control-plane.js";
 
 const skip = (podmanMissing && !inCI ? podmanMissing : "") || outsideMissing;
-
-/** The plane's loopback listeners: gRPC, the token endpoint, the gateway, the registry. */
-function planePorts(p: PodmanPlane): number[] {
-  const ports = [Number(p.cp.grpcEndpoint.split(":").pop()), Number(new URL(p.cp.tokenUrl).port), Number(new URL(p.cp.gatewayUrl).port)];
-  if (p.cp.registryHost) ports.push(Number(p.cp.registryHost.split(":").pop()));
-  return ports;
-}
 
 function podman(dataDir: string, args: string[]): string {
   return execFileSync("podman", args, { env: { ...process.env, CONTAINERS_CONF: `${dataDir}/containers/containers.conf`, CONTAINERS_STORAGE_CONF: `${dataDir}/containers/storage.conf` }, encoding: "utf8" });
@@ -43,11 +37,11 @@ describe.skipIf(!!skip)(`a build's RUN steps reach the outside only through the 
     const { c, b, dataDir } = plane!;
     const url = `http://${outside.address}:${outside.port}/from-build`;
     // busybox wget takes http_proxy and knows no no_proxy: every request goes through the proxy
-    const tries = [...planePorts(plane!).map((p) => `http://127.0.0.1:${p}/`), "http://169.254.169.254/latest/meta-data/"];
+    const tries = [...planePorts(plane!.cp).map((p) => `http://127.0.0.1:${p}/`), "http://169.254.169.254/latest/meta-data/"];
     const script = [
       'echo "EGRESS-ENV $http_proxy"',
       ...tries.map((u) => `echo "EGRESS-REFUSED ${u} $(wget -O- ${u} 2>&1 | tr '\\n' ' ')"`),
-      ...planePorts(plane!).map((p) => `echo "EGRESS-CONNECT ${p} $(printf 'CONNECT 127.0.0.1:${p} HTTP/1.1\\r\\n\\r\\n' | nc 127.0.0.1 3128 | head -n 1)"`),
+      ...planePorts(plane!.cp).map((p) => `echo "EGRESS-CONNECT ${p} $(printf 'CONNECT 127.0.0.1:${p} HTTP/1.1\\r\\n\\r\\n' | nc 127.0.0.1 3128 | head -n 1)"`),
       `echo "EGRESS-FETCHED $(wget -q -O- ${url})"`,
     ].join(" && ");
     await createApp(c, "fetcher");
@@ -57,7 +51,7 @@ describe.skipIf(!!skip)(`a build's RUN steps reach the outside only through the 
     expect(log).toMatch(/RUN steps: OCI isolation in network namespace \S+ \(loopback only\), HTTP\(S\) out through the plane's egress proxy/);
     expect(log).toContain("EGRESS-ENV http://127.0.0.1:3128");
     for (const u of tries) expect(log, u).toMatch(new RegExp(`EGRESS-REFUSED ${u.replace(/[.?/]/g, "\\$&")} .*403 Forbidden`));
-    for (const p of planePorts(plane!)) expect(log, `CONNECT ${p}`).toMatch(new RegExp(`EGRESS-CONNECT ${p} HTTP/1\\.1 403 Forbidden`));
+    for (const p of planePorts(plane!.cp)) expect(log, `CONNECT ${p}`).toMatch(new RegExp(`EGRESS-CONNECT ${p} HTTP/1\\.1 403 Forbidden`));
     expect(log).toContain("EGRESS-FETCHED outside GET /from-build");
     // the proxy settings were the build's only: not in the image's config nor its history
     const ref = /Successfully built (\S+)/.exec(log)?.[1] ?? "";

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RustCompilationTarget } from "../../src/gen/dodil/ignite/v1/common_pb.js";
-import { startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
+import { planePorts, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { outsideMissing, startOutsideServer, type OutsideServer } from "../helpers/outside-server.js";
 import { createApp, expectBuildSucceeds, inCI } from "./container-helpers.js";
 import { makeTarGz } from "./helpers.js";
@@ -33,9 +33,7 @@ describe.skipIf(!!skip)(`a compile reaches the outside only through the plane's 
   }, 60_000);
 
   it("a build script fetches from the outside through the proxy, and is refused the plane's ports through it", async () => {
-    const plane = cp!.plane;
-    const ports = [Number(plane.grpcEndpoint.split(":").pop()), Number(new URL(plane.tokenUrl).port), Number(new URL(plane.gatewayUrl).port)];
-    const refused = [...ports.map((p) => `http://127.0.0.1:${p}/`), "http://169.254.169.254/latest/meta-data/"];
+    const refused = [...planePorts(cp!.plane).map((p) => `http://127.0.0.1:${p}/`), "http://169.254.169.254/latest/meta-data/"];
     const source = await makeTarGz({
       "Cargo.toml": CARGO_TOML,
       "src/lib.rs": LIB_RS,
