@@ -3,12 +3,13 @@
  * (loopback only) and reach the outside only through the plane's egress proxy, which refuses the
  * plane's listeners and the cloud metadata address. The outside is an HTTP server in a network
  * namespace this test makes (test/helpers/outside-server.ts). The proxy settings stay out of the
- * image (config and history), and a plane with --offline gives builds no way out at all.
+ * image (config and history), a running app has no way out through it, and a plane with --offline
+ * gives builds no way out at all.
  */
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BuildStatus } from "../../src/gen/dodil/ignite/v1/common_pb.js";
-import { createApp, expectBuildSucceeds, followBuild, inCI, podmanMissing, saveContext, startPodmanPlane, type PodmanPlane } from "./container-helpers.js";
+import { createApp, expectBuildSucceeds, followBuild, inCI, invoke, podmanMissing, publish, saveContext, startPodmanPlane, type PodmanPlane } from "./container-helpers.js";
 import { makeTarGz } from "./helpers.js";
 import { outsideMissing, startOutsideServer, type OutsideServer } from "../helpers/outside-server.js";
 import { planePorts } from "../helpers/control-plane.js";
@@ -62,6 +63,25 @@ describe.skipIf(!!skip)(`a build's RUN steps reach the outside only through the 
     for (const text of [inspect, history]) {
       expect(text).not.toMatch(/PROXY=|proxy=|127\.0\.0\.1:3128/);
     }
+  }, 300_000);
+
+  it("a running app gets no way out through the proxy (apps' namespaces have none)", async () => {
+    const { c, b } = plane!;
+    const cgi = [
+      "#!/bin/sh",
+      "printf 'Content-Type: text/plain\\r\\n\\r\\n'",
+      'echo "APP-ENV [$http_proxy]"',
+      `echo "APP-PROXY $(http_proxy=http://127.0.0.1:3128 wget -O- http://${outside.address}:${outside.port}/from-app 2>&1 | tr '\\n' ' ')"`,
+      "",
+    ].join("\n");
+    const dockerfile = ["FROM busybox", "WORKDIR /www", "COPY app.cgi /www/cgi-bin/app", "RUN chmod 755 /www/cgi-bin/app", "USER 65534", 'CMD ["sh", "-c", "exec httpd -f -p 127.0.0.1:$PORT -h /www"]', ""].join("\n");
+    await createApp(c, "app-prober", { healthPath: "/cgi-bin/app" });
+    await expectBuildSucceeds(c, (await saveContext(c, b, "app-prober", await makeTarGz({ Dockerfile: dockerfile, "app.cgi": cgi }))).draft!.deployId);
+    await publish(c, "app-prober");
+    const r = await invoke(c, "app-prober", {}, "/cgi-bin/app");
+    expect(r.text).toContain("APP-ENV []");
+    expect(r.text).toMatch(/APP-PROXY .*refused/);
+    expect(r.text).not.toContain("outside GET");
   }, 300_000);
 });
 
