@@ -244,6 +244,7 @@ async function startLocked(o: ControlPlaneOptions, dataDir: string, lock: DataDi
     await closeServer(gateway);
     await closeServer(gatewayLocal);
     await closeServer(tokenServer);
+    await egress?.close();
     throw e;
   }
   const grpcHost = urlHost(at.grpc.host);

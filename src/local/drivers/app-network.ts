@@ -34,6 +34,8 @@ import * as path from "node:path";
 import { errorMessage } from "../errors.js";
 import { run, which } from "./exec.js";
 
+/** How long a way out's socat may take to listen before the namespace is used anyway. */
+const LISTEN_WAIT_MS = 5_000;
 /** Per-namespace files that `ip netns exec` binds over /etc (ip-netns(8)). */
 const NETNS_ETC = "/etc/netns";
 
@@ -164,7 +166,8 @@ export class AppNetworks {
   /**
    * The way out of a namespace: 127.0.0.1:<port> in it connects to the plane's unix socket. With
    * `waitListening`, socat says what it does (-d -d) and `listening` resolves once it listens (or
-   * has ended); its notices are not logged, only warnings and errors.
+   * has ended, or has not said so within LISTEN_WAIT_MS, logged); its notices are not logged, only
+   * warnings and errors.
    */
   private wayOut(ns: string, to: { port: number; socket: string }, log: (line: string) => void, o: { waitListening?: boolean } = {}): { child: ChildProcess; listening: Promise<void> } {
     let listened = () => undefined as void;
@@ -174,6 +177,11 @@ export class AppNetworks {
     child.once("exit", () => listened());
     child.once("error", () => listened());
     if (!o.waitListening) listened();
+    const late = setTimeout(() => {
+      log(`socat: no word of listening on 127.0.0.1:${to.port} after ${LISTEN_WAIT_MS / 1000} s; going on`);
+      listened();
+    }, LISTEN_WAIT_MS);
+    void listening.then(() => clearTimeout(late));
     return { child, listening };
   }
 
