@@ -41,7 +41,7 @@ export const devCommand = defineCommand({
     { flags: "--token-lifetime <duration>", description: "lifetime of issued access tokens, Go-style", defaultValue: "1h" },
     { flags: "--registry-listen <host:port>", description: "the image registry's loopback address (default: its port of the last run in this data dir, else a free one)" },
     { flags: "--idle-timeout <duration>", description: "an app without reserved capacity and no call for this long scales to zero, Go-style (0 never)", defaultValue: "15m" },
-    { flags: "--offline", description: "never pull images: a FROM or --image-ref image missing locally fails as not available offline (by default it is pulled when its registry answers)" },
+    { flags: "--offline", description: "never pull images: a FROM or --image-ref image missing locally fails as not available offline (by default it is pulled when its registry answers), and builds and compiles get no way out through the egress proxy (no network)" },
     { flags: "--use-context", description: `once ready, create (or replace) the config context "${LOCAL_CONTEXT}" for this plane and select it; no other setting changes` },
   ],
   examples: [
