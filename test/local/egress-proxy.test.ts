@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import * as net from "node:net";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EgressProxy, refusedAddress } from "../../src/local/egress/egress-proxy.js";
+import { checkedLookup, EgressProxy, refusedAddress } from "../../src/local/egress/egress-proxy.js";
 import { outsideMissing, startOutsideServer, type OutsideServer } from "../helpers/outside-server.js";
 import { tempDir } from "../helpers/temp-dirs.js";
 
@@ -130,5 +130,19 @@ describe.skipIf(!!outsideMissing)(`egress proxy: the way out${outsideMissing ? `
       s.on("close", () => resolve(got));
     });
     expect(forwarded).toMatch(/^HTTP\/1\.1 200 [\s\S]*outside GET \/plain\?q=1$/);
+  });
+
+  it("connects a name to the addresses it was checked with, never asking DNS again (how the proxy connects to a name)", async () => {
+    const { address, port } = outside!;
+    for (const autoSelectFamily of [true, false]) {
+      const got = await new Promise<string>((resolve, reject) => {
+        const s = net.connect({ host: "never-resolved.invalid", port, lookup: checkedLookup([address]), autoSelectFamily }, () => s.end("GET /named HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"));
+        let text = "";
+        s.on("data", (c: Buffer) => (text += c.toString()));
+        s.on("error", reject);
+        s.on("close", () => resolve(text));
+      });
+      expect(got, `autoSelectFamily ${autoSelectFamily}`).toMatch(/outside GET \/named$/);
+    }
   });
 });

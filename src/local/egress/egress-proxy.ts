@@ -8,7 +8,7 @@
  *
  * It serves `CONNECT host:port` (https, any TLS or other stream) and absolute-URI requests
  * (`GET http://host/...`, plain http). Each destination is resolved once, every address it resolves
- * to is checked, and the connection goes to the checked address (never the name again), so a name
+ * to is checked, and the connection goes to the checked addresses (never the name again), so a name
  * that answers a public address to the check and a loopback one to the connect gets nowhere. Refused
  * (403 and one log line): loopback, unspecified (0.0.0.0/8, ::), link-local (169.254/16 with the
  * cloud metadata address, fe80::/10), multicast and broadcast, IPv4-mapped forms of those, and every
@@ -18,6 +18,7 @@
  * It listens only on a unix socket in the plane's run directory (0700), never on a port: what
  * reaches it is a namespace's forwarder (or root).
  */
+import { ADDRCONFIG } from "node:dns";
 import * as dns from "node:dns/promises";
 import { promises as fsp } from "node:fs";
 import * as http from "node:http";
@@ -65,6 +66,19 @@ export function refusedAddress(ip: string): string {
   const own = Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).map((i) => unmapped(i.address.toLowerCase().split("%")[0]!)));
   if (own.includes(a)) return "an address of this machine";
   return "";
+}
+
+/**
+ * A lookup answering only the addresses that were checked, so a connection never asks DNS again;
+ * with all of them, a connection tries each in turn (autoSelectFamily: an AAAA record on a machine
+ * without an IPv6 route still reaches the A record's address).
+ */
+export function checkedLookup(addresses: string[]): net.LookupFunction {
+  const list = addresses.map((address) => ({ address, family: net.isIP(address) }));
+  return (_host, options, callback) => {
+    if (options.all) (callback as unknown as (e: null, all: typeof list) => void)(null, list);
+    else callback(null, list[0]!.address, list[0]!.family);
+  };
 }
 
 /** host and port of a CONNECT's authority (`host:port`, `[v6]:port`); undefined when it is not one. */
@@ -140,10 +154,10 @@ export class EgressProxy {
    * The address to connect to for `host` (resolved once), or undefined when the request was answered:
    * 403 when any address it resolves to is refused, 502 when it does not resolve.
    */
-  private async destination(what: string, host: string, refuse: (status: number, text: string) => void): Promise<string | undefined> {
+  private async destination(what: string, host: string, refuse: (status: number, text: string) => void): Promise<net.LookupFunction | undefined> {
     let addresses: string[];
     try {
-      addresses = net.isIP(host) ? [host] : (await dns.lookup(host, { all: true })).map((a) => a.address);
+      addresses = net.isIP(host) ? [host] : (await dns.lookup(host, { all: true, hints: ADDRCONFIG })).map((a) => a.address);
     } catch (e) {
       refuse(502, `cannot resolve ${host}: ${errorMessage(e)}`);
       return undefined;
@@ -155,7 +169,7 @@ export class EgressProxy {
       refuse(403, `the build's egress proxy refuses ${a} (${why})`);
       return undefined;
     }
-    return addresses[0];
+    return checkedLookup(addresses);
   }
 
   private async tunnel(req: http.IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
@@ -165,9 +179,9 @@ export class EgressProxy {
     };
     const to = authority(req.url ?? "");
     if (!to) return answer(400, "CONNECT wants host:port");
-    const ip = await this.destination(`CONNECT ${req.url}`, to.host, answer);
-    if (!ip || client.destroyed) return;
-    const upstream = net.connect({ host: ip, port: to.port, timeout: CONNECT_TIMEOUT_MS });
+    const lookup = await this.destination(`CONNECT ${req.url}`, to.host, answer);
+    if (!lookup || client.destroyed) return;
+    const upstream = net.connect({ host: to.host, port: to.port, lookup, autoSelectFamily: true, timeout: CONNECT_TIMEOUT_MS });
     this.track(upstream);
     let open = false;
     upstream.once("timeout", () => upstream.destroy(new Error("timed out")));
@@ -191,9 +205,11 @@ export class EgressProxy {
     };
     const to = /^http:\/\//i.test(req.url ?? "") ? hostPort(req.url!) : undefined;
     if (!to) return answer(400, "this is a proxy: send an absolute http:// URL, or CONNECT for https");
-    const ip = await this.destination(`${req.method} ${to.url.origin}`, to.host, answer);
-    if (!ip) return;
-    const upstream = http.request({ host: ip, port: to.port, method: req.method, path: to.url.pathname + to.url.search, headers: { ...endToEnd(req.headers), host: to.url.host }, agent: false, timeout: CONNECT_TIMEOUT_MS });
+    const lookup = await this.destination(`${req.method} ${to.url.origin}`, to.host, answer);
+    if (!lookup) return;
+    // (http.request hands these to the connection; its types do not list autoSelectFamily yet)
+    const connect: Pick<net.TcpNetConnectOpts, "lookup" | "autoSelectFamily"> = { lookup, autoSelectFamily: true };
+    const upstream = http.request({ host: to.host, port: to.port, ...connect, method: req.method, path: to.url.pathname + to.url.search, headers: { ...endToEnd(req.headers), host: to.url.host }, agent: false, timeout: CONNECT_TIMEOUT_MS });
     upstream.once("socket", (s) => this.track(s));
     upstream.once("response", (r) => {
       upstream.setTimeout(0);
