@@ -2,7 +2,7 @@
  * `draft publish` says what it already knows: a build that fails is reported with the step that
  * failed and a pointer to `draft compile-logs`; on a terminal the build log streams to stderr while
  * publish waits, and --quiet silences it. The build is held on a fetch from a JSR registry this test
- * serves (JSR_URL), so it is still running when publish starts, and is released by what the test sees.
+ * serves (JSR_URL, see startHeldRegistry), so it is still running when publish starts, and is released by what the test sees.
  */
 import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
@@ -15,17 +15,46 @@ import { removeDir, tempDir } from "../helpers/temp-dirs.js";
 import { withoutTraces } from "../helpers/workspace.js";
 import { denoMissing } from "./deno-app.js";
 import { inCI } from "./container-helpers.js";
+import { outsideMissing, startOutsideServer } from "../helpers/outside-server.js";
 
 
-/** A JSR registry on loopback whose every answer waits until the test releases it (then 404). */
-const held: Array<() => void> = [];
-let requested: (() => void) | undefined;
-const registry = http.createServer((req, res) => {
-  held.push(() => res.writeHead(404, { "content-type": "text/plain" }).end("no such package"));
-  requested?.();
-  req.resume();
-});
-const release = () => held.splice(0).forEach((answer) => answer());
+/**
+ * A JSR registry whose every answer waits until the test releases it (then 404). Where compiles run
+ * in a network namespace of their own (root with ip), they reach the outside only through the
+ * plane's egress proxy, which refuses this machine's addresses: the registry is then "outside", in a
+ * namespace the test makes; elsewhere it is on loopback.
+ */
+interface HeldRegistry {
+  url: string;
+  onRequest?: () => void;
+  release(): void;
+  close(): void;
+}
+
+async function startHeldRegistry(): Promise<HeldRegistry> {
+  if (!outsideMissing) {
+    const outside = await startOutsideServer({ held: true });
+    const registry: HeldRegistry = { url: `http://${outside.address}:${outside.port}/`, release: () => outside.release(), close: () => outside.close() };
+    outside.onRequest = () => registry.onRequest?.();
+    return registry;
+  }
+  const held: Array<() => void> = [];
+  const server = http.createServer((req, res) => {
+    held.push(() => res.writeHead(404, { "content-type": "text/plain" }).end("no such package"));
+    registry.onRequest?.();
+    req.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const registry: HeldRegistry = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    release: () => held.splice(0).forEach((answer) => answer()),
+    close: () => void server.close(),
+  };
+  return registry;
+}
+
+let registry: HeldRegistry | undefined;
+const release = () => registry?.release();
 
 let cp: TestControlPlane;
 let work: string;
@@ -33,9 +62,10 @@ const cli = (argv: string[], extra: Parameters<typeof runCli>[1] = {}) => runCli
 
 describe.skipIf(!!denoMissing && !inCI)("draft publish reports the build", () => {
   beforeAll(async () => {
-    await new Promise<void>((resolve) => registry.listen(0, "127.0.0.1", resolve));
-    process.env["JSR_URL"] = `http://127.0.0.1:${(registry.address() as AddressInfo).port}/`;
-    cp = await startTestControlPlane({ label: "publish-report" });
+    registry = await startHeldRegistry();
+    process.env["JSR_URL"] = registry.url;
+    // not offline: the compile reaches the outside registry through the egress proxy (the host driver pulls nothing)
+    cp = await startTestControlPlane({ label: "publish-report", ...(outsideMissing ? {} : { offline: false }) });
     work = tempDir("publish-report");
     cpSync(join(import.meta.dirname, "..", "fixtures", "deno-unreachable"), join(work, "held"), { recursive: true });
     mkdirSync(join(work, "badcopy"));
@@ -47,13 +77,13 @@ describe.skipIf(!!denoMissing && !inCI)("draft publish reports the build", () =>
     await cp?.stop();
     if (cp) removeDir(cp.dataDir);
     if (work) removeDir(work);
-    registry.close();
+    registry?.close();
   });
 
   /** Saves the held app's draft and resolves once its build is waiting on the registry. */
   async function saveHeld(app: string): Promise<void> {
     expect((await cli(["app", "create", `acme-corp:${app}`])).exitCode).toBe(0);
-    const waiting = new Promise<void>((resolve) => (requested = resolve));
+    const waiting = new Promise<void>((resolve) => (registry!.onRequest = resolve));
     const save = await cli(["draft", "save", `acme-corp:${app}`, "--code", "./held", "--runtime", "deno"]);
     expect(save.exitCode, save.stderr).toBe(0);
     await waiting;

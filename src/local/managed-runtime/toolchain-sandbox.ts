@@ -113,7 +113,8 @@ async function isolatedWorkspace(o: { sandboxes: HostSandboxes; networks: AppNet
   // the plane's environment stays the plane's ($IGNITE_DEV_TOKENS holds every org's tokens)
   const hostPath = await pathForOthers(process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin");
   const base: NodeJS.ProcessEnv = { PATH: [...(rustup ? [rustup.path] : []), hostPath].join(":"), HOME: home, TMPDIR: home, LANG: process.env["LANG"] ?? "C.UTF-8", ...rustup?.env };
-  for (const [k, v] of Object.entries(process.env)) if (/^PIP_|^SSL_CERT_|^LC_|^TZ$/.test(k) && v !== undefined) base[k] = v;
+  // the operator's choice of package sources (a pip mirror, deno's JSR and npm registries) holds for compiles too
+  for (const [k, v] of Object.entries(process.env)) if (/^PIP_|^SSL_CERT_|^LC_|^TZ$|^JSR_URL$|^NPM_CONFIG_REGISTRY$/.test(k) && v !== undefined) base[k] = v;
   const binds: SandboxBind[] = [{ from: o.cacheDir, to: cache }, ...(rustup?.binds ?? [])];
   return {
     src,
