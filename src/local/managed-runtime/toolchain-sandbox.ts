@@ -30,6 +30,7 @@ import type { AppNetworks } from "../drivers/app-network.js";
 import { killUserProcesses, pathForOthers, type HostSandboxes } from "../drivers/host-sandbox.js";
 import { sandboxedCommand, type SandboxBind } from "../drivers/host-process.js";
 import { BuildFailure } from "../drivers/types.js";
+import { KeyedMutex } from "../keyed-mutex.js";
 import type { Store } from "../store/store.js";
 
 export interface ToolchainSandboxDeps {
@@ -64,6 +65,12 @@ export interface ToolchainWorkspace {
 }
 
 export class ToolchainSandbox {
+  /**
+   * One toolchain command at a time per compile user (per org): after each, every process of that
+   * user is killed, which would also kill a concurrent compile's command of the same org.
+   */
+  private readonly users = new KeyedMutex();
+
   constructor(private readonly d: ToolchainSandboxDeps) {
     const why = this.notIsolated;
     if (why) d.log?.(`managed-runtime compiles run as the control plane's user: ${why}${d.severalOrgs ? " (refused while several organizations are served)" : ""}`);
@@ -82,7 +89,7 @@ export class ToolchainSandbox {
     }
     const cacheDir = path.join(this.d.store.dataDir, "cache", "compile", org);
     if (why) return plainWorkspace(this.d.store, cacheDir, why);
-    return isolatedWorkspace({ sandboxes: this.d.sandboxes!, networks: this.d.networks!, cacheDir, org }, log);
+    return isolatedWorkspace({ sandboxes: this.d.sandboxes!, networks: this.d.networks!, cacheDir, org, users: this.users }, log);
   }
 }
 
@@ -102,7 +109,7 @@ async function plainWorkspace(store: Store, cache: string, why: string): Promise
   };
 }
 
-async function isolatedWorkspace(o: { sandboxes: HostSandboxes; networks: AppNetworks; cacheDir: string; org: string }, log: (line: string) => void): Promise<ToolchainWorkspace> {
+async function isolatedWorkspace(o: { sandboxes: HostSandboxes; networks: AppNetworks; cacheDir: string; org: string; users: KeyedMutex }, log: (line: string) => void): Promise<ToolchainWorkspace> {
   const ws = await o.sandboxes.workspace(`compile:${o.org}`, randomBytes(6).toString("hex"));
   const [src, out, home, cache] = ["src", "out", "home", "cache"].map((d) => path.join(ws.dir, d)) as [string, string, string, string];
   for (const d of [src, out, home, cache]) await fsp.mkdir(d, { mode: 0o700 });
@@ -122,20 +129,21 @@ async function isolatedWorkspace(o: { sandboxes: HostSandboxes; networks: AppNet
     home,
     cache,
     hostCache: o.cacheDir,
-    exec: async (cmd, args, opts) => {
-      // what the plane wrote since (the source, the SDK, manifests) becomes the compile user's
-      for (const d of [src, out, home]) await chownTree(d, ws.uid);
-      const network = await o.networks.create([], log, { gateway: false, egress: true });
-      try {
-        const [c, ...argv] = sandboxedCommand([cmd, ...args], ws, network, binds);
-        return await run(c!, argv, { ...opts, env: { ...base, ...network.proxyEnv, ...opts.env } });
-      } finally {
-        // anything the command left running goes before the plane reads what it wrote (in the
-        // namespace, and anywhere else as the compile's user: a user namespace of its own escapes the first)
-        await network.close();
-        await killUserProcesses(ws.uid);
-      }
-    },
+    exec: (cmd, args, opts) =>
+      o.users.run(String(ws.uid), async () => {
+        // what the plane wrote since (the source, the SDK, manifests) becomes the compile user's
+        for (const d of [src, out, home]) await chownTree(d, ws.uid);
+        const network = await o.networks.create([], log, { gateway: false, egress: true });
+        try {
+          const [c, ...argv] = sandboxedCommand([cmd, ...args], ws, network, binds);
+          return await run(c!, argv, { ...opts, env: { ...base, ...network.proxyEnv, ...opts.env } });
+        } finally {
+          // anything the command left running goes before the plane reads what it wrote (in the
+          // namespace, and anywhere else as the compile's user: a user namespace of its own escapes the first)
+          await network.close();
+          await killUserProcesses(ws.uid);
+        }
+      }),
     describe: `as uid ${ws.uid} (the organization's compile user) in a network namespace of its own (loopback only${o.networks.hasEgress ? ", HTTP(S) out through the plane's egress proxy" : ", offline"})`,
     close: ws.remove,
   };
