@@ -6,7 +6,7 @@
  * RepoDigests under the pulled repository). An image pulled with credentials is then named only in
  * the org's local namespace (keepForOrgDocker), as the podman driver does.
  */
-import { classifyPullError, credentialScrubber, PullFailure, pullFailureMessage, qualifiedRef, registryHost, type PrivatePulls } from "./image-pull.js";
+import { classifyPullError, credentialScrubber, PullFailure, pullFailureMessage, qualifiedRef, registryHost, repositoryName, type PrivatePulls } from "./image-pull.js";
 import { dockerJson, dockerRequest, jsonLines, type DockerEndpoint } from "./docker-api.js";
 import { localImageRef } from "./image-ownership.js";
 import type { PodmanImageInspect } from "./container-build.js";
@@ -15,11 +15,6 @@ import { errorMessage } from "../errors.js";
 import { readFile } from "node:fs/promises";
 
 const PULL_TIMEOUT_MS = 30 * 60_000;
-
-/** The repository part of a reference: `host/repo:tag` and `host/repo@sha256:…` -> `host/repo`. */
-function repositoryOf(ref: string): string {
-  return ref.replace(/@.*$/, "").replace(/:[^/:]*$/, "");
-}
 
 /** Pulls `req.ref`; resolves to the image (as inspected) and the digest the registry served. */
 export async function dockerPull(ep: DockerEndpoint, req: PullRequest, holds?: PrivatePulls): Promise<{ inspect: PodmanImageInspect; digest: string }> {
@@ -34,20 +29,16 @@ export async function dockerPull(ep: DockerEndpoint, req: PullRequest, holds?: P
   // held before the pull: the name appears in local storage as the pull ends (image-pull.ts PrivatePulls)
   const release = req.credentials && holds ? holds.hold(ref, req.org) : undefined;
   try {
-    let failure = "";
     try {
       const res = await dockerRequest(ep, { method: "POST", path: "/images/create", query: { fromImage: ref }, headers: { "X-Registry-Auth": auth }, timeoutMs: PULL_TIMEOUT_MS, ...(req.signal ? { signal: req.signal } : {}) });
-      await jsonLines(res, (o) => {
-        if (typeof o["error"] === "string") failure = o["error"];
-      });
+      await progress(res);
     } catch (e) {
       fail(errorMessage(e));
     }
-    if (failure) fail(failure);
     const inspect = await dockerJson<PodmanImageInspect>(ep, { path: `/images/${encodeURIComponent(ref)}/json`, timeoutMs: 30_000 }).catch(() => undefined);
     if (!inspect) throw new PullFailure("other", registry, `the pulled image ${req.ref} cannot be found`);
-    const repo = repositoryOf(ref);
-    const served = (inspect.RepoDigests ?? []).find((d) => d.startsWith(`${repo}@`) || d.startsWith(`${repositoryOf(req.ref)}@`));
+    const repo = repositoryName(ref);
+    const served = (inspect.RepoDigests ?? []).find((d) => d.startsWith(`${repo}@`) || d.startsWith(`${repositoryName(req.ref)}@`));
     if (release) holds!.attach(inspect.Id, req.org, release);
     return { inspect, digest: served ? served.slice(served.indexOf("@") + 1) : (inspect.Digest ?? "") };
   } catch (e) {
@@ -118,7 +109,7 @@ async function progress(res: import("node:http").IncomingMessage): Promise<strin
  */
 export async function dockerPush(ep: DockerEndpoint, localRef: string, dest: string, o: { authFile: string; signal?: AbortSignal }): Promise<string> {
   const registry = registryHost(dest);
-  const repo = repositoryOf(dest);
+  const repo = repositoryName(dest);
   const tag = dest.slice(repo.length + 1) || "latest";
   (await dockerRequest(ep, { method: "POST", path: `/images/${encodeURIComponent(localRef)}/tag`, query: { repo, tag }, timeoutMs: 60_000 })).resume();
   try {

@@ -168,9 +168,14 @@ export function pullFailureMessage(o: { ref: string; kind: PullFailureKind; regi
   }
 }
 
+/** The repository part of a reference: `host/repo:tag` and `host/repo@sha256:…` -> `host/repo`. */
+export function repositoryName(ref: string): string {
+  return ref.replace(/@.*$/, "").replace(/:[^/:]*$/, "");
+}
+
 /** `Host/repo:tag` or `…@sha256:…` -> `host/repo`, lower case: what a hold is on. */
 function repositoryOf(name: string): string {
-  return qualifiedRef(name).replace(/@.*$/, "").replace(/:[^/:]*$/, "").toLowerCase();
+  return repositoryName(qualifiedRef(name)).toLowerCase();
 }
 
 /**

@@ -8,7 +8,7 @@
  * before the pull until keepForOrg drops the registry's names.
  */
 import { run, tail } from "./exec.js";
-import { classifyPullError, credentialScrubber, insecureAllowed, PullFailure, pullFailureMessage, qualifiedRef, registryHost, writeAuthFile, type PrivatePulls } from "./image-pull.js";
+import { classifyPullError, credentialScrubber, insecureAllowed, PullFailure, pullFailureMessage, qualifiedRef, registryHost, repositoryName, writeAuthFile, type PrivatePulls } from "./image-pull.js";
 import { localImageRef, localRefOrg } from "./image-ownership.js";
 import type { PullRequest } from "./types.js";
 
@@ -72,7 +72,7 @@ export async function podmanPull(env: NodeJS.ProcessEnv, authDir: string, req: P
  * (layers are local by then, so each try costs one manifest request).
  */
 async function servedDigest(env: NodeJS.ProcessEnv, ref: string, i: PulledInspect, pullArgs: string[]): Promise<string> {
-  const repo = ref.replace(/@.*$/, "").replace(/:[^/:]*$/, "");
+  const repo = repositoryName(ref);
   const candidates = (i.RepoDigests ?? []).filter((d) => d.startsWith(`${repo}@`)).map((d) => d.slice(repo.length + 1));
   if (candidates.length <= 1) return candidates[0] ?? i.Digest ?? "";
   for (const d of candidates) {
