@@ -131,7 +131,10 @@ describe.skipIf(skip)("the plane's image registry (podman)", () => {
       const c = fixture.compute;
       expect((await c.getAppVersion(create(GetAppVersionRequestSchema, { appName: "reg-app", version: 1 }))).app?.imageRef).toBe(resolved);
       expect((await c.listAppVersions(create(ListAppVersionsRequestSchema, { appName: "reg-app" }))).versions[0]!.imageRef).toBe(resolved);
-      expect((await c.getDraftInfo(create(GetDraftInfoRequestSchema, { appName: "reg-app" }))).draft!.imageRef).toBe(resolved);
+      const draft = (await c.getDraftInfo(create(GetDraftInfoRequestSchema, { appName: "reg-app" }))).draft!;
+      expect(draft.imageRef).toBe(resolved);
+      // the stored build's compile-logs outcome, from before the restart, says the same
+      expect((await expectBuildSucceeds(c, draft.deployId)).imageRef).toBe(resolved);
       expect((await skopeoInspect(resolved, { creds: `acme-corp:${ACME_TOKEN}` })).code).toBe(0);
       // the cold start of the version stored under the old port pulls from the current one
       expect((await invoke(c, "reg-app", {}, "/cgi-bin/app")).json["uid"]).toBe("65534");

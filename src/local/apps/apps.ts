@@ -57,7 +57,7 @@ export class Apps {
     const m = clone(AppMetaSchema, meta);
     m.organizationId = organizationId(m.organizationName);
     m.publicUrls = this.publicUrls(m);
-    m.imageRef = this.d.resolveImageRef?.(m.imageRef) ?? m.imageRef;
+    m.imageRef = this.d.resolveImageRef(m.imageRef);
     if (m.activeVersion) {
       const slot = this.d.runtime.running(m.id);
       m.deploymentState = slot ? DeploymentState.ACTIVE : DeploymentState.SCALED_TO_ZERO;

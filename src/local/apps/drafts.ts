@@ -64,7 +64,7 @@ export class Drafts {
       codeKind: d.codeKind,
       deployId: d.deployId ?? "",
       error: d.error ?? "",
-      imageRef: this.d.resolveImageRef?.(d.imageRef ?? "") ?? d.imageRef ?? "",
+      imageRef: this.d.resolveImageRef(d.imageRef ?? ""),
       buildStatus: d.buildStatus,
       updatedAtMs: BigInt(d.updatedAtMs),
       dockerfilePath: d.dockerfilePath,

@@ -45,6 +45,8 @@ export interface PlatformDeps {
 
 /** What every room of apps/ works with: the platform's parts, and the per-app lock they share. */
 export interface RoomDeps extends PlatformDeps {
+  /** As in PlatformDeps; the ref itself where the plane has no registry. */
+  resolveImageRef: (ref: string) => string;
   /** Serialises changes to one app (config, draft, publish, rollback). */
   appLocks: KeyedMutex;
   secrets: SecretStore;
@@ -63,6 +65,8 @@ export class Platform {
   readonly builds: BuildManager;
   readonly runtime: RuntimeManager;
   readonly toolchains: ToolchainSandbox;
+  /** A stored image ref as every view shows it (PlatformDeps.resolveImageRef). */
+  readonly shownImageRef: (ref: string) => string;
 
   constructor(d: PlatformDeps) {
     this.store = d.store;
@@ -71,7 +75,8 @@ export class Platform {
     this.runtime = d.runtime;
     this.secrets = new SecretStore(d.store.dataDir, d.store.quarantine, d.clock ?? systemClock);
     this.hostNames = new HostNames(d.store, d.baseDomain, d.hostsFile);
-    const rooms: RoomDeps = { ...d, appLocks: this.appLocks, secrets: this.secrets, hostNames: this.hostNames };
+    this.shownImageRef = d.resolveImageRef ?? ((ref) => ref);
+    const rooms: RoomDeps = { ...d, resolveImageRef: this.shownImageRef, appLocks: this.appLocks, secrets: this.secrets, hostNames: this.hostNames };
     this.apps = new Apps(rooms, this);
     this.drafts = new Drafts(rooms, this);
     this.versions = new Versions(rooms, this);

@@ -194,7 +194,7 @@ export class Versions {
       status: v.version === meta.activeVersion ? VersionStatus.ACTIVE : VersionStatus.SUPERSEDED,
       resourceTier: v.resourceTier,
       codeKind: v.codeKind,
-      imageRef: this.d.resolveImageRef?.(v.imageRef) ?? v.imageRef,
+      imageRef: this.d.resolveImageRef(v.imageRef),
       deployId: v.deployId,
       ...(snap.runtime ? { runtime: snap.runtime } : {}),
     });
@@ -223,7 +223,7 @@ export class Versions {
     const { meta, v } = await this.requireVersion(org, app, n);
     const snap = fromJson(AppMetaSchema, v.app, { ignoreUnknownFields: true });
     snap.activeVersion = meta.activeVersion;
-    snap.imageRef = this.d.resolveImageRef?.(snap.imageRef) ?? snap.imageRef;
+    snap.imageRef = this.d.resolveImageRef(snap.imageRef);
     snap.organizationId = organizationId(org);
     snap.publicUrls = this.p.apps.publicUrls(meta);
     snap.deploymentState = v.version === meta.activeVersion ? this.p.apps.present(meta).deploymentState : DeploymentState.UNSPECIFIED;

@@ -66,7 +66,7 @@ export function draftsHandlers({ platform, builds, kit }: GrpcDeps): Handlers {
         fromOffset: Number(req.fromOffset),
         follow: req.follow,
         entry: (e) => create(StreamCompileLogsResponseSchema, { item: { case: "entry", value: { offset: BigInt(e.offset), timestampMs: BigInt(e.timestampMs), line: e.line } } }),
-        finished: (f) => create(StreamCompileLogsResponseSchema, { item: { case: "outcome", value: { status: f.status, error: f.error ?? "", imageRef: f.status === BuildStatus.SUCCEEDED ? pullableRef(f) : "" } } }),
+        finished: (f) => create(StreamCompileLogsResponseSchema, { item: { case: "outcome", value: { status: f.status, error: f.error ?? "", imageRef: f.status === BuildStatus.SUCCEEDED ? platform.shownImageRef(pullableRef(f)) : "" } } }),
       });
     }),
   };
