@@ -19,7 +19,7 @@ import { errorMessage, failedPrecondition, notFound, permissionDenied } from "..
 import type { BuildRecord, Store } from "../store/store.js";
 import { ulid } from "../ids.js";
 import { writeJson } from "../atomic-fs.js";
-import { checkImageRefOwner, heldByAnotherOrg } from "../drivers/image-ownership.js";
+import { checkImageRefOwner, usableByOrg } from "../drivers/image-ownership.js";
 import { credentialScrubber, localImagesHint, notAvailableOffline, PullFailure, registryHost, type RegistryCredentials } from "../drivers/image-pull.js";
 
 export interface PrebuiltSource {
@@ -45,7 +45,7 @@ export async function prebuiltBuild(store: Store, driver: Driver | undefined, sr
   let pulledBy = "";
   if (!src.secret) {
     const local = await driver.localImage(ref);
-    if (local && !heldByAnotherOrg(org, local.names ?? [], privateRegistries) && !driver.privatelyPulledElsewhere?.(org, local.names ?? [])) img = local;
+    if (local && usableByOrg(org, local.names ?? [], privateRegistries, driver.privatelyPulledElsewhere?.bind(driver))) img = local;
   }
   if (!img) {
     const pulled = await pullPrebuilt(driver, org, ref, src.secret?.credentials);

@@ -7,7 +7,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { DockerfileError, expandVars, parseDockerfile, splitWords } from "./dockerfile.js";
 import { errorMessage } from "../errors.js";
-import { checkImageRefOwner, heldByAnotherOrg } from "./image-ownership.js";
+import { checkImageRefOwner, usableByOrg } from "./image-ownership.js";
 import { writeJson } from "../atomic-fs.js";
 import { buildCredentialsFor, credentialScrubber, PullFailure, registryHost } from "./image-pull.js";
 import { BuildFailure, type BuildRequest, type BuiltImage, type Driver, type ImageConfig } from "./types.js";
@@ -80,7 +80,7 @@ export async function containerBuild(engine: ContainerEngine, req: BuildRequest,
       }
       const found = await engine.inspectImage(base);
       const names = found ? (builtImageFromInspect(base, engine.name, found).names ?? []) : [];
-      if (!found || heldByAnotherOrg(req.org, names, req.privateRegistries) || engine.privatelyPulledElsewhere?.(req.org, names)) {
+      if (!found || !usableByOrg(req.org, names, req.privateRegistries ?? [], engine.privatelyPulledElsewhere)) {
         const pulled = await pullBaseImage(engine, req, base, out);
         if (pulled) privatelyPulled.push(pulled);
       }

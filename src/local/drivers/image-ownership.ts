@@ -52,3 +52,12 @@ export function heldByAnotherOrg(org: string, names: readonly string[], registri
   const owners = names.map((n) => localRefOrg(n, registries));
   return owners.some((o) => o !== undefined && o !== org) && !owners.some((o) => o === undefined || o === org);
 }
+
+/**
+ * Whether `org` may be served a local image that carries `names`: not another organization's
+ * (heldByAnotherOrg), and not still named after another organization's private pull (the engine's
+ * PrivatePulls hold, image-pull.ts). Otherwise it is answered as absent, and pulled.
+ */
+export function usableByOrg(org: string, names: readonly string[], registries: readonly string[], pulledElsewhere?: (org: string, names: readonly string[]) => boolean): boolean {
+  return !heldByAnotherOrg(org, names, registries) && !pulledElsewhere?.(org, names);
+}
