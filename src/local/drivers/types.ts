@@ -27,7 +27,6 @@ export interface BuildRequest {
   registryCredentials?: Record<string, string>;
 }
 
-/** A pull of an image into a container driver's local storage (drivers/image-pull.ts has the policy). */
 /**
  * The engine could not reach the plane's loopback registry (a Docker Engine in another network
  * namespace or VM, or one that speaks only HTTPS to it): the build keeps its local image.
@@ -39,6 +38,7 @@ export class RegistryUnreachable extends Error {
   }
 }
 
+/** A pull of an image into a container driver's local storage (drivers/image-pull.ts has the policy). */
 export interface PullRequest {
   ref: string;
   /** Credentials for the image's registry; the pulled image is then kept under `org`'s local namespace only. */
