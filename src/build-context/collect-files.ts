@@ -45,6 +45,11 @@ export interface ContextEntry {
   mode: number;
   /** Symlink target as stored in the archive. */
   linkTarget?: string;
+  /**
+   * When the entry last changed and which inode it is, as the walk's lstat saw them: what the
+   * context cache's signature vouches for (context-cache.ts), so a save need not stat twice.
+   */
+  changed: { mtimeMs: number; ino: number };
 }
 
 export interface ExcludedEntry {
@@ -125,6 +130,7 @@ function specialKind(st: Stats): string | undefined {
 
 interface DirFrame {
   rel: string;
+  changed: ContextEntry["changed"];
   emitted: boolean;
   parent: DirFrame | undefined;
   exclusion?: ExcludedEntry;
@@ -173,6 +179,8 @@ async function loadIgnoreFile(root: ContextRoot, dockerfileAbs: string): Promise
   }
 }
 
+const changedOf = (st: Stats): ContextEntry["changed"] => ({ mtimeMs: st.mtimeMs, ino: st.ino });
+
 const entryType = (st: Stats): ExcludedEntry["type"] => (st.isDirectory() ? "dir" : st.isFile() ? "file" : st.isSymbolicLink() ? "symlink" : "other");
 
 /** One walk of a context: what it keeps, what it excludes and why, and its warnings. */
@@ -204,7 +212,7 @@ class ContextWalk {
   private emit(frame: DirFrame | undefined): void {
     if (!frame || frame.emitted) return;
     this.emit(frame.parent);
-    this.files.push({ path: frame.rel, type: "dir", size: 0, mode: 0o755 });
+    this.files.push({ path: frame.rel, type: "dir", size: 0, mode: 0o755, changed: frame.changed });
     frame.emitted = true;
   }
 
@@ -271,7 +279,7 @@ class ContextWalk {
     // Default excludes (and the inside of a default-excluded dir that holds a forced path).
     if (!isForced && (onlyForced || (this.useDefaults && DEFAULT_EXCLUDES.includes(name)))) {
       if (isForcedDir) {
-        const sub: DirFrame = { rel, emitted: false, parent: frame };
+        const sub: DirFrame = { rel, changed: changedOf(st), emitted: false, parent: frame };
         await this.walk(abs, sub, true);
         if (!sub.emitted) this.excluded.push({ path: rel, type: "dir", rule: name, source: "default" });
         return true;
@@ -290,7 +298,7 @@ class ContextWalk {
       source: p ? `${p.source ?? ".dockerignore"}:${p.line}` : ".dockerignore",
     };
     if (st.isDirectory() && (isForcedDir || !matcher!.canSkipExcludedDir(rel))) {
-      const sub: DirFrame = { rel, emitted: false, parent: frame };
+      const sub: DirFrame = { rel, changed: changedOf(st), emitted: false, parent: frame };
       await this.walk(abs, sub, false);
       if (!sub.emitted) this.excluded.push(exclusion);
     } else {
@@ -303,17 +311,18 @@ class ContextWalk {
     const { rel, abs, st } = e;
     if (st.isDirectory()) {
       this.emit(frame);
-      this.files.push({ path: rel, type: "dir", size: 0, mode: 0o755 });
-      await this.walk(abs, { rel, emitted: true, parent: frame }, false);
+      const changed = changedOf(st);
+      this.files.push({ path: rel, type: "dir", size: 0, mode: 0o755, changed });
+      await this.walk(abs, { rel, changed, emitted: true, parent: frame }, false);
     } else if (st.isFile()) {
       this.emit(frame);
-      this.files.push({ path: rel, type: "file", size: st.size, mode: normaliseFileMode(st.mode) });
+      this.files.push({ path: rel, type: "file", size: st.size, mode: normaliseFileMode(st.mode), changed: changedOf(st) });
       this.totalBytes += st.size;
     } else if (st.isSymbolicLink()) {
       const linkTarget = await this.checkSymlink(abs, rel);
       if (linkTarget !== undefined) {
         this.emit(frame);
-        this.files.push({ path: rel, type: "symlink", size: 0, mode: 0o777, linkTarget });
+        this.files.push({ path: rel, type: "symlink", size: 0, mode: 0o777, linkTarget, changed: changedOf(st) });
       }
     } else {
       this.warnings.push(`skipped ${specialKind(st) ?? "special file"} ${rel}: only files, directories and symlinks are sent`);

@@ -196,7 +196,11 @@ function newMeter(options: PackOptions): Meter {
 
 /** Packs `root` into a temp tar.gz and returns its digest and the collected listing. */
 export async function packBuildContext(root: string, options: PackOptions = {}): Promise<PackedContext> {
-  const collected = await collectFiles(root, options);
+  return packCollected(await collectFiles(root, options), options);
+}
+
+/** Packs an already-collected listing into a temp tar.gz (packBuildContext without the walk). */
+export async function packCollected(collected: CollectResult, options: PackOptions = {}): Promise<PackedContext> {
   const info = summaryOf(collected);
   const dir = await mkdtemp(path.join(options.tmpDir ?? os.tmpdir(), "ignite-context-"));
   const archivePath = path.join(dir, "context.tar.gz");

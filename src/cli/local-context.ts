@@ -50,8 +50,10 @@ export async function openLocalContext(ctx: CommandContext, source: DraftSource,
   // The XDG spec ignores a relative XDG_CACHE_HOME.
   const xdg = readEnv(ctx.env, "XDG_CACHE_HOME");
   const cacheDir = join(xdg && isAbsolute(xdg) ? xdg : join(ctx.home, ".cache"), "dodil", "ignite", "contexts");
-  // A tree the walk cannot read falls through to packing, which reports the problem properly.
-  const signature = key && !options.alwaysPack ? await deps.contextSignature(key).catch(() => undefined) : undefined;
+  // One walk serves the cache's signature and the pack; a tree it cannot read is a usage error.
+  const walkedAtMs = Date.now();
+  const walked = source.kind === "directory" ? await deps.collectSource(source, { defaultExcludes: options.defaultExcludes }) : undefined;
+  const signature = walked && !options.alwaysPack ? deps.contextSignature(walked, walkedAtMs) : undefined;
   const cached = key && signature ? await deps.lookupContext(cacheDir, key, signature) : undefined;
   if (cached) {
     const contextId = await deps.findUploadedContext(await ctx.api(), cached.digest);
@@ -60,8 +62,8 @@ export async function openLocalContext(ctx: CommandContext, source: DraftSource,
   const remember = async (packed: { digest: string; archiveBytes: number; fileCount: number; totalBytes: number }) => {
     if (key && signature) await deps.rememberContext(cacheDir, key, signature, packed);
   };
-  if (source.kind === "directory" && !options.alwaysPack) {
-    const stream = await deps.prepareStreamedArchive(source, { defaultExcludes: options.defaultExcludes });
+  if (source.kind === "directory" && walked && !options.alwaysPack) {
+    const stream = deps.prepareStreamedArchive(source, walked);
     if (stream.maxBytes > STREAM_ABOVE_BYTES && stream.maxBytes <= MAX_ARCHIVE_BYTES) {
       for (const warning of stream.warnings) ctx.output.warn(warning);
       warnIfLarge(ctx.output, { ...stream, sizeBytes: stream.maxBytes }, options.warnBytes);
@@ -74,7 +76,7 @@ export async function openLocalContext(ctx: CommandContext, source: DraftSource,
       };
     }
   }
-  const archive = await deps.prepareArchive(source, { defaultExcludes: options.defaultExcludes });
+  const archive = await deps.prepareArchive(source, { defaultExcludes: options.defaultExcludes }, walked);
   for (const warning of archive.warnings) ctx.output.warn(warning);
   try {
     warnIfLarge(ctx.output, archive, options.warnBytes);

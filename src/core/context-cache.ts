@@ -1,15 +1,15 @@
 import { createHash, randomBytes } from "node:crypto";
-import { lstatSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { collectFiles } from "../build-context/collect-files.js";
+import type { CollectResult } from "../build-context/collect-files.js";
 import { DEFAULT_GZIP_LEVEL } from "../build-context/pack-tar.js";
 
 /**
  * Remembers, per context directory, the digest of the archive its files packed to, keyed by a
  * signature of every packed entry's path, type, size, mode, mtime and inode (as git's index does).
  * A second `draft save` of an unchanged tree then walks and stats the files but skips packing, and
- * sends nothing when the server already has that digest.
+ * sends nothing when the server already has that digest. The signature is made from the same walk
+ * (and the same lstat of each entry) that the pack then uses.
  */
 export interface CachedContext {
   digest: string;
@@ -33,14 +33,16 @@ export interface ContextKey {
   defaultExcludes: boolean;
 }
 
-/** The signature of what would be packed now, or undefined when a file is too fresh to trust. */
-export async function contextSignature(key: ContextKey, now = Date.now()): Promise<string | undefined> {
-  const collected = await collectFiles(key.root, { dockerfilePath: key.dockerfilePath, defaultExcludes: key.defaultExcludes });
+/**
+ * The signature of what a walk (`collectFiles` of the key's root and options) found, or undefined
+ * when an entry is too fresh to trust; `walkedAtMs` is when the walk began.
+ */
+export function contextSignature(collected: CollectResult, walkedAtMs: number): string | undefined {
   const hash = createHash("sha256").update(PACK_FORMAT);
   for (const entry of collected.files) {
-    const stat = lstatSync(join(collected.root, entry.path));
-    if (now - stat.mtimeMs < RACY_MS) return undefined;
-    hash.update(`${entry.path}\0${entry.type}\0${entry.size}\0${entry.mode}\0${entry.linkTarget ?? ""}\0${stat.mtimeMs}\0${stat.ino}\n`);
+    const { mtimeMs, ino } = entry.changed;
+    if (walkedAtMs - mtimeMs < RACY_MS) return undefined;
+    hash.update(`${entry.path}\0${entry.type}\0${entry.size}\0${entry.mode}\0${entry.linkTarget ?? ""}\0${mtimeMs}\0${ino}\n`);
   }
   return hash.digest("hex");
 }

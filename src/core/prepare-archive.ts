@@ -1,8 +1,8 @@
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { collectFiles } from "../build-context/collect-files.js";
+import { collectFiles, type CollectResult } from "../build-context/collect-files.js";
 import { BuildContextError } from "../build-context/errors.js";
-import { maxArchiveBytes, packBuildContext, sha256File, streamCollected } from "../build-context/pack-tar.js";
+import { maxArchiveBytes, packCollected, sha256File, streamCollected } from "../build-context/pack-tar.js";
 import { UsageError } from "../errors.js";
 import type { DraftSource } from "./draft-source.js";
 import type { PreparedArchive } from "./drafts.js";
@@ -18,9 +18,10 @@ export interface PrepareOptions {
  * default excludes and .dockerignore applied), an archive or a single file is sent as it is.
  * Problems with the tree (an escaping symlink, a bad ignore pattern) are usage errors.
  */
-export async function prepareArchive(source: Extract<DraftSource, { kind: "directory" | "archive" | "file" }>, options: PrepareOptions = {}): Promise<PreparedArchive> {
+export async function prepareArchive(source: Extract<DraftSource, { kind: "directory" | "archive" | "file" }>, options: PrepareOptions = {}, walked?: CollectResult): Promise<PreparedArchive> {
   if (source.kind === "directory") {
-    const packed = await packBuildContext(source.path, { dockerfilePath: source.dockerfilePath, defaultExcludes: options.defaultExcludes ?? true }).catch(treeError(source.path));
+    const collected = walked ?? (await collectSource(source, options));
+    const packed = await packCollected(collected).catch(treeError(source.path));
     return {
       path: packed.archivePath,
       name: `${basename(source.path)}.tar.gz`,
@@ -52,6 +53,11 @@ export async function prepareArchive(source: Extract<DraftSource, { kind: "direc
   };
 }
 
+/** Walks a directory source (default excludes and .dockerignore applied): what it would pack. */
+export function collectSource(source: Extract<DraftSource, { kind: "directory" }>, options: PrepareOptions = {}): Promise<CollectResult> {
+  return collectFiles(source.path, { dockerfilePath: source.dockerfilePath, defaultExcludes: options.defaultExcludes ?? true }).catch(treeError(source.path));
+}
+
 /** Problems with the tree (an escaping symlink, a file that changed while packed) are usage errors. */
 function treeError(root: string): (error: unknown) => never {
   return (error) => {
@@ -67,11 +73,10 @@ export interface StreamedDirectory extends StreamedArchive {
 }
 
 /**
- * Walks a directory (default excludes and .dockerignore applied) without packing it; `pack()`
- * packs the listing each time it is called, so a retried upload sends the same bytes again.
+ * A walked directory (collectSource), not packed yet; `pack()` packs the listing each time it is
+ * called, so a retried upload sends the same bytes again.
  */
-export async function prepareStreamedArchive(source: Extract<DraftSource, { kind: "directory" }>, options: PrepareOptions = {}): Promise<StreamedDirectory> {
-  const collected = await collectFiles(source.path, { dockerfilePath: source.dockerfilePath, defaultExcludes: options.defaultExcludes ?? true }).catch(treeError(source.path));
+export function prepareStreamedArchive(source: Extract<DraftSource, { kind: "directory" }>, collected: CollectResult): StreamedDirectory {
   const files = collected.files;
   return {
     name: `${basename(source.path)}.tar.gz`,

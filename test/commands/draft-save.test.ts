@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -114,6 +115,26 @@ describe("draft save: the build context", () => {
     const third = JSON.parse((await save()).stdout);
     expect(third.packed).toBe(true);
     expect(third.digest).not.toBe(first.digest);
+  });
+
+  it("does not pack a large unchanged tree either (streamed the first time), and packs it again when a file's mtime moves", async () => {
+    // Above 8 MiB the first save packs while it uploads; its walk is also the cache's signature.
+    const tree = join(work, "settled-large");
+    mkdirSync(join(tree, "data"), { recursive: true });
+    writeFileSync(join(tree, "Dockerfile"), 'FROM python:3.12-slim\nCOPY . /app\nUSER 65534\nCMD ["python", "/app/x.py"]\n');
+    writeFileSync(join(tree, "data", "blob.bin"), randomBytes(9 * 1024 * 1024));
+    const past = new Date(Date.now() - 60_000);
+    for (const name of ["Dockerfile", "data/blob.bin", "data", ""]) utimesSync(join(tree, name), past, past);
+    await cli(["app", "create", "acme-corp:settled-large"]);
+    const home = tempDir("cache-home-large");
+    const save = () => runCli(["ignite", "draft", "save", "acme-corp:settled-large", "--code", "settled-large", "--dockerfile-path", "Dockerfile", "--size-warning", "0", "-o", "json"], { env: cp.env, cwd: work, home });
+    const first = JSON.parse((await save()).stdout);
+    expect(first).toMatchObject({ packed: true });
+    expect(first.uploaded_bytes).toBeGreaterThan(9 * 1024 * 1024);
+    expect(JSON.parse((await save()).stdout)).toMatchObject({ packed: false, uploaded_bytes: 0, digest: first.digest });
+    // Same bytes, another mtime: the cache cannot vouch for it, so the tree is packed (and found on the server).
+    utimesSync(join(tree, "data", "blob.bin"), past, new Date(Date.now() - 30_000));
+    expect(JSON.parse((await save()).stdout)).toMatchObject({ packed: true, digest: first.digest });
   });
 
   it("prints a byte count line when stderr is not a terminal", async () => {

@@ -8,7 +8,7 @@ import { packBuildContext } from "../../src/build-context/pack-tar.js";
 import { createApp } from "../../src/core/apps.js";
 import type { DraftSource } from "../../src/core/draft-source.js";
 import { findUploadedContext, saveDraft } from "../../src/core/drafts.js";
-import { prepareStreamedArchive } from "../../src/core/prepare-archive.js";
+import { collectSource, prepareStreamedArchive } from "../../src/core/prepare-archive.js";
 import { UsageError } from "../../src/errors.js";
 import { ComputeService } from "../../src/gen/dodil/ignite/v1/compute_pb.js";
 import { ACME_TOKEN, removeDir, startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
@@ -48,7 +48,7 @@ describe("draft save of a large directory: packed while it is uploaded", () => {
   it("sends chunks before the pack is finished, and the plane holds the very archive packBuildContext makes", async () => {
     const dir = tree("big");
     await createApp(api, { org: "acme-corp", name: "streamed" }, {});
-    const stream = await prepareStreamedArchive(directory(dir));
+    const stream = prepareStreamedArchive(directory(dir), await collectSource(directory(dir)));
     expect(stream.maxBytes).toBeGreaterThan(10 * 1024 * 1024);
     const progress: number[] = [];
     const result = await saveDraft(api, { org: "acme-corp", name: "streamed" }, { source: directory(dir), stream, onUploadProgress: (sent) => progress.push(sent) });
@@ -69,7 +69,7 @@ describe("draft save of a large directory: packed while it is uploaded", () => {
   it("stops the upload with a usage error when a file changes while it is packed", async () => {
     const dir = tree("changing");
     await createApp(api, { org: "acme-corp", name: "changing" }, {});
-    const stream = await prepareStreamedArchive(directory(dir));
+    const stream = prepareStreamedArchive(directory(dir), await collectSource(directory(dir)));
     // The walk recorded 10 MiB; the file is shorter by the time it is read.
     truncateSync(join(dir, "blob.bin"), 1000);
     const error = await saveDraft(api, { org: "acme-corp", name: "changing" }, { source: directory(dir), stream }).catch((e: unknown) => e);
