@@ -67,6 +67,7 @@ describe.skipIf(skip)(`docker driver via podman system service${podmanMissing ? 
     let rep = await probeDocker();
     for (const until = Date.now() + 60_000; !rep.usable && Date.now() < until; ) rep = await probeDocker();
     expect(rep.usable, rep.why).toBe(true);
+    expect(rep.found["engine"]).toMatch(/^Libpod \d+\.\d+\.\d+ \(API \d+\.\d+\)$/);
     fixture = await startTestControlPlane({ dataDir, driver: "docker", registryListen: `127.0.0.1:${planeRegistryPort}` });
     ({ compute: c, build: b } = fixture);
   }, 120_000);

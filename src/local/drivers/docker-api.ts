@@ -102,10 +102,17 @@ export async function dockerJson<T>(ep: DockerEndpoint, r: DockerRequest): Promi
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
+/**
+ * Asks the engine whether it is there: GET /_ping, whose headers name it (`Server: Docker/27.3.1
+ * (linux)`, `Server: Libpod/4.3.1 (linux)`) and its API version. Not /version: podman's answers it
+ * from a full `podman info` (store lock, a --version run of every helper binary), 0.9 s on an idle
+ * machine and past any probe's bound while other podman processes are busy.
+ */
 export async function dockerPing(ep: DockerEndpoint, timeoutMs = 3_000): Promise<{ name: string; version: string; apiVersion: string }> {
-  const v = await dockerJson<{ Version?: string; ApiVersion?: string; Components?: { Name?: string }[] }>(ep, { path: "/version", timeoutMs });
-  const name = v.Components?.[0]?.Name ?? "Engine";
-  return { name, version: v.Version ?? "?", apiVersion: v.ApiVersion ?? "?" };
+  const res = await dockerRequest(ep, { path: "/_ping", timeoutMs });
+  res.resume();
+  const server = /^([^/\s]+)\/(\S+)/.exec(String(res.headers["server"] ?? ""));
+  return { name: server?.[1] ?? "Engine", version: server?.[2] ?? "?", apiVersion: String(res.headers["api-version"] ?? "?") };
 }
 
 /** Reads a JSON-lines progress stream (/build, /images/create), calling `each` per object. */
