@@ -1,5 +1,6 @@
 import { isAbsolute, join } from "node:path";
 import { readEnv } from "../config/env.js";
+import { growHeapForStreaming } from "../heap-growth.js";
 import { checkContextSize, MAX_ARCHIVE_BYTES } from "../core/context-size.js";
 import type { DraftSource } from "../core/draft-source.js";
 import type { PreparedArchive, ReusedContext, SaveDraftResult } from "../core/drafts.js";
@@ -46,6 +47,8 @@ export async function openLocalContext(ctx: CommandContext, source: DraftSource,
   const none: LocalContext = { saved: async () => {}, close: async () => {} };
   const deps = await loadDeps.packing();
   if (!deps.isLocalSource(source)) return none;
+  // This process now packs (and uploads) a tree: see heap-growth.ts.
+  await growHeapForStreaming();
   const key = source.kind === "directory" ? { root: source.path, dockerfilePath: source.dockerfilePath, defaultExcludes: options.defaultExcludes } : undefined;
   // The XDG spec ignores a relative XDG_CACHE_HOME.
   const xdg = readEnv(ctx.env, "XDG_CACHE_HOME");
