@@ -10,7 +10,7 @@
  * and the limit V8 sets after a full GC is about twice the live size: the room stays under 16 MiB,
  * so V8 marked and compacted the whole heap every 100-150 ms. Measured on the 200 MiB bench tree
  * (bench/README.md): the pack alone did 19-25 Mark-Compacts (7-8 with this setting; CPU 6.12 →
- * 5.82 s, 7 runs each), and 1 plane in 3-5 saves went into 30-37 Mark-Compacts in one upload,
+ * 5.82 s, 7 runs each), and in 1 save in 3-5 the plane went into 30-37 Mark-Compacts in one upload,
  * 0.5-1 s longer (0-1 in every save with it). Three times the live size after each full GC keeps
  * the room above the young generation.
  *
@@ -18,6 +18,7 @@
  * time; the sizes fixed at start-up (`--initial-old-space-size`, the semi-space) would need node's
  * command line, which `dodil` cannot set for itself without starting a second process.
  */
+
 /** Growth of the old generation's limit over the live size after each full GC, in percent. */
 export const HEAP_GROWING_PERCENT = 200;
 
