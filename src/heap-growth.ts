@@ -20,7 +20,7 @@
  */
 
 /** Growth of the old generation's limit over the live size after each full GC, in percent. */
-export const HEAP_GROWING_PERCENT = 200;
+const HEAP_GROWING_PERCENT = 200;
 
 /** Applies the growth to this process (idempotent; process-wide). */
 export async function growHeapForStreaming(): Promise<void> {

@@ -47,8 +47,6 @@ export async function openLocalContext(ctx: CommandContext, source: DraftSource,
   const none: LocalContext = { saved: async () => {}, close: async () => {} };
   const deps = await loadDeps.packing();
   if (!deps.isLocalSource(source)) return none;
-  // This process now packs (and uploads) a tree: see heap-growth.ts.
-  await growHeapForStreaming();
   const key = source.kind === "directory" ? { root: source.path, dockerfilePath: source.dockerfilePath, defaultExcludes: options.defaultExcludes } : undefined;
   // The XDG spec ignores a relative XDG_CACHE_HOME.
   const xdg = readEnv(ctx.env, "XDG_CACHE_HOME");
@@ -62,6 +60,8 @@ export async function openLocalContext(ctx: CommandContext, source: DraftSource,
     const contextId = await deps.findUploadedContext(await ctx.api(), cached.digest);
     if (contextId) return { ...none, reuse: { contextId, ...cached } };
   }
+  // This process now packs (and uploads) a tree: see heap-growth.ts.
+  await growHeapForStreaming();
   const remember = async (packed: { digest: string; archiveBytes: number; fileCount: number; totalBytes: number }) => {
     if (key && signature) await deps.rememberContext(cacheDir, key, signature, packed);
   };
