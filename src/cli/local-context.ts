@@ -1,6 +1,6 @@
 import { isAbsolute, join } from "node:path";
 import { readEnv } from "../config/env.js";
-import { growHeapForStreaming } from "../heap-growth.js";
+import { tuneHeapForStreaming } from "../heap-growth.js";
 import { checkContextSize, MAX_ARCHIVE_BYTES } from "../core/context-size.js";
 import type { DraftSource } from "../core/draft-source.js";
 import type { PreparedArchive, ReusedContext, SaveDraftResult } from "../core/drafts.js";
@@ -51,6 +51,9 @@ export async function openLocalContext(ctx: CommandContext, source: DraftSource,
   // The XDG spec ignores a relative XDG_CACHE_HOME.
   const xdg = readEnv(ctx.env, "XDG_CACHE_HOME");
   const cacheDir = join(xdg && isAbsolute(xdg) ? xdg : join(ctx.home, ".cache"), "dodil", "ignite", "contexts");
+  // This process may now pack (and upload) a tree: see heap-growth.ts. Before the walk, whose
+  // per-file objects would otherwise grow the young generation for good.
+  await tuneHeapForStreaming();
   // One walk serves the cache's signature and the pack; a tree it cannot read is a usage error.
   const walkedAtMs = Date.now();
   const walked = source.kind === "directory" ? await deps.collectSource(source, { defaultExcludes: options.defaultExcludes }) : undefined;
@@ -60,8 +63,6 @@ export async function openLocalContext(ctx: CommandContext, source: DraftSource,
     const contextId = await deps.findUploadedContext(await ctx.api(), cached.digest);
     if (contextId) return { ...none, reuse: { contextId, ...cached } };
   }
-  // This process now packs (and uploads) a tree: see heap-growth.ts.
-  await growHeapForStreaming();
   const remember = async (packed: { digest: string; archiveBytes: number; fileCount: number; totalBytes: number }) => {
     if (key && signature) await deps.rememberContext(cacheDir, key, signature, packed);
   };

@@ -4,7 +4,7 @@ import { parseDuration } from "../../config/duration.js";
 import { readEnv } from "../../config/env.js";
 import { type DevCredentials, mergeCredentials, parseCredentialLines, parseServiceAccountItem, parseTokenItem, readCredentialFile } from "../../core/dev-credentials.js";
 import { UsageError } from "../../errors.js";
-import { growHeapForStreaming } from "../../heap-growth.js";
+import { tuneHeapForStreaming } from "../../heap-growth.js";
 import type { RunningControlPlane } from "../../local/control-plane.js";
 import type { Output } from "../../output/output.js";
 import type { CommandContext } from "../command-context.js";
@@ -78,7 +78,7 @@ export const devCommand = defineCommand({
 
     const { startControlPlane } = await import("../../local/control-plane.js");
     // This process now receives and lists uploads: see heap-growth.ts.
-    await growHeapForStreaming();
+    await tuneHeapForStreaming();
     const plane = await startControlPlane({
       listen,
       gatewayListen,
