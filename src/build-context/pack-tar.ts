@@ -42,7 +42,7 @@ export interface PackOptions extends CollectOptions {
    */
   gzipMemberSize?: number;
   /**
-   * Gzip members compressed at the same time. Default: one per core, at most 3. Does not
+   * Gzip members compressed at the same time. Default: one more than the cores, at most 3. Does not
    * change the archive bytes.
    */
   gzipConcurrency?: number;
