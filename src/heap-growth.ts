@@ -16,7 +16,7 @@
  * Young generation. Streaming makes V8 grow each semi-space from 1 to 16 MiB, and the two of them
  * stay committed: in a 1 GiB pack-and-upload the heap was 53 MB for 17-24 MB of live objects, the
  * peak RSS 158-165 MB against the 150 MB budget of issue 18. A growth factor of 1 keeps the 1 MiB
- * semi-space: peak RSS 132-137 MB, heap 22 MB, and no slower (the 200 MiB dry-run pack: 209
+ * semi-space: peak RSS 137-138 MB (3 runs), heap 22 MB, and no slower (the 200 MiB dry-run pack: 209
  * scavenges instead of 32, CPU 5.43 against 5.46 s, wall 3.49 against 3.64 s, 7 runs each), as
  * Buffers that die young cost a scavenge nothing.
  *
